@@ -1,0 +1,19 @@
+//! Domain types of Tongshu, parsed at the boundary and trusted behind it.
+//!
+//! This crate does no I/O. It knows the national identifiers (district codes, resident ID
+//! numbers, unified social credit codes), the catalog's core metadata (DOMAIN.md §2) and
+//! its validation, the organization tree and the single authorization policy.
+
+pub mod catalog;
+pub mod ids;
+pub mod org;
+pub mod policy;
+mod validation;
+
+pub use validation::{FieldError, FieldErrors};
+
+/// The current time in UTC, truncated to whole seconds (what the store keeps).
+pub fn now() -> time::OffsetDateTime {
+    let t = time::OffsetDateTime::now_utc();
+    t.replace_nanosecond(0).unwrap_or(t)
+}
