@@ -704,6 +704,85 @@ impl ValidEntry {
     }
 }
 
+/// A stored catalog entry: what its author decided plus what the platform keeps about it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CatalogEntry {
+    pub id: i64,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "3 01 001/000123"))]
+    pub code: ResourceCode,
+    pub status: EntryStatus,
+    pub org_id: i64,
+    pub org_name: String,
+    /// The unified social credit code of the provider (提供方代码), when it has one.
+    pub org_credit_code: Option<String>,
+    pub district_code: String,
+    #[serde(flatten)]
+    pub body: ValidEntry,
+    pub review_comment: Option<String>,
+    pub created_by: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub created_at: time::OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub updated_at: time::OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub listed_at: Option<time::OffsetDateTime>,
+}
+
+/// One step in an entry's history: who did what, when, and which fields changed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HistoryRecord {
+    pub id: i64,
+    pub entry_id: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub at: time::OffsetDateTime,
+    pub user_id: i64,
+    pub username: String,
+    pub action: String,
+    pub from_status: Option<EntryStatus>,
+    pub to_status: EntryStatus,
+    pub comment: Option<String>,
+    pub changes: Vec<FieldChange>,
+}
+
+/// A top-level field whose value changed in an edit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FieldChange {
+    pub field: String,
+    pub before: serde_json::Value,
+    pub after: serde_json::Value,
+}
+
+/// The fields that differ between two versions of an entry (`before` is `None` on creation).
+pub fn diff(before: Option<&ValidEntry>, after: &ValidEntry) -> Vec<FieldChange> {
+    let as_map = |e: &ValidEntry| match serde_json::to_value(e) {
+        Ok(serde_json::Value::Object(m)) => m,
+        _ => serde_json::Map::new(),
+    };
+    let before = before.map(as_map).unwrap_or_default();
+    let after = as_map(after);
+    after
+        .into_iter()
+        .filter_map(|(field, a)| {
+            let b = before
+                .get(&field)
+                .cloned()
+                .unwrap_or(serde_json::Value::Null);
+            (a != b).then_some(FieldChange {
+                field,
+                before: b,
+                after: a,
+            })
+        })
+        .collect()
+}
+
 pub const DATE_FORMAT: &[time::format_description::BorrowedFormatItem<'static>] =
     time::macros::format_description!("[year]-[month]-[day]");
 

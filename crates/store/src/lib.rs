@@ -1,1 +1,225 @@
-//! placeholder
+//! The metadata store: organizations, accounts, sessions, API tokens, catalog entries and
+//! their history, in SQLite (the embedded default) or PostgreSQL.
+//!
+//! Both backends run the same code through sqlx's `Any` driver with portable SQL (`$1`
+//! placeholders, `RETURNING`, text timestamps). Only the id columns of the migrations differ,
+//! so each backend has its own migration folder. [`MetaStore`] is the one interface; the test
+//! suite in `tests/suite.rs` runs every case against both backends.
+
+mod entries;
+mod orgs;
+mod users;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, ConnectOptions, Executor};
+
+pub use entries::{Dimension, EntryFilter, EntryPage};
+pub use users::{NewUser, SessionInfo, TokenInfo, UserRecord};
+
+/// Which database a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Errors of the metadata store. Messages say which record or value was at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("unsupported database url {0:?}: use sqlite://PATH or postgres://...")]
+    UnsupportedUrl(String),
+    #[error("stored record is corrupt: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Maps a unique-constraint violation to [`StoreError::Conflict`] with `what` as message.
+pub(crate) fn conflict_on_unique(what: impl Fn() -> String) -> impl Fn(sqlx::Error) -> StoreError {
+    move |e| match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what()),
+        _ => StoreError::Db(e),
+    }
+}
+
+/// The metadata store. Cheap to clone: it holds a connection pool.
+#[derive(Clone, Debug)]
+pub struct MetaStore {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+impl MetaStore {
+    /// Connects to `url` (`sqlite://PATH` or `postgres://...`). SQLite files are created
+    /// on first use and run in WAL mode with foreign keys on.
+    pub async fn connect(url: &str) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::UnsupportedUrl(redact_url(url)));
+        };
+        let url = if backend == Backend::Sqlite && !url.contains("mode=") {
+            let sep = if url.contains('?') { '&' } else { '?' };
+            format!("{url}{sep}mode=rwc")
+        } else {
+            url.to_owned()
+        };
+        let options = AnyConnectOptions::from_str(&url)?
+            .log_statements(tracing::log::LevelFilter::Trace)
+            .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(1));
+        let pool = AnyPoolOptions::new()
+            .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;")
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        if backend == Backend::Sqlite {
+            sqlx::query("PRAGMA journal_mode = WAL")
+                .execute(&pool)
+                .await?;
+        }
+        Ok(Self { pool, backend })
+    }
+
+    /// Applies the embedded migrations that have not run yet.
+    pub async fn migrate(&self) -> Result<()> {
+        match self.backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await?,
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
+        }
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Answers when the database answers (for `/readyz`).
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Reads a value of the store's small key-value table.
+    pub async fn meta_get(&self, key: &str) -> Result<Option<String>> {
+        let v: Option<(String,)> = sqlx::query_as("SELECT value FROM meta WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(v.map(|(v,)| v))
+    }
+
+    /// Sets a key only when it is not set yet; returns whether this call set it.
+    pub async fn meta_set_once(&self, key: &str, value: &str) -> Result<bool> {
+        let r = sqlx::query(
+            "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+}
+
+/// A database URL with any password replaced, fit for logs and error messages.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+pub(crate) fn ts(t: time::OffsetDateTime) -> String {
+    t.to_offset(time::UtcOffset::UTC)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+pub(crate) fn parse_ts(s: &str) -> Result<time::OffsetDateTime> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .map_err(|e| StoreError::Corrupt(format!("timestamp {s:?}: {e}")))
+}
+
+/// Fresh databases for tests of this and other crates.
+pub mod testing {
+    use super::{MetaStore, Result};
+
+    /// Names a PostgreSQL server for tests: a URL whose user may create databases. `.ci/run`
+    /// sets it; without it the PostgreSQL half of the suites is skipped, except under CI.
+    pub const POSTGRES_ENV: &str = "TONGSHU_TEST_POSTGRES_URL";
+
+    /// A new, empty, migrated SQLite store in `dir`.
+    pub async fn sqlite_store(dir: &std::path::Path) -> Result<MetaStore> {
+        let store =
+            MetaStore::connect(&format!("sqlite://{}", dir.join("meta.db").display())).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// The URL of a new, empty PostgreSQL database, or `None` when no server is configured.
+    /// Panics under CI (`CI` set) when the server is missing, so CI never skips silently.
+    pub async fn postgres_url() -> Option<String> {
+        let Ok(admin) = std::env::var(POSTGRES_ENV) else {
+            if std::env::var_os("CI").is_some() {
+                panic!("{POSTGRES_ENV} must name a PostgreSQL server when CI is set");
+            }
+            eprintln!("skipping PostgreSQL case: {POSTGRES_ENV} is not set");
+            return None;
+        };
+        let name = format!("tongshu_test_{:016x}", rand::random::<u64>());
+        let server = MetaStore::connect(&admin)
+            .await
+            .expect("connect to the test PostgreSQL server");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&server.pool)
+            .await
+            .expect("create a test database");
+        server.close().await;
+        let mut url = url::Url::parse(&admin).expect("test PostgreSQL url");
+        url.set_path(&name);
+        Some(url.to_string())
+    }
+
+    /// A new, empty, migrated PostgreSQL store, or `None` (see [`postgres_url`]).
+    pub async fn postgres_store() -> Option<MetaStore> {
+        let url = postgres_url().await?;
+        let store = MetaStore::connect(&url)
+            .await
+            .expect("connect to the test database");
+        store.migrate().await.expect("migrate the test database");
+        Some(store)
+    }
+}

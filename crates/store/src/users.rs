@@ -1,0 +1,292 @@
+//! User accounts, browser sessions and API tokens. Secrets are stored only as hashes, which
+//! the accounts crate computes; this module never sees a password or a token in clear.
+
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use tongshu_core::policy::{Principal, Role};
+
+use crate::{MetaStore, Result, StoreError, conflict_on_unique, parse_ts, ts};
+
+/// A user account to create.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub role: Role,
+    pub org_id: i64,
+}
+
+/// A stored user account (without its password hash).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UserRecord {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub org_id: i64,
+    pub org_name: String,
+    pub disabled: bool,
+}
+
+impl UserRecord {
+    pub fn principal(&self) -> Principal {
+        Principal {
+            user_id: self.id,
+            username: self.username.clone(),
+            display_name: self.display_name.clone(),
+            role: self.role,
+            org_id: self.org_id,
+        }
+    }
+}
+
+/// A live browser session.
+#[derive(Debug, Clone)]
+pub struct SessionInfo {
+    pub principal: Principal,
+    pub csrf_token: String,
+}
+
+/// An API token as listed to its owner (the token itself is shown only once, at creation).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TokenInfo {
+    pub id: i64,
+    pub name: String,
+    /// The first characters of the token, so the owner can tell tokens apart.
+    pub prefix: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: time::OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_used_at: Option<time::OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub revoked_at: Option<time::OffsetDateTime>,
+}
+
+const USER_COLUMNS: &str =
+    "u.id, u.username, u.display_name, u.role, u.org_id, o.name AS org_name, u.disabled";
+
+fn user_from_row(r: &AnyRow) -> Result<UserRecord> {
+    let role: String = r.try_get("role")?;
+    Ok(UserRecord {
+        id: r.try_get("id")?,
+        username: r.try_get("username")?,
+        display_name: r.try_get("display_name")?,
+        role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))?,
+        org_id: r.try_get("org_id")?,
+        org_name: r.try_get("org_name")?,
+        disabled: r.try_get::<i64, _>("disabled")? != 0,
+    })
+}
+
+fn token_from_row(r: &AnyRow) -> Result<TokenInfo> {
+    let opt_ts = |c: &str| -> Result<Option<time::OffsetDateTime>> {
+        r.try_get::<Option<String>, _>(c)?
+            .as_deref()
+            .map(parse_ts)
+            .transpose()
+    };
+    Ok(TokenInfo {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        prefix: r.try_get("prefix")?,
+        created_at: parse_ts(&r.try_get::<String, _>("created_at")?)?,
+        last_used_at: opt_ts("last_used_at")?,
+        revoked_at: opt_ts("revoked_at")?,
+    })
+}
+
+impl MetaStore {
+    pub async fn insert_user(&self, u: &NewUser) -> Result<UserRecord> {
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO users (username, display_name, password_hash, role, org_id, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(&u.username)
+        .bind(&u.display_name)
+        .bind(&u.password_hash)
+        .bind(u.role.as_str())
+        .bind(u.org_id)
+        .bind(ts(tongshu_core::now()))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(conflict_on_unique(|| {
+            format!("user {:?} already exists", u.username)
+        }))?;
+        self.get_user(id).await
+    }
+
+    pub async fn get_user(&self, id: i64) -> Result<UserRecord> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM users u JOIN organizations o ON o.id = u.org_id WHERE u.id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("user {id}")))?;
+        user_from_row(&row)
+    }
+
+    /// The account and its password hash, for signing in.
+    pub async fn user_credentials(&self, username: &str) -> Result<Option<(UserRecord, String)>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS}, u.password_hash FROM users u JOIN organizations o ON o.id = u.org_id
+             WHERE u.username = $1"
+        )))
+        .bind(username)
+        .fetch_optional(&self.pool)
+        .await?;
+        match row {
+            None => Ok(None),
+            Some(r) => Ok(Some((user_from_row(&r)?, r.try_get("password_hash")?))),
+        }
+    }
+
+    pub async fn set_password_hash(&self, user_id: i64, hash: &str) -> Result<()> {
+        let r = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(hash)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("user {user_id}")));
+        }
+        Ok(())
+    }
+
+    pub async fn list_users(&self) -> Result<Vec<UserRecord>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM users u JOIN organizations o ON o.id = u.org_id ORDER BY u.id"
+        )))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(user_from_row).collect()
+    }
+
+    pub async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        csrf_token: &str,
+        expires_at: time::OffsetDateTime,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(csrf_token)
+        .bind(ts(tongshu_core::now()))
+        .bind(ts(expires_at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The live session with this token hash, if it exists, has not expired and its user is
+    /// not disabled.
+    pub async fn session(&self, token_hash: &str) -> Result<Option<SessionInfo>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS}, s.csrf_token FROM sessions s JOIN users u ON u.id = s.user_id
+             JOIN organizations o ON o.id = u.org_id
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled = 0"
+        )))
+        .bind(token_hash)
+        .bind(ts(tongshu_core::now()))
+        .fetch_optional(&self.pool)
+        .await?;
+        match row {
+            None => Ok(None),
+            Some(r) => Ok(Some(SessionInfo {
+                principal: user_from_row(&r)?.principal(),
+                csrf_token: r.try_get("csrf_token")?,
+            })),
+        }
+    }
+
+    pub async fn delete_session(&self, token_hash: &str) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Ends every session of a user (after a password change).
+    pub async fn delete_sessions_of(&self, user_id: i64) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn insert_token(
+        &self,
+        user_id: i64,
+        name: &str,
+        token_hash: &str,
+        prefix: &str,
+    ) -> Result<TokenInfo> {
+        let row = sqlx::query(
+            "INSERT INTO api_tokens (user_id, name, token_hash, prefix, created_at) VALUES ($1, $2, $3, $4, $5)
+             RETURNING id, name, prefix, created_at, last_used_at, revoked_at",
+        )
+        .bind(user_id)
+        .bind(name)
+        .bind(token_hash)
+        .bind(prefix)
+        .bind(ts(tongshu_core::now()))
+        .fetch_one(&self.pool)
+        .await?;
+        token_from_row(&row)
+    }
+
+    /// The owner of a live (not revoked) token, marking the token as used.
+    pub async fn token_principal(&self, token_hash: &str) -> Result<Option<Principal>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS}, t.id AS token_id FROM api_tokens t JOIN users u ON u.id = t.user_id
+             JOIN organizations o ON o.id = u.org_id
+             WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.disabled = 0"
+        )))
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        let token_id: i64 = r.try_get("token_id")?;
+        sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+            .bind(ts(tongshu_core::now()))
+            .bind(token_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(Some(user_from_row(&r)?.principal()))
+    }
+
+    pub async fn list_tokens(&self, user_id: i64) -> Result<Vec<TokenInfo>> {
+        let rows = sqlx::query(
+            "SELECT id, name, prefix, created_at, last_used_at, revoked_at FROM api_tokens WHERE user_id = $1 ORDER BY id",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(token_from_row).collect()
+    }
+
+    /// Revokes one of the user's own tokens. Revoking twice is fine; another user's token is
+    /// "not found".
+    pub async fn revoke_token(&self, user_id: i64, token_id: i64) -> Result<()> {
+        let r = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2 AND user_id = $3",
+        )
+        .bind(ts(tongshu_core::now()))
+        .bind(token_id)
+        .bind(user_id)
+        .execute(&self.pool)
+        .await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("api token {token_id}")));
+        }
+        Ok(())
+    }
+}
