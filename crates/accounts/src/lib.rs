@@ -1,1 +1,240 @@
-//! placeholder
+//! Accounts: password hashing (argon2id), sign-in with throttling, browser sessions with
+//! CSRF tokens, and API tokens for programs.
+//!
+//! Secrets never reach the store in clear: session and API tokens are random, handed to the
+//! client once, and stored as SHA-256 hashes; passwords are stored as argon2id PHC strings.
+
+mod throttle;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash};
+use sha2::{Digest, Sha256};
+use tongshu_core::policy::{Principal, Role};
+use tongshu_store::{MetaStore, NewUser, SessionInfo, StoreError, TokenInfo, UserRecord};
+
+pub use throttle::LoginThrottle;
+
+/// How long a browser session lives.
+pub const SESSION_TTL: time::Duration = time::Duration::hours(12);
+/// The shortest password accepted.
+pub const MIN_PASSWORD: usize = 8;
+/// API tokens start with this, so that leaked tokens are easy to find in logs and code.
+pub const TOKEN_PREFIX: &str = "tsk_";
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("wrong username or password")]
+    BadCredentials,
+    #[error("too many failed sign-ins, try again in {0} seconds")]
+    Throttled(u64),
+    #[error("password must be at least {MIN_PASSWORD} characters and mix letters and digits")]
+    WeakPassword,
+    #[error("username must be 3 to 32 letters, digits, '_', '-' or '.'")]
+    BadUsername,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("password hashing failed: {0}")]
+    Hash(String),
+}
+
+/// A new session: the cookie value to hand to the browser, and who it belongs to.
+pub struct NewSession {
+    pub token: String,
+    pub info: SessionInfo,
+}
+
+/// The accounts service. Cheap to clone.
+#[derive(Clone)]
+pub struct Accounts {
+    store: MetaStore,
+    throttle: Arc<LoginThrottle>,
+}
+
+impl Accounts {
+    pub fn new(store: MetaStore) -> Self {
+        Self { store, throttle: Arc::new(LoginThrottle::new(5, Duration::from_secs(15 * 60))) }
+    }
+
+    /// Uses a custom throttle (tests shorten the window).
+    pub fn with_throttle(store: MetaStore, throttle: LoginThrottle) -> Self {
+        Self { store, throttle: Arc::new(throttle) }
+    }
+
+    /// Checks a username and password and opens a session. Failures count against both the
+    /// username and the client address; past the limit every attempt is refused until the
+    /// window passes, right password or not.
+    pub async fn sign_in(&self, username: &str, password: &str, client: IpAddr) -> Result<NewSession, AccountError> {
+        let keys = [format!("user:{}", username.trim().to_lowercase()), format!("ip:{client}")];
+        if let Some(wait) = keys.iter().filter_map(|k| self.throttle.blocked_for(k)).max() {
+            return Err(AccountError::Throttled(wait.as_secs().max(1)));
+        }
+        let found = self.store.user_credentials(username.trim()).await?;
+        let ok = match &found {
+            Some((user, hash)) if !user.disabled => verify_password(password, hash).await,
+            // Spend the same time on unknown users so that timing does not reveal them.
+            _ => {
+                let _ = hash_password(password).await;
+                false
+            }
+        };
+        let user = match (ok, found) {
+            (true, Some((user, _))) => user,
+            _ => {
+                for k in &keys {
+                    self.throttle.fail(k);
+                }
+                tracing::info!(username, %client, "sign-in refused");
+                return Err(AccountError::BadCredentials);
+            }
+        };
+        for k in &keys {
+            self.throttle.clear(k);
+        }
+        let token = random_token(32);
+        let csrf_token = random_token(16);
+        self.store
+            .create_session(&token_hash(&token), user.id, &csrf_token, tongshu_core::now() + SESSION_TTL)
+            .await?;
+        tracing::info!(user_id = user.id, role = user.role.as_str(), "signed in");
+        Ok(NewSession { token, info: SessionInfo { principal: user.principal(), csrf_token } })
+    }
+
+    pub async fn session(&self, token: &str) -> Result<Option<SessionInfo>, AccountError> {
+        Ok(self.store.session(&token_hash(token)).await?)
+    }
+
+    pub async fn sign_out(&self, token: &str) -> Result<(), AccountError> {
+        Ok(self.store.delete_session(&token_hash(token)).await?)
+    }
+
+    /// Creates an API token for `owner`. The returned string is the only time it is shown.
+    pub async fn create_token(&self, owner: &Principal, name: &str) -> Result<(String, TokenInfo), AccountError> {
+        let token = format!("{TOKEN_PREFIX}{}", random_token(24));
+        let prefix: String = token.chars().take(TOKEN_PREFIX.len() + 6).collect();
+        let name = if name.trim().is_empty() { "api" } else { name.trim() };
+        let info = self.store.insert_token(owner.user_id, name, &token_hash(&token), &prefix).await?;
+        Ok((token, info))
+    }
+
+    /// The owner of a bearer token, when the token is live.
+    pub async fn authenticate_token(&self, token: &str) -> Result<Option<Principal>, AccountError> {
+        if !token.starts_with(TOKEN_PREFIX) {
+            return Ok(None);
+        }
+        Ok(self.store.token_principal(&token_hash(token)).await?)
+    }
+
+    pub async fn list_tokens(&self, owner: &Principal) -> Result<Vec<TokenInfo>, AccountError> {
+        Ok(self.store.list_tokens(owner.user_id).await?)
+    }
+
+    pub async fn revoke_token(&self, owner: &Principal, token_id: i64) -> Result<(), AccountError> {
+        Ok(self.store.revoke_token(owner.user_id, token_id).await?)
+    }
+
+    /// Creates an account after checking the username and password rules.
+    pub async fn add_user(
+        &self,
+        username: &str,
+        display_name: &str,
+        password: &str,
+        role: Role,
+        org_id: i64,
+    ) -> Result<UserRecord, AccountError> {
+        let username = parse_username(username)?;
+        check_password(password)?;
+        let password_hash = hash_password(password).await?;
+        let display_name = if display_name.trim().is_empty() { username.clone() } else { display_name.trim().to_owned() };
+        Ok(self.store.insert_user(&NewUser { username, display_name, password_hash, role, org_id }).await?)
+    }
+
+    /// Sets a new password and ends the user's sessions.
+    pub async fn set_password(&self, username: &str, password: &str) -> Result<(), AccountError> {
+        check_password(password)?;
+        let (user, _) = self
+            .store
+            .user_credentials(username.trim())
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("user {username:?}")))?;
+        self.store.set_password_hash(user.id, &hash_password(password).await?).await?;
+        self.store.delete_sessions_of(user.id).await?;
+        Ok(())
+    }
+}
+
+fn parse_username(s: &str) -> Result<String, AccountError> {
+    let s = s.trim();
+    let ok = (3..=32).contains(&s.len())
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if ok { Ok(s.to_owned()) } else { Err(AccountError::BadUsername) }
+}
+
+fn check_password(p: &str) -> Result<(), AccountError> {
+    let long = p.chars().count() >= MIN_PASSWORD;
+    let letters = p.chars().any(|c| c.is_alphabetic());
+    let digits = p.chars().any(|c| c.is_ascii_digit());
+    if long && letters && digits { Ok(()) } else { Err(AccountError::WeakPassword) }
+}
+
+/// Hashes a password with argon2id on a blocking thread (it takes tens of milliseconds).
+pub async fn hash_password(password: &str) -> Result<String, AccountError> {
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || {
+        Argon2::default()
+            .hash_password(password.as_bytes())
+            .map(|h| h.to_string())
+            .map_err(|e| AccountError::Hash(e.to_string()))
+    })
+    .await
+    .map_err(|e| AccountError::Hash(e.to_string()))?
+}
+
+async fn verify_password(password: &str, hash: &str) -> bool {
+    let (password, hash) = (password.to_owned(), hash.to_owned());
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash)
+            .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// A random token of `bytes` random bytes, hex-encoded.
+pub fn random_token(bytes: usize) -> String {
+    let buf: Vec<u8> = (0..bytes).map(|_| rand::random::<u8>()).collect();
+    hex::encode(buf)
+}
+
+/// The stored form of a session or API token.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn passwords_hash_with_argon2id_and_verify() {
+        let h = hash_password("secret123").await.unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password("secret123", &h).await);
+        assert!(!verify_password("secret124", &h).await);
+        assert!(!verify_password("secret123", "not a hash").await);
+    }
+
+    #[test]
+    fn password_and_username_rules() {
+        assert!(check_password("abc12345").is_ok());
+        assert!(check_password("abcdefgh").is_err());
+        assert!(check_password("a1").is_err());
+        assert!(parse_username("li.ming").is_ok());
+        assert!(parse_username("李明").is_err());
+        assert!(parse_username("ab").is_err());
+    }
+}

@@ -138,6 +138,21 @@ impl Principal {
     }
 }
 
+/// Whether `viewer` may see a listed entry with this open attribute. Government accounts
+/// see the whole listed catalog (the sharing catalog); the public sees only entries that may
+/// be opened.
+pub fn may_see_listed(viewer: Option<&Principal>, open: crate::catalog::OpenType) -> bool {
+    match viewer.map(|p| p.role) {
+        Some(Role::PlatformAdmin | Role::DataOfficer | Role::Consumer | Role::Auditor) => true,
+        None | Some(Role::Public) => open != crate::catalog::OpenType::NotOpen,
+    }
+}
+
+/// Whether `viewer` sees only public entries when browsing the listed catalog.
+pub fn is_public_viewer(viewer: Option<&Principal>) -> bool {
+    matches!(viewer.map(|p| p.role), None | Some(Role::Public))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,6 +20,8 @@ pub struct EntryFilter {
     pub sharing_type: Option<String>,
     pub open_type: Option<String>,
     pub format: Option<String>,
+    /// Only entries the public may see (open unconditionally or conditionally).
+    pub public_only: bool,
     /// Substring of the name or code.
     pub text: Option<String>,
     pub limit: i64,
@@ -443,6 +445,9 @@ impl MetaStore {
         if let Some(s) = &f.open_type {
             clauses.push(format!("e.open_type = {}", arg(s.clone())));
         }
+        if f.public_only {
+            clauses.push("e.open_type <> 'not_open'".to_owned());
+        }
         if let Some(s) = &f.format {
             clauses.push(format!("e.format = {}", arg(s.clone())));
         }
@@ -492,7 +497,8 @@ impl MetaStore {
             Dimension::Class => "class",
         };
         let rows: Vec<(String, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {key} AS k, COUNT(*) AS n FROM catalog_entries WHERE status = $1 GROUP BY {key} ORDER BY n DESC, k"
+            "SELECT {key} AS k, COUNT(*) AS n FROM catalog_entries WHERE status = $1 {} GROUP BY {key} ORDER BY n DESC, k",
+            if public_only { "AND open_type <> 'not_open'" } else { "" }
         )))
         .bind(status.as_str())
         .fetch_all(&self.pool)

@@ -497,7 +497,7 @@ async fn listing_filters_and_counts(store: MetaStore) {
     assert_eq!(all.total, 1);
 
     let by_org = store
-        .entry_counts(Dimension::Organization, EntryStatus::Listed)
+        .entry_counts(Dimension::Organization, EntryStatus::Listed, false)
         .await
         .unwrap();
     assert_eq!(
@@ -505,12 +505,12 @@ async fn listing_filters_and_counts(store: MetaStore) {
         [(dept.id.to_string(), 2), (other.id.to_string(), 1)]
     );
     let by_class = store
-        .entry_counts(Dimension::Class, EntryStatus::Listed)
+        .entry_counts(Dimension::Class, EntryStatus::Listed, false)
         .await
         .unwrap();
     assert_eq!(by_class, [("3".to_string(), 2), ("1".to_string(), 1)]);
     let by_district = store
-        .entry_counts(Dimension::District, EntryStatus::Listed)
+        .entry_counts(Dimension::District, EntryStatus::Listed, false)
         .await
         .unwrap();
     assert_eq!(
