@@ -485,11 +485,13 @@ impl MetaStore {
     }
 
     /// How many entries in `status` there are per organization, district or class.
-    /// Keys are the organization id, the district code or the class digit.
+    /// Keys are the organization id, the district code or the class digit. With
+    /// `public_only`, only entries the public may see are counted.
     pub async fn entry_counts(
         &self,
         dim: Dimension,
         status: EntryStatus,
+        public_only: bool,
     ) -> Result<Vec<(String, i64)>> {
         let key = match dim {
             Dimension::Organization => "CAST(org_id AS TEXT)",
