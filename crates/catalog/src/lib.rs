@@ -99,7 +99,7 @@ impl Catalog {
             .store
             .insert_entry(org.id, &org.district_code, who.user_id, &body, sequence)
             .await?;
-        tracing::info!(entry_id = entry.id, code = %entry.code, user_id = who.user_id, "catalog entry created");
+        tracing::debug!(entry_id = entry.id, code = %entry.code, user_id = who.user_id, "catalog entry created");
         Ok(entry)
     }
 

@@ -1,1 +1,345 @@
-fn main() {}
+//! `tongshu`: the one binary. Subcommands parse flags, load settings and call into the
+//! platform's crates; no logic of its own lives here.
+
+mod settings;
+
+use std::io::BufRead;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use settings::{LogFormat, Overrides, Settings};
+use tongshu_accounts::Accounts;
+use tongshu_core::policy::Role;
+use tongshu_store::MetaStore;
+
+#[derive(Parser)]
+#[command(
+    name = "tongshu",
+    version,
+    about = "通数 Tongshu: a city's public data platform in one binary"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+/// Where settings and data come from (every subcommand that touches the store takes these).
+#[derive(Args, Clone, Default)]
+struct Common {
+    /// TOML configuration file (see `tongshu config` for the commented defaults).
+    /// Also TONGSHU_CONFIG.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Directory for Tongshu's files; holds the embedded SQLite database meta.db.
+    /// Also TONGSHU_DATA_DIR. [default: ./tongshu-data]
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Metadata database, `sqlite://PATH` or `postgres://USER:PASSWORD@HOST/DB`.
+    /// Also TONGSHU_DATABASE_URL. [default: SQLite in the data directory]
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the web server (pages, JSON API, metrics).
+    Serve {
+        #[command(flatten)]
+        common: Common,
+        /// Address to listen on. Also TONGSHU_ADDR. [default: 127.0.0.1:8080]
+        #[arg(long, value_name = "HOST:PORT")]
+        addr: Option<String>,
+        /// Load the demo city (Linyi) on first start; later starts leave it as it is.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Load the demo city into the data directory without serving.
+    Demo {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Create or upgrade the metadata database's tables (serve does this too).
+    Migrate {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(UserCmd),
+    /// Print the OpenAPI document of the JSON API.
+    Openapi,
+    /// Print the commented default configuration file.
+    Config,
+}
+
+#[derive(Subcommand)]
+enum UserCmd {
+    /// Create an account. The password is read from standard input unless --password is given.
+    Add {
+        #[command(flatten)]
+        common: Common,
+        /// Login name: 3-32 letters, digits, '_', '-' or '.'.
+        #[arg(long)]
+        username: String,
+        /// platform_admin, data_officer, consumer, auditor or public.
+        #[arg(long)]
+        role: String,
+        /// Slug of the account's organization (e.g. gaj), see GET /api/v1/organizations.
+        #[arg(long, value_name = "SLUG")]
+        org: String,
+        /// Name shown in pages. [default: the username]
+        #[arg(long)]
+        display_name: Option<String>,
+        /// The password (visible to other local users in the process list; prefer stdin).
+        #[arg(long)]
+        password: Option<String>,
+    },
+    /// Set a new password (ends the user's sessions). Read from standard input unless given.
+    Passwd {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        username: String,
+        /// The new password (prefer standard input).
+        #[arg(long)]
+        password: Option<String>,
+    },
+}
+
+fn settings(common: &Common, addr: Option<String>) -> Result<Settings> {
+    let overrides = Overrides {
+        config: common.config.clone(),
+        addr,
+        data_dir: common.data_dir.clone(),
+        database_url: common.database_url.clone(),
+    };
+    Settings::load(&overrides, &|k| std::env::var(k).ok())
+}
+
+fn init_logging(s: &Settings) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&s.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match s.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+/// Opens (creating if needed) and migrates the metadata store.
+async fn open_store(s: &Settings) -> Result<MetaStore> {
+    if s.database_url.expose().is_empty() {
+        std::fs::create_dir_all(&s.data_dir)
+            .with_context(|| format!("cannot create data directory {}", s.data_dir.display()))?;
+    }
+    let url = s.store_url();
+    let store = MetaStore::connect(&url).await.with_context(|| {
+        format!(
+            "cannot open the metadata store {}",
+            tongshu_store::redact_url(&url)
+        )
+    })?;
+    store
+        .migrate()
+        .await
+        .context("cannot migrate the metadata store")?;
+    Ok(store)
+}
+
+fn read_password(given: Option<String>) -> Result<String> {
+    if let Some(p) = given {
+        return Ok(p);
+    }
+    eprint!("password: ");
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the password from standard input")?;
+    let p = line.trim_end_matches(['\r', '\n']).to_owned();
+    if p.is_empty() {
+        bail!("no password given: pass --password or write it to standard input");
+    }
+    Ok(p)
+}
+
+fn print_demo_accounts(addr: Option<&std::net::SocketAddr>) {
+    println!("demo accounts (演示账号):");
+    for a in tongshu_demo::DEMO_ACCOUNTS {
+        println!(
+            "  {:<14} {:<14} {:<16} {}",
+            a.username,
+            a.password,
+            a.role.as_str(),
+            a.note
+        );
+    }
+    println!(
+        "  every department's data officer: officer.<slug> / {}",
+        tongshu_demo::OFFICER_PASSWORD
+    );
+    if let Some(addr) = addr {
+        println!("open http://{addr}/");
+    }
+}
+
+async fn seed_demo(store: &MetaStore) -> Result<()> {
+    let report = tongshu_demo::seed(store)
+        .await
+        .context("cannot load the demo city")?;
+    if report.seeded {
+        println!(
+            "demo city loaded: {} organizations, {} accounts, {} catalog entries",
+            report.organizations, report.users, report.entries
+        );
+    } else {
+        println!("demo city already loaded");
+    }
+    Ok(())
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    match cli.cmd {
+        Cmd::Serve { common, addr, demo } => {
+            let s = settings(&common, addr)?;
+            init_logging(&s);
+            tracing::info!(settings = ?s, "starting");
+            let store = open_store(&s).await?;
+            if demo {
+                seed_demo(&store).await?;
+            }
+            let listener = tokio::net::TcpListener::bind(s.addr)
+                .await
+                .with_context(|| format!("cannot listen on {}", s.addr))?;
+            let bound = listener.local_addr()?;
+            if demo {
+                print_demo_accounts(Some(&bound));
+            } else {
+                println!("listening on http://{bound}/");
+            }
+            let web = tongshu_web::WebSettings {
+                secure_cookies: s.secure_cookies,
+                max_body_bytes: s.max_body_bytes,
+                demo,
+            };
+            let state =
+                tongshu_web::AppState::new(store.clone(), Accounts::new(store.clone()), web);
+            tongshu_web::serve(listener, state, shutdown_signal()).await?;
+            store.close().await;
+            Ok(())
+        }
+        Cmd::Demo { common } => {
+            let s = settings(&common, None)?;
+            init_logging(&s);
+            let store = open_store(&s).await?;
+            seed_demo(&store).await?;
+            print_demo_accounts(None);
+            store.close().await;
+            Ok(())
+        }
+        Cmd::Migrate { common } => {
+            let s = settings(&common, None)?;
+            init_logging(&s);
+            let store = open_store(&s).await?;
+            store.close().await;
+            println!("metadata store is up to date");
+            Ok(())
+        }
+        Cmd::User(UserCmd::Add {
+            common,
+            username,
+            role,
+            org,
+            display_name,
+            password,
+        }) => {
+            let s = settings(&common, None)?;
+            init_logging(&s);
+            let Some(role) = Role::parse(&role) else {
+                bail!(
+                    "--role {role:?} is not one of platform_admin, data_officer, consumer, auditor, public"
+                );
+            };
+            let store = open_store(&s).await?;
+            let org = store
+                .get_org_by_slug(&org)
+                .await
+                .with_context(|| format!("--org {org:?}: no such organization"))?;
+            let password = read_password(password)?;
+            let accounts = Accounts::new(store.clone());
+            let u = accounts
+                .add_user(
+                    &username,
+                    display_name.as_deref().unwrap_or(""),
+                    &password,
+                    role,
+                    org.id,
+                )
+                .await?;
+            println!(
+                "created user {} ({}, {})",
+                u.username,
+                u.role.as_str(),
+                u.org_name
+            );
+            store.close().await;
+            Ok(())
+        }
+        Cmd::User(UserCmd::Passwd {
+            common,
+            username,
+            password,
+        }) => {
+            let s = settings(&common, None)?;
+            init_logging(&s);
+            let store = open_store(&s).await?;
+            let password = read_password(password)?;
+            Accounts::new(store.clone())
+                .set_password(&username, &password)
+                .await?;
+            println!("password of {username} changed; their sessions were ended");
+            store.close().await;
+            Ok(())
+        }
+        Cmd::Openapi => {
+            println!("{}", tongshu_web::openapi_json());
+            Ok(())
+        }
+        Cmd::Config => {
+            print!("{}", settings::DEFAULT_CONFIG);
+            Ok(())
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

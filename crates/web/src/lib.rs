@@ -1,1 +1,92 @@
-//! placeholder
+//! HTTP for Tongshu: the JSON API under `/api/v1` with its OpenAPI document, the
+//! server-rendered pages in Simplified Chinese, embedded assets, health and metrics.
+//!
+//! Only this crate knows HTTP, HTML and JSON wire shapes. Every route is listed in
+//! [`routes::POLICY`] with the [`Action`](tongshu_core::policy::Action) it needs; one
+//! middleware enforces that table on every request, so a route without a policy cannot be
+//! reached at all.
+
+mod api;
+mod assets;
+mod caller;
+mod error;
+mod extract;
+mod metrics;
+mod pages;
+pub mod routes;
+mod templates;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tongshu_accounts::Accounts;
+use tongshu_catalog::Catalog;
+use tongshu_store::MetaStore;
+
+pub use api::openapi::openapi_json;
+pub use caller::SESSION_COOKIE;
+pub use error::ErrorCode;
+
+/// Web settings that come from the typed configuration.
+#[derive(Debug, Clone)]
+pub struct WebSettings {
+    /// Mark cookies `Secure` (when served over HTTPS, usually behind a proxy).
+    pub secure_cookies: bool,
+    /// The largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// The demo city is loaded: the sign-in page hints at the demo accounts.
+    pub demo: bool,
+}
+
+impl Default for WebSettings {
+    fn default() -> Self {
+        Self {
+            secure_cookies: false,
+            max_body_bytes: 2 * 1024 * 1024,
+            demo: false,
+        }
+    }
+}
+
+/// What every handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: MetaStore,
+    pub accounts: Accounts,
+    pub catalog: Catalog,
+    pub settings: Arc<WebSettings>,
+    metrics: Arc<metrics::Metrics>,
+    templates: Arc<templates::Templates>,
+}
+
+impl AppState {
+    pub fn new(store: MetaStore, accounts: Accounts, settings: WebSettings) -> Self {
+        Self {
+            catalog: Catalog::new(store.clone()),
+            store,
+            accounts,
+            settings: Arc::new(settings),
+            metrics: Arc::new(metrics::Metrics::default()),
+            templates: Arc::new(templates::Templates::new()),
+        }
+    }
+}
+
+/// The whole application as a router (tests drive it with `oneshot` or over a socket).
+pub fn app(state: AppState) -> axum::Router {
+    routes::router(state)
+}
+
+/// Serves the application on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

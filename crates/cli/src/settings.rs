@@ -1,0 +1,237 @@
+//! Typed settings: defaults, then the TOML file, then `TONGSHU_*` environment variables,
+//! then command-line flags. Secrets are wrapped so that they never reach a log.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+
+/// The commented default configuration (`tongshu config` prints it).
+pub const DEFAULT_CONFIG: &str = include_str!("../../../config/tongshu.toml");
+
+/// A value that must not be printed.
+#[derive(Clone, Default)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_empty() { "\"\"" } else { "\"***\"" })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: Secret,
+    pub log: String,
+    pub log_format: LogFormat,
+    pub secure_cookies: bool,
+    pub max_body_bytes: usize,
+}
+
+/// The file's shape: every key optional, unknown keys refused (typos are caught).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    addr: Option<String>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    log: Option<String>,
+    log_format: Option<String>,
+    secure_cookies: Option<bool>,
+    max_body_bytes: Option<usize>,
+}
+
+/// Flags that override the file and the environment.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub config: Option<PathBuf>,
+    pub addr: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+}
+
+impl Settings {
+    /// Loads settings from `overrides.config` (or `TONGSHU_CONFIG`), the environment and
+    /// the flags. `env` is the environment to read (tests pass their own).
+    pub fn load(overrides: &Overrides, env: &dyn Fn(&str) -> Option<String>) -> Result<Self> {
+        let path = overrides
+            .config
+            .clone()
+            .or_else(|| env("TONGSHU_CONFIG").map(PathBuf::from));
+        let file = match &path {
+            Some(p) => read_file(p)?,
+            None => File::default(),
+        };
+        let pick = |flag: Option<String>, var: &str, file: Option<String>, default: &str| {
+            flag.or_else(|| env(var))
+                .or(file)
+                .unwrap_or_else(|| default.to_owned())
+        };
+        let addr_text = pick(
+            overrides.addr.clone(),
+            "TONGSHU_ADDR",
+            file.addr,
+            "127.0.0.1:8080",
+        );
+        let addr = addr_text.parse().with_context(|| {
+            format!("addr {addr_text:?} is not HOST:PORT (e.g. 127.0.0.1:8080)")
+        })?;
+        let data_dir = overrides
+            .data_dir
+            .clone()
+            .or_else(|| env("TONGSHU_DATA_DIR").map(PathBuf::from))
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("./tongshu-data"));
+        let database_url = pick(
+            overrides.database_url.clone(),
+            "TONGSHU_DATABASE_URL",
+            file.database_url,
+            "",
+        );
+        let log = pick(None, "TONGSHU_LOG", file.log, "info,sqlx=warn");
+        let log_format = match pick(None, "TONGSHU_LOG_FORMAT", file.log_format, "text").as_str() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => bail!("log_format {other:?} must be \"text\" or \"json\""),
+        };
+        let secure_cookies = match env("TONGSHU_SECURE_COOKIES") {
+            Some(v) => parse_bool("TONGSHU_SECURE_COOKIES", &v)?,
+            None => file.secure_cookies.unwrap_or(false),
+        };
+        let max_body_bytes = match env("TONGSHU_MAX_BODY_BYTES") {
+            Some(v) => v.parse().with_context(|| {
+                format!("TONGSHU_MAX_BODY_BYTES {v:?} is not a number of bytes")
+            })?,
+            None => file.max_body_bytes.unwrap_or(2 * 1024 * 1024),
+        };
+        Ok(Self {
+            addr,
+            data_dir,
+            database_url: Secret(database_url),
+            log,
+            log_format,
+            secure_cookies,
+            max_body_bytes,
+        })
+    }
+
+    /// The metadata store's URL: the configured one, or SQLite in the data directory.
+    pub fn store_url(&self) -> String {
+        if self.database_url.expose().is_empty() {
+            format!("sqlite://{}", self.data_dir.join("meta.db").display())
+        } else {
+            self.database_url.expose().to_owned()
+        }
+    }
+}
+
+fn read_file(path: &Path) -> Result<File> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read config file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("config file {} is not valid", path.display()))
+}
+
+fn parse_bool(name: &str, v: &str) -> Result<bool> {
+    match v.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => bail!("{name} {v:?} must be true or false"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn the_shipped_config_parses_to_the_defaults() {
+        let file: File = toml::from_str(DEFAULT_CONFIG).unwrap();
+        assert_eq!(file.addr.as_deref(), Some("127.0.0.1:8080"));
+        let s = Settings::load(&Overrides::default(), &env(&[])).unwrap();
+        assert_eq!(s.addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.data_dir, PathBuf::from("./tongshu-data"));
+        assert_eq!(s.store_url(), "sqlite://./tongshu-data/meta.db");
+    }
+
+    #[test]
+    fn flags_beat_environment_beat_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.toml");
+        std::fs::write(
+            &path,
+            "addr = \"127.0.0.1:1\"\ndata_dir = \"/from-file\"\nlog = \"debug\"\n",
+        )
+        .unwrap();
+        let o = Overrides {
+            config: Some(path),
+            addr: Some("127.0.0.1:3".into()),
+            ..Default::default()
+        };
+        let s = Settings::load(
+            &o,
+            &env(&[
+                ("TONGSHU_ADDR", "127.0.0.1:2"),
+                ("TONGSHU_DATA_DIR", "/from-env"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.addr.to_string(), "127.0.0.1:3");
+        assert_eq!(s.data_dir, PathBuf::from("/from-env"));
+        assert_eq!(s.log, "debug");
+    }
+
+    #[test]
+    fn secrets_are_not_printed_and_bad_values_are_named() {
+        let s = Settings::load(
+            &Overrides::default(),
+            &env(&[("TONGSHU_DATABASE_URL", "postgres://u:hunter2@h/db")]),
+        )
+        .unwrap();
+        assert!(!format!("{s:?}").contains("hunter2"));
+        let e = Settings::load(
+            &Overrides {
+                addr: Some("nonsense".into()),
+                ..Default::default()
+            },
+            &env(&[]),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("nonsense"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.toml");
+        std::fs::write(&path, "adr = \"x\"\n").unwrap();
+        let e = Settings::load(
+            &Overrides {
+                config: Some(path),
+                ..Default::default()
+            },
+            &env(&[]),
+        )
+        .unwrap_err();
+        assert!(format!("{e:#}").contains("adr"), "{e:#}");
+    }
+}

@@ -1,0 +1,195 @@
+//! Signing in and out, the caller's own account, and API tokens.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use axum::Json;
+use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
+use axum::http::StatusCode;
+use axum::http::header::SET_COOKIE;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use tongshu_core::policy::{Principal, Role};
+
+use super::parse_id;
+use crate::AppState;
+use crate::caller::{Caller, Via, session_cookie};
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::ApiJson;
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignInRequest {
+    pub username: String,
+    pub password: String,
+}
+
+/// The signed-in account.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Me {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub org_id: i64,
+}
+
+impl From<&Principal> for Me {
+    fn from(p: &Principal) -> Self {
+        Me {
+            id: p.user_id,
+            username: p.username.clone(),
+            display_name: p.display_name.clone(),
+            role: p.role,
+            org_id: p.org_id,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SignInResponse {
+    pub user: Me,
+    /// Send this in the `X-CSRF-Token` header with every write made with the session cookie.
+    pub csrf_token: String,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTokenRequest {
+    #[serde(default)]
+    pub name: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TokenView {
+    pub id: i64,
+    pub name: String,
+    pub prefix: String,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    pub revoked: bool,
+}
+
+impl From<tongshu_store::TokenInfo> for TokenView {
+    fn from(t: tongshu_store::TokenInfo) -> Self {
+        let f = |d: time::OffsetDateTime| {
+            d.format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default()
+        };
+        TokenView {
+            id: t.id,
+            name: t.name,
+            prefix: t.prefix,
+            created_at: f(t.created_at),
+            last_used_at: t.last_used_at.map(f),
+            revoked: t.revoked_at.is_some(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TokenCreated {
+    /// The token. It is shown only this once; store it safely.
+    pub token: String,
+    pub info: TokenView,
+}
+
+/// The client's address (loopback when the server runs without connection info, as in
+/// tests that drive the router directly).
+pub struct ClientIp(pub IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(a)| a.ip());
+        Ok(ClientIp(ip.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))))
+    }
+}
+
+/// Sign in with username and password; sets the session cookie.
+#[utoipa::path(post, path = "/api/v1/session", tag = "accounts", request_body = SignInRequest,
+    responses((status = 200, body = SignInResponse), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn sign_in(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiJson(req): ApiJson<SignInRequest>,
+) -> Result<Response, ApiError> {
+    let s = state
+        .accounts
+        .sign_in(&req.username, &req.password, ip)
+        .await?;
+    let body = SignInResponse {
+        user: Me::from(&s.info.principal),
+        csrf_token: s.info.csrf_token,
+    };
+    let cookie = session_cookie(Some(&s.token), state.settings.secure_cookies);
+    Ok(([(SET_COOKIE, cookie)], Json(body)).into_response())
+}
+
+/// Sign out: ends the session and clears the cookie.
+#[utoipa::path(delete, path = "/api/v1/session", tag = "accounts", responses((status = 204)))]
+pub async fn sign_out(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
+    if let Via::Session(token) = &caller.via {
+        state.accounts.sign_out(token).await?;
+    }
+    let cookie = session_cookie(None, state.settings.secure_cookies);
+    Ok((StatusCode::NO_CONTENT, [(SET_COOKIE, cookie)]).into_response())
+}
+
+/// The caller's own account.
+#[utoipa::path(get, path = "/api/v1/me", tag = "accounts", responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
+pub async fn me(caller: Caller) -> Result<Json<Me>, ApiError> {
+    Ok(Json(Me::from(caller.required()?)))
+}
+
+/// The caller's API tokens.
+#[utoipa::path(get, path = "/api/v1/tokens", tag = "accounts", responses((status = 200, body = [TokenView])))]
+pub async fn list_tokens(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<TokenView>>, ApiError> {
+    let tokens = state.accounts.list_tokens(caller.required()?).await?;
+    Ok(Json(tokens.into_iter().map(TokenView::from).collect()))
+}
+
+/// Creates an API token for programs. The token is in the answer once and never again.
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "accounts", request_body = CreateTokenRequest,
+    responses((status = 201, body = TokenCreated)))]
+pub async fn create_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<CreateTokenRequest>,
+) -> Result<(StatusCode, Json<TokenCreated>), ApiError> {
+    let (token, info) = state
+        .accounts
+        .create_token(caller.required()?, &req.name)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(TokenCreated {
+            token,
+            info: info.into(),
+        }),
+    ))
+}
+
+/// Revokes one of the caller's API tokens.
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "accounts", params(("id" = i64, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .accounts
+        .revoke_token(caller.required()?, parse_id(&id)?)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,360 @@
+//! The catalog API: browse listed entries, draft and submit (officers), review (admins).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use tongshu_core::catalog::{CatalogEntry, EntryInput, HistoryRecord};
+use tongshu_core::ids::{LINYI, LINYI_DISTRICTS};
+use tongshu_store::{Dimension, EntryFilter};
+
+use super::{ApiQuery, paging, parse_id};
+use crate::AppState;
+use crate::caller::Caller;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::ApiJson;
+
+/// Filters for listing entries. All are optional.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogQuery {
+    /// Text in the name or resource code.
+    pub q: Option<String>,
+    /// Provider organization id.
+    pub org: Option<i64>,
+    /// GB/T 2260 district code of the provider.
+    pub district: Option<String>,
+    /// Classification prefix: `3`, `3 01`, `3 01 001`.
+    pub class: Option<String>,
+    /// `unconditional`, `conditional` or `not_shared`.
+    pub sharing_type: Option<String>,
+    /// `open`, `conditional` or `not_open`.
+    pub open_type: Option<String>,
+    /// Resource format, e.g. `database`.
+    pub format: Option<String>,
+    /// Page size, 1 to 100 (default 20).
+    pub limit: Option<i64>,
+    /// Entries to skip.
+    pub offset: Option<i64>,
+}
+
+impl CatalogQuery {
+    pub fn filter(&self) -> Result<EntryFilter, ApiError> {
+        let (limit, offset) = paging(self.limit, self.offset, 20, 100)?;
+        let nonempty = |s: &Option<String>| {
+            s.as_ref()
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+        };
+        Ok(EntryFilter {
+            org_id: self.org,
+            district_code: nonempty(&self.district),
+            classification: nonempty(&self.class),
+            sharing_type: nonempty(&self.sharing_type),
+            open_type: nonempty(&self.open_type),
+            format: nonempty(&self.format),
+            text: nonempty(&self.q),
+            limit,
+            offset,
+            ..Default::default()
+        })
+    }
+}
+
+/// A page of catalog entries.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct EntryList {
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
+    pub items: Vec<CatalogEntry>,
+}
+
+fn page(p: tongshu_store::EntryPage, f: &EntryFilter) -> Json<EntryList> {
+    Json(EntryList {
+        total: p.total,
+        limit: f.limit,
+        offset: f.offset,
+        items: p.entries,
+    })
+}
+
+/// Listed entries the caller may see (the public sees only entries that may be opened).
+#[utoipa::path(get, path = "/api/v1/catalog", tag = "catalog", params(CatalogQuery),
+    responses((status = 200, body = EntryList), (status = 400, body = ErrorBody)))]
+pub async fn browse(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<CatalogQuery>,
+) -> Result<Json<EntryList>, ApiError> {
+    let f = q.filter()?;
+    Ok(page(
+        state
+            .catalog
+            .browse(caller.principal.as_ref(), f.clone())
+            .await?,
+        &f,
+    ))
+}
+
+/// A count of listed entries for one value of a facet.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FacetCount {
+    pub key: String,
+    pub label: String,
+    pub count: i64,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Facets {
+    pub organizations: Vec<FacetCount>,
+    pub districts: Vec<FacetCount>,
+    pub classes: Vec<FacetCount>,
+}
+
+/// Label lookups for facet keys.
+pub async fn facets_for(state: &AppState, caller: &Caller) -> Result<Facets, ApiError> {
+    let viewer = caller.principal.as_ref();
+    let orgs = state.store.list_orgs().await?;
+    let org_name = |id: &str| {
+        orgs.iter()
+            .find(|o| o.id.to_string() == id)
+            .map(|o| o.name.clone())
+            .unwrap_or_default()
+    };
+    let district_name = |code: &str| {
+        if code == LINYI.0 {
+            "市本级".to_owned()
+        } else {
+            LINYI_DISTRICTS
+                .iter()
+                .find(|d| d.0 == code)
+                .map(|d| d.1.to_owned())
+                .unwrap_or_else(|| code.to_owned())
+        }
+    };
+    let class_name = |c: &str| match c {
+        "1" => "基础信息资源",
+        "2" => "主题信息资源",
+        _ => "部门信息资源",
+    };
+    let counts = |dim| state.catalog.listed_counts(viewer, dim);
+    let to = |v: Vec<(String, i64)>, label: &dyn Fn(&str) -> String| -> Vec<FacetCount> {
+        v.into_iter()
+            .map(|(key, count)| FacetCount {
+                label: label(&key),
+                key,
+                count,
+            })
+            .collect()
+    };
+    Ok(Facets {
+        organizations: to(counts(Dimension::Organization).await?, &org_name),
+        districts: to(counts(Dimension::District).await?, &district_name),
+        classes: to(counts(Dimension::Class).await?, &|c| {
+            class_name(c).to_owned()
+        }),
+    })
+}
+
+/// Counts of listed entries by organization, district and class, for browsing.
+#[utoipa::path(get, path = "/api/v1/catalog/facets", tag = "catalog", responses((status = 200, body = Facets)))]
+pub async fn facets(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Facets>, ApiError> {
+    Ok(Json(facets_for(&state, &caller).await?))
+}
+
+/// One entry, if the caller may see it.
+#[utoipa::path(get, path = "/api/v1/catalog/{id}", tag = "catalog", params(("id" = i64, Path)),
+    responses((status = 200, body = CatalogEntry), (status = 404, body = ErrorBody)))]
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<CatalogEntry>, ApiError> {
+    Ok(Json(
+        state
+            .catalog
+            .get(caller.principal.as_ref(), parse_id(&id)?)
+            .await?,
+    ))
+}
+
+/// A new entry: the provider organization (default: the caller's), an optional existing
+/// resource code to keep, and the core metadata.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewEntryRequest {
+    #[serde(default)]
+    pub org_id: Option<i64>,
+    #[serde(default)]
+    pub code: Option<String>,
+    pub entry: EntryInput,
+}
+
+/// Creates a draft entry. Validation errors come back per field (422).
+#[utoipa::path(post, path = "/api/v1/catalog", tag = "catalog", request_body = NewEntryRequest,
+    responses((status = 201, body = CatalogEntry), (status = 422, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<NewEntryRequest>,
+) -> Result<(StatusCode, Json<CatalogEntry>), ApiError> {
+    let e = state
+        .catalog
+        .create(
+            caller.required()?,
+            req.org_id,
+            &req.entry,
+            req.code.as_deref(),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(e)))
+}
+
+/// Replaces the metadata of a draft, returned or delisted entry.
+#[utoipa::path(put, path = "/api/v1/catalog/{id}", tag = "catalog", params(("id" = i64, Path)), request_body = EntryInput,
+    responses((status = 200, body = CatalogEntry), (status = 422, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<EntryInput>,
+) -> Result<Json<CatalogEntry>, ApiError> {
+    Ok(Json(
+        state
+            .catalog
+            .update(caller.required()?, parse_id(&id)?, &input)
+            .await?,
+    ))
+}
+
+/// Who did what to an entry, and when.
+#[utoipa::path(get, path = "/api/v1/catalog/{id}/history", tag = "catalog", params(("id" = i64, Path)),
+    responses((status = 200, body = [HistoryRecord]), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn history(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<HistoryRecord>>, ApiError> {
+    Ok(Json(
+        state
+            .catalog
+            .history(caller.required()?, parse_id(&id)?)
+            .await?,
+    ))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewRequest {
+    /// Required when returning or delisting.
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+/// Submits a draft or returned entry for review.
+#[utoipa::path(post, path = "/api/v1/catalog/{id}/submit", tag = "catalog", params(("id" = i64, Path)),
+    responses((status = 200, body = CatalogEntry), (status = 409, body = ErrorBody)))]
+pub async fn submit(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<CatalogEntry>, ApiError> {
+    Ok(Json(
+        state
+            .catalog
+            .submit(caller.required()?, parse_id(&id)?)
+            .await?,
+    ))
+}
+
+/// Approves a submitted entry: it is listed.
+#[utoipa::path(post, path = "/api/v1/catalog/{id}/approve", tag = "review", params(("id" = i64, Path)), request_body = ReviewRequest,
+    responses((status = 200, body = CatalogEntry), (status = 409, body = ErrorBody)))]
+pub async fn approve(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Option<ApiJson<ReviewRequest>>,
+) -> Result<Json<CatalogEntry>, ApiError> {
+    let comment = body.and_then(|ApiJson(b)| b.comment);
+    Ok(Json(
+        state
+            .catalog
+            .approve(caller.required()?, parse_id(&id)?, comment.as_deref())
+            .await?,
+    ))
+}
+
+/// Returns a submitted entry to its officer with a comment.
+#[utoipa::path(post, path = "/api/v1/catalog/{id}/return", tag = "review", params(("id" = i64, Path)), request_body = ReviewRequest,
+    responses((status = 200, body = CatalogEntry), (status = 422, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn return_entry(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<ReviewRequest>,
+) -> Result<Json<CatalogEntry>, ApiError> {
+    let comment = b.comment.unwrap_or_default();
+    Ok(Json(
+        state
+            .catalog
+            .return_entry(caller.required()?, parse_id(&id)?, &comment)
+            .await?,
+    ))
+}
+
+/// Delists a listed entry, giving the reason.
+#[utoipa::path(post, path = "/api/v1/catalog/{id}/delist", tag = "review", params(("id" = i64, Path)), request_body = ReviewRequest,
+    responses((status = 200, body = CatalogEntry), (status = 422, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn delist(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<ReviewRequest>,
+) -> Result<Json<CatalogEntry>, ApiError> {
+    let comment = b.comment.unwrap_or_default();
+    Ok(Json(
+        state
+            .catalog
+            .delist(caller.required()?, parse_id(&id)?, &comment)
+            .await?,
+    ))
+}
+
+/// The caller's organization's entries in every status (officers; admins may pass `org`).
+#[utoipa::path(get, path = "/api/v1/workbench", tag = "catalog", params(CatalogQuery), responses((status = 200, body = EntryList)))]
+pub async fn workbench(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<CatalogQuery>,
+) -> Result<Json<EntryList>, ApiError> {
+    let f = q.filter()?;
+    Ok(page(
+        state
+            .catalog
+            .workbench(caller.required()?, q.org, f.clone())
+            .await?,
+        &f,
+    ))
+}
+
+/// Entries waiting for review.
+#[utoipa::path(get, path = "/api/v1/review-queue", tag = "review", params(CatalogQuery), responses((status = 200, body = EntryList)))]
+pub async fn review_queue(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<CatalogQuery>,
+) -> Result<Json<EntryList>, ApiError> {
+    let f = q.filter()?;
+    Ok(page(
+        state
+            .catalog
+            .review_queue(caller.required()?, f.clone())
+            .await?,
+        &f,
+    ))
+}

@@ -1,0 +1,43 @@
+//! The OpenAPI 3 document, generated from the handlers' annotations.
+
+use axum::Json;
+use utoipa::OpenApi;
+
+use super::{auth, catalog, orgs};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Tongshu API", description = "通数 — the city's public data platform: catalog, accounts and review."),
+    paths(
+        auth::sign_in, auth::sign_out, auth::me, auth::list_tokens, auth::create_token, auth::revoke_token,
+        orgs::list, orgs::list_users, orgs::create_user,
+        catalog::browse, catalog::facets, catalog::get, catalog::create, catalog::update, catalog::history,
+        catalog::submit, catalog::approve, catalog::return_entry, catalog::delist, catalog::workbench, catalog::review_queue,
+    ),
+    tags((name = "catalog", description = "政务信息资源目录"), (name = "review", description = "目录审核"),
+         (name = "accounts", description = "账号与令牌"), (name = "organizations", description = "机构与用户")),
+    modifiers(&Security),
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl utoipa::Modify for Security {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The document as JSON text (also used by `tongshu openapi`).
+pub fn openapi_json() -> String {
+    ApiDoc::openapi().to_pretty_json().unwrap_or_default()
+}
+
+pub async fn serve() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

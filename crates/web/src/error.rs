@@ -1,0 +1,157 @@
+//! The closed set of API error codes, each with its HTTP status, and the error type that
+//! handlers return. 5xx details are logged, never shown to the caller.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use tongshu_accounts::AccountError;
+use tongshu_catalog::CatalogError;
+use tongshu_core::{FieldError, FieldErrors};
+use tongshu_store::StoreError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    BadRequest,
+    InvalidFields,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    Conflict,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    TooManyRequests,
+    Internal,
+    Unavailable,
+}
+
+impl ErrorCode {
+    pub fn status(self) -> StatusCode {
+        match self {
+            ErrorCode::BadRequest => StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidFields => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
+            ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+            ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::Conflict => StatusCode::CONFLICT,
+            ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+}
+
+/// The JSON body of every error answer.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub code: ErrorCode,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<Vec<FieldError>>,
+}
+
+/// An error answer of the JSON API.
+#[derive(Debug)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+    pub fields: Option<FieldErrors>,
+    /// Seconds to wait, for 429 answers.
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            fields: None,
+            retry_after: None,
+        }
+    }
+
+    pub fn fields(code: ErrorCode, message: impl Into<String>, fields: FieldErrors) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            fields: Some(fields),
+            retry_after: None,
+        }
+    }
+
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %e, "internal error");
+        Self::new(ErrorCode::Internal, "internal error, see the server log")
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            code: self.code,
+            message: self.message,
+            fields: self.fields.map(|f| f.0),
+        };
+        let mut resp = (self.code.status(), axum::Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        resp
+    }
+}
+
+impl From<CatalogError> for ApiError {
+    fn from(e: CatalogError) -> Self {
+        match e {
+            CatalogError::Invalid(f) => {
+                ApiError::fields(ErrorCode::InvalidFields, format!("invalid entry: {f}"), f)
+            }
+            CatalogError::NotFound(what) => {
+                ApiError::new(ErrorCode::NotFound, format!("{what} not found"))
+            }
+            CatalogError::Conflict(m) => ApiError::new(ErrorCode::Conflict, m),
+            CatalogError::Forbidden(m) => ApiError::new(ErrorCode::Forbidden, m),
+            CatalogError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(what) => {
+                ApiError::new(ErrorCode::NotFound, format!("{what} not found"))
+            }
+            StoreError::Conflict(m) => ApiError::new(ErrorCode::Conflict, m),
+            e => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<AccountError> for ApiError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::BadCredentials => ApiError::new(ErrorCode::Unauthorized, e.to_string()),
+            AccountError::Throttled(secs) => ApiError {
+                retry_after: Some(secs),
+                ..ApiError::new(ErrorCode::TooManyRequests, e.to_string())
+            },
+            AccountError::WeakPassword => field_error("password", e.to_string()),
+            AccountError::BadUsername => field_error("username", e.to_string()),
+            AccountError::Store(s) => s.into(),
+            AccountError::Hash(_) => ApiError::internal(e),
+        }
+    }
+}
+
+pub fn field_error(field: &str, message: impl Into<String>) -> ApiError {
+    let message = message.into();
+    let mut f = FieldErrors::default();
+    f.add(field, message.clone());
+    ApiError::fields(ErrorCode::InvalidFields, format!("{field}: {message}"), f)
+}

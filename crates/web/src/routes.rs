@@ -1,0 +1,191 @@
+//! Every route with the action it needs. The router is built from this table, so a route
+//! cannot exist without a policy; `tests/web.rs` walks the table with every role.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, Method};
+use axum::middleware::{Next, from_fn_with_state};
+use axum::response::Response;
+use axum::routing::{MethodFilter, MethodRouter, on};
+use tongshu_core::policy::Action;
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::trace::TraceLayer;
+
+use crate::{AppState, api, assets, caller, pages};
+
+/// One row of the table: a method, a path pattern and the action it needs.
+pub struct Rule {
+    pub method: Method,
+    pub path: &'static str,
+    pub action: Action,
+}
+
+struct Route {
+    rule: Rule,
+    handler: MethodRouter<AppState>,
+}
+
+macro_rules! route {
+    ($method:ident $path:literal => $action:ident, $handler:expr) => {
+        Route {
+            rule: Rule {
+                method: Method::$method,
+                path: $path,
+                action: Action::$action,
+            },
+            handler: on(MethodFilter::$method, $handler),
+        }
+    };
+}
+
+fn table() -> Vec<Route> {
+    vec![
+        // Operations.
+        route!(GET "/healthz" => Public, api::ops::healthz),
+        route!(GET "/readyz" => Public, api::ops::readyz),
+        route!(GET "/metrics" => Public, api::ops::metrics),
+        route!(GET "/assets/{file}" => Public, assets::serve),
+        // JSON API.
+        route!(GET "/api/v1/openapi.json" => Public, api::openapi::serve),
+        route!(POST "/api/v1/session" => Public, api::auth::sign_in),
+        route!(DELETE "/api/v1/session" => SignedIn, api::auth::sign_out),
+        route!(GET "/api/v1/me" => SignedIn, api::auth::me),
+        route!(GET "/api/v1/tokens" => SignedIn, api::auth::list_tokens),
+        route!(POST "/api/v1/tokens" => SignedIn, api::auth::create_token),
+        route!(DELETE "/api/v1/tokens/{id}" => SignedIn, api::auth::revoke_token),
+        route!(GET "/api/v1/organizations" => Public, api::orgs::list),
+        route!(GET "/api/v1/users" => ReadAccounts, api::orgs::list_users),
+        route!(POST "/api/v1/users" => ManageAccounts, api::orgs::create_user),
+        route!(GET "/api/v1/catalog" => Public, api::catalog::browse),
+        route!(POST "/api/v1/catalog" => EditEntries, api::catalog::create),
+        route!(GET "/api/v1/catalog/facets" => Public, api::catalog::facets),
+        route!(GET "/api/v1/catalog/{id}" => Public, api::catalog::get),
+        route!(PUT "/api/v1/catalog/{id}" => EditEntries, api::catalog::update),
+        route!(GET "/api/v1/catalog/{id}/history" => ReadHistory, api::catalog::history),
+        route!(POST "/api/v1/catalog/{id}/submit" => EditEntries, api::catalog::submit),
+        route!(POST "/api/v1/catalog/{id}/approve" => ReviewEntries, api::catalog::approve),
+        route!(POST "/api/v1/catalog/{id}/return" => ReviewEntries, api::catalog::return_entry),
+        route!(POST "/api/v1/catalog/{id}/delist" => ReviewEntries, api::catalog::delist),
+        route!(GET "/api/v1/workbench" => EditEntries, api::catalog::workbench),
+        route!(GET "/api/v1/review-queue" => ReviewEntries, api::catalog::review_queue),
+        // Pages.
+        route!(GET "/" => Public, pages::catalog::home),
+        route!(GET "/catalog" => Public, pages::catalog::list),
+        route!(GET "/catalog/{id}" => Public, pages::catalog::detail),
+        route!(GET "/login" => Public, pages::account::login_form),
+        route!(POST "/login" => Public, pages::account::login),
+        route!(POST "/logout" => SignedIn, pages::account::logout),
+        route!(GET "/account" => SignedIn, pages::account::account),
+        route!(POST "/account/tokens" => SignedIn, pages::account::create_token),
+        route!(POST "/account/tokens/{id}/revoke" => SignedIn, pages::account::revoke_token),
+        route!(GET "/workbench" => EditEntries, pages::workbench::list),
+        route!(GET "/workbench/new" => EditEntries, pages::workbench::new_form),
+        route!(POST "/workbench/new" => EditEntries, pages::workbench::create),
+        route!(GET "/workbench/{id}/edit" => EditEntries, pages::workbench::edit_form),
+        route!(POST "/workbench/{id}/edit" => EditEntries, pages::workbench::update),
+        route!(POST "/workbench/{id}/submit" => EditEntries, pages::workbench::submit),
+        route!(GET "/review" => ReviewEntries, pages::review::queue),
+        route!(POST "/review/{id}/approve" => ReviewEntries, pages::review::approve),
+        route!(POST "/review/{id}/return" => ReviewEntries, pages::review::return_entry),
+        route!(POST "/review/{id}/delist" => ReviewEntries, pages::review::delist),
+    ]
+}
+
+/// The policy table (for tests and documentation).
+pub fn policy() -> Vec<Rule> {
+    table().into_iter().map(|r| r.rule).collect()
+}
+
+fn actions() -> &'static HashMap<(Method, &'static str), Action> {
+    static ACTIONS: OnceLock<HashMap<(Method, &'static str), Action>> = OnceLock::new();
+    ACTIONS.get_or_init(|| {
+        policy()
+            .into_iter()
+            .map(|r| ((r.method, r.path), r.action))
+            .collect()
+    })
+}
+
+/// The action a matched route needs, if the route is in the table.
+pub fn action_for(method: &Method, path: &str) -> Option<Action> {
+    let method = if method == Method::HEAD {
+        &Method::GET
+    } else {
+        method
+    };
+    actions().get(&(method.clone(), path)).copied()
+}
+
+pub fn router(state: AppState) -> Router {
+    let mut router: Router<AppState> = Router::new();
+    for r in table() {
+        router = router.route(r.rule.path, r.handler);
+    }
+    let request_id = HeaderName::from_static("x-request-id");
+    router
+        .route_layer(from_fn_with_state(state.clone(), caller::authorize))
+        .route_layer(from_fn_with_state(state.clone(), observe))
+        .fallback(pages::not_found)
+        .layer(from_fn_with_state(state.clone(), caller::resolve))
+        .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+            }),
+        )
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, NextRequestId::default()))
+        .with_state(state)
+}
+
+/// Records each answer of a matched route in the metrics, by route pattern (not raw path,
+/// which would make the number of series unbounded).
+async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().to_string();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+        .unwrap_or_default();
+    let resp = next.run(req).await;
+    let took: Duration = started.elapsed();
+    state
+        .metrics
+        .observe(&method, &route, resp.status().as_u16(), took);
+    resp
+}
+
+/// Request ids: a random per-process prefix and a counter, short and unique.
+#[derive(Clone)]
+struct NextRequestId {
+    prefix: String,
+    counter: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Default for NextRequestId {
+    fn default() -> Self {
+        Self {
+            prefix: format!("{:08x}", rand::random::<u32>()),
+            counter: Default::default(),
+        }
+    }
+}
+
+impl MakeRequestId for NextRequestId {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        let n = self
+            .counter
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        HeaderValue::from_str(&format!("{}-{n}", self.prefix))
+            .ok()
+            .map(RequestId::new)
+    }
+}

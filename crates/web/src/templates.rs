@@ -1,0 +1,137 @@
+//! Server-rendered pages: minijinja templates compiled into the binary, with filters that
+//! turn wire values into Chinese labels and UTC times into Beijing time.
+
+use minijinja::{Environment, Value};
+use serde::Serialize;
+use tongshu_core::catalog::{
+    DataType, EntryStatus, Grading, OpenType, ResourceFormat, SharingMethod, SharingType,
+    UpdateCycle, Vocabulary,
+};
+use tongshu_core::ids::{LINYI, LINYI_DISTRICTS};
+use tongshu_core::org::OrgKind;
+use tongshu_core::policy::Role;
+
+pub struct Templates {
+    env: Environment<'static>,
+}
+
+macro_rules! templates {
+    ($env:ident, $($name:literal),* $(,)?) => {
+        $($env.add_template($name, include_str!(concat!("../templates/", $name))).expect($name);)*
+    };
+}
+
+impl Templates {
+    pub fn new() -> Self {
+        let mut env = Environment::new();
+        templates!(
+            env,
+            "base.html",
+            "home.html",
+            "catalog_list.html",
+            "catalog_detail.html",
+            "login.html",
+            "account.html",
+            "workbench.html",
+            "entry_form.html",
+            "review.html",
+            "error.html",
+            "macros.html",
+        );
+        env.add_filter("label", label);
+        env.add_filter("beijing", beijing);
+        env.add_filter("district", district_name);
+        env.add_function("choices", choices);
+        Self { env }
+    }
+
+    pub fn render(&self, name: &str, ctx: impl Serialize) -> Result<String, minijinja::Error> {
+        self.env
+            .get_template(name)?
+            .render(Value::from(minijinja::value::Serde(ctx)))
+    }
+}
+
+fn vocab_label<T: Vocabulary>(v: &str) -> Option<&'static str> {
+    T::parse(v).map(|x| x.label())
+}
+
+/// `{{ value|label("open_type") }}` → the Chinese label of a wire value.
+fn label(value: String, kind: String) -> String {
+    let l = match kind.as_str() {
+        "format" => vocab_label::<ResourceFormat>(&value),
+        "data_type" => vocab_label::<DataType>(&value),
+        "sharing_type" => vocab_label::<SharingType>(&value),
+        "sharing_method" => vocab_label::<SharingMethod>(&value),
+        "open_type" => vocab_label::<OpenType>(&value),
+        "update_cycle" => vocab_label::<UpdateCycle>(&value),
+        "grading" => vocab_label::<Grading>(&value),
+        "status" => vocab_label::<EntryStatus>(&value),
+        "role" => Role::parse(&value).map(Role::label),
+        "org_kind" => OrgKind::parse(&value).map(OrgKind::label),
+        _ => None,
+    };
+    l.map(str::to_owned).unwrap_or(value)
+}
+
+/// `{{ ts|beijing }}`: an RFC 3339 UTC time shown as `YYYY-MM-DD HH:MM` in Beijing time.
+fn beijing(value: String) -> String {
+    use time::format_description::well_known::Rfc3339;
+    let Ok(t) = time::OffsetDateTime::parse(&value, &Rfc3339) else {
+        return value;
+    };
+    let offset = time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC);
+    let t = t.to_offset(offset);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute()
+    )
+}
+
+fn district_name(code: String) -> String {
+    if code == LINYI.0 {
+        return "市本级".into();
+    }
+    LINYI_DISTRICTS
+        .iter()
+        .find(|d| d.0 == code)
+        .map(|d| d.1.to_owned())
+        .unwrap_or(code)
+}
+
+#[derive(Serialize)]
+struct Choice {
+    value: &'static str,
+    label: &'static str,
+}
+
+fn list<T: Vocabulary>() -> Value {
+    Value::from(minijinja::value::Serde(
+        T::all()
+            .iter()
+            .map(|v| Choice {
+                value: v.as_str(),
+                label: v.label(),
+            })
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// `choices("format")` → the value/label pairs of a vocabulary, for select boxes.
+fn choices(kind: String) -> Value {
+    match kind.as_str() {
+        "format" => list::<ResourceFormat>(),
+        "data_type" => list::<DataType>(),
+        "sharing_type" => list::<SharingType>(),
+        "sharing_method" => list::<SharingMethod>(),
+        "open_type" => list::<OpenType>(),
+        "update_cycle" => list::<UpdateCycle>(),
+        "grading" => list::<Grading>(),
+        "status" => list::<EntryStatus>(),
+        _ => Value::from(Vec::<Value>::new()),
+    }
+}
