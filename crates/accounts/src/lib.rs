@@ -51,43 +51,30 @@ pub struct NewSession {
 #[derive(Clone)]
 pub struct Accounts {
     store: MetaStore,
-    throttle: Arc<LoginThrottle>,
+    /// Failed sign-ins per username: few, since they target one account.
+    by_user: Arc<LoginThrottle>,
+    /// Failed sign-ins per client address: more, since many people may share one address.
+    by_address: Arc<LoginThrottle>,
 }
 
 impl Accounts {
     pub fn new(store: MetaStore) -> Self {
+        let window = Duration::from_secs(15 * 60);
         Self {
             store,
-            throttle: Arc::new(LoginThrottle::new(5, Duration::from_secs(15 * 60))),
-        }
-    }
-
-    /// Uses a custom throttle (tests shorten the window).
-    pub fn with_throttle(store: MetaStore, throttle: LoginThrottle) -> Self {
-        Self {
-            store,
-            throttle: Arc::new(throttle),
+            by_user: Arc::new(LoginThrottle::new(5, window)),
+            by_address: Arc::new(LoginThrottle::new(50, window)),
         }
     }
 
     /// Checks a username and password and opens a session. Failures count against both the
     /// username and the client address; past the limit every attempt is refused until the
     /// window passes, right password or not.
-    pub async fn sign_in(
-        &self,
-        username: &str,
-        password: &str,
-        client: IpAddr,
-    ) -> Result<NewSession, AccountError> {
-        let keys = [
-            format!("user:{}", username.trim().to_lowercase()),
-            format!("ip:{client}"),
-        ];
-        if let Some(wait) = keys
-            .iter()
-            .filter_map(|k| self.throttle.blocked_for(k))
-            .max()
-        {
+    pub async fn sign_in(&self, username: &str, password: &str, client: IpAddr) -> Result<NewSession, AccountError> {
+        let user_key = username.trim().to_lowercase();
+        let address_key = client.to_string();
+        let throttles = [(&self.by_user, &user_key), (&self.by_address, &address_key)];
+        if let Some(wait) = throttles.iter().filter_map(|(t, k)| t.blocked_for(k)).max() {
             return Err(AccountError::Throttled(wait.as_secs().max(1)));
         }
         let found = self.store.user_credentials(username.trim()).await?;
@@ -102,34 +89,21 @@ impl Accounts {
         let user = match (ok, found) {
             (true, Some((user, _))) => user,
             _ => {
-                for k in &keys {
-                    self.throttle.fail(k);
+                for (t, k) in &throttles {
+                    t.fail(k);
                 }
                 tracing::info!(username, %client, "sign-in refused");
                 return Err(AccountError::BadCredentials);
             }
         };
-        for k in &keys {
-            self.throttle.clear(k);
-        }
+        // A success clears the account's count; the address keeps its count, so guessing
+        // across many accounts from one address still runs into the limit.
+        self.by_user.clear(&user_key);
         let token = random_token(32);
         let csrf_token = random_token(16);
-        self.store
-            .create_session(
-                &token_hash(&token),
-                user.id,
-                &csrf_token,
-                tongshu_core::now() + SESSION_TTL,
-            )
-            .await?;
+        self.store.create_session(&token_hash(&token), user.id, &csrf_token, tongshu_core::now() + SESSION_TTL).await?;
         tracing::info!(user_id = user.id, role = user.role.as_str(), "signed in");
-        Ok(NewSession {
-            token,
-            info: SessionInfo {
-                principal: user.principal(),
-                csrf_token,
-            },
-        })
+        Ok(NewSession { token, info: SessionInfo { principal: user.principal(), csrf_token } })
     }
 
     pub async fn session(&self, token: &str) -> Result<Option<SessionInfo>, AccountError> {
@@ -141,22 +115,11 @@ impl Accounts {
     }
 
     /// Creates an API token for `owner`. The returned string is the only time it is shown.
-    pub async fn create_token(
-        &self,
-        owner: &Principal,
-        name: &str,
-    ) -> Result<(String, TokenInfo), AccountError> {
+    pub async fn create_token(&self, owner: &Principal, name: &str) -> Result<(String, TokenInfo), AccountError> {
         let token = format!("{TOKEN_PREFIX}{}", random_token(24));
         let prefix: String = token.chars().take(TOKEN_PREFIX.len() + 6).collect();
-        let name = if name.trim().is_empty() {
-            "api"
-        } else {
-            name.trim()
-        };
-        let info = self
-            .store
-            .insert_token(owner.user_id, name, &token_hash(&token), &prefix)
-            .await?;
+        let name = if name.trim().is_empty() { "api" } else { name.trim() };
+        let info = self.store.insert_token(owner.user_id, name, &token_hash(&token), &prefix).await?;
         Ok((token, info))
     }
 
@@ -188,21 +151,9 @@ impl Accounts {
         let username = parse_username(username)?;
         check_password(password)?;
         let password_hash = hash_password(password).await?;
-        let display_name = if display_name.trim().is_empty() {
-            username.clone()
-        } else {
-            display_name.trim().to_owned()
-        };
-        Ok(self
-            .store
-            .insert_user(&NewUser {
-                username,
-                display_name,
-                password_hash,
-                role,
-                org_id,
-            })
-            .await?)
+        let display_name =
+            if display_name.trim().is_empty() { username.clone() } else { display_name.trim().to_owned() };
+        Ok(self.store.insert_user(&NewUser { username, display_name, password_hash, role, org_id }).await?)
     }
 
     /// Sets a new password and ends the user's sessions.
@@ -213,9 +164,7 @@ impl Accounts {
             .user_credentials(username.trim())
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("user {username:?}")))?;
-        self.store
-            .set_password_hash(user.id, &hash_password(password).await?)
-            .await?;
+        self.store.set_password_hash(user.id, &hash_password(password).await?).await?;
         self.store.delete_sessions_of(user.id).await?;
         Ok(())
     }
@@ -223,25 +172,16 @@ impl Accounts {
 
 fn parse_username(s: &str) -> Result<String, AccountError> {
     let s = s.trim();
-    let ok = (3..=32).contains(&s.len())
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
-    if ok {
-        Ok(s.to_owned())
-    } else {
-        Err(AccountError::BadUsername)
-    }
+    let ok =
+        (3..=32).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if ok { Ok(s.to_owned()) } else { Err(AccountError::BadUsername) }
 }
 
 fn check_password(p: &str) -> Result<(), AccountError> {
     let long = p.chars().count() >= MIN_PASSWORD;
     let letters = p.chars().any(|c| c.is_alphabetic());
     let digits = p.chars().any(|c| c.is_ascii_digit());
-    if long && letters && digits {
-        Ok(())
-    } else {
-        Err(AccountError::WeakPassword)
-    }
+    if long && letters && digits { Ok(()) } else { Err(AccountError::WeakPassword) }
 }
 
 /// Hashes a password with argon2id on a blocking thread (it takes tens of milliseconds).
@@ -261,11 +201,7 @@ async fn verify_password(password: &str, hash: &str) -> bool {
     let (password, hash) = (password.to_owned(), hash.to_owned());
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&hash)
-            .map(|h| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &h)
-                    .is_ok()
-            })
+            .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
             .unwrap_or(false)
     })
     .await

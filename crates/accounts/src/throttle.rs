@@ -12,11 +12,7 @@ pub struct LoginThrottle {
 
 impl LoginThrottle {
     pub fn new(max_failures: usize, window: Duration) -> Self {
-        Self {
-            max_failures,
-            window,
-            failures: Mutex::new(HashMap::new()),
-        }
+        Self { max_failures, window, failures: Mutex::new(HashMap::new()) }
     }
 
     /// How long `key` must still wait, when it has used up its failures.
@@ -38,19 +34,13 @@ impl LoginThrottle {
         // Bound the memory an attacker can make us hold with random usernames.
         if map.len() > 100_000 {
             let now = Instant::now();
-            map.retain(|_, v| {
-                v.last()
-                    .is_some_and(|t| now.duration_since(*t) < self.window)
-            });
+            map.retain(|_, v| v.last().is_some_and(|t| now.duration_since(*t) < self.window));
         }
         map.entry(key.to_owned()).or_default().push(Instant::now());
     }
 
     pub fn clear(&self, key: &str) {
-        self.failures
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(key);
+        self.failures.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
     }
 }
 

@@ -3,9 +3,7 @@
 //! what is listed. Every step is checked against the caller and kept in the entry's history.
 
 use tongshu_core::FieldErrors;
-use tongshu_core::catalog::{
-    CatalogEntry, EntryInput, EntryStatus, HistoryRecord, ResourceCode, Transition,
-};
+use tongshu_core::catalog::{CatalogEntry, EntryInput, EntryStatus, HistoryRecord, ResourceCode, Transition};
 use tongshu_core::policy::{Action, Principal, is_public_viewer, may_see_listed};
 use tongshu_store::{Dimension, EntryFilter, EntryPage, MetaStore, StoreError};
 
@@ -64,14 +62,10 @@ impl Catalog {
     ) -> Result<CatalogEntry> {
         let org_id = org_id.unwrap_or(who.org_id);
         if !who.may_edit_for(org_id) {
-            return Err(CatalogError::Forbidden(
-                "you may only create entries for your own organization".into(),
-            ));
+            return Err(CatalogError::Forbidden("you may only create entries for your own organization".into()));
         }
         let org = self.store.get_org(org_id).await.map_err(|e| match e {
-            StoreError::NotFound(_) => {
-                one_field("org_id", format!("organization {org_id} does not exist"))
-            }
+            StoreError::NotFound(_) => one_field("org_id", format!("organization {org_id} does not exist")),
             e => e.into(),
         })?;
         let body = input.validate().map_err(CatalogError::Invalid)?;
@@ -83,74 +77,45 @@ impl Catalog {
                 if class != body.classification.code() {
                     return Err(one_field(
                         "code",
-                        format!(
-                            "code {c:?} does not start with the classification {}",
-                            body.classification.code()
-                        ),
+                        format!("code {c:?} does not start with the classification {}", body.classification.code()),
                     ));
                 }
-                Some(
-                    seq.parse::<u32>()
-                        .map_err(|_| one_field("code", "sequence number is too large"))?,
-                )
+                Some(seq.parse::<u32>().map_err(|_| one_field("code", "sequence number is too large"))?)
             }
         };
-        let entry = self
-            .store
-            .insert_entry(org.id, &org.district_code, who.user_id, &body, sequence)
-            .await?;
+        let entry = self.store.insert_entry(org.id, &org.district_code, who.user_id, &body, sequence).await?;
         tracing::debug!(entry_id = entry.id, code = %entry.code, user_id = who.user_id, "catalog entry created");
         Ok(entry)
     }
 
     /// Replaces the content of a draft, returned or delisted entry. A delisted entry becomes
     /// a draft again.
-    pub async fn update(
-        &self,
-        who: &Principal,
-        id: i64,
-        input: &EntryInput,
-    ) -> Result<CatalogEntry> {
+    pub async fn update(&self, who: &Principal, id: i64, input: &EntryInput) -> Result<CatalogEntry> {
         let entry = self.editable(who, id).await?;
-        let to = entry.status.after(Transition::Edit).ok_or_else(|| {
-            CatalogError::Conflict(format!("a {} entry cannot be edited", entry.status.label()))
-        })?;
+        let to = entry
+            .status
+            .after(Transition::Edit)
+            .ok_or_else(|| CatalogError::Conflict(format!("a {} entry cannot be edited", entry.status.label())))?;
         let body = input.validate().map_err(CatalogError::Invalid)?;
-        Ok(self
-            .store
-            .update_entry(id, who.user_id, entry.status, to, &body)
-            .await?)
+        Ok(self.store.update_entry(id, who.user_id, entry.status, to, &body).await?)
     }
 
     pub async fn submit(&self, who: &Principal, id: i64) -> Result<CatalogEntry> {
         let entry = self.editable(who, id).await?;
-        self.step(who, &entry, Transition::Submit, "submit", None)
-            .await
+        self.step(who, &entry, Transition::Submit, "submit", None).await
     }
 
-    pub async fn approve(
-        &self,
-        who: &Principal,
-        id: i64,
-        comment: Option<&str>,
-    ) -> Result<CatalogEntry> {
+    pub async fn approve(&self, who: &Principal, id: i64, comment: Option<&str>) -> Result<CatalogEntry> {
         let entry = self.reviewable(who, id).await?;
-        self.step(who, &entry, Transition::Approve, "approve", comment)
-            .await
+        self.step(who, &entry, Transition::Approve, "approve", comment).await
     }
 
-    pub async fn return_entry(
-        &self,
-        who: &Principal,
-        id: i64,
-        comment: &str,
-    ) -> Result<CatalogEntry> {
+    pub async fn return_entry(&self, who: &Principal, id: i64, comment: &str) -> Result<CatalogEntry> {
         let entry = self.reviewable(who, id).await?;
         if comment.trim().is_empty() {
             return Err(one_field("comment", "say what the officer must fix"));
         }
-        self.step(who, &entry, Transition::Return, "return", Some(comment))
-            .await
+        self.step(who, &entry, Transition::Return, "return", Some(comment)).await
     }
 
     pub async fn delist(&self, who: &Principal, id: i64, reason: &str) -> Result<CatalogEntry> {
@@ -158,8 +123,7 @@ impl Catalog {
         if reason.trim().is_empty() {
             return Err(one_field("comment", "give the reason for delisting"));
         }
-        self.step(who, &entry, Transition::Delist, "delist", Some(reason))
-            .await
+        self.step(who, &entry, Transition::Delist, "delist", Some(reason)).await
     }
 
     /// One entry as `viewer` may see it. Entries the viewer may not see are "not found",
@@ -177,19 +141,13 @@ impl Catalog {
     pub async fn history(&self, viewer: &Principal, id: i64) -> Result<Vec<HistoryRecord>> {
         let entry = self.get(Some(viewer), id).await?;
         if !viewer.can(Action::ReadHistory) || !viewer.may_read_unlisted_of(entry.org_id) {
-            return Err(CatalogError::Forbidden(
-                "you may not read this entry's history".into(),
-            ));
+            return Err(CatalogError::Forbidden("you may not read this entry's history".into()));
         }
         Ok(self.store.entry_history(id).await?)
     }
 
     /// Listed entries that `viewer` may see, filtered.
-    pub async fn browse(
-        &self,
-        viewer: Option<&Principal>,
-        mut filter: EntryFilter,
-    ) -> Result<EntryPage> {
+    pub async fn browse(&self, viewer: Option<&Principal>, mut filter: EntryFilter) -> Result<EntryPage> {
         filter.statuses = vec![EntryStatus::Listed];
         filter.public_only = is_public_viewer(viewer);
         Ok(self.store.list_entries(&filter).await?)
@@ -197,32 +155,19 @@ impl Catalog {
 
     /// The entries of the caller's own organization in any status (the officer workbench).
     /// Administrators may name another organization.
-    pub async fn workbench(
-        &self,
-        who: &Principal,
-        org_id: Option<i64>,
-        mut filter: EntryFilter,
-    ) -> Result<EntryPage> {
+    pub async fn workbench(&self, who: &Principal, org_id: Option<i64>, mut filter: EntryFilter) -> Result<EntryPage> {
         let org_id = org_id.unwrap_or(who.org_id);
         if !who.may_read_unlisted_of(org_id) {
-            return Err(CatalogError::Forbidden(
-                "you may only see your own organization's entries".into(),
-            ));
+            return Err(CatalogError::Forbidden("you may only see your own organization's entries".into()));
         }
         filter.org_id = Some(org_id);
         Ok(self.store.list_entries(&filter).await?)
     }
 
     /// Entries waiting for review, oldest change last.
-    pub async fn review_queue(
-        &self,
-        who: &Principal,
-        mut filter: EntryFilter,
-    ) -> Result<EntryPage> {
+    pub async fn review_queue(&self, who: &Principal, mut filter: EntryFilter) -> Result<EntryPage> {
         if !who.can(Action::ReviewEntries) {
-            return Err(CatalogError::Forbidden(
-                "only platform administrators review entries".into(),
-            ));
+            return Err(CatalogError::Forbidden("only platform administrators review entries".into()));
         }
         filter.statuses = vec![EntryStatus::Submitted];
         Ok(self.store.list_entries(&filter).await?)
@@ -230,15 +175,8 @@ impl Catalog {
 
     /// Counts of listed entries along a dimension (for browsing facets). Public viewers get
     /// counts of public entries only.
-    pub async fn listed_counts(
-        &self,
-        viewer: Option<&Principal>,
-        dim: Dimension,
-    ) -> Result<Vec<(String, i64)>> {
-        Ok(self
-            .store
-            .entry_counts(dim, EntryStatus::Listed, is_public_viewer(viewer))
-            .await?)
+    pub async fn listed_counts(&self, viewer: Option<&Principal>, dim: Dimension) -> Result<Vec<(String, i64)>> {
+        Ok(self.store.entry_counts(dim, EntryStatus::Listed, is_public_viewer(viewer)).await?)
     }
 
     fn visible(&self, viewer: Option<&Principal>, e: &CatalogEntry) -> bool {
@@ -251,18 +189,14 @@ impl Catalog {
     async fn editable(&self, who: &Principal, id: i64) -> Result<CatalogEntry> {
         let entry = self.get(Some(who), id).await?;
         if !who.can(Action::EditEntries) || !who.may_edit_for(entry.org_id) {
-            return Err(CatalogError::Forbidden(
-                "you may only change your own organization's entries".into(),
-            ));
+            return Err(CatalogError::Forbidden("you may only change your own organization's entries".into()));
         }
         Ok(entry)
     }
 
     async fn reviewable(&self, who: &Principal, id: i64) -> Result<CatalogEntry> {
         if !who.can(Action::ReviewEntries) {
-            return Err(CatalogError::Forbidden(
-                "only platform administrators review entries".into(),
-            ));
+            return Err(CatalogError::Forbidden("only platform administrators review entries".into()));
         }
         Ok(self.store.get_entry(id).await?)
     }
@@ -276,16 +210,10 @@ impl Catalog {
         comment: Option<&str>,
     ) -> Result<CatalogEntry> {
         let to = entry.status.after(t).ok_or_else(|| {
-            CatalogError::Conflict(format!(
-                "cannot {action} an entry that is {}",
-                entry.status.label()
-            ))
+            CatalogError::Conflict(format!("cannot {action} an entry that is {}", entry.status.label()))
         })?;
         let comment = comment.map(str::trim).filter(|c| !c.is_empty());
-        let e = self
-            .store
-            .transition_entry(entry.id, who.user_id, action, entry.status, to, comment)
-            .await?;
+        let e = self.store.transition_entry(entry.id, who.user_id, action, entry.status, to, comment).await?;
         tracing::info!(
             entry_id = e.id,
             action,

@@ -14,11 +14,7 @@ use tongshu_core::policy::Role;
 use tongshu_store::MetaStore;
 
 #[derive(Parser)]
-#[command(
-    name = "tongshu",
-    version,
-    about = "通数 Tongshu: a city's public data platform in one binary"
-)]
+#[command(name = "tongshu", version, about = "通数 Tongshu: a city's public data platform in one binary")]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -118,11 +114,9 @@ fn settings(common: &Common, addr: Option<String>) -> Result<Settings> {
 }
 
 fn init_logging(s: &Settings) {
-    let filter = tracing_subscriber::EnvFilter::try_new(&s.log)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(&s.log).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match s.log_format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
@@ -136,16 +130,10 @@ async fn open_store(s: &Settings) -> Result<MetaStore> {
             .with_context(|| format!("cannot create data directory {}", s.data_dir.display()))?;
     }
     let url = s.store_url();
-    let store = MetaStore::connect(&url).await.with_context(|| {
-        format!(
-            "cannot open the metadata store {}",
-            tongshu_store::redact_url(&url)
-        )
-    })?;
-    store
-        .migrate()
+    let store = MetaStore::connect(&url)
         .await
-        .context("cannot migrate the metadata store")?;
+        .with_context(|| format!("cannot open the metadata store {}", tongshu_store::redact_url(&url)))?;
+    store.migrate().await.context("cannot migrate the metadata store")?;
     Ok(store)
 }
 
@@ -155,10 +143,7 @@ fn read_password(given: Option<String>) -> Result<String> {
     }
     eprint!("password: ");
     let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .context("cannot read the password from standard input")?;
+    std::io::stdin().lock().read_line(&mut line).context("cannot read the password from standard input")?;
     let p = line.trim_end_matches(['\r', '\n']).to_owned();
     if p.is_empty() {
         bail!("no password given: pass --password or write it to standard input");
@@ -169,27 +154,16 @@ fn read_password(given: Option<String>) -> Result<String> {
 fn print_demo_accounts(addr: Option<&std::net::SocketAddr>) {
     println!("demo accounts (演示账号):");
     for a in tongshu_demo::DEMO_ACCOUNTS {
-        println!(
-            "  {:<14} {:<14} {:<16} {}",
-            a.username,
-            a.password,
-            a.role.as_str(),
-            a.note
-        );
+        println!("  {:<14} {:<14} {:<16} {}", a.username, a.password, a.role.as_str(), a.note);
     }
-    println!(
-        "  every department's data officer: officer.<slug> / {}",
-        tongshu_demo::OFFICER_PASSWORD
-    );
+    println!("  every department's data officer: officer.<slug> / {}", tongshu_demo::OFFICER_PASSWORD);
     if let Some(addr) = addr {
         println!("open http://{addr}/");
     }
 }
 
 async fn seed_demo(store: &MetaStore) -> Result<()> {
-    let report = tongshu_demo::seed(store)
-        .await
-        .context("cannot load the demo city")?;
+    let report = tongshu_demo::seed(store).await.context("cannot load the demo city")?;
     if report.seeded {
         println!(
             "demo city loaded: {} organizations, {} accounts, {} catalog entries",
@@ -211,22 +185,17 @@ async fn run(cli: Cli) -> Result<()> {
             if demo {
                 seed_demo(&store).await?;
             }
-            let listener = tokio::net::TcpListener::bind(s.addr)
-                .await
-                .with_context(|| format!("cannot listen on {}", s.addr))?;
+            let listener =
+                tokio::net::TcpListener::bind(s.addr).await.with_context(|| format!("cannot listen on {}", s.addr))?;
             let bound = listener.local_addr()?;
             if demo {
                 print_demo_accounts(Some(&bound));
             } else {
                 println!("listening on http://{bound}/");
             }
-            let web = tongshu_web::WebSettings {
-                secure_cookies: s.secure_cookies,
-                max_body_bytes: s.max_body_bytes,
-                demo,
-            };
-            let state =
-                tongshu_web::AppState::new(store.clone(), Accounts::new(store.clone()), web);
+            let web =
+                tongshu_web::WebSettings { secure_cookies: s.secure_cookies, max_body_bytes: s.max_body_bytes, demo };
+            let state = tongshu_web::AppState::new(store.clone(), Accounts::new(store.clone()), web);
             tongshu_web::serve(listener, state, shutdown_signal()).await?;
             store.close().await;
             Ok(())
@@ -248,58 +217,29 @@ async fn run(cli: Cli) -> Result<()> {
             println!("metadata store is up to date");
             Ok(())
         }
-        Cmd::User(UserCmd::Add {
-            common,
-            username,
-            role,
-            org,
-            display_name,
-            password,
-        }) => {
+        Cmd::User(UserCmd::Add { common, username, role, org, display_name, password }) => {
             let s = settings(&common, None)?;
             init_logging(&s);
             let Some(role) = Role::parse(&role) else {
-                bail!(
-                    "--role {role:?} is not one of platform_admin, data_officer, consumer, auditor, public"
-                );
+                bail!("--role {role:?} is not one of platform_admin, data_officer, consumer, auditor, public");
             };
             let store = open_store(&s).await?;
-            let org = store
-                .get_org_by_slug(&org)
-                .await
-                .with_context(|| format!("--org {org:?}: no such organization"))?;
+            let org =
+                store.get_org_by_slug(&org).await.with_context(|| format!("--org {org:?}: no such organization"))?;
             let password = read_password(password)?;
             let accounts = Accounts::new(store.clone());
-            let u = accounts
-                .add_user(
-                    &username,
-                    display_name.as_deref().unwrap_or(""),
-                    &password,
-                    role,
-                    org.id,
-                )
-                .await?;
-            println!(
-                "created user {} ({}, {})",
-                u.username,
-                u.role.as_str(),
-                u.org_name
-            );
+            let u =
+                accounts.add_user(&username, display_name.as_deref().unwrap_or(""), &password, role, org.id).await?;
+            println!("created user {} ({}, {})", u.username, u.role.as_str(), u.org_name);
             store.close().await;
             Ok(())
         }
-        Cmd::User(UserCmd::Passwd {
-            common,
-            username,
-            password,
-        }) => {
+        Cmd::User(UserCmd::Passwd { common, username, password }) => {
             let s = settings(&common, None)?;
             init_logging(&s);
             let store = open_store(&s).await?;
             let password = read_password(password)?;
-            Accounts::new(store.clone())
-                .set_password(&username, &password)
-                .await?;
+            Accounts::new(store.clone()).set_password(&username, &password).await?;
             println!("password of {username} changed; their sessions were ended");
             store.close().await;
             Ok(())
@@ -321,8 +261,7 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             s.recv().await;
         }
     };

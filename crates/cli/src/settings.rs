@@ -69,40 +69,24 @@ impl Settings {
     /// Loads settings from `overrides.config` (or `TONGSHU_CONFIG`), the environment and
     /// the flags. `env` is the environment to read (tests pass their own).
     pub fn load(overrides: &Overrides, env: &dyn Fn(&str) -> Option<String>) -> Result<Self> {
-        let path = overrides
-            .config
-            .clone()
-            .or_else(|| env("TONGSHU_CONFIG").map(PathBuf::from));
+        let path = overrides.config.clone().or_else(|| env("TONGSHU_CONFIG").map(PathBuf::from));
         let file = match &path {
             Some(p) => read_file(p)?,
             None => File::default(),
         };
         let pick = |flag: Option<String>, var: &str, file: Option<String>, default: &str| {
-            flag.or_else(|| env(var))
-                .or(file)
-                .unwrap_or_else(|| default.to_owned())
+            flag.or_else(|| env(var)).or(file).unwrap_or_else(|| default.to_owned())
         };
-        let addr_text = pick(
-            overrides.addr.clone(),
-            "TONGSHU_ADDR",
-            file.addr,
-            "127.0.0.1:8080",
-        );
-        let addr = addr_text.parse().with_context(|| {
-            format!("addr {addr_text:?} is not HOST:PORT (e.g. 127.0.0.1:8080)")
-        })?;
+        let addr_text = pick(overrides.addr.clone(), "TONGSHU_ADDR", file.addr, "127.0.0.1:8080");
+        let addr =
+            addr_text.parse().with_context(|| format!("addr {addr_text:?} is not HOST:PORT (e.g. 127.0.0.1:8080)"))?;
         let data_dir = overrides
             .data_dir
             .clone()
             .or_else(|| env("TONGSHU_DATA_DIR").map(PathBuf::from))
             .or(file.data_dir)
             .unwrap_or_else(|| PathBuf::from("./tongshu-data"));
-        let database_url = pick(
-            overrides.database_url.clone(),
-            "TONGSHU_DATABASE_URL",
-            file.database_url,
-            "",
-        );
+        let database_url = pick(overrides.database_url.clone(), "TONGSHU_DATABASE_URL", file.database_url, "");
         let log = pick(None, "TONGSHU_LOG", file.log, "info,sqlx=warn");
         let log_format = match pick(None, "TONGSHU_LOG_FORMAT", file.log_format, "text").as_str() {
             "text" => LogFormat::Text,
@@ -114,20 +98,10 @@ impl Settings {
             None => file.secure_cookies.unwrap_or(false),
         };
         let max_body_bytes = match env("TONGSHU_MAX_BODY_BYTES") {
-            Some(v) => v.parse().with_context(|| {
-                format!("TONGSHU_MAX_BODY_BYTES {v:?} is not a number of bytes")
-            })?,
+            Some(v) => v.parse().with_context(|| format!("TONGSHU_MAX_BODY_BYTES {v:?} is not a number of bytes"))?,
             None => file.max_body_bytes.unwrap_or(2 * 1024 * 1024),
         };
-        Ok(Self {
-            addr,
-            data_dir,
-            database_url: Secret(database_url),
-            log,
-            log_format,
-            secure_cookies,
-            max_body_bytes,
-        })
+        Ok(Self { addr, data_dir, database_url: Secret(database_url), log, log_format, secure_cookies, max_body_bytes })
     }
 
     /// The metadata store's URL: the configured one, or SQLite in the data directory.
@@ -141,8 +115,7 @@ impl Settings {
 }
 
 fn read_file(path: &Path) -> Result<File> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read config file {}", path.display()))?;
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config file {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("config file {} is not valid", path.display()))
 }
 
@@ -160,10 +133,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         move |k| map.get(k).cloned()
     }
 
@@ -181,24 +151,10 @@ mod tests {
     fn flags_beat_environment_beat_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.toml");
-        std::fs::write(
-            &path,
-            "addr = \"127.0.0.1:1\"\ndata_dir = \"/from-file\"\nlog = \"debug\"\n",
-        )
-        .unwrap();
-        let o = Overrides {
-            config: Some(path),
-            addr: Some("127.0.0.1:3".into()),
-            ..Default::default()
-        };
-        let s = Settings::load(
-            &o,
-            &env(&[
-                ("TONGSHU_ADDR", "127.0.0.1:2"),
-                ("TONGSHU_DATA_DIR", "/from-env"),
-            ]),
-        )
-        .unwrap();
+        std::fs::write(&path, "addr = \"127.0.0.1:1\"\ndata_dir = \"/from-file\"\nlog = \"debug\"\n").unwrap();
+        let o = Overrides { config: Some(path), addr: Some("127.0.0.1:3".into()), ..Default::default() };
+        let s =
+            Settings::load(&o, &env(&[("TONGSHU_ADDR", "127.0.0.1:2"), ("TONGSHU_DATA_DIR", "/from-env")])).unwrap();
         assert_eq!(s.addr.to_string(), "127.0.0.1:3");
         assert_eq!(s.data_dir, PathBuf::from("/from-env"));
         assert_eq!(s.log, "debug");
@@ -206,32 +162,16 @@ mod tests {
 
     #[test]
     fn secrets_are_not_printed_and_bad_values_are_named() {
-        let s = Settings::load(
-            &Overrides::default(),
-            &env(&[("TONGSHU_DATABASE_URL", "postgres://u:hunter2@h/db")]),
-        )
-        .unwrap();
+        let s = Settings::load(&Overrides::default(), &env(&[("TONGSHU_DATABASE_URL", "postgres://u:hunter2@h/db")]))
+            .unwrap();
         assert!(!format!("{s:?}").contains("hunter2"));
-        let e = Settings::load(
-            &Overrides {
-                addr: Some("nonsense".into()),
-                ..Default::default()
-            },
-            &env(&[]),
-        )
-        .unwrap_err();
+        let e =
+            Settings::load(&Overrides { addr: Some("nonsense".into()), ..Default::default() }, &env(&[])).unwrap_err();
         assert!(e.to_string().contains("nonsense"), "{e}");
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.toml");
         std::fs::write(&path, "adr = \"x\"\n").unwrap();
-        let e = Settings::load(
-            &Overrides {
-                config: Some(path),
-                ..Default::default()
-            },
-            &env(&[]),
-        )
-        .unwrap_err();
+        let e = Settings::load(&Overrides { config: Some(path), ..Default::default() }, &env(&[])).unwrap_err();
         assert!(format!("{e:#}").contains("adr"), "{e:#}");
     }
 }

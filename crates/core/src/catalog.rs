@@ -26,12 +26,7 @@ pub struct Classification {
 }
 
 impl Classification {
-    pub fn parse(
-        class: &str,
-        item: &str,
-        category: &str,
-        sub: Option<&str>,
-    ) -> Result<Self, String> {
+    pub fn parse(class: &str, item: &str, category: &str, sub: Option<&str>) -> Result<Self, String> {
         let digits = |s: &str, n: usize, what: &str| {
             if s.len() == n && s.bytes().all(|b| b.is_ascii_digit()) {
                 Ok(s.to_owned())
@@ -50,12 +45,7 @@ impl Classification {
             Some(s) if s.len() <= 6 && s.bytes().all(|b| b.is_ascii_digit()) => Some(s.to_owned()),
             Some(_) => return Err("sub-category must be at most 6 digits".into()),
         };
-        Ok(Self {
-            class: class.to_owned(),
-            item,
-            category,
-            sub,
-        })
+        Ok(Self { class: class.to_owned(), item, category, sub })
     }
 
     /// The classification code as printed in catalogs, e.g. `3 01 001` or `3 01 001 02`.
@@ -283,7 +273,9 @@ impl EntryStatus {
     pub fn after(self, t: Transition) -> Option<EntryStatus> {
         use EntryStatus::*;
         match (self, t) {
-            (Draft | Returned, Transition::Edit) => Some(self),
+            (Draft, Transition::Edit) => Some(Draft),
+            // Editing a returned entry makes it a draft again, to be resubmitted.
+            (Returned, Transition::Edit) => Some(Draft),
             (Draft | Returned, Transition::Submit) => Some(Submitted),
             (Submitted, Transition::Approve) => Some(Listed),
             (Submitted, Transition::Return) => Some(Returned),
@@ -435,27 +427,23 @@ impl EntryInput {
     pub fn validate(&self) -> Result<ValidEntry, FieldErrors> {
         let mut errs = FieldErrors::default();
 
-        let classification = match Classification::parse(
-            &self.class,
-            &self.item,
-            &self.category,
-            self.sub_category.as_deref(),
-        ) {
-            Ok(c) => Some(c),
-            Err(msg) => {
-                let field = if msg.starts_with("class") {
-                    "class"
-                } else if msg.starts_with("item") {
-                    "item"
-                } else if msg.starts_with("category") {
-                    "category"
-                } else {
-                    "sub_category"
-                };
-                errs.add(field, msg);
-                None
-            }
-        };
+        let classification =
+            match Classification::parse(&self.class, &self.item, &self.category, self.sub_category.as_deref()) {
+                Ok(c) => Some(c),
+                Err(msg) => {
+                    let field = if msg.starts_with("class") {
+                        "class"
+                    } else if msg.starts_with("item") {
+                        "item"
+                    } else if msg.starts_with("category") {
+                        "category"
+                    } else {
+                        "sub_category"
+                    };
+                    errs.add(field, msg);
+                    None
+                }
+            };
 
         let name = required_text(&mut errs, "name", &self.name, MAX_NAME);
         let summary = required_text(&mut errs, "summary", &self.summary, MAX_SUMMARY);
@@ -467,10 +455,7 @@ impl EntryInput {
             errs.add("items", "at least one information item is required");
         }
         if self.items.len() > MAX_ITEMS {
-            errs.add(
-                "items",
-                format!("at most {MAX_ITEMS} information items are allowed"),
-            );
+            errs.add("items", format!("at most {MAX_ITEMS} information items are allowed"));
         }
         let mut seen = std::collections::HashSet::new();
         for (i, it) in self.items.iter().enumerate() {
@@ -500,18 +485,9 @@ impl EntryInput {
         }
 
         let sharing_type = vocab::<SharingType>(&mut errs, "sharing_type", &self.sharing_type);
-        let sharing_condition = optional_text(
-            &mut errs,
-            "sharing_condition",
-            &self.sharing_condition,
-            MAX_CONDITION,
-        );
-        let sharing_legal_basis = optional_text(
-            &mut errs,
-            "sharing_legal_basis",
-            &self.sharing_legal_basis,
-            MAX_CONDITION,
-        );
+        let sharing_condition = optional_text(&mut errs, "sharing_condition", &self.sharing_condition, MAX_CONDITION);
+        let sharing_legal_basis =
+            optional_text(&mut errs, "sharing_legal_basis", &self.sharing_legal_basis, MAX_CONDITION);
         let mut methods = Vec::new();
         for (i, m) in self.sharing_methods.iter().enumerate() {
             match SharingMethod::parse(m) {
@@ -521,14 +497,12 @@ impl EntryInput {
             }
         }
         match sharing_type {
-            Some(SharingType::Conditional) if sharing_condition.is_none() => errs.add(
-                "sharing_condition",
-                "conditional sharing needs the condition text",
-            ),
-            Some(SharingType::NotShared) if sharing_legal_basis.is_none() => errs.add(
-                "sharing_legal_basis",
-                "not-shared data needs its legal basis",
-            ),
+            Some(SharingType::Conditional) if sharing_condition.is_none() => {
+                errs.add("sharing_condition", "conditional sharing needs the condition text")
+            }
+            Some(SharingType::NotShared) if sharing_legal_basis.is_none() => {
+                errs.add("sharing_legal_basis", "not-shared data needs its legal basis")
+            }
             Some(SharingType::Unconditional | SharingType::Conditional) if methods.is_empty() => {
                 errs.add("sharing_methods", "choose at least one sharing method")
             }
@@ -536,44 +510,23 @@ impl EntryInput {
         }
 
         let open_type = vocab::<OpenType>(&mut errs, "open_type", &self.open_type);
-        let open_condition = optional_text(
-            &mut errs,
-            "open_condition",
-            &self.open_condition,
-            MAX_CONDITION,
-        );
+        let open_condition = optional_text(&mut errs, "open_condition", &self.open_condition, MAX_CONDITION);
         if open_type == Some(OpenType::Conditional) && open_condition.is_none() {
-            errs.add(
-                "open_condition",
-                "conditional opening needs the condition text",
-            );
+            errs.add("open_condition", "conditional opening needs the condition text");
         }
         if sharing_type == Some(SharingType::NotShared)
             && matches!(open_type, Some(OpenType::Open | OpenType::Conditional))
         {
-            errs.add(
-                "open_type",
-                "data that is not shared between departments cannot be opened to the public",
-            );
+            errs.add("open_type", "data that is not shared between departments cannot be opened to the public");
         }
 
         let update_cycle = vocab::<UpdateCycle>(&mut errs, "update_cycle", &self.update_cycle);
         let grading = vocab::<Grading>(&mut errs, "grading", &self.grading);
-        if grading == Some(Grading::Core)
-            && matches!(open_type, Some(OpenType::Open | OpenType::Conditional))
-        {
-            errs.add(
-                "open_type",
-                "core (核心) data cannot be opened to the public",
-            );
+        if grading == Some(Grading::Core) && matches!(open_type, Some(OpenType::Open | OpenType::Conditional)) {
+            errs.add("open_type", "core (核心) data cannot be opened to the public");
         }
 
-        let publish_date = match self
-            .publish_date
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
+        let publish_date = match self.publish_date.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             None => None,
             Some(s) => match time::Date::parse(s, DATE_FORMAT) {
                 Ok(d) => Some(d),
@@ -602,58 +555,34 @@ impl EntryInput {
                 continue;
             }
             if k.chars().count() > MAX_KEYWORD {
-                errs.add(
-                    format!("keywords[{i}]"),
-                    format!("a keyword has at most {MAX_KEYWORD} characters"),
-                );
+                errs.add(format!("keywords[{i}]"), format!("a keyword has at most {MAX_KEYWORD} characters"));
             }
             keywords.push(k.to_owned());
         }
         if keywords.len() > MAX_KEYWORDS {
-            errs.add(
-                "keywords",
-                format!("at most {MAX_KEYWORDS} keywords are allowed"),
-            );
+            errs.add("keywords", format!("at most {MAX_KEYWORDS} keywords are allowed"));
         }
 
-        match (
-            classification,
-            format,
-            sharing_type,
-            open_type,
-            update_cycle,
-            grading,
-        ) {
-            (
-                Some(classification),
-                Some(format),
-                Some(kind),
-                Some(open_kind),
-                Some(update_cycle),
-                Some(grading),
-            ) if errs.is_empty() => Ok(ValidEntry {
-                classification,
-                name,
-                summary,
-                format,
-                format_detail,
-                items,
-                sharing: Sharing {
-                    kind,
-                    condition: sharing_condition,
-                    legal_basis: sharing_legal_basis,
-                    methods,
-                },
-                open: Openness {
-                    kind: open_kind,
-                    condition: open_condition,
-                },
-                update_cycle,
-                grading,
-                publish_date,
-                related_codes,
-                keywords,
-            }),
+        match (classification, format, sharing_type, open_type, update_cycle, grading) {
+            (Some(classification), Some(format), Some(kind), Some(open_kind), Some(update_cycle), Some(grading))
+                if errs.is_empty() =>
+            {
+                Ok(ValidEntry {
+                    classification,
+                    name,
+                    summary,
+                    format,
+                    format_detail,
+                    items,
+                    sharing: Sharing { kind, condition: sharing_condition, legal_basis: sharing_legal_basis, methods },
+                    open: Openness { kind: open_kind, condition: open_condition },
+                    update_cycle,
+                    grading,
+                    publish_date,
+                    related_codes,
+                    keywords,
+                })
+            }
             _ => Err(errs),
         }
     }
@@ -685,19 +614,12 @@ impl ValidEntry {
             sharing_type: self.sharing.kind.as_str().into(),
             sharing_condition: self.sharing.condition.clone(),
             sharing_legal_basis: self.sharing.legal_basis.clone(),
-            sharing_methods: self
-                .sharing
-                .methods
-                .iter()
-                .map(|m| m.as_str().into())
-                .collect(),
+            sharing_methods: self.sharing.methods.iter().map(|m| m.as_str().into()).collect(),
             open_type: self.open.kind.as_str().into(),
             open_condition: self.open.condition.clone(),
             update_cycle: self.update_cycle.as_str().into(),
             grading: self.grading.as_str().into(),
-            publish_date: self
-                .publish_date
-                .map(|d| d.format(DATE_FORMAT).unwrap_or_default()),
+            publish_date: self.publish_date.map(|d| d.format(DATE_FORMAT).unwrap_or_default()),
             related_codes: self.related_codes.iter().map(|c| c.to_string()).collect(),
             keywords: self.keywords.clone(),
         }
@@ -770,15 +692,8 @@ pub fn diff(before: Option<&ValidEntry>, after: &ValidEntry) -> Vec<FieldChange>
     after
         .into_iter()
         .filter_map(|(field, a)| {
-            let b = before
-                .get(&field)
-                .cloned()
-                .unwrap_or(serde_json::Value::Null);
-            (a != b).then_some(FieldChange {
-                field,
-                before: b,
-                after: a,
-            })
+            let b = before.get(&field).cloned().unwrap_or(serde_json::Value::Null);
+            (a != b).then_some(FieldChange { field, before: b, after: a })
         })
         .collect()
 }
@@ -791,10 +706,7 @@ mod opt_date {
 
     pub fn serialize<S: Serializer>(d: &Option<time::Date>, s: S) -> Result<S::Ok, S::Error> {
         match d {
-            Some(d) => s.serialize_str(
-                &d.format(super::DATE_FORMAT)
-                    .map_err(serde::ser::Error::custom)?,
-            ),
+            Some(d) => s.serialize_str(&d.format(super::DATE_FORMAT).map_err(serde::ser::Error::custom)?),
             None => s.serialize_none(),
         }
     }
@@ -816,12 +728,7 @@ fn required_text(errs: &mut FieldErrors, field: &str, value: &str, max: usize) -
     v.to_owned()
 }
 
-fn optional_text(
-    errs: &mut FieldErrors,
-    field: &str,
-    value: &Option<String>,
-    max: usize,
-) -> Option<String> {
+fn optional_text(errs: &mut FieldErrors, field: &str, value: &Option<String>, max: usize) -> Option<String> {
     let v = value.as_deref().map(str::trim).filter(|s| !s.is_empty())?;
     if v.chars().count() > max {
         errs.add(field, format!("must be at most {max} characters"));

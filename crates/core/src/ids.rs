@@ -102,10 +102,7 @@ impl IdNumber {
         }
         let expected = Self::check_char(&s[..17]);
         if expected != last {
-            return Err(IdError::Checksum {
-                expected,
-                got: last,
-            });
+            return Err(IdError::Checksum { expected, got: last });
         }
         let (y, m, d) = (&s[6..10], &s[10..12], &s[12..14]);
         let date_ok = (|| {
@@ -120,11 +117,7 @@ impl IdNumber {
 
     /// The check character for the first 17 digits (which must be ASCII digits).
     pub fn check_char(first17: &str) -> char {
-        let sum: u32 = first17
-            .bytes()
-            .zip(ID_WEIGHTS)
-            .map(|(b, w)| u32::from(b - b'0') * w)
-            .sum();
+        let sum: u32 = first17.bytes().zip(ID_WEIGHTS).map(|(b, w)| u32::from(b - b'0') * w).sum();
         ID_CHECK[(sum % 11) as usize]
     }
 
@@ -153,9 +146,7 @@ pub struct CreditCode(String);
 string_newtype_serde!(CreditCode);
 
 const CREDIT_CHARS: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
-const CREDIT_WEIGHTS: [u32; 17] = [
-    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
-];
+const CREDIT_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
 
 impl CreditCode {
     pub fn parse(s: &str) -> Result<Self, IdError> {
@@ -172,11 +163,8 @@ impl CreditCode {
 
     /// The check character for 17 characters from the code alphabet.
     pub fn check_char(first17: &str) -> char {
-        let sum: u32 = first17
-            .chars()
-            .zip(CREDIT_WEIGHTS)
-            .map(|(c, w)| CREDIT_CHARS.find(c).unwrap_or(0) as u32 * w)
-            .sum();
+        let sum: u32 =
+            first17.chars().zip(CREDIT_WEIGHTS).map(|(c, w)| CREDIT_CHARS.find(c).unwrap_or(0) as u32 * w).sum();
         let check = (31 - sum % 31) % 31;
         CREDIT_CHARS.as_bytes()[check as usize] as char
     }
@@ -206,10 +194,7 @@ impl Mobile {
         check_chars(s, |c| c.is_ascii_digit())?;
         let second = s.as_bytes()[1];
         if s.as_bytes()[0] != b'1' || !(b'3'..=b'9').contains(&second) {
-            return Err(IdError::BadChar {
-                ch: second as char,
-                pos: 2,
-            });
+            return Err(IdError::BadChar { ch: second as char, pos: 2 });
         }
         Ok(Self(s.to_owned()))
     }
@@ -217,11 +202,7 @@ impl Mobile {
 
 fn check_len(s: &str, expected: usize) -> Result<(), IdError> {
     let got = s.chars().count();
-    if got == expected {
-        Ok(())
-    } else {
-        Err(IdError::Length { expected, got })
-    }
+    if got == expected { Ok(()) } else { Err(IdError::Length { expected, got }) }
 }
 
 fn check_chars(s: &str, ok: impl Fn(char) -> bool) -> Result<(), IdError> {
@@ -240,13 +221,7 @@ mod tests {
     fn published_id_number_example_is_valid() {
         // The worked example in GB 11643-1999's annex.
         assert!(IdNumber::parse("11010519491231002X").is_ok());
-        assert_eq!(
-            IdNumber::parse("110105194912310021"),
-            Err(IdError::Checksum {
-                expected: 'X',
-                got: '1'
-            })
-        );
+        assert_eq!(IdNumber::parse("110105194912310021"), Err(IdError::Checksum { expected: 'X', got: '1' }));
     }
 
     #[test]
@@ -262,10 +237,7 @@ mod tests {
     fn id_number_rejects_impossible_birth_date() {
         let first17 = "37130219990230001";
         let s = format!("{first17}{}", IdNumber::check_char(first17));
-        assert_eq!(
-            IdNumber::parse(&s),
-            Err(IdError::BadDate("19990230".into()))
-        );
+        assert_eq!(IdNumber::parse(&s), Err(IdError::BadDate("19990230".into())));
     }
 
     #[test]

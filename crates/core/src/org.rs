@@ -20,13 +20,8 @@ pub enum OrgKind {
 }
 
 impl OrgKind {
-    pub const ALL: [OrgKind; 5] = [
-        OrgKind::City,
-        OrgKind::District,
-        OrgKind::Department,
-        OrgKind::Enterprise,
-        OrgKind::Other,
-    ];
+    pub const ALL: [OrgKind; 5] =
+        [OrgKind::City, OrgKind::District, OrgKind::Department, OrgKind::Enterprise, OrgKind::Other];
 
     pub fn as_str(self) -> &'static str {
         match self {

@@ -22,13 +22,7 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [
-        Role::PlatformAdmin,
-        Role::DataOfficer,
-        Role::Consumer,
-        Role::Auditor,
-        Role::Public,
-    ];
+    pub const ALL: [Role; 5] = [Role::PlatformAdmin, Role::DataOfficer, Role::Consumer, Role::Auditor, Role::Public];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -51,9 +45,7 @@ impl Role {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s || r.label() == s)
+        Self::ALL.into_iter().find(|r| r.as_str() == s || r.label() == s)
     }
 }
 
@@ -167,14 +159,8 @@ mod tests {
     #[test]
     fn only_admins_review_and_manage_accounts() {
         for r in Role::ALL {
-            assert_eq!(
-                allows(Some(r), Action::ReviewEntries),
-                r == Role::PlatformAdmin
-            );
-            assert_eq!(
-                allows(Some(r), Action::ManageAccounts),
-                r == Role::PlatformAdmin
-            );
+            assert_eq!(allows(Some(r), Action::ReviewEntries), r == Role::PlatformAdmin);
+            assert_eq!(allows(Some(r), Action::ManageAccounts), r == Role::PlatformAdmin);
         }
     }
 

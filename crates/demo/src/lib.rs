@@ -133,9 +133,7 @@ fn credit_code(kind: OrgKind, district: &str, slug: &str) -> String {
         OrgKind::Other => "12",
         _ => "11",
     };
-    CreditCode::compose(&format!("{prefix}{district}{body}"))
-        .map(|c| c.to_string())
-        .unwrap_or_default()
+    CreditCode::compose(&format!("{prefix}{district}{body}")).map(|c| c.to_string()).unwrap_or_default()
 }
 
 struct Seeder {
@@ -227,25 +225,15 @@ impl Seeder {
             let r = roll(&format!("{}/{name}", org.slug));
             let class = base_class(name).unwrap_or((class.0, class.1, first_category + j as u32));
             let input = resources::describe(name, &org.name, class, r);
-            let entry = match self
-                .catalog
-                .create(&officer, Some(org.id), &input, None)
-                .await
-            {
+            let entry = match self.catalog.create(&officer, Some(org.id), &input, None).await {
                 Ok(e) => e,
                 Err(CatalogError::Conflict(_)) => continue,
                 Err(source) => {
-                    return Err(DemoError::Catalog {
-                        name: name.to_string(),
-                        source,
-                    });
+                    return Err(DemoError::Catalog { name: name.to_string(), source });
                 }
             };
             self.entries += 1;
-            let fail = |source| DemoError::Catalog {
-                name: name.to_string(),
-                source,
-            };
+            let fail = |source| DemoError::Catalog { name: name.to_string(), source };
             let id = entry.id;
             match r % 20 {
                 0 => {} // stays a draft
@@ -255,25 +243,15 @@ impl Seeder {
                 2 => {
                     self.catalog.submit(&officer, id).await.map_err(fail)?;
                     self.catalog
-                        .return_entry(
-                            &self.admin,
-                            id,
-                            "信息项描述不完整，请补充各信息项的说明后重新提交",
-                        )
+                        .return_entry(&self.admin, id, "信息项描述不完整，请补充各信息项的说明后重新提交")
                         .await
                         .map_err(fail)?;
                 }
                 _ => {
                     self.catalog.submit(&officer, id).await.map_err(fail)?;
-                    self.catalog
-                        .approve(&self.admin, id, None)
-                        .await
-                        .map_err(fail)?;
+                    self.catalog.approve(&self.admin, id, None).await.map_err(fail)?;
                     if r % 20 == 3 {
-                        self.catalog
-                            .delist(&self.admin, id, "数据已停止更新，由新目录替代")
-                            .await
-                            .map_err(fail)?;
+                        self.catalog.delist(&self.admin, id, "数据已停止更新，由新目录替代").await.map_err(fail)?;
                     }
                 }
             }
@@ -296,12 +274,7 @@ fn base_class(name: &str) -> Option<(&'static str, u32, u32)> {
 /// Seeds the demo city unless it is already there.
 pub async fn seed(store: &MetaStore) -> Result<SeedReport, DemoError> {
     if store.meta_get(SEEDED_KEY).await?.is_some() {
-        return Ok(SeedReport {
-            seeded: false,
-            organizations: 0,
-            users: 0,
-            entries: 0,
-        });
+        return Ok(SeedReport { seeded: false, organizations: 0, users: 0, entries: 0 });
     }
     // One hash per distinct demo password keeps seeding fast; argon2 takes ~50 ms a hash.
     let officer_hash = tongshu_accounts::hash_password(OFFICER_PASSWORD).await?;
@@ -321,19 +294,12 @@ pub async fn seed(store: &MetaStore) -> Result<SeedReport, DemoError> {
         entries: 0,
     };
 
-    let city = s
-        .org("linyi", "临沂市人民政府", OrgKind::City, None, "371300")
-        .await?;
+    let city = s.org("linyi", "临沂市人民政府", OrgKind::City, None, "371300").await?;
     let mut dept_orgs = Vec::new();
     for (slug, name, _) in city::CITY_DEPARTMENTS {
-        dept_orgs.push(
-            s.org(slug, name, OrgKind::Department, Some(city.id), "371300")
-                .await?,
-        );
+        dept_orgs.push(s.org(slug, name, OrgKind::Department, Some(city.id), "371300").await?);
     }
-    let public = s
-        .org("public", "社会公众", OrgKind::Other, None, "371300")
-        .await?;
+    let public = s.org("public", "社会公众", OrgKind::Other, None, "371300").await?;
 
     for a in DEMO_ACCOUNTS {
         let org = store.get_org_by_slug(a.org_slug).await;
@@ -341,11 +307,12 @@ pub async fn seed(store: &MetaStore) -> Result<SeedReport, DemoError> {
             Ok(o) => o,
             // Banks are created below with the other enterprises; create them early here.
             Err(_) => {
-                let (slug, name, kind, _) = city::ENTERPRISES
-                    .iter()
-                    .find(|e| e.0 == a.org_slug)
-                    .copied()
-                    .unwrap_or((a.org_slug, a.org_slug, "other", &[]));
+                let (slug, name, kind, _) = city::ENTERPRISES.iter().find(|e| e.0 == a.org_slug).copied().unwrap_or((
+                    a.org_slug,
+                    a.org_slug,
+                    "other",
+                    &[],
+                ));
                 let kind = OrgKind::parse(kind).unwrap_or(OrgKind::Other);
                 s.org(slug, name, kind, Some(city.id), "371300").await?
             }
@@ -371,21 +338,9 @@ pub async fn seed(store: &MetaStore) -> Result<SeedReport, DemoError> {
         }
     }
     for (d, (code, dname, dslug)) in city::DISTRICTS.iter().enumerate() {
-        let gov = s
-            .org(
-                dslug,
-                &format!("{dname}人民政府"),
-                OrgKind::District,
-                Some(city.id),
-                code,
-            )
-            .await?;
+        let gov = s.org(dslug, &format!("{dname}人民政府"), OrgKind::District, Some(city.id), code).await?;
         for (k, (suffix, name_suffix, names)) in city::DISTRICT_DEPARTMENTS.iter().enumerate() {
-            let name_suffix = if *suffix == "ga" && dname.ends_with('区') {
-                "公安分局"
-            } else {
-                name_suffix
-            };
+            let name_suffix = if *suffix == "ga" && dname.ends_with('区') { "公安分局" } else { name_suffix };
             let org = s
                 .org(
                     &format!("{dslug}-{suffix}"),
@@ -397,8 +352,7 @@ pub async fn seed(store: &MetaStore) -> Result<SeedReport, DemoError> {
                 .await?;
             let names: Vec<String> = names.iter().map(|n| format!("{dname}{n}")).collect();
             let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-            s.publisher(&org, &refs, ("3", 51 + k as u32), d as u32 * 10 + 1)
-                .await?;
+            s.publisher(&org, &refs, ("3", 51 + k as u32), d as u32 * 10 + 1).await?;
         }
     }
     for (e, (slug, name, kind, names)) in city::ENTERPRISES.iter().enumerate() {
@@ -407,21 +361,9 @@ pub async fn seed(store: &MetaStore) -> Result<SeedReport, DemoError> {
         s.publisher(&org, names, ("3", 61 + e as u32), 1).await?;
     }
 
-    store
-        .meta_set_once(SEEDED_KEY, &tongshu_core::now().to_string())
-        .await?;
-    tracing::info!(
-        organizations = s.orgs,
-        users = s.users,
-        entries = s.entries,
-        "demo city seeded"
-    );
-    Ok(SeedReport {
-        seeded: true,
-        organizations: s.orgs,
-        users: s.users,
-        entries: s.entries,
-    })
+    store.meta_set_once(SEEDED_KEY, &tongshu_core::now().to_string()).await?;
+    tracing::info!(organizations = s.orgs, users = s.users, entries = s.entries, "demo city seeded");
+    Ok(SeedReport { seeded: true, organizations: s.orgs, users: s.users, entries: s.entries })
 }
 
 #[cfg(test)]
@@ -439,18 +381,11 @@ mod tests {
     #[test]
     fn the_demo_city_has_at_least_41_departments_and_300_entries() {
         let city: usize = city::CITY_DEPARTMENTS.iter().map(|d| d.2.len()).sum();
-        let districts: usize = city::DISTRICT_DEPARTMENTS
-            .iter()
-            .map(|d| d.2.len())
-            .sum::<usize>()
-            * city::DISTRICTS.len();
+        let districts: usize =
+            city::DISTRICT_DEPARTMENTS.iter().map(|d| d.2.len()).sum::<usize>() * city::DISTRICTS.len();
         let topics: usize = city::TOPICS.iter().map(|t| t.1.len()).sum();
         let firms: usize = city::ENTERPRISES.iter().map(|e| e.3.len()).sum();
         assert!(city::CITY_DEPARTMENTS.len() >= 41);
-        assert!(
-            city + districts + topics + firms >= 300,
-            "{}",
-            city + districts + topics + firms
-        );
+        assert!(city + districts + topics + firms >= 300, "{}", city + districts + topics + firms);
     }
 }

@@ -34,18 +34,8 @@ pub fn subject_of(name: &str) -> Subject {
         "接种",
         "核酸",
     ];
-    const LEGAL: [&str; 10] = [
-        "企业",
-        "市场主体",
-        "纳税人",
-        "合作社",
-        "农场",
-        "机构",
-        "单位",
-        "公司",
-        "经营者",
-        "许可",
-    ];
+    const LEGAL: [&str; 10] =
+        ["企业", "市场主体", "纳税人", "合作社", "农场", "机构", "单位", "公司", "经营者", "许可"];
     if STAT.iter().any(|k| name.contains(k)) {
         Subject::Statistic
     } else if PERSON.iter().any(|k| name.contains(k))
@@ -61,13 +51,7 @@ pub fn subject_of(name: &str) -> Subject {
     }
 }
 
-fn item(
-    name: &str,
-    data_type: &str,
-    length: Option<u32>,
-    description: &str,
-    element: Option<&str>,
-) -> ItemInput {
+fn item(name: &str, data_type: &str, length: Option<u32>, description: &str, element: Option<&str>) -> ItemInput {
     ItemInput {
         name: name.into(),
         data_type: data_type.into(),
@@ -84,32 +68,14 @@ pub fn items_for(name: &str, subject: Subject) -> Vec<ItemInput> {
     let mut items = match subject {
         Subject::Person => vec![
             item("姓名", "text", Some(50), "自然人姓名", Some("DE00001")),
-            item(
-                "公民身份号码",
-                "text",
-                Some(18),
-                "18位居民身份证号码",
-                Some("DE00002"),
-            ),
-            item(
-                "性别",
-                "text",
-                Some(2),
-                "GB/T 2261.1 性别代码",
-                Some("DE00003"),
-            ),
+            item("公民身份号码", "text", Some(18), "18位居民身份证号码", Some("DE00002")),
+            item("性别", "text", Some(2), "GB/T 2261.1 性别代码", Some("DE00003")),
             item("出生日期", "date", None, "", Some("DE00004")),
             item("联系电话", "text", Some(11), "手机号码", Some("DE00005")),
             item("户籍地址", "text", Some(200), "", Some("DE00006")),
         ],
         Subject::LegalPerson => vec![
-            item(
-                "统一社会信用代码",
-                "text",
-                Some(18),
-                "GB 32100 统一社会信用代码",
-                Some("DE00101"),
-            ),
+            item("统一社会信用代码", "text", Some(18), "GB 32100 统一社会信用代码", Some("DE00101")),
             item("单位名称", "text", Some(200), "", Some("DE00102")),
             item("法定代表人", "text", Some(50), "", Some("DE00103")),
             item("住所", "text", Some(200), "", Some("DE00104")),
@@ -117,13 +83,7 @@ pub fn items_for(name: &str, subject: Subject) -> Vec<ItemInput> {
         ],
         Subject::Statistic => vec![
             item("统计年月", "text", Some(7), "YYYY-MM", Some("DE00201")),
-            item(
-                "行政区划代码",
-                "text",
-                Some(6),
-                "GB/T 2260",
-                Some("DE00202"),
-            ),
+            item("行政区划代码", "text", Some(6), "GB/T 2260", Some("DE00202")),
             item("指标名称", "text", Some(100), "", None),
             item("指标值", "number", Some(18), "", None),
             item("计量单位", "text", Some(20), "", None),
@@ -131,35 +91,17 @@ pub fn items_for(name: &str, subject: Subject) -> Vec<ItemInput> {
         Subject::Thing => vec![
             item("名称", "text", Some(200), "", None),
             item("地址", "text", Some(200), "", Some("DE00104")),
-            item(
-                "行政区划代码",
-                "text",
-                Some(6),
-                "GB/T 2260",
-                Some("DE00202"),
-            ),
+            item("行政区划代码", "text", Some(6), "GB/T 2260", Some("DE00202")),
             item("经度", "number", Some(12), "WGS84", None),
             item("纬度", "number", Some(12), "WGS84", None),
         ],
     };
     if subject != Subject::Statistic {
-        items.push(item(
-            &format!("{core}编号"),
-            "text",
-            Some(32),
-            &format!("{core}的业务编号"),
-            None,
-        ));
+        items.push(item(&format!("{core}编号"), "text", Some(32), &format!("{core}的业务编号"), None));
         items.push(item("办理日期", "date", None, "", None));
         items.push(item("状态", "text", Some(20), "", None));
     }
-    items.push(item(
-        "更新时间",
-        "datetime",
-        None,
-        "数据最后更新时间",
-        Some("DE00900"),
-    ));
+    items.push(item("更新时间", "datetime", None, "数据最后更新时间", Some("DE00900")));
     items
 }
 
@@ -184,19 +126,9 @@ pub fn describe(name: &str, provider: &str, class: (&str, u32, u32), roll: u64) 
             _ => ("unconditional", "open", "general"),
         },
     };
-    let cycles = [
-        "daily",
-        "weekly",
-        "monthly",
-        "quarterly",
-        "yearly",
-        "realtime",
-    ];
-    let cycle = if subject == Subject::Statistic {
-        ["monthly", "quarterly", "yearly"][pick(3)]
-    } else {
-        cycles[pick(6)]
-    };
+    let cycles = ["daily", "weekly", "monthly", "quarterly", "yearly", "realtime"];
+    let cycle =
+        if subject == Subject::Statistic { ["monthly", "quarterly", "yearly"][pick(3)] } else { cycles[pick(6)] };
     let formats = ["database", "database", "database", "spreadsheet", "service"];
     let format = formats[(roll / 7 % 5) as usize];
     let methods: Vec<String> = match format {
@@ -244,11 +176,7 @@ pub fn describe(name: &str, provider: &str, class: (&str, u32, u32), roll: u64) 
             .then(|| "仅限因履行法定职责需要的部门申请使用，需说明用途".into()),
         sharing_legal_basis: (sharing == "not_shared")
             .then(|| "《中华人民共和国个人信息保护法》第十三条、第三十四条".into()),
-        sharing_methods: if sharing == "not_shared" {
-            vec![]
-        } else {
-            methods
-        },
+        sharing_methods: if sharing == "not_shared" { vec![] } else { methods },
         open_type: open.into(),
         open_condition: (open == "conditional")
             .then(|| "申请人需实名注册并说明数据用途，经数源部门审核同意后使用".into()),
@@ -275,16 +203,10 @@ mod tests {
     #[test]
     fn every_described_entry_validates() {
         for roll in 0..200 {
-            for name in [
-                "户籍人口基本信息",
-                "市场主体登记信息",
-                "空气质量监测信息",
-                "城市道路信息",
-            ] {
+            for name in ["户籍人口基本信息", "市场主体登记信息", "空气质量监测信息", "城市道路信息"]
+            {
                 let input = describe(name, "临沂市公安局", ("3", 2, 1), roll);
-                input
-                    .validate()
-                    .unwrap_or_else(|e| panic!("{name} {roll}: {e}"));
+                input.validate().unwrap_or_else(|e| panic!("{name} {roll}: {e}"));
             }
         }
     }

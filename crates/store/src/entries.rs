@@ -3,9 +3,7 @@
 
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
-use tongshu_core::catalog::{
-    CatalogEntry, EntryStatus, FieldChange, HistoryRecord, ResourceCode, ValidEntry, diff,
-};
+use tongshu_core::catalog::{CatalogEntry, EntryStatus, FieldChange, HistoryRecord, ResourceCode, ValidEntry, diff};
 
 use crate::{MetaStore, Result, StoreError, parse_ts, ts};
 
@@ -54,25 +52,18 @@ fn entry_from_row(r: &AnyRow) -> Result<CatalogEntry> {
     let id: i64 = r.try_get("id")?;
     Ok(CatalogEntry {
         id,
-        code: ResourceCode::parse(&code)
-            .map_err(|e| StoreError::Corrupt(format!("code {code:?}: {e}")))?,
-        status: EntryStatus::parse(&status)
-            .ok_or_else(|| StoreError::Corrupt(format!("status {status:?}")))?,
+        code: ResourceCode::parse(&code).map_err(|e| StoreError::Corrupt(format!("code {code:?}: {e}")))?,
+        status: EntryStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("status {status:?}")))?,
         org_id: r.try_get("org_id")?,
         org_name: r.try_get("org_name")?,
         org_credit_code: r.try_get("org_credit_code")?,
         district_code: r.try_get("district_code")?,
-        body: serde_json::from_str(&body)
-            .map_err(|e| StoreError::Corrupt(format!("entry {id} body: {e}")))?,
+        body: serde_json::from_str(&body).map_err(|e| StoreError::Corrupt(format!("entry {id} body: {e}")))?,
         review_comment: r.try_get("review_comment")?,
         created_by: r.try_get("created_by")?,
         created_at: parse_ts(&r.try_get::<String, _>("created_at")?)?,
         updated_at: parse_ts(&r.try_get::<String, _>("updated_at")?)?,
-        listed_at: r
-            .try_get::<Option<String>, _>("listed_at")?
-            .as_deref()
-            .map(parse_ts)
-            .transpose()?,
+        listed_at: r.try_get::<Option<String>, _>("listed_at")?.as_deref().map(parse_ts).transpose()?,
     })
 }
 
@@ -88,8 +79,7 @@ struct Step<'a> {
 }
 
 async fn record(tx: &mut Transaction<'_, Any>, s: Step<'_>) -> Result<()> {
-    let changes =
-        serde_json::to_string(&s.changes).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let changes = serde_json::to_string(&s.changes).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     sqlx::query(
         "INSERT INTO entry_history (entry_id, at, user_id, action, from_status, to_status, comment, changes)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -107,55 +97,38 @@ async fn record(tx: &mut Transaction<'_, Any>, s: Step<'_>) -> Result<()> {
     Ok(())
 }
 
-async fn name_taken(
-    tx: &mut Transaction<'_, Any>,
-    org_id: i64,
-    name: &str,
-    except: i64,
-) -> Result<()> {
-    let hit: Option<(i64,)> = sqlx::query_as(
-        "SELECT id FROM catalog_entries WHERE org_id = $1 AND name = $2 AND id <> $3",
-    )
-    .bind(org_id)
-    .bind(name)
-    .bind(except)
-    .fetch_optional(&mut **tx)
-    .await?;
+async fn name_taken(tx: &mut Transaction<'_, Any>, org_id: i64, name: &str, except: i64) -> Result<()> {
+    let hit: Option<(i64,)> =
+        sqlx::query_as("SELECT id FROM catalog_entries WHERE org_id = $1 AND name = $2 AND id <> $3")
+            .bind(org_id)
+            .bind(name)
+            .bind(except)
+            .fetch_optional(&mut **tx)
+            .await?;
     match hit {
-        Some(_) => Err(StoreError::Conflict(format!(
-            "this organization already has an entry named {name:?}"
-        ))),
+        Some(_) => Err(StoreError::Conflict(format!("this organization already has an entry named {name:?}"))),
         None => Ok(()),
     }
 }
 
 /// The sequence number for a new code in `class_code`: `wanted` if free, else the next one.
-async fn allocate(
-    tx: &mut Transaction<'_, Any>,
-    class_code: &str,
-    wanted: Option<u32>,
-) -> Result<i64> {
+async fn allocate(tx: &mut Transaction<'_, Any>, class_code: &str, wanted: Option<u32>) -> Result<i64> {
     if let Some(seq) = wanted {
-        let hit: Option<(i64,)> =
-            sqlx::query_as("SELECT id FROM catalog_entries WHERE class_code = $1 AND seq = $2")
-                .bind(class_code)
-                .bind(i64::from(seq))
-                .fetch_optional(&mut **tx)
-                .await?;
+        let hit: Option<(i64,)> = sqlx::query_as("SELECT id FROM catalog_entries WHERE class_code = $1 AND seq = $2")
+            .bind(class_code)
+            .bind(i64::from(seq))
+            .fetch_optional(&mut **tx)
+            .await?;
         if hit.is_some() {
             let code = format!("{class_code}/{seq:06}");
-            return Err(StoreError::Conflict(format!(
-                "resource code {code:?} is already taken"
-            )));
+            return Err(StoreError::Conflict(format!("resource code {code:?} is already taken")));
         }
         return Ok(i64::from(seq));
     }
-    let (next,): (i64,) = sqlx::query_as(
-        "SELECT COALESCE(MAX(seq), 0) + 1 FROM catalog_entries WHERE class_code = $1",
-    )
-    .bind(class_code)
-    .fetch_one(&mut **tx)
-    .await?;
+    let (next,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(seq), 0) + 1 FROM catalog_entries WHERE class_code = $1")
+        .bind(class_code)
+        .fetch_one(&mut **tx)
+        .await?;
     Ok(next)
 }
 
@@ -212,9 +185,7 @@ impl MetaStore {
                     continue;
                 }
                 Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                    return Err(StoreError::Conflict(format!(
-                        "resource code {code:?} is already taken"
-                    )));
+                    return Err(StoreError::Conflict(format!("resource code {code:?} is already taken")));
                 }
                 Err(e) => return Err(e.into()),
             };
@@ -231,9 +202,7 @@ impl MetaStore {
             tx.commit().await?;
             return self.get_entry(id).await;
         }
-        Err(StoreError::Conflict(
-            "could not allocate a resource code, try again".into(),
-        ))
+        Err(StoreError::Conflict("could not allocate a resource code, try again".into()))
     }
 
     /// Replaces the content of an entry that is in status `expected`, moving it to `to`.
@@ -283,10 +252,7 @@ impl MetaStore {
         .await
         .map_err(crate::conflict_on_unique(|| format!("resource code {code:?} is already taken")))?;
         if r.rows_affected() == 0 {
-            return Err(StoreError::Conflict(format!(
-                "entry {id} is no longer {}",
-                expected.label()
-            )));
+            return Err(StoreError::Conflict(format!("entry {id} is no longer {}", expected.label())));
         }
         let mut changes = diff(Some(&before.body), body);
         if code != before.code.as_str() {
@@ -296,15 +262,7 @@ impl MetaStore {
                 after: code.clone().into(),
             });
         }
-        let step = Step {
-            entry_id: id,
-            user_id,
-            action: "edit",
-            from: Some(expected),
-            to,
-            comment: None,
-            changes,
-        };
+        let step = Step { entry_id: id, user_id, action: "edit", from: Some(expected), to, comment: None, changes };
         record(&mut tx, step).await?;
         tx.commit().await?;
         self.get_entry(id).await
@@ -323,11 +281,8 @@ impl MetaStore {
     ) -> Result<CatalogEntry> {
         let now = tongshu_core::now();
         let mut tx = self.pool.begin().await?;
-        let (listed_at, publish_date) = if to == EntryStatus::Listed {
-            (Some(ts(now)), Some(now.date()))
-        } else {
-            (None, None)
-        };
+        let (listed_at, publish_date) =
+            if to == EntryStatus::Listed { (Some(ts(now)), Some(now.date())) } else { (None, None) };
         let r = sqlx::query(
             "UPDATE catalog_entries SET status = $1, review_comment = $2, updated_at = $3,
                listed_at = COALESCE($4, listed_at)
@@ -342,11 +297,10 @@ impl MetaStore {
         .execute(&mut *tx)
         .await?;
         if r.rows_affected() == 0 {
-            let exists: Option<(String,)> =
-                sqlx::query_as("SELECT status FROM catalog_entries WHERE id = $1")
-                    .bind(id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+            let exists: Option<(String,)> = sqlx::query_as("SELECT status FROM catalog_entries WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
             return Err(match exists {
                 None => StoreError::NotFound(format!("catalog entry {id}")),
                 Some(_) => StoreError::Conflict(format!("entry {id} is not {}", from.label())),
@@ -355,10 +309,8 @@ impl MetaStore {
         let mut changes = Vec::new();
         // The publish date (发布日期) is the day of first listing unless the author set one.
         if let Some(day) = publish_date {
-            let row = sqlx::query("SELECT body FROM catalog_entries WHERE id = $1")
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await?;
+            let row =
+                sqlx::query("SELECT body FROM catalog_entries WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
             let mut body: ValidEntry = serde_json::from_str(&row.try_get::<String, _>("body")?)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
             if body.publish_date.is_none() {
@@ -372,42 +324,26 @@ impl MetaStore {
                     .await?;
             }
         }
-        record(
-            &mut tx,
-            Step {
-                entry_id: id,
-                user_id,
-                action,
-                from: Some(from),
-                to,
-                comment,
-                changes,
-            },
-        )
-        .await?;
+        record(&mut tx, Step { entry_id: id, user_id, action, from: Some(from), to, comment, changes }).await?;
         tx.commit().await?;
         self.get_entry(id).await
     }
 
     pub async fn get_entry(&self, id: i64) -> Result<CatalogEntry> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} {FROM} WHERE e.id = $1"
-        )))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or_else(|| StoreError::NotFound(format!("catalog entry {id}")))?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} {FROM} WHERE e.id = $1")))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("catalog entry {id}")))?;
         entry_from_row(&row)
     }
 
     pub async fn get_entry_by_code(&self, code: &ResourceCode) -> Result<CatalogEntry> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} {FROM} WHERE e.code = $1"
-        )))
-        .bind(code.as_str())
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or_else(|| StoreError::NotFound(format!("catalog entry {code}")))?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} {FROM} WHERE e.code = $1")))
+            .bind(code.as_str())
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("catalog entry {code}")))?;
         entry_from_row(&row)
     }
 
@@ -420,11 +356,7 @@ impl MetaStore {
             format!("${}", args.len())
         };
         if !f.statuses.is_empty() {
-            let ps: Vec<String> = f
-                .statuses
-                .iter()
-                .map(|s| arg(s.as_str().to_owned()))
-                .collect();
+            let ps: Vec<String> = f.statuses.iter().map(|s| arg(s.as_str().to_owned())).collect();
             clauses.push(format!("e.status IN ({})", ps.join(", ")));
         }
         if let Some(org) = f.org_id {
@@ -434,10 +366,7 @@ impl MetaStore {
             clauses.push(format!("e.district_code = {}", arg(d.clone())));
         }
         if let Some(c) = &f.classification {
-            clauses.push(format!(
-                "e.class_code LIKE {}",
-                arg(format!("{}%", escape_like(c.trim())))
-            ));
+            clauses.push(format!("e.class_code LIKE {}", arg(format!("{}%", escape_like(c.trim())))));
         }
         if let Some(s) = &f.sharing_type {
             clauses.push(format!("e.sharing_type = {}", arg(s.clone())));
@@ -453,15 +382,9 @@ impl MetaStore {
         }
         if let Some(t) = f.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
             let p = arg(format!("%{}%", escape_like(t)));
-            clauses.push(format!(
-                "(e.name LIKE {p} ESCAPE '\\' OR e.code LIKE {p} ESCAPE '\\')"
-            ));
+            clauses.push(format!("(e.name LIKE {p} ESCAPE '\\' OR e.code LIKE {p} ESCAPE '\\')"));
         }
-        let filter = if clauses.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", clauses.join(" AND "))
-        };
+        let filter = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
 
         let count_sql = format!("SELECT COUNT(*) {FROM} {filter}");
         let mut count = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(count_sql.clone()));
@@ -521,10 +444,7 @@ impl MetaStore {
             .map(|r| {
                 let status = |c: &str| -> Result<Option<EntryStatus>> {
                     r.try_get::<Option<String>, _>(c)?
-                        .map(|s| {
-                            EntryStatus::parse(&s)
-                                .ok_or_else(|| StoreError::Corrupt(format!("status {s:?}")))
-                        })
+                        .map(|s| EntryStatus::parse(&s).ok_or_else(|| StoreError::Corrupt(format!("status {s:?}"))))
                         .transpose()
                 };
                 let changes: String = r.try_get("changes")?;
@@ -539,8 +459,7 @@ impl MetaStore {
                     to_status: status("to_status")?
                         .ok_or_else(|| StoreError::Corrupt("history without status".into()))?,
                     comment: r.try_get("comment")?,
-                    changes: serde_json::from_str(&changes)
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    changes: serde_json::from_str(&changes).map_err(|e| StoreError::Corrupt(e.to_string()))?,
                 })
             })
             .collect()
@@ -548,7 +467,5 @@ impl MetaStore {
 }
 
 fn escape_like(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
+    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }

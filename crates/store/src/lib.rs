@@ -90,8 +90,10 @@ impl MetaStore {
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
-                        conn.execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;")
-                            .await?;
+                        conn.execute(
+                            "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;",
+                        )
+                        .await?;
                     }
                     Ok(())
                 })
@@ -99,9 +101,7 @@ impl MetaStore {
             .connect_with(options)
             .await?;
         if backend == Backend::Sqlite {
-            sqlx::query("PRAGMA journal_mode = WAL")
-                .execute(&pool)
-                .await?;
+            sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await?;
         }
         Ok(Self { pool, backend })
     }
@@ -131,22 +131,18 @@ impl MetaStore {
 
     /// Reads a value of the store's small key-value table.
     pub async fn meta_get(&self, key: &str) -> Result<Option<String>> {
-        let v: Option<(String,)> = sqlx::query_as("SELECT value FROM meta WHERE key = $1")
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?;
+        let v: Option<(String,)> =
+            sqlx::query_as("SELECT value FROM meta WHERE key = $1").bind(key).fetch_optional(&self.pool).await?;
         Ok(v.map(|(v,)| v))
     }
 
     /// Sets a key only when it is not set yet; returns whether this call set it.
     pub async fn meta_set_once(&self, key: &str, value: &str) -> Result<bool> {
-        let r = sqlx::query(
-            "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
-        )
-        .bind(key)
-        .bind(value)
-        .execute(&self.pool)
-        .await?;
+        let r = sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+            .bind(key)
+            .bind(value)
+            .execute(&self.pool)
+            .await?;
         Ok(r.rows_affected() == 1)
     }
 }
@@ -163,9 +159,7 @@ pub fn redact_url(url: &str) -> String {
 }
 
 pub(crate) fn ts(t: time::OffsetDateTime) -> String {
-    t.to_offset(time::UtcOffset::UTC)
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+    t.to_offset(time::UtcOffset::UTC).format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
 pub(crate) fn parse_ts(s: &str) -> Result<time::OffsetDateTime> {
@@ -183,8 +177,7 @@ pub mod testing {
 
     /// A new, empty, migrated SQLite store in `dir`.
     pub async fn sqlite_store(dir: &std::path::Path) -> Result<MetaStore> {
-        let store =
-            MetaStore::connect(&format!("sqlite://{}", dir.join("meta.db").display())).await?;
+        let store = MetaStore::connect(&format!("sqlite://{}", dir.join("meta.db").display())).await?;
         store.migrate().await?;
         Ok(store)
     }
@@ -200,9 +193,7 @@ pub mod testing {
             return None;
         };
         let name = format!("tongshu_test_{:016x}", rand::random::<u64>());
-        let server = MetaStore::connect(&admin)
-            .await
-            .expect("connect to the test PostgreSQL server");
+        let server = MetaStore::connect(&admin).await.expect("connect to the test PostgreSQL server");
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
             .execute(&server.pool)
             .await
@@ -216,9 +207,7 @@ pub mod testing {
     /// A new, empty, migrated PostgreSQL store, or `None` (see [`postgres_url`]).
     pub async fn postgres_store() -> Option<MetaStore> {
         let url = postgres_url().await?;
-        let store = MetaStore::connect(&url)
-            .await
-            .expect("connect to the test database");
+        let store = MetaStore::connect(&url).await.expect("connect to the test database");
         store.migrate().await.expect("migrate the test database");
         Some(store)
     }

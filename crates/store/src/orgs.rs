@@ -13,8 +13,7 @@ fn from_row(r: &AnyRow) -> Result<Organization> {
     Ok(Organization {
         id: r.try_get("id")?,
         parent_id: r.try_get("parent_id")?,
-        kind: OrgKind::parse(&kind)
-            .ok_or_else(|| StoreError::Corrupt(format!("organization kind {kind:?}")))?,
+        kind: OrgKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("organization kind {kind:?}")))?,
         name: r.try_get("name")?,
         slug: r.try_get("slug")?,
         district_code: r.try_get("district_code")?,
@@ -43,24 +42,20 @@ impl MetaStore {
     }
 
     pub async fn get_org(&self, id: i64) -> Result<Organization> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM organizations WHERE id = $1"
-        )))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or_else(|| StoreError::NotFound(format!("organization {id}")))?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM organizations WHERE id = $1")))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("organization {id}")))?;
         from_row(&row)
     }
 
     pub async fn get_org_by_slug(&self, slug: &str) -> Result<Organization> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM organizations WHERE slug = $1"
-        )))
-        .bind(slug)
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or_else(|| StoreError::NotFound(format!("organization {slug:?}")))?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM organizations WHERE slug = $1")))
+            .bind(slug)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("organization {slug:?}")))?;
         from_row(&row)
     }
 

@@ -64,8 +64,7 @@ pub struct TokenInfo {
     pub revoked_at: Option<time::OffsetDateTime>,
 }
 
-const USER_COLUMNS: &str =
-    "u.id, u.username, u.display_name, u.role, u.org_id, o.name AS org_name, u.disabled";
+const USER_COLUMNS: &str = "u.id, u.username, u.display_name, u.role, u.org_id, o.name AS org_name, u.disabled";
 
 fn user_from_row(r: &AnyRow) -> Result<UserRecord> {
     let role: String = r.try_get("role")?;
@@ -82,10 +81,7 @@ fn user_from_row(r: &AnyRow) -> Result<UserRecord> {
 
 fn token_from_row(r: &AnyRow) -> Result<TokenInfo> {
     let opt_ts = |c: &str| -> Result<Option<time::OffsetDateTime>> {
-        r.try_get::<Option<String>, _>(c)?
-            .as_deref()
-            .map(parse_ts)
-            .transpose()
+        r.try_get::<Option<String>, _>(c)?.as_deref().map(parse_ts).transpose()
     };
     Ok(TokenInfo {
         id: r.try_get("id")?,
@@ -111,9 +107,7 @@ impl MetaStore {
         .bind(ts(tongshu_core::now()))
         .fetch_one(&self.pool)
         .await
-        .map_err(conflict_on_unique(|| {
-            format!("user {:?} already exists", u.username)
-        }))?;
+        .map_err(conflict_on_unique(|| format!("user {:?} already exists", u.username)))?;
         self.get_user(id).await
     }
 
@@ -206,29 +200,17 @@ impl MetaStore {
     }
 
     pub async fn delete_session(&self, token_hash: &str) -> Result<()> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-            .bind(token_hash)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&self.pool).await?;
         Ok(())
     }
 
     /// Ends every session of a user (after a password change).
     pub async fn delete_sessions_of(&self, user_id: i64) -> Result<()> {
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-            .bind(user_id)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&self.pool).await?;
         Ok(())
     }
 
-    pub async fn insert_token(
-        &self,
-        user_id: i64,
-        name: &str,
-        token_hash: &str,
-        prefix: &str,
-    ) -> Result<TokenInfo> {
+    pub async fn insert_token(&self, user_id: i64, name: &str, token_hash: &str, prefix: &str) -> Result<TokenInfo> {
         let row = sqlx::query(
             "INSERT INTO api_tokens (user_id, name, token_hash, prefix, created_at) VALUES ($1, $2, $3, $4, $5)
              RETURNING id, name, prefix, created_at, last_used_at, revoked_at",
@@ -276,14 +258,13 @@ impl MetaStore {
     /// Revokes one of the user's own tokens. Revoking twice is fine; another user's token is
     /// "not found".
     pub async fn revoke_token(&self, user_id: i64, token_id: i64) -> Result<()> {
-        let r = sqlx::query(
-            "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2 AND user_id = $3",
-        )
-        .bind(ts(tongshu_core::now()))
-        .bind(token_id)
-        .bind(user_id)
-        .execute(&self.pool)
-        .await?;
+        let r =
+            sqlx::query("UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2 AND user_id = $3")
+                .bind(ts(tongshu_core::now()))
+                .bind(token_id)
+                .bind(user_id)
+                .execute(&self.pool)
+                .await?;
         if r.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("api token {token_id}")));
         }

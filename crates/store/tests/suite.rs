@@ -74,14 +74,8 @@ fn body(name: &str, class: &str, item: &str, category: &str) -> ValidEntry {
 }
 
 async fn setup(store: &MetaStore) -> (Organization, i64) {
-    let city = store
-        .insert_org(&org("city", OrgKind::City, None))
-        .await
-        .unwrap();
-    let dept = store
-        .insert_org(&org("dept", OrgKind::Department, Some(city.id)))
-        .await
-        .unwrap();
+    let city = store.insert_org(&org("city", OrgKind::City, None)).await.unwrap();
+    let dept = store.insert_org(&org("dept", OrgKind::Department, Some(city.id))).await.unwrap();
     let user = store
         .insert_user(&NewUser {
             username: "officer".into(),
@@ -96,41 +90,21 @@ async fn setup(store: &MetaStore) -> (Organization, i64) {
 }
 
 async fn organizations_are_stored_and_slugs_are_unique(store: MetaStore) {
-    let city = store
-        .insert_org(&org("city", OrgKind::City, None))
-        .await
-        .unwrap();
-    let dept = store
-        .insert_org(&org("dept", OrgKind::Department, Some(city.id)))
-        .await
-        .unwrap();
-    assert_eq!(
-        store.get_org(dept.id).await.unwrap().parent_id,
-        Some(city.id)
-    );
+    let city = store.insert_org(&org("city", OrgKind::City, None)).await.unwrap();
+    let dept = store.insert_org(&org("dept", OrgKind::Department, Some(city.id))).await.unwrap();
+    assert_eq!(store.get_org(dept.id).await.unwrap().parent_id, Some(city.id));
     assert_eq!(store.get_org_by_slug("dept").await.unwrap().id, dept.id);
     let all = store.list_orgs().await.unwrap();
-    assert_eq!(
-        all.iter().map(|o| o.slug.as_str()).collect::<Vec<_>>(),
-        ["city", "dept"]
-    );
-    let dup = store
-        .insert_org(&org("dept", OrgKind::Department, None))
-        .await;
+    assert_eq!(all.iter().map(|o| o.slug.as_str()).collect::<Vec<_>>(), ["city", "dept"]);
+    let dup = store.insert_org(&org("dept", OrgKind::Department, None)).await;
     assert!(matches!(dup, Err(StoreError::Conflict(m)) if m.contains("dept")));
-    assert!(matches!(
-        store.get_org(9999).await,
-        Err(StoreError::NotFound(_))
-    ));
+    assert!(matches!(store.get_org(9999).await, Err(StoreError::NotFound(_))));
 }
 
 async fn users_sessions_and_tokens(store: MetaStore) {
     let (_, user_id) = setup(&store).await;
     let (user, hash) = store.user_credentials("officer").await.unwrap().unwrap();
-    assert_eq!(
-        (user.id, hash.as_str(), user.role),
-        (user_id, "hash", Role::DataOfficer)
-    );
+    assert_eq!((user.id, hash.as_str(), user.role), (user_id, "hash", Role::DataOfficer));
     assert!(store.user_credentials("nobody").await.unwrap().is_none());
     let dup = NewUser {
         username: "officer".into(),
@@ -139,179 +113,72 @@ async fn users_sessions_and_tokens(store: MetaStore) {
         role: Role::Public,
         org_id: user.org_id,
     };
-    assert!(matches!(
-        store.insert_user(&dup).await,
-        Err(StoreError::Conflict(_))
-    ));
+    assert!(matches!(store.insert_user(&dup).await, Err(StoreError::Conflict(_))));
 
     let later = tongshu_core::now() + time::Duration::hours(1);
-    store
-        .create_session("s1", user_id, "csrf1", later)
-        .await
-        .unwrap();
-    store
-        .create_session(
-            "old",
-            user_id,
-            "csrf2",
-            tongshu_core::now() - time::Duration::hours(1),
-        )
-        .await
-        .unwrap();
+    store.create_session("s1", user_id, "csrf1", later).await.unwrap();
+    store.create_session("old", user_id, "csrf2", tongshu_core::now() - time::Duration::hours(1)).await.unwrap();
     let s = store.session("s1").await.unwrap().unwrap();
-    assert_eq!(
-        (s.principal.user_id, s.csrf_token.as_str()),
-        (user_id, "csrf1")
-    );
-    assert!(
-        store.session("old").await.unwrap().is_none(),
-        "expired sessions are not live"
-    );
+    assert_eq!((s.principal.user_id, s.csrf_token.as_str()), (user_id, "csrf1"));
+    assert!(store.session("old").await.unwrap().is_none(), "expired sessions are not live");
     store.delete_session("s1").await.unwrap();
     assert!(store.session("s1").await.unwrap().is_none());
 
-    let t = store
-        .insert_token(user_id, "etl", "th", "ts_abcd")
-        .await
-        .unwrap();
-    assert_eq!(
-        store.token_principal("th").await.unwrap().unwrap().user_id,
-        user_id
-    );
-    assert!(
-        store.list_tokens(user_id).await.unwrap()[0]
-            .last_used_at
-            .is_some()
-    );
-    assert!(matches!(
-        store.revoke_token(user_id + 1, t.id).await,
-        Err(StoreError::NotFound(_))
-    ));
+    let t = store.insert_token(user_id, "etl", "th", "ts_abcd").await.unwrap();
+    assert_eq!(store.token_principal("th").await.unwrap().unwrap().user_id, user_id);
+    assert!(store.list_tokens(user_id).await.unwrap()[0].last_used_at.is_some());
+    assert!(matches!(store.revoke_token(user_id + 1, t.id).await, Err(StoreError::NotFound(_))));
     store.revoke_token(user_id, t.id).await.unwrap();
-    assert!(
-        store.token_principal("th").await.unwrap().is_none(),
-        "revoked tokens do not authenticate"
-    );
+    assert!(store.token_principal("th").await.unwrap().is_none(), "revoked tokens do not authenticate");
 }
 
 async fn entries_get_sequential_codes_per_classification(store: MetaStore) {
     let (dept, uid) = setup(&store).await;
-    let a = store
-        .insert_entry(dept.id, "371300", uid, &body("甲", "3", "01", "001"), None)
-        .await
-        .unwrap();
-    let b = store
-        .insert_entry(dept.id, "371300", uid, &body("乙", "3", "01", "001"), None)
-        .await
-        .unwrap();
-    let c = store
-        .insert_entry(dept.id, "371300", uid, &body("丙", "1", "02", "003"), None)
-        .await
-        .unwrap();
+    let a = store.insert_entry(dept.id, "371300", uid, &body("甲", "3", "01", "001"), None).await.unwrap();
+    let b = store.insert_entry(dept.id, "371300", uid, &body("乙", "3", "01", "001"), None).await.unwrap();
+    let c = store.insert_entry(dept.id, "371300", uid, &body("丙", "1", "02", "003"), None).await.unwrap();
     assert_eq!(a.code.as_str(), "3 01 001/000001");
     assert_eq!(b.code.as_str(), "3 01 001/000002");
     assert_eq!(c.code.as_str(), "1 02 003/000001");
     assert_eq!(a.status, EntryStatus::Draft);
     assert_eq!(store.get_entry_by_code(&b.code).await.unwrap().id, b.id);
-    assert_eq!(
-        store.get_entry(a.id).await.unwrap().body,
-        body("甲", "3", "01", "001")
-    );
+    assert_eq!(store.get_entry(a.id).await.unwrap().body, body("甲", "3", "01", "001"));
 }
 
 async fn explicit_codes_and_duplicate_names_are_conflicts(store: MetaStore) {
     let (dept, uid) = setup(&store).await;
-    let a = store
-        .insert_entry(
-            dept.id,
-            "371300",
-            uid,
-            &body("甲", "3", "01", "001"),
-            Some(42),
-        )
-        .await
-        .unwrap();
+    let a = store.insert_entry(dept.id, "371300", uid, &body("甲", "3", "01", "001"), Some(42)).await.unwrap();
     assert_eq!(a.code.as_str(), "3 01 001/000042");
-    let taken = store
-        .insert_entry(
-            dept.id,
-            "371300",
-            uid,
-            &body("乙", "3", "01", "001"),
-            Some(42),
-        )
-        .await;
+    let taken = store.insert_entry(dept.id, "371300", uid, &body("乙", "3", "01", "001"), Some(42)).await;
     assert!(matches!(taken, Err(StoreError::Conflict(m)) if m.contains("3 01 001/000042")));
-    let same_name = store
-        .insert_entry(dept.id, "371300", uid, &body("甲", "3", "01", "002"), None)
-        .await;
+    let same_name = store.insert_entry(dept.id, "371300", uid, &body("甲", "3", "01", "002"), None).await;
     assert!(matches!(same_name, Err(StoreError::Conflict(m)) if m.contains("甲")));
-    let page = store
-        .list_entries(&EntryFilter {
-            limit: 10,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let page = store.list_entries(&EntryFilter { limit: 10, ..Default::default() }).await.unwrap();
     assert_eq!(page.total, 1, "a refused entry leaves nothing behind");
-    let next = store
-        .insert_entry(dept.id, "371300", uid, &body("丙", "3", "01", "001"), None)
-        .await
-        .unwrap();
+    let next = store.insert_entry(dept.id, "371300", uid, &body("丙", "3", "01", "001"), None).await.unwrap();
     assert_eq!(next.code.as_str(), "3 01 001/000043");
 }
 
 async fn lifecycle_transitions_are_guarded_and_recorded(store: MetaStore) {
     use EntryStatus::*;
     let (dept, uid) = setup(&store).await;
-    let e = store
-        .insert_entry(dept.id, "371300", uid, &body("甲", "3", "01", "001"), None)
-        .await
-        .unwrap();
-    let wrong = store
-        .transition_entry(e.id, uid, "approve", Submitted, Listed, None)
-        .await;
-    assert!(
-        matches!(wrong, Err(StoreError::Conflict(_))),
-        "a draft cannot be approved"
-    );
-    store
-        .transition_entry(e.id, uid, "submit", Draft, Submitted, None)
-        .await
-        .unwrap();
-    let r = store
-        .transition_entry(e.id, uid, "return", Submitted, Returned, Some("补充摘要"))
-        .await
-        .unwrap();
+    let e = store.insert_entry(dept.id, "371300", uid, &body("甲", "3", "01", "001"), None).await.unwrap();
+    let wrong = store.transition_entry(e.id, uid, "approve", Submitted, Listed, None).await;
+    assert!(matches!(wrong, Err(StoreError::Conflict(_))), "a draft cannot be approved");
+    store.transition_entry(e.id, uid, "submit", Draft, Submitted, None).await.unwrap();
+    let r = store.transition_entry(e.id, uid, "return", Submitted, Returned, Some("补充摘要")).await.unwrap();
     assert_eq!(r.review_comment.as_deref(), Some("补充摘要"));
-    store
-        .transition_entry(e.id, uid, "submit", Returned, Submitted, None)
-        .await
-        .unwrap();
-    let listed = store
-        .transition_entry(e.id, uid, "approve", Submitted, Listed, None)
-        .await
-        .unwrap();
+    store.transition_entry(e.id, uid, "submit", Returned, Submitted, None).await.unwrap();
+    let listed = store.transition_entry(e.id, uid, "approve", Submitted, Listed, None).await.unwrap();
     assert!(listed.listed_at.is_some());
-    assert_eq!(
-        listed.body.publish_date,
-        Some(tongshu_core::now().date()),
-        "listing sets the publish date"
-    );
-    store
-        .transition_entry(e.id, uid, "delist", Listed, Delisted, Some("数据停止更新"))
-        .await
-        .unwrap();
-    let missing = store
-        .transition_entry(9999, uid, "submit", Draft, Submitted, None)
-        .await;
+    assert_eq!(listed.body.publish_date, Some(tongshu_core::now().date()), "listing sets the publish date");
+    store.transition_entry(e.id, uid, "delist", Listed, Delisted, Some("数据停止更新")).await.unwrap();
+    let missing = store.transition_entry(9999, uid, "submit", Draft, Submitted, None).await;
     assert!(matches!(missing, Err(StoreError::NotFound(_))));
 
     let h = store.entry_history(e.id).await.unwrap();
-    let steps: Vec<(&str, Option<EntryStatus>, EntryStatus)> = h
-        .iter()
-        .map(|s| (s.action.as_str(), s.from_status, s.to_status))
-        .collect();
+    let steps: Vec<(&str, Option<EntryStatus>, EntryStatus)> =
+        h.iter().map(|s| (s.action.as_str(), s.from_status, s.to_status)).collect();
     assert_eq!(
         steps,
         [
@@ -330,201 +197,72 @@ async fn lifecycle_transitions_are_guarded_and_recorded(store: MetaStore) {
 
 async fn editing_records_changed_fields_and_reallocates_code_on_reclassification(store: MetaStore) {
     let (dept, uid) = setup(&store).await;
-    let e = store
-        .insert_entry(dept.id, "371300", uid, &body("甲", "3", "01", "001"), None)
-        .await
-        .unwrap();
+    let e = store.insert_entry(dept.id, "371300", uid, &body("甲", "3", "01", "001"), None).await.unwrap();
     let mut changed = body("甲", "3", "02", "001");
     changed.summary = "新的摘要".into();
-    let edited = store
-        .update_entry(e.id, uid, EntryStatus::Draft, EntryStatus::Draft, &changed)
-        .await
-        .unwrap();
+    let edited = store.update_entry(e.id, uid, EntryStatus::Draft, EntryStatus::Draft, &changed).await.unwrap();
     assert_eq!(edited.code.as_str(), "3 02 001/000001");
     assert_eq!(edited.body.summary, "新的摘要");
     let h = store.entry_history(e.id).await.unwrap();
     let fields: Vec<&str> = h[1].changes.iter().map(|c| c.field.as_str()).collect();
     assert!(
-        fields.contains(&"summary")
-            && fields.contains(&"classification")
-            && fields.contains(&"code"),
+        fields.contains(&"summary") && fields.contains(&"classification") && fields.contains(&"code"),
         "{fields:?}"
     );
     assert!(!fields.contains(&"name"));
-    let stale = store
-        .update_entry(
-            e.id,
-            uid,
-            EntryStatus::Submitted,
-            EntryStatus::Draft,
-            &changed,
-        )
-        .await;
+    let stale = store.update_entry(e.id, uid, EntryStatus::Submitted, EntryStatus::Draft, &changed).await;
     assert!(matches!(stale, Err(StoreError::Conflict(_))));
 }
 
 async fn listing_filters_and_counts(store: MetaStore) {
     let (dept, uid) = setup(&store).await;
-    let other = store
-        .insert_org(&org("county", OrgKind::Department, None))
-        .await
-        .unwrap();
+    let other = store.insert_org(&org("county", OrgKind::Department, None)).await.unwrap();
     for (i, name) in ["人口信息", "法人信息", "社保信息_100%"].iter().enumerate() {
-        let e = store
-            .insert_entry(dept.id, "371300", uid, &body(name, "3", "01", "001"), None)
-            .await
-            .unwrap();
+        let e = store.insert_entry(dept.id, "371300", uid, &body(name, "3", "01", "001"), None).await.unwrap();
         if i < 2 {
             store
-                .transition_entry(
-                    e.id,
-                    uid,
-                    "submit",
-                    EntryStatus::Draft,
-                    EntryStatus::Submitted,
-                    None,
-                )
+                .transition_entry(e.id, uid, "submit", EntryStatus::Draft, EntryStatus::Submitted, None)
                 .await
                 .unwrap();
             store
-                .transition_entry(
-                    e.id,
-                    uid,
-                    "approve",
-                    EntryStatus::Submitted,
-                    EntryStatus::Listed,
-                    None,
-                )
+                .transition_entry(e.id, uid, "approve", EntryStatus::Submitted, EntryStatus::Listed, None)
                 .await
                 .unwrap();
         }
     }
-    let e = store
-        .insert_entry(
-            other.id,
-            "371302",
-            uid,
-            &body("县人口", "1", "01", "001"),
-            None,
-        )
-        .await
-        .unwrap();
-    store
-        .transition_entry(
-            e.id,
-            uid,
-            "submit",
-            EntryStatus::Draft,
-            EntryStatus::Submitted,
-            None,
-        )
-        .await
-        .unwrap();
-    store
-        .transition_entry(
-            e.id,
-            uid,
-            "approve",
-            EntryStatus::Submitted,
-            EntryStatus::Listed,
-            None,
-        )
-        .await
-        .unwrap();
+    let e = store.insert_entry(other.id, "371302", uid, &body("县人口", "1", "01", "001"), None).await.unwrap();
+    store.transition_entry(e.id, uid, "submit", EntryStatus::Draft, EntryStatus::Submitted, None).await.unwrap();
+    store.transition_entry(e.id, uid, "approve", EntryStatus::Submitted, EntryStatus::Listed, None).await.unwrap();
 
     let listed = |f: EntryFilter| {
         let store = store.clone();
         async move {
-            let page = store
-                .list_entries(&EntryFilter {
-                    statuses: vec![EntryStatus::Listed],
-                    limit: 50,
-                    ..f
-                })
-                .await
-                .unwrap();
+            let page =
+                store.list_entries(&EntryFilter { statuses: vec![EntryStatus::Listed], limit: 50, ..f }).await.unwrap();
             let mut names: Vec<String> = page.entries.into_iter().map(|e| e.body.name).collect();
             names.sort();
             (page.total, names)
         }
     };
     assert_eq!(listed(EntryFilter::default()).await.0, 3);
-    assert_eq!(
-        listed(EntryFilter {
-            district_code: Some("371302".into()),
-            ..Default::default()
-        })
-        .await
-        .1,
-        ["县人口"]
-    );
-    assert_eq!(
-        listed(EntryFilter {
-            org_id: Some(dept.id),
-            ..Default::default()
-        })
-        .await
-        .0,
-        2
-    );
-    assert_eq!(
-        listed(EntryFilter {
-            classification: Some("1 01".into()),
-            ..Default::default()
-        })
-        .await
-        .1,
-        ["县人口"]
-    );
-    assert_eq!(
-        listed(EntryFilter {
-            text: Some("人口".into()),
-            ..Default::default()
-        })
-        .await
-        .0,
-        2
-    );
+    assert_eq!(listed(EntryFilter { district_code: Some("371302".into()), ..Default::default() }).await.1, ["县人口"]);
+    assert_eq!(listed(EntryFilter { org_id: Some(dept.id), ..Default::default() }).await.0, 2);
+    assert_eq!(listed(EntryFilter { classification: Some("1 01".into()), ..Default::default() }).await.1, ["县人口"]);
+    assert_eq!(listed(EntryFilter { text: Some("人口".into()), ..Default::default() }).await.0, 2);
     // LIKE wildcards in the search text are taken literally.
-    let all = store
-        .list_entries(&EntryFilter {
-            text: Some("_100%".into()),
-            limit: 10,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let all =
+        store.list_entries(&EntryFilter { text: Some("_100%".into()), limit: 10, ..Default::default() }).await.unwrap();
     assert_eq!(all.total, 1);
 
-    let by_org = store
-        .entry_counts(Dimension::Organization, EntryStatus::Listed, false)
-        .await
-        .unwrap();
-    assert_eq!(
-        by_org,
-        [(dept.id.to_string(), 2), (other.id.to_string(), 1)]
-    );
-    let by_class = store
-        .entry_counts(Dimension::Class, EntryStatus::Listed, false)
-        .await
-        .unwrap();
+    let by_org = store.entry_counts(Dimension::Organization, EntryStatus::Listed, false).await.unwrap();
+    assert_eq!(by_org, [(dept.id.to_string(), 2), (other.id.to_string(), 1)]);
+    let by_class = store.entry_counts(Dimension::Class, EntryStatus::Listed, false).await.unwrap();
     assert_eq!(by_class, [("3".to_string(), 2), ("1".to_string(), 1)]);
-    let by_district = store
-        .entry_counts(Dimension::District, EntryStatus::Listed, false)
-        .await
-        .unwrap();
-    assert_eq!(
-        by_district,
-        [("371300".to_string(), 2), ("371302".to_string(), 1)]
-    );
+    let by_district = store.entry_counts(Dimension::District, EntryStatus::Listed, false).await.unwrap();
+    assert_eq!(by_district, [("371300".to_string(), 2), ("371302".to_string(), 1)]);
 
     let paged = store
-        .list_entries(&EntryFilter {
-            statuses: vec![EntryStatus::Listed],
-            limit: 2,
-            offset: 2,
-            ..Default::default()
-        })
+        .list_entries(&EntryFilter { statuses: vec![EntryStatus::Listed], limit: 2, offset: 2, ..Default::default() })
         .await
         .unwrap();
     assert_eq!((paged.total, paged.entries.len()), (3, 1));

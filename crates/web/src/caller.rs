@@ -40,18 +40,12 @@ pub struct Caller {
 
 impl Caller {
     pub fn anonymous() -> Self {
-        Self {
-            principal: None,
-            csrf: None,
-            via: Via::Anonymous,
-        }
+        Self { principal: None, csrf: None, via: Via::Anonymous }
     }
 
     /// The principal, for routes whose policy already required one.
     pub fn required(&self) -> Result<&Principal, ApiError> {
-        self.principal
-            .as_ref()
-            .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "sign in first"))
+        self.principal.as_ref().ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "sign in first"))
     }
 }
 
@@ -59,11 +53,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(parts
-            .extensions
-            .get::<Caller>()
-            .cloned()
-            .unwrap_or_else(Caller::anonymous))
+        Ok(parts.extensions.get::<Caller>().cloned().unwrap_or_else(Caller::anonymous))
     }
 }
 
@@ -94,29 +84,16 @@ pub async fn resolve(State(state): State<AppState>, mut req: Request, next: Next
 
 async fn caller_of(state: &AppState, headers: &axum::http::HeaderMap) -> Result<Caller, ApiError> {
     if let Some(auth) = headers.get(AUTHORIZATION) {
-        let token = auth
-            .to_str()
-            .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .ok_or_else(|| {
-                ApiError::new(
-                    ErrorCode::Unauthorized,
-                    "authorization header must be 'Bearer <token>'",
-                )
+        let token =
+            auth.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).map(str::trim).ok_or_else(|| {
+                ApiError::new(ErrorCode::Unauthorized, "authorization header must be 'Bearer <token>'")
             })?;
         let principal = state
             .accounts
             .authenticate_token(token)
             .await?
-            .ok_or_else(|| {
-                ApiError::new(ErrorCode::Unauthorized, "api token is unknown or revoked")
-            })?;
-        return Ok(Caller {
-            principal: Some(principal),
-            csrf: None,
-            via: Via::Token,
-        });
+            .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "api token is unknown or revoked"))?;
+        return Ok(Caller { principal: Some(principal), csrf: None, via: Via::Token });
     }
     if let Some(token) = cookie(headers, SESSION_COOKIE) {
         if let Some(s) = state.accounts.session(token).await? {
@@ -135,16 +112,8 @@ const CSRF_EXEMPT: &[&str] = &["/login", "/api/v1/session"];
 
 /// Enforces the policy table and CSRF tokens. Runs on matched routes only.
 pub async fn authorize(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let path = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_owned())
-        .unwrap_or_default();
-    let caller = req
-        .extensions()
-        .get::<Caller>()
-        .cloned()
-        .unwrap_or_else(Caller::anonymous);
+    let path = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned()).unwrap_or_default();
+    let caller = req.extensions().get::<Caller>().cloned().unwrap_or_else(Caller::anonymous);
     let Some(action) = crate::routes::action_for(req.method(), &path) else {
         // Deny by default: a route missing from the table is a bug, never an open door.
         tracing::error!(method = %req.method(), path, "route has no policy");
@@ -155,10 +124,7 @@ pub async fn authorize(State(state): State<AppState>, req: Request, next: Next) 
         return refuse(&state, &req, &caller, action);
     }
     let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if unsafe_method
-        && matches!(caller.via, Via::Session(_))
-        && !CSRF_EXEMPT.contains(&path.as_str())
-    {
+    if unsafe_method && matches!(caller.via, Via::Session(_)) && !CSRF_EXEMPT.contains(&path.as_str()) {
         let expected = caller.csrf.clone().unwrap_or_default();
         let (req, ok) = match check_csrf(req, &expected, state.settings.max_body_bytes).await {
             Ok(v) => v,
@@ -181,34 +147,18 @@ fn refuse(state: &AppState, req: &Request, caller: &Caller, action: Action) -> R
     let path = req.uri().path();
     if caller.principal.is_none() {
         if !is_api(path) && req.method() == Method::GET {
-            let next = req
-                .uri()
-                .path_and_query()
-                .map(|p| p.as_str())
-                .unwrap_or("/");
+            let next = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
             let target = format!("/login?next={}", urlencode(next));
             return Redirect::to(&target).into_response();
         }
-        return crate::pages::error_or_json(
-            state,
-            path,
-            ApiError::new(ErrorCode::Unauthorized, "sign in first"),
-        );
+        return crate::pages::error_or_json(state, path, ApiError::new(ErrorCode::Unauthorized, "sign in first"));
     }
     tracing::info!(path, ?action, "forbidden by policy");
-    crate::pages::error_or_json(
-        state,
-        path,
-        ApiError::new(ErrorCode::Forbidden, "your role may not do this"),
-    )
+    crate::pages::error_or_json(state, path, ApiError::new(ErrorCode::Forbidden, "your role may not do this"))
 }
 
 /// Checks the CSRF header, or the `_csrf` field of a form body (which is then put back).
-async fn check_csrf(
-    req: Request,
-    expected: &str,
-    limit: usize,
-) -> Result<(Request, bool), ApiError> {
+async fn check_csrf(req: Request, expected: &str, limit: usize) -> Result<(Request, bool), ApiError> {
     if let Some(h) = req.headers().get(CSRF_HEADER) {
         let ok = !expected.is_empty() && h.as_bytes() == expected.as_bytes();
         return Ok((req, ok));
@@ -226,12 +176,8 @@ async fn check_csrf(
         .await
         .map_err(|_| ApiError::new(ErrorCode::PayloadTooLarge, "request body is too large"))?;
     let ok = !expected.is_empty()
-        && form_urlencoded::parse(&bytes)
-            .any(|(k, v)| k == CSRF_FIELD && v.as_bytes() == expected.as_bytes());
-    Ok((
-        Request::from_parts(parts, axum::body::Body::from(bytes)),
-        ok,
-    ))
+        && form_urlencoded::parse(&bytes).any(|(k, v)| k == CSRF_FIELD && v.as_bytes() == expected.as_bytes());
+    Ok((Request::from_parts(parts, axum::body::Body::from(bytes)), ok))
 }
 
 pub fn urlencode(s: &str) -> String {

@@ -66,21 +66,11 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-            fields: None,
-            retry_after: None,
-        }
+        Self { code, message: message.into(), fields: None, retry_after: None }
     }
 
     pub fn fields(code: ErrorCode, message: impl Into<String>, fields: FieldErrors) -> Self {
-        Self {
-            code,
-            message: message.into(),
-            fields: Some(fields),
-            retry_after: None,
-        }
+        Self { code, message: message.into(), fields: Some(fields), retry_after: None }
     }
 
     pub fn internal(e: impl std::fmt::Display) -> Self {
@@ -91,15 +81,10 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody {
-            code: self.code,
-            message: self.message,
-            fields: self.fields.map(|f| f.0),
-        };
+        let body = ErrorBody { code: self.code, message: self.message, fields: self.fields.map(|f| f.0) };
         let mut resp = (self.code.status(), axum::Json(body)).into_response();
         if let Some(secs) = self.retry_after {
-            resp.headers_mut()
-                .insert(axum::http::header::RETRY_AFTER, secs.into());
+            resp.headers_mut().insert(axum::http::header::RETRY_AFTER, secs.into());
         }
         resp
     }
@@ -108,12 +93,8 @@ impl IntoResponse for ApiError {
 impl From<CatalogError> for ApiError {
     fn from(e: CatalogError) -> Self {
         match e {
-            CatalogError::Invalid(f) => {
-                ApiError::fields(ErrorCode::InvalidFields, format!("invalid entry: {f}"), f)
-            }
-            CatalogError::NotFound(what) => {
-                ApiError::new(ErrorCode::NotFound, format!("{what} not found"))
-            }
+            CatalogError::Invalid(f) => ApiError::fields(ErrorCode::InvalidFields, format!("invalid entry: {f}"), f),
+            CatalogError::NotFound(what) => ApiError::new(ErrorCode::NotFound, format!("{what} not found")),
             CatalogError::Conflict(m) => ApiError::new(ErrorCode::Conflict, m),
             CatalogError::Forbidden(m) => ApiError::new(ErrorCode::Forbidden, m),
             CatalogError::Store(e) => e.into(),
@@ -124,9 +105,7 @@ impl From<CatalogError> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::NotFound(what) => {
-                ApiError::new(ErrorCode::NotFound, format!("{what} not found"))
-            }
+            StoreError::NotFound(what) => ApiError::new(ErrorCode::NotFound, format!("{what} not found")),
             StoreError::Conflict(m) => ApiError::new(ErrorCode::Conflict, m),
             e => ApiError::internal(e),
         }
@@ -137,10 +116,9 @@ impl From<AccountError> for ApiError {
     fn from(e: AccountError) -> Self {
         match e {
             AccountError::BadCredentials => ApiError::new(ErrorCode::Unauthorized, e.to_string()),
-            AccountError::Throttled(secs) => ApiError {
-                retry_after: Some(secs),
-                ..ApiError::new(ErrorCode::TooManyRequests, e.to_string())
-            },
+            AccountError::Throttled(secs) => {
+                ApiError { retry_after: Some(secs), ..ApiError::new(ErrorCode::TooManyRequests, e.to_string()) }
+            }
             AccountError::WeakPassword => field_error("password", e.to_string()),
             AccountError::BadUsername => field_error("username", e.to_string()),
             AccountError::Store(s) => s.into(),

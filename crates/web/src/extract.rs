@@ -25,14 +25,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
             });
         if !is_json {
-            return Err(ApiError::new(
-                ErrorCode::UnsupportedMediaType,
-                "request body must be application/json",
-            ));
+            return Err(ApiError::new(ErrorCode::UnsupportedMediaType, "request body must be application/json"));
         }
-        let bytes = axum::body::Bytes::from_request(req, state)
-            .await
-            .map_err(body_error)?;
+        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(body_error)?;
         let de = &mut serde_json::Deserializer::from_slice(&bytes);
         match serde_path_to_error::deserialize::<_, T>(de) {
             Ok(v) => Ok(ApiJson(v)),
@@ -43,11 +38,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 let mut fields = FieldErrors::default();
                 let msg = inner.to_string();
                 fields.add(field.clone(), msg.clone());
-                Err(ApiError::fields(
-                    ErrorCode::BadRequest,
-                    format!("malformed JSON at {field}: {msg}"),
-                    fields,
-                ))
+                Err(ApiError::fields(ErrorCode::BadRequest, format!("malformed JSON at {field}: {msg}"), fields))
             }
         }
     }
@@ -59,10 +50,7 @@ pub fn body_error(e: axum::extract::rejection::BytesRejection) -> ApiError {
     if too_large {
         ApiError::new(ErrorCode::PayloadTooLarge, "request body is too large")
     } else {
-        ApiError::new(
-            ErrorCode::BadRequest,
-            format!("could not read the request body: {e}"),
-        )
+        ApiError::new(ErrorCode::BadRequest, format!("could not read the request body: {e}"))
     }
 }
 
@@ -72,15 +60,10 @@ impl<S: Send + Sync, T: DeserializeOwned> axum::extract::OptionalFromRequest<S> 
 
     async fn from_request(req: Request, state: &S) -> Result<Option<Self>, Self::Rejection> {
         let empty = req.headers().get(CONTENT_TYPE).is_none()
-            && req
-                .headers()
-                .get(axum::http::header::CONTENT_LENGTH)
-                .is_none_or(|v| v.as_bytes() == b"0");
+            && req.headers().get(axum::http::header::CONTENT_LENGTH).is_none_or(|v| v.as_bytes() == b"0");
         if empty {
             return Ok(None);
         }
-        <ApiJson<T> as FromRequest<S>>::from_request(req, state)
-            .await
-            .map(Some)
+        <ApiJson<T> as FromRequest<S>>::from_request(req, state).await.map(Some)
     }
 }

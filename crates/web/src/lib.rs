@@ -40,11 +40,7 @@ pub struct WebSettings {
 
 impl Default for WebSettings {
     fn default() -> Self {
-        Self {
-            secure_cookies: false,
-            max_body_bytes: 2 * 1024 * 1024,
-            demo: false,
-        }
+        Self { secure_cookies: false, max_body_bytes: 2 * 1024 * 1024, demo: false }
     }
 }
 
@@ -83,10 +79,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
 }

@@ -23,9 +23,7 @@ impl Metrics {
     pub fn observe(&self, method: &str, route: &str, status: u16, took: Duration) {
         let secs = took.as_secs_f64();
         let mut map = self.requests.lock().unwrap_or_else(|e| e.into_inner());
-        let s = map
-            .entry((method.to_owned(), route.to_owned(), status))
-            .or_default();
+        let s = map.entry((method.to_owned(), route.to_owned(), status)).or_default();
         s.count += 1;
         s.sum += secs;
         for (i, b) in BUCKETS.iter().enumerate() {
@@ -48,9 +46,7 @@ impl Metrics {
                 s.count
             );
         }
-        out.push_str(
-            "# HELP tongshu_http_request_duration_seconds Time to answer HTTP requests.\n",
-        );
+        out.push_str("# HELP tongshu_http_request_duration_seconds Time to answer HTTP requests.\n");
         out.push_str("# TYPE tongshu_http_request_duration_seconds histogram\n");
         let mut per_route: BTreeMap<(&str, &str), Series> = BTreeMap::new();
         for ((m, r, _), s) in map.iter() {
@@ -74,11 +70,8 @@ impl Metrics {
                 "tongshu_http_request_duration_seconds_bucket{{method=\"{m}\",route=\"{r}\",le=\"+Inf\"}} {}",
                 s.count
             );
-            let _ = writeln!(
-                out,
-                "tongshu_http_request_duration_seconds_sum{{method=\"{m}\",route=\"{r}\"}} {}",
-                s.sum
-            );
+            let _ =
+                writeln!(out, "tongshu_http_request_duration_seconds_sum{{method=\"{m}\",route=\"{r}\"}} {}", s.sum);
             let _ = writeln!(
                 out,
                 "tongshu_http_request_duration_seconds_count{{method=\"{m}\",route=\"{r}\"}} {}",

@@ -12,9 +12,7 @@ use axum::middleware::{Next, from_fn_with_state};
 use axum::response::Response;
 use axum::routing::{MethodFilter, MethodRouter, on};
 use tongshu_core::policy::Action;
-use tower_http::request_id::{
-    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
-};
+use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
 use crate::{AppState, api, assets, caller, pages};
@@ -34,11 +32,7 @@ struct Route {
 macro_rules! route {
     ($method:ident $path:literal => $action:ident, $handler:expr) => {
         Route {
-            rule: Rule {
-                method: Method::$method,
-                path: $path,
-                action: Action::$action,
-            },
+            rule: Rule { method: Method::$method, path: $path, action: Action::$action },
             handler: on(MethodFilter::$method, $handler),
         }
     };
@@ -104,21 +98,12 @@ pub fn policy() -> Vec<Rule> {
 
 fn actions() -> &'static HashMap<(Method, &'static str), Action> {
     static ACTIONS: OnceLock<HashMap<(Method, &'static str), Action>> = OnceLock::new();
-    ACTIONS.get_or_init(|| {
-        policy()
-            .into_iter()
-            .map(|r| ((r.method, r.path), r.action))
-            .collect()
-    })
+    ACTIONS.get_or_init(|| policy().into_iter().map(|r| ((r.method, r.path), r.action)).collect())
 }
 
 /// The action a matched route needs, if the route is in the table.
 pub fn action_for(method: &Method, path: &str) -> Option<Action> {
-    let method = if method == Method::HEAD {
-        &Method::GET
-    } else {
-        method
-    };
+    let method = if method == Method::HEAD { &Method::GET } else { method };
     actions().get(&(method.clone(), path)).copied()
 }
 
@@ -134,12 +119,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(pages::not_found)
         .layer(from_fn_with_state(state.clone(), caller::resolve))
         .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|req: &Request| {
-                let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
-            }),
-        )
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        }))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, NextRequestId::default()))
         .with_state(state)
@@ -150,16 +133,10 @@ pub fn router(state: AppState) -> Router {
 async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = req.method().to_string();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_owned())
-        .unwrap_or_default();
+    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned()).unwrap_or_default();
     let resp = next.run(req).await;
     let took: Duration = started.elapsed();
-    state
-        .metrics
-        .observe(&method, &route, resp.status().as_u16(), took);
+    state.metrics.observe(&method, &route, resp.status().as_u16(), took);
     resp
 }
 
@@ -172,20 +149,13 @@ struct NextRequestId {
 
 impl Default for NextRequestId {
     fn default() -> Self {
-        Self {
-            prefix: format!("{:08x}", rand::random::<u32>()),
-            counter: Default::default(),
-        }
+        Self { prefix: format!("{:08x}", rand::random::<u32>()), counter: Default::default() }
     }
 }
 
 impl MakeRequestId for NextRequestId {
     fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
-        let n = self
-            .counter
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        HeaderValue::from_str(&format!("{}-{n}", self.prefix))
-            .ok()
-            .map(RequestId::new)
+        let n = self.counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        HeaderValue::from_str(&format!("{}-{n}", self.prefix)).ok().map(RequestId::new)
     }
 }

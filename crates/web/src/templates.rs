@@ -4,8 +4,7 @@
 use minijinja::{Environment, Value};
 use serde::Serialize;
 use tongshu_core::catalog::{
-    DataType, EntryStatus, Grading, OpenType, ResourceFormat, SharingMethod, SharingType,
-    UpdateCycle, Vocabulary,
+    DataType, EntryStatus, Grading, OpenType, ResourceFormat, SharingMethod, SharingType, UpdateCycle, Vocabulary,
 };
 use tongshu_core::ids::{LINYI, LINYI_DISTRICTS};
 use tongshu_core::org::OrgKind;
@@ -46,9 +45,7 @@ impl Templates {
     }
 
     pub fn render(&self, name: &str, ctx: impl Serialize) -> Result<String, minijinja::Error> {
-        self.env
-            .get_template(name)?
-            .render(Value::from(minijinja::value::Serde(ctx)))
+        self.env.get_template(name)?.render(Value::from(minijinja::value::Serde(ctx)))
     }
 }
 
@@ -82,25 +79,14 @@ fn beijing(value: String) -> String {
     };
     let offset = time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC);
     let t = t.to_offset(offset);
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute()
-    )
+    format!("{:04}-{:02}-{:02} {:02}:{:02}", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute())
 }
 
 fn district_name(code: String) -> String {
     if code == LINYI.0 {
         return "市本级".into();
     }
-    LINYI_DISTRICTS
-        .iter()
-        .find(|d| d.0 == code)
-        .map(|d| d.1.to_owned())
-        .unwrap_or(code)
+    LINYI_DISTRICTS.iter().find(|d| d.0 == code).map(|d| d.1.to_owned()).unwrap_or(code)
 }
 
 #[derive(Serialize)]
@@ -111,13 +97,7 @@ struct Choice {
 
 fn list<T: Vocabulary>() -> Value {
     Value::from(minijinja::value::Serde(
-        T::all()
-            .iter()
-            .map(|v| Choice {
-                value: v.as_str(),
-                label: v.label(),
-            })
-            .collect::<Vec<_>>(),
+        T::all().iter().map(|v| Choice { value: v.as_str(), label: v.label() }).collect::<Vec<_>>(),
     ))
 }
 

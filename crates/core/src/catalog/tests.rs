@@ -37,10 +37,7 @@ fn conditional_sharing_without_condition_names_the_field() {
     let mut input = sample_input();
     input.sharing_condition = None;
     let errs = input.validate().unwrap_err();
-    assert_eq!(
-        errs.get("sharing_condition"),
-        Some("conditional sharing needs the condition text")
-    );
+    assert_eq!(errs.get("sharing_condition"), Some("conditional sharing needs the condition text"));
 }
 
 #[test]
@@ -57,11 +54,7 @@ fn not_shared_needs_legal_basis_and_cannot_be_open() {
 fn every_problem_is_reported_at_once_under_its_field() {
     let input = EntryInput {
         class: "9".into(),
-        items: vec![ItemInput {
-            name: "x".into(),
-            data_type: "text".into(),
-            ..Default::default()
-        }],
+        items: vec![ItemInput { name: "x".into(), data_type: "text".into(), ..Default::default() }],
         related_codes: vec!["nonsense".into()],
         ..Default::default()
     };
@@ -89,6 +82,7 @@ fn lifecycle_allows_only_the_documented_steps() {
     assert_eq!(Submitted.after(Transition::Approve), Some(Listed));
     assert_eq!(Submitted.after(Transition::Return), Some(Returned));
     assert_eq!(Returned.after(Transition::Submit), Some(Submitted));
+    assert_eq!(Returned.after(Transition::Edit), Some(Draft));
     assert_eq!(Listed.after(Transition::Delist), Some(Delisted));
     assert_eq!(Draft.after(Transition::Approve), None);
     assert_eq!(Listed.after(Transition::Edit), None);

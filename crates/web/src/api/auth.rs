@@ -71,10 +71,7 @@ pub struct TokenView {
 
 impl From<tongshu_store::TokenInfo> for TokenView {
     fn from(t: tongshu_store::TokenInfo) -> Self {
-        let f = |d: time::OffsetDateTime| {
-            d.format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default()
-        };
+        let f = |d: time::OffsetDateTime| d.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
         TokenView {
             id: t.id,
             name: t.name,
@@ -100,14 +97,8 @@ pub struct ClientIp(pub IpAddr);
 impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        _: &S,
-    ) -> Result<Self, Self::Rejection> {
-        let ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(a)| a.ip());
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(a)| a.ip());
         Ok(ClientIp(ip.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))))
     }
 }
@@ -120,14 +111,8 @@ pub async fn sign_in(
     ClientIp(ip): ClientIp,
     ApiJson(req): ApiJson<SignInRequest>,
 ) -> Result<Response, ApiError> {
-    let s = state
-        .accounts
-        .sign_in(&req.username, &req.password, ip)
-        .await?;
-    let body = SignInResponse {
-        user: Me::from(&s.info.principal),
-        csrf_token: s.info.csrf_token,
-    };
+    let s = state.accounts.sign_in(&req.username, &req.password, ip).await?;
+    let body = SignInResponse { user: Me::from(&s.info.principal), csrf_token: s.info.csrf_token };
     let cookie = session_cookie(Some(&s.token), state.settings.secure_cookies);
     Ok(([(SET_COOKIE, cookie)], Json(body)).into_response())
 }
@@ -150,10 +135,7 @@ pub async fn me(caller: Caller) -> Result<Json<Me>, ApiError> {
 
 /// The caller's API tokens.
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "accounts", responses((status = 200, body = [TokenView])))]
-pub async fn list_tokens(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> Result<Json<Vec<TokenView>>, ApiError> {
+pub async fn list_tokens(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<TokenView>>, ApiError> {
     let tokens = state.accounts.list_tokens(caller.required()?).await?;
     Ok(Json(tokens.into_iter().map(TokenView::from).collect()))
 }
@@ -166,17 +148,8 @@ pub async fn create_token(
     caller: Caller,
     ApiJson(req): ApiJson<CreateTokenRequest>,
 ) -> Result<(StatusCode, Json<TokenCreated>), ApiError> {
-    let (token, info) = state
-        .accounts
-        .create_token(caller.required()?, &req.name)
-        .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(TokenCreated {
-            token,
-            info: info.into(),
-        }),
-    ))
+    let (token, info) = state.accounts.create_token(caller.required()?, &req.name).await?;
+    Ok((StatusCode::CREATED, Json(TokenCreated { token, info: info.into() })))
 }
 
 /// Revokes one of the caller's API tokens.
@@ -187,9 +160,6 @@ pub async fn revoke_token(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .accounts
-        .revoke_token(caller.required()?, parse_id(&id)?)
-        .await?;
+    state.accounts.revoke_token(caller.required()?, parse_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -41,11 +41,7 @@ pub struct CatalogQuery {
 impl CatalogQuery {
     pub fn filter(&self) -> Result<EntryFilter, ApiError> {
         let (limit, offset) = paging(self.limit, self.offset, 20, 100)?;
-        let nonempty = |s: &Option<String>| {
-            s.as_ref()
-                .map(|s| s.trim().to_owned())
-                .filter(|s| !s.is_empty())
-        };
+        let nonempty = |s: &Option<String>| s.as_ref().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
         Ok(EntryFilter {
             org_id: self.org,
             district_code: nonempty(&self.district),
@@ -71,12 +67,7 @@ pub struct EntryList {
 }
 
 fn page(p: tongshu_store::EntryPage, f: &EntryFilter) -> Json<EntryList> {
-    Json(EntryList {
-        total: p.total,
-        limit: f.limit,
-        offset: f.offset,
-        items: p.entries,
-    })
+    Json(EntryList { total: p.total, limit: f.limit, offset: f.offset, items: p.entries })
 }
 
 /// Listed entries the caller may see (the public sees only entries that may be opened).
@@ -88,13 +79,7 @@ pub async fn browse(
     ApiQuery(q): ApiQuery<CatalogQuery>,
 ) -> Result<Json<EntryList>, ApiError> {
     let f = q.filter()?;
-    Ok(page(
-        state
-            .catalog
-            .browse(caller.principal.as_ref(), f.clone())
-            .await?,
-        &f,
-    ))
+    Ok(page(state.catalog.browse(caller.principal.as_ref(), f.clone()).await?, &f))
 }
 
 /// A count of listed entries for one value of a facet.
@@ -116,21 +101,12 @@ pub struct Facets {
 pub async fn facets_for(state: &AppState, caller: &Caller) -> Result<Facets, ApiError> {
     let viewer = caller.principal.as_ref();
     let orgs = state.store.list_orgs().await?;
-    let org_name = |id: &str| {
-        orgs.iter()
-            .find(|o| o.id.to_string() == id)
-            .map(|o| o.name.clone())
-            .unwrap_or_default()
-    };
+    let org_name = |id: &str| orgs.iter().find(|o| o.id.to_string() == id).map(|o| o.name.clone()).unwrap_or_default();
     let district_name = |code: &str| {
         if code == LINYI.0 {
             "市本级".to_owned()
         } else {
-            LINYI_DISTRICTS
-                .iter()
-                .find(|d| d.0 == code)
-                .map(|d| d.1.to_owned())
-                .unwrap_or_else(|| code.to_owned())
+            LINYI_DISTRICTS.iter().find(|d| d.0 == code).map(|d| d.1.to_owned()).unwrap_or_else(|| code.to_owned())
         }
     };
     let class_name = |c: &str| match c {
@@ -140,29 +116,18 @@ pub async fn facets_for(state: &AppState, caller: &Caller) -> Result<Facets, Api
     };
     let counts = |dim| state.catalog.listed_counts(viewer, dim);
     let to = |v: Vec<(String, i64)>, label: &dyn Fn(&str) -> String| -> Vec<FacetCount> {
-        v.into_iter()
-            .map(|(key, count)| FacetCount {
-                label: label(&key),
-                key,
-                count,
-            })
-            .collect()
+        v.into_iter().map(|(key, count)| FacetCount { label: label(&key), key, count }).collect()
     };
     Ok(Facets {
         organizations: to(counts(Dimension::Organization).await?, &org_name),
         districts: to(counts(Dimension::District).await?, &district_name),
-        classes: to(counts(Dimension::Class).await?, &|c| {
-            class_name(c).to_owned()
-        }),
+        classes: to(counts(Dimension::Class).await?, &|c| class_name(c).to_owned()),
     })
 }
 
 /// Counts of listed entries by organization, district and class, for browsing.
 #[utoipa::path(get, path = "/api/v1/catalog/facets", tag = "catalog", responses((status = 200, body = Facets)))]
-pub async fn facets(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> Result<Json<Facets>, ApiError> {
+pub async fn facets(State(state): State<AppState>, caller: Caller) -> Result<Json<Facets>, ApiError> {
     Ok(Json(facets_for(&state, &caller).await?))
 }
 
@@ -174,12 +139,7 @@ pub async fn get(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<CatalogEntry>, ApiError> {
-    Ok(Json(
-        state
-            .catalog
-            .get(caller.principal.as_ref(), parse_id(&id)?)
-            .await?,
-    ))
+    Ok(Json(state.catalog.get(caller.principal.as_ref(), parse_id(&id)?).await?))
 }
 
 /// A new entry: the provider organization (default: the caller's), an optional existing
@@ -202,15 +162,7 @@ pub async fn create(
     caller: Caller,
     ApiJson(req): ApiJson<NewEntryRequest>,
 ) -> Result<(StatusCode, Json<CatalogEntry>), ApiError> {
-    let e = state
-        .catalog
-        .create(
-            caller.required()?,
-            req.org_id,
-            &req.entry,
-            req.code.as_deref(),
-        )
-        .await?;
+    let e = state.catalog.create(caller.required()?, req.org_id, &req.entry, req.code.as_deref()).await?;
     Ok((StatusCode::CREATED, Json(e)))
 }
 
@@ -223,12 +175,7 @@ pub async fn update(
     Path(id): Path<String>,
     ApiJson(input): ApiJson<EntryInput>,
 ) -> Result<Json<CatalogEntry>, ApiError> {
-    Ok(Json(
-        state
-            .catalog
-            .update(caller.required()?, parse_id(&id)?, &input)
-            .await?,
-    ))
+    Ok(Json(state.catalog.update(caller.required()?, parse_id(&id)?, &input).await?))
 }
 
 /// Who did what to an entry, and when.
@@ -239,12 +186,7 @@ pub async fn history(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<HistoryRecord>>, ApiError> {
-    Ok(Json(
-        state
-            .catalog
-            .history(caller.required()?, parse_id(&id)?)
-            .await?,
-    ))
+    Ok(Json(state.catalog.history(caller.required()?, parse_id(&id)?).await?))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -263,12 +205,7 @@ pub async fn submit(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<CatalogEntry>, ApiError> {
-    Ok(Json(
-        state
-            .catalog
-            .submit(caller.required()?, parse_id(&id)?)
-            .await?,
-    ))
+    Ok(Json(state.catalog.submit(caller.required()?, parse_id(&id)?).await?))
 }
 
 /// Approves a submitted entry: it is listed.
@@ -281,12 +218,7 @@ pub async fn approve(
     body: Option<ApiJson<ReviewRequest>>,
 ) -> Result<Json<CatalogEntry>, ApiError> {
     let comment = body.and_then(|ApiJson(b)| b.comment);
-    Ok(Json(
-        state
-            .catalog
-            .approve(caller.required()?, parse_id(&id)?, comment.as_deref())
-            .await?,
-    ))
+    Ok(Json(state.catalog.approve(caller.required()?, parse_id(&id)?, comment.as_deref()).await?))
 }
 
 /// Returns a submitted entry to its officer with a comment.
@@ -299,12 +231,7 @@ pub async fn return_entry(
     ApiJson(b): ApiJson<ReviewRequest>,
 ) -> Result<Json<CatalogEntry>, ApiError> {
     let comment = b.comment.unwrap_or_default();
-    Ok(Json(
-        state
-            .catalog
-            .return_entry(caller.required()?, parse_id(&id)?, &comment)
-            .await?,
-    ))
+    Ok(Json(state.catalog.return_entry(caller.required()?, parse_id(&id)?, &comment).await?))
 }
 
 /// Delists a listed entry, giving the reason.
@@ -317,12 +244,7 @@ pub async fn delist(
     ApiJson(b): ApiJson<ReviewRequest>,
 ) -> Result<Json<CatalogEntry>, ApiError> {
     let comment = b.comment.unwrap_or_default();
-    Ok(Json(
-        state
-            .catalog
-            .delist(caller.required()?, parse_id(&id)?, &comment)
-            .await?,
-    ))
+    Ok(Json(state.catalog.delist(caller.required()?, parse_id(&id)?, &comment).await?))
 }
 
 /// The caller's organization's entries in every status (officers; admins may pass `org`).
@@ -333,13 +255,7 @@ pub async fn workbench(
     ApiQuery(q): ApiQuery<CatalogQuery>,
 ) -> Result<Json<EntryList>, ApiError> {
     let f = q.filter()?;
-    Ok(page(
-        state
-            .catalog
-            .workbench(caller.required()?, q.org, f.clone())
-            .await?,
-        &f,
-    ))
+    Ok(page(state.catalog.workbench(caller.required()?, q.org, f.clone()).await?, &f))
 }
 
 /// Entries waiting for review.
@@ -350,11 +266,5 @@ pub async fn review_queue(
     ApiQuery(q): ApiQuery<CatalogQuery>,
 ) -> Result<Json<EntryList>, ApiError> {
     let f = q.filter()?;
-    Ok(page(
-        state
-            .catalog
-            .review_queue(caller.required()?, f.clone())
-            .await?,
-        &f,
-    ))
+    Ok(page(state.catalog.review_queue(caller.required()?, f.clone()).await?, &f))
 }

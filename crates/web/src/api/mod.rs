@@ -23,19 +23,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or("");
         let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
-        serde_path_to_error::deserialize(de)
-            .map(ApiQuery)
-            .map_err(|e| {
-                let field = e.path().to_string();
-                let msg = e.into_inner().to_string();
-                let mut f = FieldErrors::default();
-                f.add(field.clone(), msg.clone());
-                ApiError::fields(
-                    ErrorCode::BadRequest,
-                    format!("bad query parameter {field}: {msg}"),
-                    f,
-                )
-            })
+        serde_path_to_error::deserialize(de).map(ApiQuery).map_err(|e| {
+            let field = e.path().to_string();
+            let msg = e.into_inner().to_string();
+            let mut f = FieldErrors::default();
+            f.add(field.clone(), msg.clone());
+            ApiError::fields(ErrorCode::BadRequest, format!("bad query parameter {field}: {msg}"), f)
+        })
     }
 }
 
@@ -49,12 +43,7 @@ pub fn parse_id(s: &str) -> Result<i64, ApiError> {
 }
 
 /// Checks paging parameters: `limit` 1..=max (default `default`), `offset` ≥ 0.
-pub fn paging(
-    limit: Option<i64>,
-    offset: Option<i64>,
-    default: i64,
-    max: i64,
-) -> Result<(i64, i64), ApiError> {
+pub fn paging(limit: Option<i64>, offset: Option<i64>, default: i64, max: i64) -> Result<(i64, i64), ApiError> {
     let limit = limit.unwrap_or(default);
     if !(1..=max).contains(&limit) {
         let mut e = field_error("limit", format!("must be between 1 and {max}"));

@@ -71,20 +71,8 @@ pub async fn create_user(
 ) -> Result<(StatusCode, Json<UserView>), ApiError> {
     caller.required()?;
     if state.store.get_org(req.org_id).await.is_err() {
-        return Err(field_error(
-            "org_id",
-            format!("organization {} does not exist", req.org_id),
-        ));
+        return Err(field_error("org_id", format!("organization {} does not exist", req.org_id)));
     }
-    let u = state
-        .accounts
-        .add_user(
-            &req.username,
-            &req.display_name,
-            &req.password,
-            req.role,
-            req.org_id,
-        )
-        .await?;
+    let u = state.accounts.add_user(&req.username, &req.display_name, &req.password, req.role, req.org_id).await?;
     Ok((StatusCode::CREATED, Json(u.into())))
 }

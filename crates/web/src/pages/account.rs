@@ -40,10 +40,7 @@ fn login_page(
     let mut ctx = base(caller, "login", "登录");
     ctx.insert("next".into(), next.into());
     ctx.insert("username".into(), username.into());
-    ctx.insert(
-        "error".into(),
-        error.map(Into::into).unwrap_or(serde_json::Value::Null),
-    );
+    ctx.insert("error".into(), error.map(Into::into).unwrap_or(serde_json::Value::Null));
     ctx.insert("demo".into(), state.settings.demo.into());
     render(state, status, "login.html", ctx)
 }
@@ -74,47 +71,21 @@ pub async fn login(
     form: Result<axum::Form<LoginForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
     let Ok(axum::Form(form)) = form else {
-        return login_page(
-            &state,
-            &caller,
-            StatusCode::BAD_REQUEST,
-            "/",
-            "",
-            Some("请填写用户名和密码".into()),
-        );
+        return login_page(&state, &caller, StatusCode::BAD_REQUEST, "/", "", Some("请填写用户名和密码".into()));
     };
     let next = safe_next(form.next.as_deref());
-    match state
-        .accounts
-        .sign_in(&form.username, &form.password, ip)
-        .await
-    {
+    match state.accounts.sign_in(&form.username, &form.password, ip).await {
         Ok(s) => {
             let cookie = session_cookie(Some(&s.token), state.settings.secure_cookies);
             ([(SET_COOKIE, cookie)], see_other(&next)).into_response()
         }
         Err(e @ (AccountError::BadCredentials | AccountError::Throttled(_))) => {
-            let retry = if let AccountError::Throttled(s) = e {
-                Some(s)
-            } else {
-                None
-            };
-            let status = if retry.is_some() {
-                StatusCode::TOO_MANY_REQUESTS
-            } else {
-                StatusCode::UNAUTHORIZED
-            };
-            let mut resp = login_page(
-                &state,
-                &caller,
-                status,
-                &next,
-                &form.username,
-                Some(zh::translate(&e.to_string())),
-            );
+            let retry = if let AccountError::Throttled(s) = e { Some(s) } else { None };
+            let status = if retry.is_some() { StatusCode::TOO_MANY_REQUESTS } else { StatusCode::UNAUTHORIZED };
+            let mut resp =
+                login_page(&state, &caller, status, &next, &form.username, Some(zh::translate(&e.to_string())));
             if let Some(s) = retry {
-                resp.headers_mut()
-                    .insert(axum::http::header::RETRY_AFTER, s.into());
+                resp.headers_mut().insert(axum::http::header::RETRY_AFTER, s.into());
             }
             resp
         }
@@ -128,31 +99,13 @@ pub async fn logout(State(state): State<AppState>, caller: Caller) -> Response {
             return error_page(&state, &caller, e.into());
         }
     }
-    (
-        [(
-            SET_COOKIE,
-            session_cookie(None, state.settings.secure_cookies),
-        )],
-        see_other("/"),
-    )
-        .into_response()
+    ([(SET_COOKIE, session_cookie(None, state.settings.secure_cookies))], see_other("/")).into_response()
 }
 
-async fn account_page(
-    state: &AppState,
-    caller: &Caller,
-    new_token: Option<String>,
-    status: StatusCode,
-) -> Response {
+async fn account_page(state: &AppState, caller: &Caller, new_token: Option<String>, status: StatusCode) -> Response {
     let result = async {
         let p = caller.required()?;
-        let tokens: Vec<TokenView> = state
-            .accounts
-            .list_tokens(p)
-            .await?
-            .into_iter()
-            .map(TokenView::from)
-            .collect();
+        let tokens: Vec<TokenView> = state.accounts.list_tokens(p).await?.into_iter().map(TokenView::from).collect();
         let org = state.store.get_org(p.org_id).await?;
         Ok::<_, ApiError>((tokens, org.name))
     }
@@ -186,11 +139,7 @@ pub async fn create_token(
 ) -> Response {
     let name = form.map(|axum::Form(f)| f.name).unwrap_or_default();
     let created = match caller.required() {
-        Ok(p) => state
-            .accounts
-            .create_token(p, &name)
-            .await
-            .map_err(ApiError::from),
+        Ok(p) => state.accounts.create_token(p, &name).await.map_err(ApiError::from),
         Err(e) => Err(e),
     };
     match created {
@@ -200,11 +149,7 @@ pub async fn create_token(
     }
 }
 
-pub async fn revoke_token(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Response {
+pub async fn revoke_token(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Response {
     let result = async {
         let p = caller.required()?;
         state.accounts.revoke_token(p, parse_id(&id)?).await?;

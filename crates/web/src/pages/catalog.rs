@@ -19,16 +19,7 @@ pub async fn home(State(state): State<AppState>, caller: Caller) -> Response {
     let viewer = caller.principal.as_ref();
     let result = async {
         let facets = facets_for(&state, &caller).await?;
-        let newest = state
-            .catalog
-            .browse(
-                viewer,
-                EntryFilter {
-                    limit: 10,
-                    ..Default::default()
-                },
-            )
-            .await?;
+        let newest = state.catalog.browse(viewer, EntryFilter { limit: 10, ..Default::default() }).await?;
         Ok::<_, crate::error::ApiError>((facets, newest))
     }
     .await;
@@ -37,11 +28,7 @@ pub async fn home(State(state): State<AppState>, caller: Caller) -> Response {
         Err(e) => return error_page(&state, &caller, e),
     };
     let mut ctx = base(&caller, "home", "首页");
-    let districts = facets
-        .districts
-        .iter()
-        .filter(|d| d.key != tongshu_core::ids::LINYI.0)
-        .count();
+    let districts = facets.districts.iter().filter(|d| d.key != tongshu_core::ids::LINYI.0).count();
     ctx.insert(
         "stats".into(),
         json!({"entries": newest.total, "providers": facets.organizations.len(), "districts": districts}),
@@ -70,10 +57,7 @@ fn kept(q: &CatalogQuery) -> Vec<(&'static str, String)> {
 }
 
 fn href(pairs: &[(&str, String)]) -> String {
-    let qs: Vec<String> = pairs
-        .iter()
-        .map(|(k, v)| format!("{k}={}", urlencode(v)))
-        .collect();
+    let qs: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={}", urlencode(v))).collect();
     format!("/catalog?{}", qs.join("&"))
 }
 
@@ -98,10 +82,7 @@ pub async fn list(
     };
     let result = async {
         let filter = q.filter()?;
-        let page = state
-            .catalog
-            .browse(caller.principal.as_ref(), filter.clone())
-            .await?;
+        let page = state.catalog.browse(caller.principal.as_ref(), filter.clone()).await?;
         let facets = facets_for(&state, &caller).await?;
         Ok::<_, crate::error::ApiError>((filter, page, facets))
     }
@@ -122,82 +103,48 @@ pub async fn list(
         json!({"title": title, "items": items})
     };
     let vocab = |all: Vec<(&'static str, &'static str)>| -> Vec<(String, String, Option<i64>)> {
-        all.into_iter()
-            .map(|(v, l)| (v.to_owned(), l.to_owned(), None))
-            .collect()
+        all.into_iter().map(|(v, l)| (v.to_owned(), l.to_owned(), None)).collect()
     };
     use tongshu_core::catalog::{OpenType, SharingType};
     let groups = vec![
         group(
             "分类",
             "class",
-            facets
-                .classes
-                .iter()
-                .map(|f| (f.key.clone(), f.label.clone(), Some(f.count)))
-                .collect(),
+            facets.classes.iter().map(|f| (f.key.clone(), f.label.clone(), Some(f.count))).collect(),
         ),
         group(
             "区县",
             "district",
-            facets
-                .districts
-                .iter()
-                .map(|f| (f.key.clone(), f.label.clone(), Some(f.count)))
-                .collect(),
+            facets.districts.iter().map(|f| (f.key.clone(), f.label.clone(), Some(f.count))).collect(),
         ),
         group(
             "提供部门",
             "org",
-            facets
-                .organizations
-                .iter()
-                .map(|f| (f.key.clone(), f.label.clone(), Some(f.count)))
-                .collect(),
+            facets.organizations.iter().map(|f| (f.key.clone(), f.label.clone(), Some(f.count))).collect(),
         ),
-        group(
-            "共享属性",
-            "sharing_type",
-            vocab(
-                SharingType::ALL
-                    .iter()
-                    .map(|v| (v.as_str(), v.label()))
-                    .collect(),
-            ),
-        ),
-        group(
-            "开放属性",
-            "open_type",
-            vocab(
-                OpenType::ALL
-                    .iter()
-                    .map(|v| (v.as_str(), v.label()))
-                    .collect(),
-            ),
-        ),
+        group("共享属性", "sharing_type", vocab(SharingType::ALL.iter().map(|v| (v.as_str(), v.label())).collect())),
+        group("开放属性", "open_type", vocab(OpenType::ALL.iter().map(|v| (v.as_str(), v.label())).collect())),
     ];
     let mut ctx = base(&caller, "catalog", "资源目录");
     let base_href = {
         let h = href(&kept);
-        if kept.is_empty() {
-            "/catalog?".to_owned()
-        } else {
-            format!("{h}&")
-        }
+        if kept.is_empty() { "/catalog?".to_owned() } else { format!("{h}&") }
     };
-    ctx.insert("q".into(), json!({"q": q.q, "org": q.org.map(|o| o.to_string()), "district": q.district, "class": q.class,
-        "sharing_type": q.sharing_type, "open_type": q.open_type}));
+    ctx.insert(
+        "q".into(),
+        json!({"q": q.q, "org": q.org.map(|o| o.to_string()), "district": q.district, "class": q.class,
+        "sharing_type": q.sharing_type, "open_type": q.open_type}),
+    );
     ctx.insert(
         "keep".into(),
-        json!(
-            kept.iter()
-                .map(|(k, v)| (k.to_string(), Value::from(v.clone())))
-                .collect::<serde_json::Map<_, _>>()
-        ),
+        json!(kept.iter().map(|(k, v)| (k.to_string(), Value::from(v.clone()))).collect::<serde_json::Map<_, _>>()),
     );
     ctx.insert("groups".into(), json!(groups));
     ctx.insert("base".into(), base_href.into());
-    ctx.insert("page".into(), json!({"total": page.total, "limit": filter.limit, "offset": filter.offset, "items": page.entries}));
+    ctx.insert(
+        "page".into(),
+        json!({"total": page.total, "limit": filter.limit, "offset": filter.offset, "items": page.entries}),
+    );
     render(&state, StatusCode::OK, "catalog_list.html", ctx)
 }
 
@@ -214,11 +161,7 @@ pub async fn detail(
 ) -> Response {
     let viewer = caller.principal.as_ref();
     let entry = match parse_id(&id) {
-        Ok(id) => state
-            .catalog
-            .get(viewer, id)
-            .await
-            .map_err(crate::error::ApiError::from),
+        Ok(id) => state.catalog.get(viewer, id).await.map_err(crate::error::ApiError::from),
         Err(e) => Err(e),
     };
     let entry = match entry {
@@ -241,24 +184,12 @@ pub async fn detail(
             "delist": admin && entry.status == EntryStatus::Listed,
         })
     });
-    let any_action = actions
-        .as_ref()
-        .is_some_and(|a| a.as_object().is_some_and(|m| m.values().any(|v| v == true)));
+    let any_action = actions.as_ref().is_some_and(|a| a.as_object().is_some_and(|m| m.values().any(|v| v == true)));
     let mut ctx = base(&caller, "catalog", &entry.body.name);
-    ctx.insert(
-        "class_label".into(),
-        entry.body.classification.class_label().into(),
-    );
+    ctx.insert("class_label".into(), entry.body.classification.class_label().into());
     ctx.insert("e".into(), json!(entry));
     ctx.insert("history".into(), json!(history));
-    ctx.insert(
-        "actions".into(),
-        if any_action {
-            actions.unwrap_or(Value::Null)
-        } else {
-            Value::Null
-        },
-    );
+    ctx.insert("actions".into(), if any_action { actions.unwrap_or(Value::Null) } else { Value::Null });
     ctx.insert(
         "action_labels".into(),
         json!({"create": "创建", "edit": "修改", "submit": "提交审核", "approve": "审核通过", "return": "退回", "delist": "下架"}),

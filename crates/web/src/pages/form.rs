@@ -34,11 +34,7 @@ pub struct EntryForm {
 }
 
 fn split_list(s: &str, seps: &[char]) -> Vec<String> {
-    s.split(|c: char| seps.contains(&c))
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect()
+    s.split(|c: char| seps.contains(&c)).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
 }
 
 impl EntryForm {
@@ -79,25 +75,11 @@ impl EntryForm {
         let rows: Vec<ItemRow> = rows
             .into_values()
             .filter(|r| {
-                ![
-                    &r.name,
-                    &r.data_type,
-                    &r.length,
-                    &r.description,
-                    &r.element_code,
-                ]
-                .iter()
-                .all(|s| s.trim().is_empty())
+                ![&r.name, &r.data_type, &r.length, &r.description, &r.element_code].iter().all(|s| s.trim().is_empty())
             })
             .collect();
 
-        let get = |k: &str| {
-            fields
-                .get(k)
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_owned()
-        };
+        let get = |k: &str| fields.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
         let opt = |k: &str| Some(get(k)).filter(|s| !s.trim().is_empty());
         let mut errors = FieldErrors::default();
         let items = rows
@@ -155,14 +137,7 @@ impl EntryForm {
             related_codes: split_list(&get("related_codes"), &[';', '；', '\n']),
             keywords: split_list(&get("keywords"), &[',', '，', '、', ';', '；']),
         };
-        Self {
-            input,
-            errors,
-            org_id,
-            code: opt("code"),
-            fields,
-            rows,
-        }
+        Self { input, errors, org_id, code: opt("code"), fields, rows }
     }
 
     /// The form as it was posted, for showing it again with errors.
@@ -189,24 +164,12 @@ pub fn view_of(input: &EntryInput) -> (Map<String, Value>, Vec<ItemRow>) {
     put("name", &input.name);
     put("summary", &input.summary);
     put("format", &input.format);
-    put(
-        "format_detail",
-        input.format_detail.as_deref().unwrap_or(""),
-    );
+    put("format_detail", input.format_detail.as_deref().unwrap_or(""));
     put("sharing_type", &input.sharing_type);
-    put(
-        "sharing_condition",
-        input.sharing_condition.as_deref().unwrap_or(""),
-    );
-    put(
-        "sharing_legal_basis",
-        input.sharing_legal_basis.as_deref().unwrap_or(""),
-    );
+    put("sharing_condition", input.sharing_condition.as_deref().unwrap_or(""));
+    put("sharing_legal_basis", input.sharing_legal_basis.as_deref().unwrap_or(""));
     put("open_type", &input.open_type);
-    put(
-        "open_condition",
-        input.open_condition.as_deref().unwrap_or(""),
-    );
+    put("open_condition", input.open_condition.as_deref().unwrap_or(""));
     put("update_cycle", &input.update_cycle);
     put("grading", &input.grading);
     put("publish_date", input.publish_date.as_deref().unwrap_or(""));
@@ -237,10 +200,7 @@ mod tests {
         let f = EntryForm::parse(body.as_bytes());
         assert_eq!(f.input.items.len(), 1);
         assert_eq!(f.input.items[0].name, "姓名");
-        assert_eq!(
-            f.errors.get("items[0].length"),
-            Some("must be a whole number")
-        );
+        assert_eq!(f.errors.get("items[0].length"), Some("must be a whole number"));
         assert_eq!(f.input.sharing_methods, ["interface", "database"]);
         assert_eq!(f.input.keywords, ["a", "b"]);
         assert_eq!(f.view().1.len(), 1 + SPARE_ROWS);

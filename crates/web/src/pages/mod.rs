@@ -24,22 +24,14 @@ pub fn base(caller: &Caller, nav: &str, title: &str) -> serde_json::Map<String, 
         json!({"username": p.username, "display_name": p.display_name, "role": p.role.as_str(), "org_id": p.org_id})
     });
     m.insert("me".into(), me.unwrap_or(Value::Null));
-    m.insert(
-        "csrf".into(),
-        caller.csrf.clone().map(Value::from).unwrap_or(Value::Null),
-    );
+    m.insert("csrf".into(), caller.csrf.clone().map(Value::from).unwrap_or(Value::Null));
     m.insert("nav".into(), nav.into());
     m.insert("title".into(), title.into());
     m
 }
 
 /// Renders `template` with `ctx`, answering `status`.
-pub fn render(
-    state: &AppState,
-    status: StatusCode,
-    template: &str,
-    ctx: serde_json::Map<String, Value>,
-) -> Response {
+pub fn render(state: &AppState, status: StatusCode, template: &str, ctx: serde_json::Map<String, Value>) -> Response {
     match state.templates.render(template, Value::Object(ctx)) {
         Ok(html) => (status, Html(html)).into_response(),
         Err(e) => {
@@ -79,8 +71,7 @@ pub fn error_page(state: &AppState, caller: &Caller, e: ApiError) -> Response {
     let status = e.code.status();
     let mut resp = render(state, status, "error.html", ctx);
     if let Some(secs) = e.retry_after {
-        resp.headers_mut()
-            .insert(axum::http::header::RETRY_AFTER, secs.into());
+        resp.headers_mut().insert(axum::http::header::RETRY_AFTER, secs.into());
     }
     resp
 }
@@ -88,11 +79,7 @@ pub fn error_page(state: &AppState, caller: &Caller, e: ApiError) -> Response {
 /// What unmatched paths get.
 pub async fn not_found(State(state): State<AppState>, caller: Caller, uri: Uri) -> Response {
     let e = ApiError::new(ErrorCode::NotFound, format!("no page at {}", uri.path()));
-    if is_api(uri.path()) {
-        e.into_response()
-    } else {
-        error_page(&state, &caller, e)
-    }
+    if is_api(uri.path()) { e.into_response() } else { error_page(&state, &caller, e) }
 }
 
 /// A redirect after a successful form post (303, so the browser follows with GET).

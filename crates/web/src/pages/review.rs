@@ -29,15 +29,8 @@ pub async fn queue(
     };
     let result = async {
         let (limit, offset) = paging(Some(20), offset, 20, 20)?;
-        let filter = EntryFilter {
-            limit,
-            offset,
-            ..Default::default()
-        };
-        let page = state
-            .catalog
-            .review_queue(caller.required()?, filter.clone())
-            .await?;
+        let filter = EntryFilter { limit, offset, ..Default::default() };
+        let page = state.catalog.review_queue(caller.required()?, filter.clone()).await?;
         Ok::<_, ApiError>((filter, page))
     }
     .await;
@@ -45,7 +38,10 @@ pub async fn queue(
         Ok((filter, page)) => {
             let mut ctx = base(&caller, "review", "目录审核");
             ctx.insert("base".into(), "/review?".into());
-            ctx.insert("page".into(), json!({"total": page.total, "limit": filter.limit, "offset": filter.offset, "items": page.entries}));
+            ctx.insert(
+                "page".into(),
+                json!({"total": page.total, "limit": filter.limit, "offset": filter.offset, "items": page.entries}),
+            );
             render(&state, StatusCode::OK, "review.html", ctx)
         }
         Err(e) => error_page(&state, &caller, e),
@@ -68,13 +64,7 @@ enum Decision {
     Delist,
 }
 
-async fn decide(
-    state: &AppState,
-    caller: &Caller,
-    id: &str,
-    form: ReviewBody,
-    d: Decision,
-) -> Response {
+async fn decide(state: &AppState, caller: &Caller, id: &str, form: ReviewBody, d: Decision) -> Response {
     let comment = form.map(|f| f.0.comment).unwrap_or_default();
     let result = async {
         let p = caller.required()?;

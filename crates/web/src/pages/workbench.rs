@@ -37,18 +37,8 @@ pub async fn list(
     let result = async {
         let p = caller.required()?;
         let (limit, offset) = paging(Some(20), q.offset, 20, 20)?;
-        let statuses = q
-            .status
-            .as_deref()
-            .and_then(EntryStatus::parse)
-            .into_iter()
-            .collect();
-        let filter = EntryFilter {
-            statuses,
-            limit,
-            offset,
-            ..Default::default()
-        };
+        let statuses = q.status.as_deref().and_then(EntryStatus::parse).into_iter().collect();
+        let filter = EntryFilter { statuses, limit, offset, ..Default::default() };
         let page = state.catalog.workbench(p, None, filter.clone()).await?;
         let org = state.store.get_org(p.org_id).await?;
         Ok::<_, ApiError>((filter, page, org.name))
@@ -63,15 +53,15 @@ pub async fn list(
     ctx.insert("org_name".into(), org_name.into());
     ctx.insert("status".into(), status.clone().into());
     ctx.insert("base".into(), format!("/workbench?status={status}&").into());
-    ctx.insert("page".into(), json!({"total": page.total, "limit": filter.limit, "offset": filter.offset, "items": page.entries}));
+    ctx.insert(
+        "page".into(),
+        json!({"total": page.total, "limit": filter.limit, "offset": filter.offset, "items": page.entries}),
+    );
     render(&state, StatusCode::OK, "workbench.html", ctx)
 }
 
 /// Renders the entry form with values, errors (translated for people) and status.
-#[allow(
-    clippy::too_many_arguments,
-    reason = "the form's parts are all distinct inputs"
-)]
+#[allow(clippy::too_many_arguments, reason = "the form's parts are all distinct inputs")]
 async fn form_page(
     state: &AppState,
     caller: &Caller,
@@ -96,20 +86,11 @@ async fn form_page(
     ctx.insert("errors".into(), Value::Object(errs));
     ctx.insert("show_code".into(), show_code.into());
     // Administrators may file an entry for any organization.
-    if caller
-        .principal
-        .as_ref()
-        .is_some_and(|p| p.role == Role::PlatformAdmin)
-        && show_code
-    {
+    if caller.principal.as_ref().is_some_and(|p| p.role == Role::PlatformAdmin) && show_code {
         if let Ok(orgs) = state.store.list_orgs().await {
             ctx.insert(
                 "orgs".into(),
-                json!(
-                    orgs.iter()
-                        .map(|o| json!({"id": o.id, "name": o.name}))
-                        .collect::<Vec<_>>()
-                ),
+                json!(orgs.iter().map(|o| json!({"id": o.id, "name": o.name})).collect::<Vec<_>>()),
             );
         }
     }
@@ -117,25 +98,13 @@ async fn form_page(
 }
 
 pub async fn new_form(State(state): State<AppState>, caller: Caller) -> Response {
-    let input = EntryInput {
-        class: "3".into(),
-        ..Default::default()
-    };
+    let input = EntryInput { class: "3".into(), ..Default::default() };
     let mut view = view_of(&input);
     if let Some(p) = &caller.principal {
         view.0.insert("org_id".into(), p.org_id.to_string().into());
     }
-    form_page(
-        &state,
-        &caller,
-        StatusCode::OK,
-        "新建资源目录",
-        "/workbench/new",
-        true,
-        view,
-        &FieldErrors::default(),
-    )
-    .await
+    form_page(&state, &caller, StatusCode::OK, "新建资源目录", "/workbench/new", true, view, &FieldErrors::default())
+        .await
 }
 
 /// Merges the form's own problems with the service's answer, or passes other errors on.
@@ -159,22 +128,13 @@ fn invalid(form: &EntryForm, e: CatalogError) -> Result<FieldErrors, ApiError> {
 pub async fn create(State(state): State<AppState>, caller: Caller, body: Bytes) -> Response {
     let form = EntryForm::parse(&body);
     let Ok(p) = caller.required() else {
-        return error_page(
-            &state,
-            &caller,
-            ApiError::from(CatalogError::Forbidden("sign in first".into())),
-        );
+        return error_page(&state, &caller, ApiError::from(CatalogError::Forbidden("sign in first".into())));
     };
     let result = if form.errors.is_empty() {
-        state
-            .catalog
-            .create(p, form.org_id, &form.input, form.code.as_deref())
-            .await
+        state.catalog.create(p, form.org_id, &form.input, form.code.as_deref()).await
     } else {
         // Report the form's own problems together with every validation problem.
-        Err(CatalogError::Invalid(
-            form.input.validate().err().unwrap_or_default(),
-        ))
+        Err(CatalogError::Invalid(form.input.validate().err().unwrap_or_default()))
     };
     match result {
         Ok(e) => see_other(&format!("/catalog/{}?done=created", e.id)),
@@ -197,17 +157,9 @@ pub async fn create(State(state): State<AppState>, caller: Caller, body: Bytes) 
     }
 }
 
-pub async fn edit_form(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Response {
+pub async fn edit_form(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Response {
     let entry = match parse_id(&id) {
-        Ok(id) => state
-            .catalog
-            .get(caller.principal.as_ref(), id)
-            .await
-            .map_err(ApiError::from),
+        Ok(id) => state.catalog.get(caller.principal.as_ref(), id).await.map_err(ApiError::from),
         Err(e) => Err(e),
     };
     match entry {
@@ -230,30 +182,19 @@ pub async fn edit_form(
     }
 }
 
-pub async fn update(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Response {
+pub async fn update(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, body: Bytes) -> Response {
     let id = match parse_id(&id) {
         Ok(id) => id,
         Err(e) => return error_page(&state, &caller, e),
     };
     let form = EntryForm::parse(&body);
     let Ok(p) = caller.required() else {
-        return error_page(
-            &state,
-            &caller,
-            ApiError::from(CatalogError::Forbidden("sign in first".into())),
-        );
+        return error_page(&state, &caller, ApiError::from(CatalogError::Forbidden("sign in first".into())));
     };
     let result = if form.errors.is_empty() {
         state.catalog.update(p, id, &form.input).await
     } else {
-        Err(CatalogError::Invalid(
-            form.input.validate().err().unwrap_or_default(),
-        ))
+        Err(CatalogError::Invalid(form.input.validate().err().unwrap_or_default()))
     };
     match result {
         Ok(e) => see_other(&format!("/catalog/{}?done=updated", e.id)),
@@ -277,16 +218,9 @@ pub async fn update(
     }
 }
 
-pub async fn submit(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Response {
+pub async fn submit(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Response {
     let result = async {
-        let e = state
-            .catalog
-            .submit(caller.required()?, parse_id(&id)?)
-            .await?;
+        let e = state.catalog.submit(caller.required()?, parse_id(&id)?).await?;
         Ok::<_, ApiError>(e.id)
     }
     .await;

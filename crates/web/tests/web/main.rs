@@ -1,0 +1,8 @@
+//! The web suite: a real server on port 0 with the demo city, driven over HTTP.
+
+mod support;
+
+mod authz;
+mod bad_input;
+mod pages;
+mod stories;
