@@ -134,7 +134,7 @@ pub fn describe(name: &str, provider: &str, class: (&str, u32, u32), roll: u64) 
     let methods: Vec<String> = match format {
         "service" => vec!["interface".into()],
         "spreadsheet" => vec!["file_download".into()],
-        _ if roll % 2 == 0 => vec!["interface".into(), "database".into()],
+        _ if roll.is_multiple_of(2) => vec!["interface".into(), "database".into()],
         _ => vec!["interface".into()],
     };
     let core = name.trim_end_matches("信息");

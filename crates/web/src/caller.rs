@@ -95,14 +95,14 @@ async fn caller_of(state: &AppState, headers: &axum::http::HeaderMap) -> Result<
             .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "api token is unknown or revoked"))?;
         return Ok(Caller { principal: Some(principal), csrf: None, via: Via::Token });
     }
-    if let Some(token) = cookie(headers, SESSION_COOKIE) {
-        if let Some(s) = state.accounts.session(token).await? {
-            return Ok(Caller {
-                principal: Some(s.principal),
-                csrf: Some(s.csrf_token),
-                via: Via::Session(token.to_owned()),
-            });
-        }
+    if let Some(token) = cookie(headers, SESSION_COOKIE)
+        && let Some(s) = state.accounts.session(token).await?
+    {
+        return Ok(Caller {
+            principal: Some(s.principal),
+            csrf: Some(s.csrf_token),
+            via: Via::Session(token.to_owned()),
+        });
     }
     Ok(Caller::anonymous())
 }

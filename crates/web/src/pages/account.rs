@@ -94,10 +94,10 @@ pub async fn login(
 }
 
 pub async fn logout(State(state): State<AppState>, caller: Caller) -> Response {
-    if let Via::Session(token) = &caller.via {
-        if let Err(e) = state.accounts.sign_out(token).await {
-            return error_page(&state, &caller, e.into());
-        }
+    if let Via::Session(token) = &caller.via
+        && let Err(e) = state.accounts.sign_out(token).await
+    {
+        return error_page(&state, &caller, e.into());
     }
     ([(SET_COOKIE, session_cookie(None, state.settings.secure_cookies))], see_other("/")).into_response()
 }

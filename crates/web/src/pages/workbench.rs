@@ -86,13 +86,12 @@ async fn form_page(
     ctx.insert("errors".into(), Value::Object(errs));
     ctx.insert("show_code".into(), show_code.into());
     // Administrators may file an entry for any organization.
-    if caller.principal.as_ref().is_some_and(|p| p.role == Role::PlatformAdmin) && show_code {
-        if let Ok(orgs) = state.store.list_orgs().await {
-            ctx.insert(
-                "orgs".into(),
-                json!(orgs.iter().map(|o| json!({"id": o.id, "name": o.name})).collect::<Vec<_>>()),
-            );
-        }
+    if caller.principal.as_ref().is_some_and(|p| p.role == Role::PlatformAdmin)
+        && show_code
+        && let Ok(orgs) = state.store.list_orgs().await
+    {
+        let orgs: Vec<_> = orgs.iter().map(|o| json!({"id": o.id, "name": o.name})).collect();
+        ctx.insert("orgs".into(), json!(orgs));
     }
     render(state, status, "entry_form.html", ctx)
 }
