@@ -21,6 +21,8 @@ pub struct DemoAccount {
     pub password: &'static str,
     pub role: Role,
     pub org_slug: &'static str,
+    /// The person's name shown in pages.
+    pub person: &'static str,
     pub note: &'static str,
 }
 
@@ -30,6 +32,7 @@ pub struct DemoAccount {
 pub const DEMO_ACCOUNTS: &[DemoAccount] = &[
     DemoAccount {
         username: "admin",
+        person: "刘建华",
         password: "Admin@2026",
         role: Role::PlatformAdmin,
         org_slug: "dsjj",
@@ -37,6 +40,7 @@ pub const DEMO_ACCOUNTS: &[DemoAccount] = &[
     },
     DemoAccount {
         username: "officer.gaj",
+        person: "王磊",
         password: OFFICER_PASSWORD,
         role: Role::DataOfficer,
         org_slug: "gaj",
@@ -44,6 +48,7 @@ pub const DEMO_ACCOUNTS: &[DemoAccount] = &[
     },
     DemoAccount {
         username: "officer.mzj",
+        person: "李娜",
         password: OFFICER_PASSWORD,
         role: Role::DataOfficer,
         org_slug: "mzj",
@@ -51,6 +56,7 @@ pub const DEMO_ACCOUNTS: &[DemoAccount] = &[
     },
     DemoAccount {
         username: "consumer.ybj",
+        person: "赵敏",
         password: "Consumer@2026",
         role: Role::Consumer,
         org_slug: "ybj",
@@ -58,6 +64,7 @@ pub const DEMO_ACCOUNTS: &[DemoAccount] = &[
     },
     DemoAccount {
         username: "consumer.nsh",
+        person: "孙强",
         password: "Consumer@2026",
         role: Role::Consumer,
         org_slug: "nsh",
@@ -65,6 +72,7 @@ pub const DEMO_ACCOUNTS: &[DemoAccount] = &[
     },
     DemoAccount {
         username: "auditor",
+        person: "陈静",
         password: "Auditor@2026",
         role: Role::Auditor,
         org_slug: "dsjj",
@@ -72,6 +80,7 @@ pub const DEMO_ACCOUNTS: &[DemoAccount] = &[
     },
     DemoAccount {
         username: "citizen",
+        person: "周小林",
         password: "Citizen@2026",
         role: Role::Public,
         org_slug: "public",
@@ -322,7 +331,7 @@ pub async fn seed(store: &MetaStore) -> Result<SeedReport, DemoError> {
         } else {
             tongshu_accounts::hash_password(a.password).await?
         };
-        let p = s.user(a.username, a.note, &hash, a.role, org.id).await?;
+        let p = s.user(a.username, a.person, &hash, a.role, org.id).await?;
         if a.role == Role::PlatformAdmin {
             s.admin = p;
         }

@@ -89,6 +89,21 @@ fn lifecycle_allows_only_the_documented_steps() {
     assert_eq!(Delisted.after(Transition::Approve), None);
 }
 
+#[test]
+fn wire_values_are_the_same_in_json_and_in_input() {
+    // Regression: serde once wrote `date_time` and `real_time` while input took `datetime`.
+    for v in DataType::ALL {
+        assert_eq!(serde_json::to_value(v).unwrap(), v.as_str());
+    }
+    for v in UpdateCycle::ALL {
+        assert_eq!(serde_json::to_value(v).unwrap(), v.as_str());
+    }
+    let valid = sample_input().validate().unwrap();
+    let json = serde_json::to_value(valid.to_input()).unwrap();
+    let back: EntryInput = serde_json::from_value(json).unwrap();
+    assert_eq!(back.validate().unwrap(), valid);
+}
+
 proptest! {
     #[test]
     fn resource_codes_round_trip(class in 1u8..=3, item in 0u32..100, cat in 0u32..1000,
