@@ -132,6 +132,35 @@ async fn allocate(tx: &mut Transaction<'_, Any>, class_code: &str, wanted: Optio
     Ok(next)
 }
 
+/// Binds the columns copied out of the body for filtering, in their fixed order: name,
+/// class, format, sharing type, open type, update cycle, grading.
+fn bind_searchable<'q, Q: Bindable<'q>>(q: Q, body: &'q ValidEntry) -> Q {
+    q.bind_str(&body.name)
+        .bind_str(&body.classification.class)
+        .bind_str(body.format.as_str())
+        .bind_str(body.sharing.kind.as_str())
+        .bind_str(body.open.kind.as_str())
+        .bind_str(body.update_cycle.as_str())
+        .bind_str(body.grading.as_str())
+}
+
+/// `query` and `query_as` both take binds; this lets one helper serve both.
+trait Bindable<'q> {
+    fn bind_str(self, v: &'q str) -> Self;
+}
+
+impl<'q> Bindable<'q> for sqlx::query::Query<'q, Any, sqlx::any::AnyArguments> {
+    fn bind_str(self, v: &'q str) -> Self {
+        self.bind(v)
+    }
+}
+
+impl<'q, O> Bindable<'q> for sqlx::query::QueryAs<'q, Any, O, sqlx::any::AnyArguments> {
+    fn bind_str(self, v: &'q str) -> Self {
+        self.bind(v)
+    }
+}
+
 fn body_json(body: &ValidEntry) -> Result<String> {
     serde_json::to_string(body).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
@@ -156,7 +185,7 @@ impl MetaStore {
             let seq = allocate(&mut tx, &class_code, sequence).await?;
             let code = format!("{class_code}/{seq:06}");
             let now = ts(tongshu_core::now());
-            let inserted: std::result::Result<(i64,), sqlx::Error> = sqlx::query_as(
+            let insert = sqlx::query_as(
                 "INSERT INTO catalog_entries (code, class_code, seq, org_id, status, name, class, format, sharing_type,
                    open_type, update_cycle, grading, district_code, body, created_by, created_at, updated_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16) RETURNING id",
@@ -165,20 +194,14 @@ impl MetaStore {
             .bind(&class_code)
             .bind(seq)
             .bind(org_id)
-            .bind(EntryStatus::Draft.as_str())
-            .bind(&body.name)
-            .bind(&body.classification.class)
-            .bind(body.format.as_str())
-            .bind(body.sharing.kind.as_str())
-            .bind(body.open.kind.as_str())
-            .bind(body.update_cycle.as_str())
-            .bind(body.grading.as_str())
-            .bind(district_code)
-            .bind(body_json(body)?)
-            .bind(user_id)
-            .bind(&now)
-            .fetch_one(&mut *tx)
-            .await;
+            .bind(EntryStatus::Draft.as_str());
+            let inserted: std::result::Result<(i64,), sqlx::Error> = bind_searchable(insert, body)
+                .bind(district_code)
+                .bind(body_json(body)?)
+                .bind(user_id)
+                .bind(&now)
+                .fetch_one(&mut *tx)
+                .await;
             let id = match inserted {
                 Ok((id,)) => id,
                 Err(sqlx::Error::Database(e)) if e.is_unique_violation() && sequence.is_none() => {
@@ -227,7 +250,7 @@ impl MetaStore {
             (format!("{class_code}/{seq:06}"), Some(seq))
         };
         let now = ts(tongshu_core::now());
-        let r = sqlx::query(
+        let update = sqlx::query(
             "UPDATE catalog_entries SET code = $1, class_code = $2, seq = COALESCE($3, seq), status = $4, name = $5,
                class = $6, format = $7, sharing_type = $8, open_type = $9, update_cycle = $10, grading = $11,
                body = $12, updated_at = $13
@@ -236,21 +259,15 @@ impl MetaStore {
         .bind(&code)
         .bind(&class_code)
         .bind(seq)
-        .bind(to.as_str())
-        .bind(&body.name)
-        .bind(&body.classification.class)
-        .bind(body.format.as_str())
-        .bind(body.sharing.kind.as_str())
-        .bind(body.open.kind.as_str())
-        .bind(body.update_cycle.as_str())
-        .bind(body.grading.as_str())
-        .bind(body_json(body)?)
-        .bind(&now)
-        .bind(id)
-        .bind(expected.as_str())
-        .execute(&mut *tx)
-        .await
-        .map_err(crate::conflict_on_unique(|| format!("resource code {code:?} is already taken")))?;
+        .bind(to.as_str());
+        let r = bind_searchable(update, body)
+            .bind(body_json(body)?)
+            .bind(&now)
+            .bind(id)
+            .bind(expected.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(crate::conflict_on_unique(|| format!("resource code {code:?} is already taken")))?;
         if r.rows_affected() == 0 {
             return Err(StoreError::Conflict(format!("entry {id} is no longer {}", expected.label())));
         }
