@@ -165,6 +165,11 @@ impl MetaStore {
         csrf_token: &str,
         expires_at: time::OffsetDateTime,
     ) -> Result<()> {
+        // Expired sessions are useless; clearing them here keeps the table small.
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+            .bind(ts(tongshu_core::now()))
+            .execute(&self.pool)
+            .await?;
         sqlx::query(
             "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
         )

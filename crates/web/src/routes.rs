@@ -13,7 +13,7 @@ use axum::response::Response;
 use axum::routing::{MethodFilter, MethodRouter, on};
 use tongshu_core::policy::Action;
 use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::{AppState, api, assets, caller, pages};
 
@@ -119,10 +119,14 @@ pub fn router(state: AppState) -> Router {
         .fallback(pages::not_found)
         .layer(from_fn_with_state(state.clone(), caller::resolve))
         .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
-            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
-        }))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request| {
+                    let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                })
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, NextRequestId::default()))
         .with_state(state)

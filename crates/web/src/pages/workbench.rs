@@ -116,7 +116,8 @@ fn invalid(form: &EntryForm, e: CatalogError) -> Result<FieldErrors, ApiError> {
         }
         CatalogError::Conflict(m) => {
             let mut f = form.errors.clone();
-            f.add("name", m.clone());
+            let field = if m.starts_with("resource code") { "code" } else { "name" };
+            f.add(field, m.clone());
             f.add("form", zh::translate(&m));
             Ok(f)
         }

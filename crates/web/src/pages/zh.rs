@@ -42,6 +42,9 @@ pub fn translate(msg: &str) -> String {
     if msg.starts_with("item name ") && msg.ends_with(" is used twice") {
         return "信息项名称重复".into();
     }
+    if let Some(rest) = msg.strip_prefix("resource code ").and_then(|r| r.strip_suffix(" is already taken")) {
+        return format!("资源代码 {rest} 已被占用");
+    }
     if let Some(rest) = msg.strip_prefix("this organization already has an entry named ") {
         return format!("本单位已有名为 {rest} 的资源目录");
     }
