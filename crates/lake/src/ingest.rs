@@ -1,0 +1,298 @@
+//! Ingest: a file becomes one new version of a table, in one of four modes.
+//!
+//! The file is read on a blocking thread into Arrow batches that flow through a bounded
+//! channel into a DataFusion streaming table; that table's plan is the input of a Delta
+//! write (append, overwrite) or merge (upsert, delete by key). When the input is refused the
+//! stream ends in an error, the Delta operation fails and nothing is committed.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use deltalake::arrow::datatypes::SchemaRef;
+use deltalake::arrow::record_batch::RecordBatch;
+use deltalake::datafusion::catalog::streaming::StreamingTable;
+use deltalake::datafusion::error::DataFusionError;
+use deltalake::datafusion::execution::TaskContext;
+use deltalake::datafusion::physical_plan::SendableRecordBatchStream;
+use deltalake::datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use deltalake::datafusion::physical_plan::streaming::PartitionStream;
+use deltalake::datafusion::prelude::SessionContext;
+use deltalake::kernel::transaction::CommitProperties;
+use deltalake::protocol::SaveMode;
+use serde::Serialize;
+
+use crate::source::{CsvFile, CsvOptions, ReadReport};
+use crate::{LakeError, Library, Result, arrow_schema};
+
+/// How an ingest changes the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Add the rows.
+    Append,
+    /// Replace all rows with the file's.
+    Overwrite,
+    /// Update rows whose keys match, insert the others (Delta MERGE).
+    Upsert,
+    /// Delete the rows whose keys appear in the file.
+    Delete,
+}
+
+impl Mode {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "append" => Some(Mode::Append),
+            "overwrite" => Some(Mode::Overwrite),
+            "upsert" => Some(Mode::Upsert),
+            "delete" => Some(Mode::Delete),
+            _ => None,
+        }
+    }
+}
+
+/// What happens to rows that do not fit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BadRowPolicy {
+    /// Refuse the whole ingest (the default): nothing is written.
+    Reject,
+    /// Leave the bad rows out, write the rest, and report the bad ones.
+    Quarantine,
+}
+
+/// One ingest.
+#[derive(Debug, Clone)]
+pub struct IngestRequest {
+    pub table: String,
+    pub file: PathBuf,
+    pub csv: CsvOptions,
+    pub mode: Mode,
+    /// Key columns for upsert and delete.
+    pub keys: Vec<String>,
+    pub on_bad_rows: BadRowPolicy,
+    /// Create the table from the file's columns (types inferred from the whole file).
+    pub create: bool,
+    /// Longest text allowed per column, from the catalog items.
+    pub max_lengths: std::collections::HashMap<String, u32>,
+    /// Who ingests (kept in the Delta commit).
+    pub user: String,
+}
+
+/// What an ingest did.
+#[derive(Debug, Clone, Serialize)]
+pub struct IngestReport {
+    pub table: String,
+    pub mode: Mode,
+    /// The version the ingest committed.
+    pub version: u64,
+    pub created: bool,
+    pub rows_read: u64,
+    pub rows_written: u64,
+    pub rows_updated: u64,
+    pub rows_deleted: u64,
+    pub bad_rows: u64,
+    pub bad_row_samples: Vec<crate::BadRow>,
+    pub notes: Vec<String>,
+    pub encoding: String,
+    pub bytes: u64,
+    pub seconds: f64,
+}
+
+/// Batches from the reading thread, offered to DataFusion as one partition.
+struct ChannelPartition {
+    schema: SchemaRef,
+    rx: Mutex<Option<tokio::sync::mpsc::Receiver<Result<RecordBatch, DataFusionError>>>>,
+}
+
+impl std::fmt::Debug for ChannelPartition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ChannelPartition")
+    }
+}
+
+impl PartitionStream for ChannelPartition {
+    fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
+        let rx = self.rx.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let stream = futures::stream::unfold(rx, |rx| async move {
+            match rx {
+                None => Some((Err(DataFusionError::Execution("the input was already read".into())), None)),
+                Some(mut rx) => rx.recv().await.map(|item| (item, Some(rx))),
+            }
+        });
+        Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), stream))
+    }
+}
+
+fn quote(ident: &str) -> String {
+    format!("\"{}\"", ident.replace('"', "\"\""))
+}
+
+impl Library {
+    /// Runs one ingest: either the new version is there in full, or the table is unchanged.
+    pub async fn ingest(&self, req: IngestRequest) -> Result<IngestReport> {
+        let started = std::time::Instant::now();
+        crate::check_name(&req.table)?;
+        if !req.file.is_file() {
+            return Err(LakeError::Input(format!("{}: no such file", req.file.display())));
+        }
+        let exists = self.exists(&req.table).await?;
+        let mut notes = Vec::new();
+        let (table, created) = match (exists, req.create) {
+            (true, true) => return Err(LakeError::TableExists(req.table.clone())),
+            (false, false) => return Err(LakeError::NoSuchTable(req.table.clone())),
+            (true, false) => (self.table(&req.table).await?, false),
+            (false, true) => {
+                let (file, csv) = (req.file.clone(), req.csv.clone());
+                let (cols, inferred_notes) = tokio::task::spawn_blocking(move || CsvFile::open(&file, &csv)?.infer())
+                    .await
+                    .map_err(|e| LakeError::Internal(e.to_string()))??;
+                notes.extend(inferred_notes);
+                let comment =
+                    format!("created from {}", req.file.file_name().map(|n| n.to_string_lossy()).unwrap_or_default());
+                (self.create_table(&req.table, &cols, &comment).await?, true)
+            }
+        };
+        let mut targets = Library::columns_of(&table)?;
+        for t in &mut targets {
+            t.max_len = req.max_lengths.get(&t.name).copied();
+        }
+        if matches!(req.mode, Mode::Upsert | Mode::Delete) {
+            if req.keys.is_empty() {
+                return Err(LakeError::Input(format!("{:?} needs key columns (--key)", req.mode)));
+            }
+            if let Some(k) = req.keys.iter().find(|k| !targets.iter().any(|t| &t.name == *k)) {
+                return Err(LakeError::Input(format!("key column {k:?} is not a column of table {:?}", req.table)));
+            }
+        }
+        let schema = arrow_schema(&targets);
+
+        // The reading thread: batches into the channel, the report into `outcome`.
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<RecordBatch, DataFusionError>>(4);
+        let outcome: Arc<Mutex<Option<Result<ReadReport>>>> = Arc::default();
+        let reader = {
+            let (file, csv, policy, targets, schema, outcome) =
+                (req.file.clone(), req.csv.clone(), req.on_bad_rows, targets.clone(), schema.clone(), outcome.clone());
+            tokio::task::spawn_blocking(move || {
+                let result = CsvFile::open(&file, &csv).and_then(|f| {
+                    f.read(&targets, schema, |batch| {
+                        tx.blocking_send(Ok(batch)).map_err(|_| LakeError::Internal("the writer stopped".into()))
+                    })
+                });
+                let failure = match &result {
+                    Err(e) => Some(e.to_string()),
+                    Ok(r) if r.bad_rows > 0 && policy == BadRowPolicy::Reject => Some("bad rows".to_owned()),
+                    Ok(_) => None,
+                };
+                if let Some(msg) = failure {
+                    // Ending the stream in an error makes the Delta operation fail: no commit.
+                    let _ = tx.blocking_send(Err(DataFusionError::Execution(format!("ingest refused: {msg}"))));
+                }
+                *outcome.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+            })
+        };
+
+        let partition = Arc::new(ChannelPartition { schema: schema.clone(), rx: Mutex::new(Some(rx)) });
+        let source =
+            StreamingTable::try_new(schema.clone(), vec![partition]).map_err(|e| LakeError::Internal(e.to_string()))?;
+        let ctx = SessionContext::new();
+        let df = ctx.read_table(Arc::new(source)).map_err(|e| LakeError::Internal(e.to_string()))?;
+        let props = CommitProperties::default().with_metadata([
+            ("tongshu.user".to_owned(), serde_json::Value::from(req.user.clone())),
+            ("tongshu.source".to_owned(), serde_json::Value::from(req.file.display().to_string())),
+            ("tongshu.mode".to_owned(), serde_json::to_value(req.mode).unwrap_or_default()),
+        ]);
+
+        let before_rows = if req.mode == Mode::Overwrite { Some(self.info(&req.table).await?.rows) } else { None };
+        let applied: Result<(deltalake::DeltaTable, u64, u64, u64), deltalake::DeltaTableError> = match req.mode {
+            Mode::Append | Mode::Overwrite => {
+                let save = if req.mode == Mode::Append { SaveMode::Append } else { SaveMode::Overwrite };
+                table
+                    .write(Vec::<RecordBatch>::new())
+                    .with_input_plan(df.into_unoptimized_plan())
+                    .with_save_mode(save)
+                    .with_commit_properties(props)
+                    .await
+                    .map(|t| (t, 0, 0, before_rows.unwrap_or(0)))
+            }
+            Mode::Upsert | Mode::Delete => {
+                let on = req
+                    .keys
+                    .iter()
+                    .map(|k| format!("target.{q} = source.{q}", q = quote(k)))
+                    .collect::<Vec<_>>()
+                    .join(" AND ");
+                // Streaming mode reads the source once (no pass over it to prune target files first).
+                let builder = table
+                    .merge(df, on.as_str())
+                    .with_streaming(true)
+                    .with_source_alias("source")
+                    .with_target_alias("target")
+                    .with_commit_properties(props);
+                let builder = if req.mode == Mode::Upsert {
+                    let cols: Vec<String> = targets.iter().map(|t| t.name.clone()).collect();
+                    let c2 = cols.clone();
+                    builder
+                        .when_matched_update(|u| {
+                            cols.iter().fold(u, |u, c| u.update(quote(c), format!("source.{}", quote(c))))
+                        })
+                        .and_then(|b| {
+                            b.when_not_matched_insert(|i| {
+                                c2.iter().fold(i, |i, c| i.set(quote(c), format!("source.{}", quote(c))))
+                            })
+                        })
+                } else {
+                    builder.when_matched_delete(|d| d)
+                };
+                match builder {
+                    Err(e) => Err(e),
+                    Ok(b) => b.await.map(|(t, m)| {
+                        (
+                            t,
+                            m.num_target_rows_inserted as u64,
+                            m.num_target_rows_updated as u64,
+                            m.num_target_rows_deleted as u64,
+                        )
+                    }),
+                }
+            }
+        };
+        let _ = reader.await;
+        let read = outcome.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let read = match read {
+            Some(Ok(r)) => r,
+            Some(Err(e)) => return Err(e),
+            None => return Err(LakeError::Internal("the reader ended without a report".into())),
+        };
+        if read.bad_rows > 0 && req.on_bad_rows == BadRowPolicy::Reject {
+            return Err(LakeError::Rejected(Box::new(read)));
+        }
+        let (table, inserted, updated, deleted) =
+            applied.map_err(|e| LakeError::Input(format!("ingest into {:?} failed: {e}", req.table)))?;
+        let written = match req.mode {
+            Mode::Append | Mode::Overwrite => read.rows_taken,
+            Mode::Upsert => inserted,
+            Mode::Delete => 0,
+        };
+        notes.extend(read.notes);
+        Ok(IngestReport {
+            table: req.table,
+            mode: req.mode,
+            version: table.version().unwrap_or(0),
+            created,
+            rows_read: read.rows_read,
+            rows_written: written,
+            rows_updated: updated,
+            rows_deleted: deleted,
+            bad_rows: read.bad_rows,
+            bad_row_samples: read.bad_row_samples,
+            notes,
+            encoding: read.encoding,
+            bytes: read.bytes,
+            seconds: started.elapsed().as_secs_f64(),
+        })
+    }
+}

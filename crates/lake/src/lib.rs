@@ -1,0 +1,343 @@
+//! The resource library: each table is a Delta Lake table under one root (`file://` in the
+//! data directory by default), written with `deltalake` and queried with DataFusion.
+//!
+//! Every ingest is one Delta commit: the input is parsed as a stream of Arrow batches and
+//! handed to a Delta write or merge as a DataFusion plan, so memory stays bounded and a
+//! failure anywhere leaves the previous version as it was.
+
+mod ingest;
+mod query;
+pub mod source;
+pub mod values;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use deltalake::DeltaTable;
+use deltalake::arrow::datatypes::{DataType as ArrowType, Field, Schema, SchemaRef, TimeUnit};
+use deltalake::kernel::{DataType as DeltaType, PrimitiveType, StructField};
+use futures::{StreamExt, TryStreamExt};
+use serde::Serialize;
+use url::Url;
+
+pub use ingest::{BadRowPolicy, IngestReport, IngestRequest, Mode};
+pub use query::{QueryLimits, QueryResult};
+pub use source::{BadRow, CsvOptions, TargetColumn, encoding_named};
+pub use values::ColumnType;
+
+/// Errors of the library. Messages name the table, file, row or column at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum LakeError {
+    #[error("{0}")]
+    Input(String),
+    #[error("table {0:?} does not exist")]
+    NoSuchTable(String),
+    #[error("table {0:?} already exists")]
+    TableExists(String),
+    #[error("bad table name {0:?}: use 1 to 63 lowercase letters, digits and '_', starting with a letter")]
+    BadName(String),
+    #[error("ingest refused: {} bad rows (first: {})", .0.bad_rows, .0.bad_row_samples.first().map(|b| b.to_string()).unwrap_or_default())]
+    Rejected(Box<source::ReadReport>),
+    #[error("{0}")]
+    Query(String),
+    #[error("query took longer than {0} seconds")]
+    Timeout(u64),
+    #[error("delta: {0}")]
+    Delta(#[from] deltalake::DeltaTableError),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl From<deltalake::datafusion::error::DataFusionError> for LakeError {
+    fn from(e: deltalake::datafusion::error::DataFusionError) -> Self {
+        LakeError::Query(e.to_string())
+    }
+}
+
+pub type Result<T, E = LakeError> = std::result::Result<T, E>;
+
+/// A library table name: stable, readable, usable unquoted in SQL.
+pub fn check_name(name: &str) -> Result<()> {
+    let ok = (1..=63).contains(&name.len())
+        && name.as_bytes()[0].is_ascii_lowercase()
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if ok { Ok(()) } else { Err(LakeError::BadName(name.to_owned())) }
+}
+
+/// Where a table stands now.
+#[derive(Debug, Clone, Serialize)]
+pub struct TableInfo {
+    pub name: String,
+    /// The Delta table's URI, which any Delta reader can open.
+    pub uri: String,
+    pub version: u64,
+    pub rows: u64,
+    pub files: u64,
+    pub bytes: u64,
+    pub columns: Vec<ColumnInfo>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ColumnInfo {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub ty: String,
+}
+
+/// One version in a table's history.
+#[derive(Debug, Clone, Serialize)]
+pub struct VersionInfo {
+    pub version: u64,
+    /// Milliseconds since the epoch.
+    pub timestamp: Option<i64>,
+    pub operation: String,
+    /// Who made the change and from what (Tongshu's commit metadata).
+    pub user: Option<String>,
+    pub source: Option<String>,
+    pub metrics: serde_json::Value,
+}
+
+/// The library: a root location holding one Delta table per directory.
+#[derive(Debug, Clone)]
+pub struct Library {
+    root: Url,
+    storage_options: HashMap<String, String>,
+}
+
+fn arrow_type(t: ColumnType) -> ArrowType {
+    match t {
+        ColumnType::Text => ArrowType::Utf8,
+        ColumnType::Integer => ArrowType::Int64,
+        ColumnType::Number => ArrowType::Float64,
+        ColumnType::Date => ArrowType::Date32,
+        ColumnType::DateTime => ArrowType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+        ColumnType::Boolean => ArrowType::Boolean,
+    }
+}
+
+fn column_type(t: &ArrowType) -> Option<ColumnType> {
+    Some(match t {
+        ArrowType::Utf8 | ArrowType::LargeUtf8 | ArrowType::Utf8View => ColumnType::Text,
+        ArrowType::Int8 | ArrowType::Int16 | ArrowType::Int32 | ArrowType::Int64 => ColumnType::Integer,
+        ArrowType::Float32 | ArrowType::Float64 | ArrowType::Decimal128(..) => ColumnType::Number,
+        ArrowType::Date32 | ArrowType::Date64 => ColumnType::Date,
+        ArrowType::Timestamp(..) => ColumnType::DateTime,
+        ArrowType::Boolean => ColumnType::Boolean,
+        _ => return None,
+    })
+}
+
+/// The Arrow schema of batches for these columns (all nullable).
+pub fn arrow_schema(cols: &[TargetColumn]) -> SchemaRef {
+    Arc::new(Schema::new(cols.iter().map(|c| Field::new(&c.name, arrow_type(c.ty), true)).collect::<Vec<_>>()))
+}
+
+fn delta_field(c: &TargetColumn) -> StructField {
+    let t = match c.ty {
+        ColumnType::Text => PrimitiveType::String,
+        ColumnType::Integer => PrimitiveType::Long,
+        ColumnType::Number => PrimitiveType::Double,
+        ColumnType::Date => PrimitiveType::Date,
+        ColumnType::DateTime => PrimitiveType::Timestamp,
+        ColumnType::Boolean => PrimitiveType::Boolean,
+    };
+    StructField::new(c.name.clone(), DeltaType::Primitive(t), true)
+}
+
+impl Library {
+    /// A library rooted at `root`: a local directory, or an `s3://bucket/prefix` URL with
+    /// `storage_options` (endpoint, credentials) for S3-compatible storage.
+    pub fn open(root: &str, storage_options: HashMap<String, String>) -> Result<Self> {
+        let url = if root.contains("://") {
+            Url::parse(root).map_err(|e| LakeError::Input(format!("library location {root:?}: {e}")))?
+        } else {
+            let path = std::path::Path::new(root);
+            std::fs::create_dir_all(path).map_err(|e| LakeError::Input(format!("library directory {root}: {e}")))?;
+            let abs = path.canonicalize().map_err(|e| LakeError::Input(format!("library directory {root}: {e}")))?;
+            Url::from_directory_path(&abs)
+                .map_err(|_| LakeError::Input(format!("library directory {root} is not absolute")))?
+        };
+        let root = if url.path().ends_with('/') {
+            url
+        } else {
+            Url::parse(&format!("{url}/")).map_err(|e| LakeError::Internal(e.to_string()))?
+        };
+        Ok(Self { root, storage_options })
+    }
+
+    pub fn root(&self) -> &Url {
+        &self.root
+    }
+
+    /// The location of table `name`.
+    pub fn table_url(&self, name: &str) -> Result<Url> {
+        check_name(name)?;
+        self.root.join(&format!("{name}/")).map_err(|e| LakeError::Internal(e.to_string()))
+    }
+
+    async fn load_url(&self, url: Url) -> Result<DeltaTable> {
+        let table =
+            deltalake::DeltaTableBuilder::from_url(url)?.with_storage_options(self.storage_options.clone()).build()?;
+        Ok(table)
+    }
+
+    /// The local directory of a table, for `file://` libraries.
+    fn local_dir(url: &Url) -> Option<std::path::PathBuf> {
+        (url.scheme() == "file").then(|| url.to_file_path().ok()).flatten()
+    }
+
+    /// Opens an existing table at its latest version.
+    pub async fn table(&self, name: &str) -> Result<DeltaTable> {
+        let url = self.table_url(name)?;
+        if Self::local_dir(&url).is_some_and(|d| !d.join("_delta_log").is_dir()) {
+            return Err(LakeError::NoSuchTable(name.to_owned()));
+        }
+        let mut t = self.load_url(url).await?;
+        match t.load().await {
+            Ok(()) => Ok(t),
+            Err(deltalake::DeltaTableError::NotATable(_)) => Err(LakeError::NoSuchTable(name.to_owned())),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn exists(&self, name: &str) -> Result<bool> {
+        match self.table(name).await {
+            Ok(_) => Ok(true),
+            Err(LakeError::NoSuchTable(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Creates an empty table with these columns (version 0).
+    pub async fn create_table(&self, name: &str, columns: &[TargetColumn], comment: &str) -> Result<DeltaTable> {
+        if self.exists(name).await? {
+            return Err(LakeError::TableExists(name.to_owned()));
+        }
+        if columns.is_empty() {
+            return Err(LakeError::Input(format!("table {name:?} needs at least one column")));
+        }
+        let mut seen = std::collections::HashSet::new();
+        if let Some(dup) = columns.iter().find(|c| !seen.insert(c.name.as_str())) {
+            return Err(LakeError::Input(format!("column {:?} is defined twice", dup.name)));
+        }
+        let url = self.table_url(name)?;
+        if let Some(dir) = Self::local_dir(&url) {
+            std::fs::create_dir_all(&dir).map_err(|e| LakeError::Input(format!("{}: {e}", dir.display())))?;
+        }
+        let t = self.load_url(url).await?;
+        let t = t
+            .create()
+            .with_table_name(name)
+            .with_comment(comment)
+            .with_columns(columns.iter().map(delta_field))
+            .await?;
+        Ok(t)
+    }
+
+    /// The names of all tables in the library, sorted.
+    pub async fn list(&self) -> Result<Vec<String>> {
+        if self.root.scheme() == "file" {
+            let dir = self.root.to_file_path().map_err(|_| LakeError::Internal("bad library path".into()))?;
+            let mut names: Vec<String> = std::fs::read_dir(&dir)
+                .map_err(|e| LakeError::Input(format!("{}: {e}", dir.display())))?
+                .filter_map(|e| e.ok())
+                .filter(|e| e.path().join("_delta_log").is_dir())
+                .filter_map(|e| e.file_name().to_str().map(str::to_owned))
+                .filter(|n| check_name(n).is_ok())
+                .collect();
+            names.sort();
+            return Ok(names);
+        }
+        Err(LakeError::Input(
+            "listing tables is supported for local libraries; the metadata store lists the rest".into(),
+        ))
+    }
+
+    /// The columns of a table as the ingest sees them.
+    pub fn columns_of(table: &DeltaTable) -> Result<Vec<TargetColumn>> {
+        let schema = table.snapshot()?.snapshot().arrow_schema();
+        schema
+            .fields()
+            .iter()
+            .map(|f| {
+                let ty = column_type(f.data_type()).ok_or_else(|| {
+                    LakeError::Input(format!(
+                        "column {:?} has type {} which Tongshu cannot fill",
+                        f.name(),
+                        f.data_type()
+                    ))
+                })?;
+                Ok(TargetColumn { name: f.name().clone(), ty, max_len: None })
+            })
+            .collect()
+    }
+
+    /// URI, version, rows, files and bytes of a table now.
+    pub async fn info(&self, name: &str) -> Result<TableInfo> {
+        let t = self.table(name).await?;
+        let version = t.version().unwrap_or(0);
+        let (mut rows, mut files, mut bytes) = (0u64, 0u64, 0u64);
+        {
+            let snapshot = t.snapshot()?;
+            let log_store = t.log_store();
+            let mut views = snapshot.snapshot().file_views(log_store.as_ref(), None);
+            while let Some(f) = views.next().await {
+                let f = f?;
+                files += 1;
+                bytes += f.size().max(0) as u64;
+                rows += f.num_records().unwrap_or(0) as u64;
+            }
+        }
+        let columns = Self::columns_of(&t)?
+            .into_iter()
+            .map(|c| ColumnInfo { name: c.name, ty: c.ty.as_str().to_owned() })
+            .collect();
+        Ok(TableInfo { name: name.to_owned(), uri: t.table_url().to_string(), version, rows, files, bytes, columns })
+    }
+
+    /// Every version of a table, newest first.
+    pub async fn history(&self, name: &str) -> Result<Vec<VersionInfo>> {
+        let t = self.table(name).await?;
+        let latest = t.version().unwrap_or(0);
+        let commits: Vec<_> = t.history(None).try_collect().await?;
+        Ok(commits
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let get = |k: &str| c.info.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+                VersionInfo {
+                    version: latest.saturating_sub(i as u64),
+                    timestamp: c.timestamp,
+                    operation: c.operation.clone().unwrap_or_default(),
+                    user: get("tongshu.user"),
+                    source: get("tongshu.source"),
+                    metrics: c.info.get("operationMetrics").cloned().unwrap_or(serde_json::Value::Null),
+                }
+            })
+            .collect())
+    }
+
+    /// Makes `version` the table's content again, as a new version. Returns the new version.
+    pub async fn restore(&self, name: &str, version: u64) -> Result<u64> {
+        let t = self.table(name).await?;
+        let latest = t.version().unwrap_or(0);
+        if version >= latest {
+            return Err(LakeError::Input(format!(
+                "table {name:?} has versions 0 to {latest}; restore needs an earlier one than {latest}"
+            )));
+        }
+        let (t, _metrics) = t.restore().with_version_to_restore(version).await?;
+        Ok(t.version().unwrap_or(latest + 1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn table_names_are_sql_friendly() {
+        assert!(super::check_name("renkou_2024").is_ok());
+        for bad in ["", "2x", "Renkou", "人口", "a-b", &"x".repeat(64)] {
+            assert!(super::check_name(bad).is_err(), "{bad}");
+        }
+    }
+}

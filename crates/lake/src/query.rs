@@ -1,0 +1,74 @@
+//! Read-only SQL over library tables, with a time limit and a row limit.
+
+use std::time::Duration;
+
+use deltalake::arrow::record_batch::RecordBatch;
+use deltalake::datafusion::execution::context::SQLOptions;
+use deltalake::datafusion::prelude::SessionContext;
+
+use crate::{LakeError, Library, Result};
+
+/// Limits of one query.
+#[derive(Debug, Clone, Copy)]
+pub struct QueryLimits {
+    pub max_rows: usize,
+    pub timeout: Duration,
+}
+
+impl Default for QueryLimits {
+    fn default() -> Self {
+        Self { max_rows: 10_000, timeout: Duration::from_secs(60) }
+    }
+}
+
+/// Rows of a query, and whether the row limit cut them short.
+#[derive(Debug)]
+pub struct QueryResult {
+    pub batches: Vec<RecordBatch>,
+    pub truncated: bool,
+}
+
+impl Library {
+    /// Runs one read-only SQL statement. Every table of the library is visible by name;
+    /// `versions` pins tables to an earlier version (time travel).
+    pub async fn sql(&self, sql: &str, versions: &[(String, u64)], limits: QueryLimits) -> Result<QueryResult> {
+        let ctx = SessionContext::new();
+        for name in self.list().await? {
+            let mut t = self.table(&name).await?;
+            if let Some((_, v)) = versions.iter().find(|(n, _)| *n == name) {
+                t.load_version(*v)
+                    .await
+                    .map_err(|e| LakeError::Input(format!("table {name:?} has no version {v}: {e}")))?;
+            }
+            t.update_datafusion_session(&ctx.state())?;
+            let provider = t.table_provider().await?;
+            ctx.register_table(name.as_str(), provider).map_err(|e| LakeError::Internal(e.to_string()))?;
+        }
+        for (n, _) in versions {
+            if !self.exists(n).await? {
+                return Err(LakeError::NoSuchTable(n.clone()));
+            }
+        }
+        let options = SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false);
+        let run = async {
+            let df = ctx.sql_with_options(sql, options).await.map_err(|e| LakeError::Query(e.to_string()))?;
+            let df = df.limit(0, Some(limits.max_rows + 1)).map_err(|e| LakeError::Query(e.to_string()))?;
+            df.collect().await.map_err(|e| LakeError::Query(e.to_string()))
+        };
+        let mut batches = tokio::time::timeout(limits.timeout, run)
+            .await
+            .map_err(|_| LakeError::Timeout(limits.timeout.as_secs()))??;
+        // Cut to `max_rows`, remembering that there was more.
+        let mut left = limits.max_rows;
+        let mut truncated = false;
+        for b in batches.iter_mut() {
+            if b.num_rows() > left {
+                *b = b.slice(0, left);
+                truncated = true;
+            }
+            left -= b.num_rows();
+        }
+        batches.retain(|b| b.num_rows() > 0 || !truncated);
+        Ok(QueryResult { batches, truncated })
+    }
+}

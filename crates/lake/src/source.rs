@@ -1,0 +1,448 @@
+//! Reading input files as typed Arrow batches, row by row, with bounded memory.
+//!
+//! CSV/TSV in UTF-8 (with or without BOM), GBK or GB18030 — detected or given — with any
+//! delimiter and quoting. Each data row is parsed completely before it is added to a batch,
+//! so a bad row is either refused or quarantined whole, never half-added.
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::Path;
+use std::sync::Arc;
+
+use deltalake::arrow::array::{
+    ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
+};
+use deltalake::arrow::datatypes::SchemaRef;
+use deltalake::arrow::record_batch::RecordBatch;
+use encoding_rs::Encoding;
+use serde::Serialize;
+
+use crate::LakeError;
+use crate::values::{ColumnType, Inference, Value, parse};
+
+/// Rows per Arrow batch.
+pub const BATCH_ROWS: usize = 8192;
+/// Bad rows described in a report; the rest are only counted (and kept in quarantine).
+pub const MAX_REPORTED: usize = 1000;
+
+/// How to read a CSV or TSV file.
+#[derive(Debug, Clone, Default)]
+pub struct CsvOptions {
+    /// Field separator; `None` sniffs it from the header line (`,` `\t` `;` `|`).
+    pub delimiter: Option<u8>,
+    /// Text encoding; `None` detects it (BOM, else UTF-8 when valid, else GB18030).
+    pub encoding: Option<&'static Encoding>,
+}
+
+/// Parses an encoding name as users write it.
+pub fn encoding_named(name: &str) -> Option<&'static Encoding> {
+    match name.trim().to_ascii_lowercase().as_str() {
+        "utf-8" | "utf8" => Some(encoding_rs::UTF_8),
+        "gbk" | "cp936" => Some(encoding_rs::GBK),
+        "gb18030" => Some(encoding_rs::GB18030),
+        _ => None,
+    }
+}
+
+/// One row that could not be taken, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BadRow {
+    pub file: String,
+    /// Line number in the file (the header is line 1).
+    pub row: u64,
+    pub column: Option<String>,
+    pub value: Option<String>,
+    pub reason: String,
+}
+
+impl std::fmt::Display for BadRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: row {}", self.file, self.row)?;
+        if let Some(c) = &self.column {
+            write!(f, ", column {c:?}")?;
+        }
+        if let Some(v) = &self.value {
+            write!(f, ", value {v:?}")?;
+        }
+        write!(f, ": {}", self.reason)
+    }
+}
+
+/// What reading a file found: counts, bad rows, notes.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ReadReport {
+    pub rows_read: u64,
+    pub rows_taken: u64,
+    pub bad_rows: u64,
+    pub bad_row_samples: Vec<BadRow>,
+    pub notes: Vec<String>,
+    pub encoding: String,
+    pub bytes: u64,
+}
+
+impl ReadReport {
+    fn bad(&mut self, row: BadRow) {
+        self.bad_rows += 1;
+        if self.bad_row_samples.len() < MAX_REPORTED {
+            self.bad_row_samples.push(row);
+        }
+    }
+}
+
+/// A target column: its name, type and (for text) the longest value allowed.
+#[derive(Debug, Clone)]
+pub struct TargetColumn {
+    pub name: String,
+    pub ty: ColumnType,
+    pub max_len: Option<u32>,
+}
+
+/// Counts bytes read, for progress and reports.
+struct Counting<R> {
+    inner: R,
+    count: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Opens `path` as UTF-8 text, detecting or applying the encoding.
+fn open_text(
+    path: &Path,
+    opts: &CsvOptions,
+    bytes: Arc<std::sync::atomic::AtomicU64>,
+) -> Result<(Box<dyn Read + Send>, &'static Encoding), LakeError> {
+    let io = |e: std::io::Error| LakeError::Input(format!("{}: {e}", path.display()));
+    let mut head = vec![0u8; 64 * 1024];
+    let mut f = File::open(path).map_err(io)?;
+    let n = read_full(&mut f, &mut head).map_err(io)?;
+    head.truncate(n);
+    if n == 0 {
+        return Err(LakeError::Input(format!("{}: the file is empty", path.display())));
+    }
+    let encoding = match opts.encoding {
+        Some(e) => e,
+        None => match Encoding::for_bom(&head) {
+            Some((e, _)) => e,
+            None => match std::str::from_utf8(&head) {
+                Ok(_) => encoding_rs::UTF_8,
+                // A multi-byte character cut at the end of the sample is still UTF-8.
+                Err(e) if e.error_len().is_none() => encoding_rs::UTF_8,
+                Err(_) => encoding_rs::GB18030,
+            },
+        },
+    };
+    let f = File::open(path).map_err(io)?;
+    let counted = Counting { inner: BufReader::with_capacity(1 << 20, f), count: bytes };
+    let decoder = encoding_rs_io::DecodeReaderBytesBuilder::new()
+        .encoding(Some(encoding))
+        .bom_override(true)
+        .strip_bom(true)
+        .build(counted);
+    Ok((Box::new(decoder), encoding))
+}
+
+fn read_full(f: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+/// The separator that occurs most often outside quotes in `line`.
+fn sniff(line: &str) -> u8 {
+    let mut counts = [0usize; 4];
+    let seps = [b',', b'\t', b';', b'|'];
+    let mut quoted = false;
+    for b in line.bytes() {
+        if b == b'"' {
+            quoted = !quoted;
+        } else if !quoted && let Some(i) = seps.iter().position(|s| *s == b) {
+            counts[i] += 1;
+        }
+    }
+    let best = (0..4).max_by_key(|i| counts[*i]).unwrap_or(0);
+    if counts[best] == 0 { b',' } else { seps[best] }
+}
+
+/// A CSV file opened for reading records.
+pub struct CsvFile {
+    name: String,
+    reader: csv::Reader<Box<dyn Read + Send>>,
+    header: Vec<String>,
+    encoding: &'static Encoding,
+    bytes: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl CsvFile {
+    pub fn open(path: &Path, opts: &CsvOptions) -> Result<Self, LakeError> {
+        let bytes = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let (mut text, encoding) = open_text(path, opts, bytes.clone())?;
+        // Read the header line ourselves to sniff the separator, then hand the rest to csv.
+        let mut first = Vec::new();
+        let mut byte = [0u8; 1];
+        loop {
+            match text.read(&mut byte) {
+                Ok(0) => break,
+                Ok(_) if byte[0] == b'\n' => break,
+                Ok(_) => first.push(byte[0]),
+                Err(e) => return Err(LakeError::Input(format!("{}: {e}", path.display()))),
+            }
+        }
+        let first = String::from_utf8_lossy(&first).trim_end_matches('\r').to_owned();
+        let delimiter = opts.delimiter.unwrap_or_else(|| sniff(&first));
+        let header: Vec<String> = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .has_headers(false)
+            .from_reader(first.as_bytes())
+            .records()
+            .next()
+            .and_then(|r| r.ok())
+            .map(|r| r.iter().map(|h| h.trim().trim_start_matches('\u{feff}').to_owned()).collect())
+            .unwrap_or_default();
+        if header.iter().all(|h| h.is_empty()) {
+            return Err(LakeError::Input(format!("{}: the first line has no column names", path.display())));
+        }
+        if header.iter().any(|h| h.contains('\u{fffd}')) {
+            return Err(LakeError::Input(format!(
+                "{}: the header is not valid {} text; give the right --encoding (utf-8, gbk, gb18030)",
+                path.display(),
+                encoding.name()
+            )));
+        }
+        let mut seen = std::collections::HashSet::new();
+        if let Some(dup) = header.iter().find(|h| !seen.insert(h.as_str())) {
+            return Err(LakeError::Input(format!("{}: column {dup:?} appears twice in the header", path.display())));
+        }
+        let reader = csv::ReaderBuilder::new().delimiter(delimiter).has_headers(false).flexible(true).from_reader(text);
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        Ok(Self { name, reader, header, encoding, bytes })
+    }
+
+    pub fn header(&self) -> &[String] {
+        &self.header
+    }
+
+    pub fn bytes_read(&self) -> Arc<std::sync::atomic::AtomicU64> {
+        self.bytes.clone()
+    }
+
+    /// Reads the whole file once to choose each column's type (for new tables).
+    pub fn infer(mut self) -> Result<(Vec<TargetColumn>, Vec<String>), LakeError> {
+        let mut inf = vec![Inference::default(); self.header.len()];
+        let mut record = csv::StringRecord::new();
+        loop {
+            match self.reader.read_record(&mut record) {
+                Ok(false) => break,
+                Ok(true) => {
+                    let row = record.position().map(|p| p.line() + 1).unwrap_or(0);
+                    for (i, cell) in record.iter().enumerate().take(inf.len()) {
+                        inf[i].observe(row, cell);
+                    }
+                }
+                Err(e) => return Err(LakeError::Input(format!("{}: {e}", self.name))),
+            }
+        }
+        let mut notes = Vec::new();
+        let cols = self
+            .header
+            .iter()
+            .zip(&inf)
+            .map(|(name, inf)| {
+                let (ty, note) = inf.decide(name);
+                notes.extend(note);
+                TargetColumn { name: name.clone(), ty, max_len: None }
+            })
+            .collect();
+        Ok((cols, notes))
+    }
+
+    /// Reads every row into batches of `schema` (whose columns are `targets`), calling `emit`
+    /// for each batch. Bad rows go to the report and are skipped; `emit` returning an error
+    /// stops reading.
+    pub fn read(
+        mut self,
+        targets: &[TargetColumn],
+        schema: SchemaRef,
+        mut emit: impl FnMut(RecordBatch) -> Result<(), LakeError>,
+    ) -> Result<ReadReport, LakeError> {
+        let mut report = ReadReport { encoding: self.encoding.name().to_owned(), ..Default::default() };
+        // Where each target column comes from in the file.
+        let sources: Vec<Option<usize>> =
+            targets.iter().map(|t| self.header.iter().position(|h| *h == t.name)).collect();
+        let unknown: Vec<&String> = self.header.iter().filter(|h| !targets.iter().any(|t| t.name == **h)).collect();
+        if !unknown.is_empty() {
+            return Err(LakeError::Input(format!(
+                "{}: columns {:?} are not columns of the table (it has {:?})",
+                self.name,
+                unknown,
+                targets.iter().map(|t| &t.name).collect::<Vec<_>>()
+            )));
+        }
+        for (t, s) in targets.iter().zip(&sources) {
+            if s.is_none() {
+                report.notes.push(format!("column {:?} is not in the file; it is left empty", t.name));
+            }
+        }
+        let width = self.header.len();
+        let mut builder = BatchBuilder::new(targets);
+        let mut record = csv::StringRecord::new();
+        let mut values: Vec<Value> = Vec::with_capacity(targets.len());
+        loop {
+            match self.reader.read_record(&mut record) {
+                Ok(false) => break,
+                Ok(true) => {}
+                Err(e) => {
+                    let row = e.position().map(|p| p.line() + 1).unwrap_or(0);
+                    report.bad(BadRow {
+                        file: self.name.clone(),
+                        row,
+                        column: None,
+                        value: None,
+                        reason: e.to_string(),
+                    });
+                    continue;
+                }
+            }
+            let row = record.position().map(|p| p.line() + 1).unwrap_or(0);
+            if record.len() == 1 && record.get(0).is_some_and(|c| c.trim().is_empty()) {
+                continue; // blank line
+            }
+            report.rows_read += 1;
+            if record.len() != width {
+                let reason = format!("has {} fields, the header has {width}", record.len());
+                report.bad(BadRow { file: self.name.clone(), row, column: None, value: None, reason });
+                continue;
+            }
+            values.clear();
+            let mut bad = None;
+            for (t, s) in targets.iter().zip(&sources) {
+                let cell = s.and_then(|i| record.get(i)).unwrap_or("");
+                if cell.contains('\u{fffd}') {
+                    let reason = format!("is not valid {} text; give the right --encoding", self.encoding.name());
+                    bad = Some(BadRow {
+                        file: self.name.clone(),
+                        row,
+                        column: Some(t.name.clone()),
+                        value: Some(cell.chars().take(60).collect()),
+                        reason,
+                    });
+                    break;
+                }
+                match parse(cell, t.ty, t.max_len) {
+                    Ok(v) => values.push(v),
+                    Err(reason) => {
+                        let reason = format!("{reason} ({} column)", t.ty);
+                        bad = Some(BadRow {
+                            file: self.name.clone(),
+                            row,
+                            column: Some(t.name.clone()),
+                            value: Some(cell.chars().take(60).collect()),
+                            reason,
+                        });
+                        break;
+                    }
+                }
+            }
+            if let Some(b) = bad {
+                report.bad(b);
+                continue;
+            }
+            builder.push(&values);
+            report.rows_taken += 1;
+            if builder.len() >= BATCH_ROWS {
+                emit(builder.finish(schema.clone())?)?;
+            }
+        }
+        if builder.len() > 0 {
+            emit(builder.finish(schema.clone())?)?;
+        }
+        report.bytes = self.bytes.load(std::sync::atomic::Ordering::Relaxed);
+        Ok(report)
+    }
+}
+
+/// Column builders for one batch.
+enum Col {
+    Text(StringBuilder),
+    Integer(Int64Builder),
+    Number(Float64Builder),
+    Date(Date32Builder),
+    DateTime(TimestampMicrosecondBuilder),
+    Boolean(BooleanBuilder),
+}
+
+struct BatchBuilder {
+    cols: Vec<Col>,
+    rows: usize,
+}
+
+impl BatchBuilder {
+    fn new(targets: &[TargetColumn]) -> Self {
+        let cols = targets
+            .iter()
+            .map(|t| match t.ty {
+                ColumnType::Text => Col::Text(StringBuilder::new()),
+                ColumnType::Integer => Col::Integer(Int64Builder::new()),
+                ColumnType::Number => Col::Number(Float64Builder::new()),
+                ColumnType::Date => Col::Date(Date32Builder::new()),
+                ColumnType::DateTime => Col::DateTime(TimestampMicrosecondBuilder::new().with_timezone("UTC")),
+                ColumnType::Boolean => Col::Boolean(BooleanBuilder::new()),
+            })
+            .collect();
+        Self { cols, rows: 0 }
+    }
+
+    fn len(&self) -> usize {
+        self.rows
+    }
+
+    /// Appends one row of values that were parsed for these columns' types.
+    fn push(&mut self, values: &[Value]) {
+        for (c, v) in self.cols.iter_mut().zip(values) {
+            match (c, v) {
+                (Col::Text(b), Value::Text(s)) => b.append_value(s),
+                (Col::Integer(b), Value::Integer(n)) => b.append_value(*n),
+                (Col::Number(b), Value::Number(n)) => b.append_value(*n),
+                (Col::Date(b), Value::Date(d)) => b.append_value(*d),
+                (Col::DateTime(b), Value::DateTime(t)) => b.append_value(*t),
+                (Col::Boolean(b), Value::Boolean(x)) => b.append_value(*x),
+                (Col::Text(b), _) => b.append_null(),
+                (Col::Integer(b), _) => b.append_null(),
+                (Col::Number(b), _) => b.append_null(),
+                (Col::Date(b), _) => b.append_null(),
+                (Col::DateTime(b), _) => b.append_null(),
+                (Col::Boolean(b), _) => b.append_null(),
+            }
+        }
+        self.rows += 1;
+    }
+
+    fn finish(&mut self, schema: SchemaRef) -> Result<RecordBatch, LakeError> {
+        let arrays: Vec<ArrayRef> = self
+            .cols
+            .iter_mut()
+            .map(|c| -> ArrayRef {
+                match c {
+                    Col::Text(b) => Arc::new(b.finish()),
+                    Col::Integer(b) => Arc::new(b.finish()),
+                    Col::Number(b) => Arc::new(b.finish()),
+                    Col::Date(b) => Arc::new(b.finish()),
+                    Col::DateTime(b) => Arc::new(b.finish()),
+                    Col::Boolean(b) => Arc::new(b.finish()),
+                }
+            })
+            .collect();
+        self.rows = 0;
+        RecordBatch::try_new(schema, arrays).map_err(|e| LakeError::Internal(format!("building a batch: {e}")))
+    }
+}

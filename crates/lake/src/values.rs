@@ -1,0 +1,291 @@
+//! Column types of library tables, and how text cells become typed values.
+//!
+//! Inference looks at every value of a column before choosing its type, so a stray value
+//! late in a file never fails an ingest halfway: the column falls back to text with a note.
+
+use std::fmt;
+
+/// The type of a library column (the Delta type in brackets).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ColumnType {
+    /// string
+    Text,
+    /// long
+    Integer,
+    /// double
+    Number,
+    /// date
+    Date,
+    /// timestamp (UTC; values without an offset are Beijing time)
+    DateTime,
+    /// boolean
+    Boolean,
+}
+
+impl ColumnType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ColumnType::Text => "text",
+            ColumnType::Integer => "integer",
+            ColumnType::Number => "number",
+            ColumnType::Date => "date",
+            ColumnType::DateTime => "datetime",
+            ColumnType::Boolean => "boolean",
+        }
+    }
+
+    /// The library type for a catalog item's data type.
+    pub fn from_item(t: tongshu_core::catalog::DataType) -> Self {
+        use tongshu_core::catalog::DataType as D;
+        match t {
+            D::Text | D::Binary => ColumnType::Text,
+            D::Number => ColumnType::Number,
+            D::Integer => ColumnType::Integer,
+            D::Date => ColumnType::Date,
+            D::DateTime => ColumnType::DateTime,
+            D::Boolean => ColumnType::Boolean,
+        }
+    }
+}
+
+impl fmt::Display for ColumnType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A parsed cell.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Text(String),
+    Integer(i64),
+    Number(f64),
+    /// Days since 1970-01-01.
+    Date(i32),
+    /// Microseconds since 1970-01-01T00:00:00Z.
+    DateTime(i64),
+    Boolean(bool),
+}
+
+const BEIJING: time::UtcOffset = match time::UtcOffset::from_hms(8, 0, 0) {
+    Ok(o) => o,
+    Err(_) => time::UtcOffset::UTC,
+};
+
+/// Parses one cell as `ty`. Empty cells are null. `max_len` limits text, in characters.
+pub fn parse(cell: &str, ty: ColumnType, max_len: Option<u32>) -> Result<Value, String> {
+    let s = cell.trim();
+    if s.is_empty() {
+        return Ok(Value::Null);
+    }
+    match ty {
+        ColumnType::Text => {
+            if let Some(max) = max_len {
+                let n = cell.chars().count();
+                if n > max as usize {
+                    return Err(format!("is {n} characters long, the item allows {max}"));
+                }
+            }
+            Ok(Value::Text(cell.to_owned()))
+        }
+        ColumnType::Integer => s.parse::<i64>().map(Value::Integer).map_err(|_| "is not a whole number".into()),
+        ColumnType::Number => match s.parse::<f64>() {
+            Ok(n) if n.is_finite() => Ok(Value::Number(n)),
+            _ => Err("is not a number".into()),
+        },
+        ColumnType::Date => {
+            parse_date(s).map(|d| Value::Date(days(d))).ok_or_else(|| "is not a date (YYYY-MM-DD)".into())
+        }
+        ColumnType::DateTime => parse_datetime(s)
+            .map(|t| Value::DateTime((t.unix_timestamp_nanos() / 1000) as i64))
+            .ok_or_else(|| "is not a date and time (YYYY-MM-DD HH:MM:SS)".into()),
+        ColumnType::Boolean => parse_bool(s).map(Value::Boolean).ok_or_else(|| "is not true or false".into()),
+    }
+}
+
+fn days(d: time::Date) -> i32 {
+    (d.to_julian_day()
+        - time::Date::from_calendar_date(1970, time::Month::January, 1).map(|e| e.to_julian_day()).unwrap_or(2440588))
+        as i32
+}
+
+fn parse_bool(s: &str) -> Option<bool> {
+    match s.to_ascii_lowercase().as_str() {
+        "true" | "t" | "yes" | "y" | "是" => Some(true),
+        "false" | "f" | "no" | "n" | "否" => Some(false),
+        _ => None,
+    }
+}
+
+/// `2024-03-05`, `2024/3/5`, `20240305`, `2024年3月5日`.
+fn parse_date(s: &str) -> Option<time::Date> {
+    let (y, m, d) = if s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()) {
+        (s[..4].parse().ok()?, s[4..6].parse().ok()?, s[6..].parse().ok()?)
+    } else {
+        let t = s.replace('年', "-").replace('月', "-").replace('日', "");
+        let mut parts = t.split(['-', '/', '.']);
+        let y: i32 = parts.next()?.parse().ok()?;
+        let m: u8 = parts.next()?.parse().ok()?;
+        let d: u8 = parts.next()?.parse().ok()?;
+        if parts.next().is_some() {
+            return None;
+        }
+        (y, m, d)
+    };
+    if !(1..=9999).contains(&y) {
+        return None;
+    }
+    time::Date::from_calendar_date(y, time::Month::try_from(m).ok()?, d).ok()
+}
+
+/// `2024-03-05 08:30:00`, `2024-03-05T08:30`, with optional fraction and `Z`/`+08:00`.
+/// Without an offset the time is Beijing time.
+fn parse_datetime(s: &str) -> Option<time::OffsetDateTime> {
+    if let Ok(t) = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339) {
+        return Some(t);
+    }
+    let (date, rest) = s.split_once([' ', 'T'])?;
+    let date = parse_date(date)?;
+    let rest = rest.trim();
+    let mut hms = rest.split(':');
+    let h: u8 = hms.next()?.parse().ok()?;
+    let mi: u8 = hms.next()?.parse().ok()?;
+    let (sec, micro) = match hms.next() {
+        None => (0, 0),
+        Some(sec) => {
+            let (whole, frac) = sec.split_once('.').unwrap_or((sec, ""));
+            let micro = if frac.is_empty() {
+                0
+            } else {
+                let digits: String = frac.chars().chain(std::iter::repeat('0')).take(6).collect();
+                digits.parse().ok()?
+            };
+            (whole.parse().ok()?, micro)
+        }
+    };
+    if hms.next().is_some() {
+        return None;
+    }
+    let t = time::Time::from_hms_micro(h, mi, sec, micro).ok()?;
+    Some(time::PrimitiveDateTime::new(date, t).assume_offset(BEIJING))
+}
+
+/// Watches every value of a column and says which type fits them all.
+#[derive(Debug, Clone)]
+pub struct Inference {
+    candidates: [bool; 5],
+    first_misfit: [Option<(u64, String)>; 5],
+    seen: u64,
+}
+
+const ORDER: [ColumnType; 5] =
+    [ColumnType::Integer, ColumnType::Number, ColumnType::Date, ColumnType::DateTime, ColumnType::Boolean];
+
+impl Default for Inference {
+    fn default() -> Self {
+        Self { candidates: [true; 5], first_misfit: Default::default(), seen: 0 }
+    }
+}
+
+impl Inference {
+    /// Looks at the cell of data row `row`.
+    pub fn observe(&mut self, row: u64, cell: &str) {
+        let s = cell.trim();
+        if s.is_empty() {
+            return;
+        }
+        self.seen += 1;
+        for (i, ty) in ORDER.iter().enumerate() {
+            if self.candidates[i] && parse(s, *ty, None).is_err() {
+                self.candidates[i] = false;
+                self.first_misfit[i] = Some((row, s.chars().take(40).collect()));
+            }
+        }
+    }
+
+    /// The most specific type every value fits, and a note when a column that looked typed
+    /// had to fall back to text.
+    pub fn decide(&self, column: &str) -> (ColumnType, Option<String>) {
+        if self.seen == 0 {
+            return (ColumnType::Text, Some(format!("column {column:?} is empty; it is text")));
+        }
+        if let Some(i) = self.candidates.iter().position(|c| *c) {
+            return (ORDER[i], None);
+        }
+        // Integer and number misfits tell the most: a numeric column spoiled by a stray value.
+        let note = self.first_misfit[1]
+            .as_ref()
+            .map(|(row, v)| format!("column {column:?} is text: row {row} has {v:?}, which is not a number"));
+        (ColumnType::Text, note.filter(|_| self.mostly_numeric()))
+    }
+
+    fn mostly_numeric(&self) -> bool {
+        // The number candidate fell late (after the first few values) — worth telling.
+        self.first_misfit[1].as_ref().is_some_and(|(row, _)| *row > 3)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn cells_parse_to_their_types() {
+        assert_eq!(parse("42", ColumnType::Integer, None), Ok(Value::Integer(42)));
+        assert_eq!(parse(" ", ColumnType::Integer, None), Ok(Value::Null));
+        assert_eq!(parse("1970-01-02", ColumnType::Date, None), Ok(Value::Date(1)));
+        assert_eq!(parse("1970年1月2日", ColumnType::Date, None), Ok(Value::Date(1)));
+        assert_eq!(parse("19700102", ColumnType::Date, None), Ok(Value::Date(1)));
+        assert_eq!(parse("1970-01-01 08:00:01", ColumnType::DateTime, None), Ok(Value::DateTime(1_000_000)));
+        assert_eq!(parse("1970-01-01T00:00:01Z", ColumnType::DateTime, None), Ok(Value::DateTime(1_000_000)));
+        assert_eq!(parse("是", ColumnType::Boolean, None), Ok(Value::Boolean(true)));
+        assert!(parse("2023-02-30", ColumnType::Date, None).is_err());
+        assert!(parse("abc", ColumnType::Number, None).is_err());
+        assert!(parse("NaN", ColumnType::Number, None).is_err());
+        assert_eq!(parse("张三丰", ColumnType::Text, Some(2)), Err("is 3 characters long, the item allows 2".into()));
+    }
+
+    #[test]
+    fn inference_looks_at_the_whole_column() {
+        let mut inf = Inference::default();
+        for (i, v) in ["1", "2", "", "3"].iter().enumerate() {
+            inf.observe(i as u64 + 1, v);
+        }
+        assert_eq!(inf.decide("n").0, ColumnType::Integer);
+        inf.observe(5, "2.5");
+        assert_eq!(inf.decide("n").0, ColumnType::Number);
+        inf.observe(9_999_999, "N/A");
+        let (ty, note) = inf.decide("n");
+        assert_eq!(ty, ColumnType::Text);
+        assert!(note.unwrap().contains("row 9999999"), "the stray value is named");
+        let mut dates = Inference::default();
+        dates.observe(1, "2024-01-01");
+        dates.observe(2, "2024/2/3");
+        assert_eq!(dates.decide("d").0, ColumnType::Date);
+    }
+
+    proptest! {
+        #[test]
+        fn integers_round_trip(n in any::<i64>()) {
+            prop_assert_eq!(parse(&n.to_string(), ColumnType::Integer, None), Ok(Value::Integer(n)));
+        }
+
+        #[test]
+        fn dates_round_trip(d in 0i32..2_900_000) {
+            let date = time::Date::from_julian_day(d + 1_721_426).unwrap();
+            let text = format!("{:04}-{:02}-{:02}", date.year(), u8::from(date.month()), date.day());
+            prop_assume!(date.year() >= 1);
+            prop_assert_eq!(parse(&text, ColumnType::Date, None), Ok(Value::Date(days(date))));
+        }
+
+        #[test]
+        fn parsing_never_panics(s in "\\PC{0,30}") {
+            for ty in [ColumnType::Text, ColumnType::Integer, ColumnType::Number, ColumnType::Date, ColumnType::DateTime, ColumnType::Boolean] {
+                let _ = parse(&s, ty, Some(10));
+            }
+        }
+    }
+}

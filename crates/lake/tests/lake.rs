@@ -1,0 +1,375 @@
+//! The resource library suite: real Delta tables in a temporary directory.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use deltalake::arrow::util::display::array_value_to_string;
+use tongshu_lake::{BadRowPolicy, CsvOptions, IngestRequest, LakeError, Library, Mode, QueryLimits, encoding_named};
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    lib: Library,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let lib = Library::open(dir.path().join("library").to_str().unwrap(), HashMap::new()).unwrap();
+    Fixture { dir, lib }
+}
+
+impl Fixture {
+    fn file(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let p = self.dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+
+    fn req(&self, table: &str, file: &Path, mode: Mode) -> IngestRequest {
+        IngestRequest {
+            table: table.into(),
+            file: file.to_owned(),
+            csv: CsvOptions::default(),
+            mode,
+            keys: vec![],
+            on_bad_rows: BadRowPolicy::Reject,
+            create: false,
+            max_lengths: HashMap::new(),
+            user: "tester".into(),
+        }
+    }
+
+    async fn create(&self, table: &str, file: &Path) -> tongshu_lake::IngestReport {
+        self.lib.ingest(IngestRequest { create: true, ..self.req(table, file, Mode::Append) }).await.unwrap()
+    }
+
+    /// The rows of a query as strings, one line per row, columns joined by `|`.
+    async fn rows(&self, sql: &str) -> Vec<String> {
+        self.rows_at(sql, &[]).await
+    }
+
+    async fn rows_at(&self, sql: &str, versions: &[(String, u64)]) -> Vec<String> {
+        let r = self.lib.sql(sql, versions, QueryLimits::default()).await.unwrap();
+        let mut out = Vec::new();
+        for b in &r.batches {
+            for i in 0..b.num_rows() {
+                let cells: Vec<String> = b.columns().iter().map(|c| array_value_to_string(c, i).unwrap()).collect();
+                out.push(cells.join("|"));
+            }
+        }
+        out
+    }
+}
+
+const PEOPLE: &str = "身份证号,姓名,年龄,工资,出生日期,登记时间,在职\n\
+371302199001011234,张三,34,8500.5,1990-01-01,2024-03-01 08:30:00,是\n\
+371311198502022345,李四,39,12000,1985/2/2,2024-03-02 09:00:00,否\n\
+371312200003033456,王五,,6000.25,20000303,2024-03-03T10:00:00+08:00,是\n";
+
+#[tokio::test]
+async fn a_new_table_takes_its_types_from_the_whole_file() {
+    let f = fixture();
+    let file = f.file("people.csv", PEOPLE.as_bytes());
+    let r = f.create("people", &file).await;
+    assert!(r.created);
+    assert_eq!((r.version, r.rows_written, r.bad_rows), (1, 3, 0));
+    let info = f.lib.info("people").await.unwrap();
+    let types: Vec<(&str, &str)> = info.columns.iter().map(|c| (c.name.as_str(), c.ty.as_str())).collect();
+    assert_eq!(
+        types,
+        [
+            ("身份证号", "integer"),
+            ("姓名", "text"),
+            ("年龄", "integer"),
+            ("工资", "number"),
+            ("出生日期", "date"),
+            ("登记时间", "datetime"),
+            ("在职", "boolean")
+        ]
+    );
+    assert_eq!(info.rows, 3);
+    assert!(info.uri.starts_with("file://") && info.uri.ends_with("/people/"));
+    let rows = f.rows("SELECT \"姓名\", \"出生日期\", \"登记时间\" FROM people ORDER BY \"姓名\"").await;
+    assert_eq!(rows[0], "张三|1990-01-01|2024-03-01T00:30:00Z", "naive times are Beijing time");
+    assert!(rows.contains(&"王五|2000-03-03|2024-03-03T02:00:00Z".to_string()));
+}
+
+#[tokio::test]
+async fn a_stray_value_late_in_the_file_makes_text_with_a_note_never_a_late_failure() {
+    let f = fixture();
+    let mut csv = String::from("编号,数量\n");
+    for i in 0..20_000 {
+        csv.push_str(&format!("{i},{i}\n"));
+    }
+    csv.push_str("20000,N/A\n");
+    let file = f.file("late.csv", csv.as_bytes());
+    let r = f.create("late", &file).await;
+    assert_eq!(r.rows_written, 20_001);
+    let info = f.lib.info("late").await.unwrap();
+    assert_eq!(info.columns[0].ty, "integer");
+    assert_eq!(info.columns[1].ty, "text");
+    assert!(
+        r.notes.iter().any(|n| n.contains("数量") && n.contains("row 20002") && n.contains("N/A")),
+        "{:?}",
+        r.notes
+    );
+}
+
+#[tokio::test]
+async fn encodings_are_detected_or_given() {
+    let f = fixture();
+    let text = "区划,名称\n371302,兰山区\n371311,罗庄区\n";
+    let (gbk, _, _) = encoding_rs::GBK.encode(text);
+    let rare = text.replace("罗庄区", "罗庄区𠀀");
+    let (gb18030, _, _) = encoding_rs::GB18030.encode(&rare);
+    let mut bom = vec![0xEF, 0xBB, 0xBF];
+    bom.extend_from_slice(text.as_bytes());
+    for (name, bytes) in [
+        ("utf8.csv", text.as_bytes().to_vec()),
+        ("bom.csv", bom),
+        ("gbk.csv", gbk.into_owned()),
+        ("gb18030.csv", gb18030.into_owned()),
+    ] {
+        let table = name.trim_end_matches(".csv").replace('8', "x");
+        let file = f.file(name, &bytes);
+        let r = f.create(&table, &file).await;
+        assert_eq!(r.rows_written, 2, "{name}");
+        let rows = f.rows(&format!("SELECT \"名称\" FROM {table} ORDER BY \"区划\"")).await;
+        assert_eq!(rows[0], "兰山区", "{name} ({})", r.encoding);
+        assert!(rows[1].starts_with("罗庄区"), "{name}");
+    }
+    // A GBK file read as UTF-8 is refused, naming the row and column.
+    let (gbk, _, _) = encoding_rs::GBK.encode("区划,名称\n371302,兰山区\n");
+    let file = f.file("wrong.csv", &gbk);
+    f.lib
+        .ingest(IngestRequest {
+            create: true,
+            ..f.req("wrong", &f.file("ok.csv", "区划,名称\n1,a\n".as_bytes()), Mode::Append)
+        })
+        .await
+        .unwrap();
+    let req = IngestRequest {
+        csv: CsvOptions { encoding: encoding_named("utf-8"), delimiter: None },
+        ..f.req("wrong", &file, Mode::Append)
+    };
+    let err = f.lib.ingest(req).await.unwrap_err();
+    assert!(err.to_string().contains("--encoding") || err.to_string().contains("UTF-8"), "{err}");
+}
+
+#[tokio::test]
+async fn delimiters_and_quoting() {
+    let f = fixture();
+    let tsv = f.file("a.tsv", "名称\t地址\n\"临沂\t商城\"\t\"兰山区, 通达路\"\n第二\t\"多行\n地址\"\n".as_bytes());
+    assert_eq!(f.create("tsv", &tsv).await.rows_written, 2);
+    let rows = f.rows("SELECT \"名称\", \"地址\" FROM tsv ORDER BY \"名称\"").await;
+    assert_eq!(rows, ["临沂\t商城|兰山区, 通达路", "第二|多行\n地址"]);
+    let semi = f.file("b.csv", "a;b\n1;2\n".as_bytes());
+    f.create("semi", &semi).await;
+    assert_eq!(f.rows("SELECT a + b FROM semi").await, ["3"]);
+    let pipe = f.file("c.csv", "a|b\n1|2\n".as_bytes());
+    let req = IngestRequest {
+        create: true,
+        csv: CsvOptions { delimiter: Some(b'|'), encoding: None },
+        ..f.req("pipe", &pipe, Mode::Append)
+    };
+    f.lib.ingest(req).await.unwrap();
+    assert_eq!(f.rows("SELECT b FROM pipe").await, ["2"]);
+}
+
+#[tokio::test]
+async fn every_mode_makes_one_version() {
+    let f = fixture();
+    let base = f.file("base.csv", "id,名称,数量\n1,甲,10\n2,乙,20\n3,丙,30\n".as_bytes());
+    f.create("t", &base).await;
+
+    let more = f.file("more.csv", "id,名称,数量\n4,丁,40\n".as_bytes());
+    let r = f.lib.ingest(f.req("t", &more, Mode::Append)).await.unwrap();
+    assert_eq!((r.version, r.rows_written), (2, 1));
+
+    let change = f.file("change.csv", "id,名称,数量\n2,乙改,21\n5,戊,50\n".as_bytes());
+    let r = f.lib.ingest(IngestRequest { keys: vec!["id".into()], ..f.req("t", &change, Mode::Upsert) }).await.unwrap();
+    assert_eq!((r.version, r.rows_written, r.rows_updated), (3, 1, 1));
+    assert_eq!(f.rows("SELECT id, \"名称\" FROM t ORDER BY id").await, ["1|甲", "2|乙改", "3|丙", "4|丁", "5|戊"]);
+
+    let gone = f.file("gone.csv", "id\n1\n3\n".as_bytes());
+    let r = f.lib.ingest(IngestRequest { keys: vec!["id".into()], ..f.req("t", &gone, Mode::Delete) }).await.unwrap();
+    assert_eq!((r.version, r.rows_deleted), (4, 2));
+    assert_eq!(f.rows("SELECT id FROM t ORDER BY id").await, ["2", "4", "5"]);
+
+    let fresh = f.file("fresh.csv", "id,名称,数量\n9,新,90\n".as_bytes());
+    let r = f.lib.ingest(f.req("t", &fresh, Mode::Overwrite)).await.unwrap();
+    assert_eq!(r.version, 5);
+    assert_eq!(f.rows("SELECT id, \"数量\" FROM t").await, ["9|90"]);
+
+    let history = f.lib.history("t").await.unwrap();
+    assert_eq!(history.iter().map(|h| h.version).collect::<Vec<_>>(), [5, 4, 3, 2, 1, 0]);
+    assert_eq!(history[0].user.as_deref(), Some("tester"));
+    assert!(history[0].source.as_deref().unwrap().ends_with("fresh.csv"));
+    assert!(history[0].operation.to_uppercase().contains("WRITE"), "{}", history[0].operation);
+    assert!(history[2].operation.to_uppercase().contains("MERGE"), "{}", history[2].operation);
+
+    let no_key = f.lib.ingest(f.req("t", &fresh, Mode::Upsert)).await.unwrap_err();
+    assert!(no_key.to_string().contains("key"), "{no_key}");
+    let bad_key = f
+        .lib
+        .ingest(IngestRequest { keys: vec!["编号".into()], ..f.req("t", &fresh, Mode::Upsert) })
+        .await
+        .unwrap_err();
+    assert!(bad_key.to_string().contains("编号"), "{bad_key}");
+}
+
+#[tokio::test]
+async fn bad_rows_are_refused_or_quarantined_and_named() {
+    let f = fixture();
+    let base = f.file("base.csv", "id,名称,数量\n1,甲,10\n".as_bytes());
+    f.create("t", &base).await;
+    let bad = f.file("bad.csv", "id,名称,数量\n2,乙,20\n3,丙,三十\n4,丁\n5,戊,50\n".as_bytes());
+
+    let err = f.lib.ingest(f.req("t", &bad, Mode::Append)).await.unwrap_err();
+    let LakeError::Rejected(report) = &err else { panic!("{err}") };
+    assert_eq!(report.bad_rows, 2);
+    let first = &report.bad_row_samples[0];
+    assert_eq!(
+        (first.file.as_str(), first.row, first.column.as_deref(), first.value.as_deref()),
+        ("bad.csv", 3, Some("数量"), Some("三十"))
+    );
+    assert!(first.reason.contains("not a whole number"), "{}", first.reason);
+    assert_eq!(report.bad_row_samples[1].row, 4);
+    assert!(report.bad_row_samples[1].reason.contains("has 2 fields, the header has 3"));
+    let info = f.lib.info("t").await.unwrap();
+    assert_eq!((info.version, info.rows), (1, 1), "a refused ingest leaves the table unchanged");
+
+    let r = f
+        .lib
+        .ingest(IngestRequest { on_bad_rows: BadRowPolicy::Quarantine, ..f.req("t", &bad, Mode::Append) })
+        .await
+        .unwrap();
+    assert_eq!((r.rows_read, r.rows_written, r.bad_rows), (4, 2, 2));
+    assert_eq!(f.rows("SELECT id FROM t ORDER BY id").await, ["1", "2", "5"]);
+
+    // Text longer than the catalog item allows.
+    let long = f.file("long.csv", "id,名称,数量\n6,超长的名称,60\n".as_bytes());
+    let req =
+        IngestRequest { max_lengths: HashMap::from([("名称".to_owned(), 3)]), ..f.req("t", &long, Mode::Append) };
+    let err = f.lib.ingest(req).await.unwrap_err();
+    assert!(err.to_string().contains("5 characters long, the item allows 3"), "{err}");
+}
+
+#[tokio::test]
+async fn a_failure_late_in_a_large_file_leaves_the_previous_version_intact() {
+    let f = fixture();
+    let base = f.file("base.csv", "id,值\n0,0\n".as_bytes());
+    f.create("big", &base).await;
+    let mut csv = String::from("id,值\n");
+    for i in 1..=50_000 {
+        csv.push_str(&format!("{i},{}\n", i * 2));
+    }
+    csv.push_str("50001,oops\n");
+    let file = f.file("big.csv", csv.as_bytes());
+    let err = f.lib.ingest(f.req("big", &file, Mode::Append)).await.unwrap_err();
+    assert!(matches!(err, LakeError::Rejected(_)), "{err}");
+    let info = f.lib.info("big").await.unwrap();
+    assert_eq!((info.version, info.rows), (1, 1));
+    assert_eq!(f.rows("SELECT COUNT(*) FROM big").await, ["1"]);
+    // The same happens for an overwrite: the old rows are still there.
+    let err = f.lib.ingest(f.req("big", &file, Mode::Overwrite)).await.unwrap_err();
+    assert!(matches!(err, LakeError::Rejected(_)));
+    assert_eq!(f.rows("SELECT COUNT(*) FROM big").await, ["1"]);
+}
+
+#[tokio::test]
+async fn time_travel_and_restore() {
+    let f = fixture();
+    let v1 = f.file("v1.csv", "id,x\n1,a\n".as_bytes());
+    f.create("tt", &v1).await;
+    let v2 = f.file("v2.csv", "id,x\n2,b\n".as_bytes());
+    f.lib.ingest(f.req("tt", &v2, Mode::Append)).await.unwrap();
+    let v3 = f.file("v3.csv", "id,x\n3,c\n".as_bytes());
+    f.lib.ingest(f.req("tt", &v3, Mode::Overwrite)).await.unwrap();
+    assert_eq!(f.rows("SELECT id FROM tt").await, ["3"]);
+    assert_eq!(f.rows_at("SELECT id FROM tt ORDER BY id", &[("tt".into(), 2)]).await, ["1", "2"]);
+    assert_eq!(f.rows_at("SELECT id FROM tt", &[("tt".into(), 1)]).await, ["1"]);
+    let v = f.lib.restore("tt", 2).await.unwrap();
+    assert_eq!(v, 4);
+    assert_eq!(f.rows("SELECT id FROM tt ORDER BY id").await, ["1", "2"]);
+    assert!(f.lib.restore("tt", 9).await.is_err());
+}
+
+#[tokio::test]
+async fn sql_is_read_only_and_limited() {
+    let f = fixture();
+    let mut csv = String::from("n\n");
+    for i in 0..100 {
+        csv.push_str(&format!("{i}\n"));
+    }
+    let file = f.file("n.csv", csv.as_bytes());
+    f.create("nums", &file).await;
+    let r = f.lib.sql("SELECT n FROM nums", &[], QueryLimits { max_rows: 10, ..Default::default() }).await.unwrap();
+    assert!(r.truncated);
+    assert_eq!(r.batches.iter().map(|b| b.num_rows()).sum::<usize>(), 10);
+    for stmt in [
+        "DROP TABLE nums",
+        "INSERT INTO nums VALUES (1)",
+        "CREATE TABLE x AS SELECT 1",
+        "SET datafusion.execution.batch_size = 1",
+    ] {
+        assert!(f.lib.sql(stmt, &[], QueryLimits::default()).await.is_err(), "{stmt} must be refused");
+    }
+    let err = f.lib.sql("SELECT * FROM nope", &[], QueryLimits::default()).await.unwrap_err();
+    assert!(err.to_string().contains("nope"), "{err}");
+}
+
+#[tokio::test]
+async fn bad_files_and_names_get_clear_errors() {
+    let f = fixture();
+    let empty = f.file("empty.csv", b"");
+    let err = f.lib.ingest(IngestRequest { create: true, ..f.req("e", &empty, Mode::Append) }).await.unwrap_err();
+    assert!(err.to_string().contains("empty.csv") && err.to_string().contains("empty"), "{err}");
+    assert!(!f.lib.exists("e").await.unwrap(), "no table is left behind");
+    let missing = f.lib.ingest(f.req("e", Path::new("/no/such.csv"), Mode::Append)).await.unwrap_err();
+    assert!(missing.to_string().contains("/no/such.csv"));
+    let ok = f.file("ok.csv", "a,b\n1,2\n".as_bytes());
+    assert!(matches!(f.lib.ingest(f.req("absent", &ok, Mode::Append)).await, Err(LakeError::NoSuchTable(_))));
+    assert!(matches!(
+        f.lib.ingest(IngestRequest { create: true, ..f.req("Bad-Name", &ok, Mode::Append) }).await,
+        Err(LakeError::BadName(_))
+    ));
+    f.create("ab", &ok).await;
+    let extra = f.file("extra.csv", "a,b,c\n1,2,3\n".as_bytes());
+    let err = f.lib.ingest(f.req("ab", &extra, Mode::Append)).await.unwrap_err();
+    assert!(err.to_string().contains("\"c\""), "unknown columns are named: {err}");
+    let dup = f.file("dup.csv", "a,a\n1,2\n".as_bytes());
+    let err = f.lib.ingest(f.req("ab", &dup, Mode::Append)).await.unwrap_err();
+    assert!(err.to_string().contains("appears twice"), "{err}");
+    assert_eq!(f.lib.list().await.unwrap(), ["ab"]);
+}
+
+/// Other Delta readers open Tongshu's tables unchanged: the Python `deltalake` package.
+#[tokio::test]
+async fn the_python_deltalake_package_reads_tongshu_tables() {
+    let probe = std::process::Command::new("python3").args(["-c", "import deltalake"]).output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must have the Python deltalake package (scripts/test installs it)"
+        );
+        eprintln!("skipping: python3 -c 'import deltalake' failed");
+        return;
+    }
+    let f = fixture();
+    let file = f.file("people.csv", PEOPLE.as_bytes());
+    f.create("people", &file).await;
+    let more = f.file("more.csv", "身份证号,姓名\n371321197001014567,赵六\n".as_bytes());
+    f.lib.ingest(f.req("people", &more, Mode::Append)).await.unwrap();
+    let info = f.lib.info("people").await.unwrap();
+    let script = r#"
+import sys, deltalake
+t = deltalake.DeltaTable(sys.argv[1])
+tbl = t.to_pyarrow_table()
+names = sorted(tbl.column("姓名").to_pylist())
+print(t.version(), tbl.num_rows, ",".join(names), str(tbl.schema.field("出生日期").type))
+"#;
+    let out = std::process::Command::new("python3").args(["-c", script, &info.uri]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let line = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert_eq!(line, format!("{} 4 张三,李四,王五,赵六 date32[day]", info.version));
+}
