@@ -256,6 +256,30 @@ impl UpdateCycle {
     }
 }
 
+/// Whether data fed at `last` is still fresh at `now` for this update cycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Freshness {
+    Fresh {
+        days_since: i64,
+    },
+    /// Not fed within the cycle (a monthly table last fed 40 days ago).
+    Overdue {
+        days_since: i64,
+        allowed_days: i64,
+    },
+}
+
+impl UpdateCycle {
+    pub fn freshness(self, last: time::OffsetDateTime, now: time::OffsetDateTime) -> Freshness {
+        let days_since = (now - last).whole_days().max(0);
+        match self.max_age_days() {
+            Some(allowed) if days_since > allowed => Freshness::Overdue { days_since, allowed_days: allowed },
+            _ => Freshness::Fresh { days_since },
+        }
+    }
+}
+
 /// A lifecycle step a user can take on an entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

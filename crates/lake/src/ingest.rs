@@ -76,6 +76,8 @@ pub struct IngestRequest {
     pub max_lengths: std::collections::HashMap<String, u32>,
     /// Who ingests (kept in the Delta commit).
     pub user: String,
+    /// Rows and bytes read so far, for progress bars.
+    pub progress: Arc<crate::source::Progress>,
 }
 
 /// What an ingest did.
@@ -147,9 +149,10 @@ impl Library {
             (true, false) => (self.table(&req.table).await?, false),
             (false, true) => {
                 let (file, csv) = (req.file.clone(), req.csv.clone());
-                let (cols, inferred_notes) = tokio::task::spawn_blocking(move || CsvFile::open(&file, &csv)?.infer())
-                    .await
-                    .map_err(|e| LakeError::Internal(e.to_string()))??;
+                let (cols, inferred_notes) =
+                    tokio::task::spawn_blocking(move || CsvFile::open(&file, &csv, Arc::default())?.infer())
+                        .await
+                        .map_err(|e| LakeError::Internal(e.to_string()))??;
                 notes.extend(inferred_notes);
                 let comment =
                     format!("created from {}", req.file.file_name().map(|n| n.to_string_lossy()).unwrap_or_default());
@@ -174,10 +177,17 @@ impl Library {
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<RecordBatch, DataFusionError>>(4);
         let outcome: Arc<Mutex<Option<Result<ReadReport>>>> = Arc::default();
         let reader = {
-            let (file, csv, policy, targets, schema, outcome) =
-                (req.file.clone(), req.csv.clone(), req.on_bad_rows, targets.clone(), schema.clone(), outcome.clone());
+            let (file, csv, policy, targets, schema, outcome, progress) = (
+                req.file.clone(),
+                req.csv.clone(),
+                req.on_bad_rows,
+                targets.clone(),
+                schema.clone(),
+                outcome.clone(),
+                req.progress.clone(),
+            );
             tokio::task::spawn_blocking(move || {
-                let result = CsvFile::open(&file, &csv).and_then(|f| {
+                let result = CsvFile::open(&file, &csv, progress).and_then(|f| {
                     f.read(&targets, schema, |batch| {
                         tx.blocking_send(Ok(batch)).map_err(|_| LakeError::Internal("the writer stopped".into()))
                     })

@@ -21,8 +21,8 @@ use serde::Serialize;
 use url::Url;
 
 pub use ingest::{BadRowPolicy, IngestReport, IngestRequest, Mode};
-pub use query::{QueryLimits, QueryResult};
-pub use source::{BadRow, CsvOptions, TargetColumn, encoding_named};
+pub use query::{ColumnFigures, QueryLimits, QueryResult};
+pub use source::{BadRow, CsvOptions, Progress, TargetColumn, encoding_named};
 pub use values::ColumnType;
 
 /// Errors of the library. Messages name the table, file, row or column at fault.

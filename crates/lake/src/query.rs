@@ -72,3 +72,55 @@ impl Library {
         Ok(QueryResult { batches, truncated })
     }
 }
+
+/// Figures of one column.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ColumnFigures {
+    pub name: String,
+    pub ty: crate::ColumnType,
+    pub nulls: u64,
+    pub distinct: u64,
+    /// The longest text value, in characters (text columns).
+    pub max_len: Option<u64>,
+}
+
+impl Library {
+    /// Null counts, approximate distinct counts and longest texts of every column, in one scan.
+    pub async fn column_figures(&self, name: &str) -> Result<Vec<ColumnFigures>> {
+        let t = self.table(name).await?;
+        let cols = Library::columns_of(&t)?;
+        let q = |c: &str| format!("\"{}\"", c.replace('"', "\"\""));
+        let mut parts = Vec::new();
+        for (i, c) in cols.iter().enumerate() {
+            parts.push(format!("COUNT(*) - COUNT({}) AS n{i}", q(&c.name)));
+            parts.push(format!("APPROX_DISTINCT(CAST({} AS VARCHAR)) AS d{i}", q(&c.name)));
+            parts.push(if c.ty == crate::ColumnType::Text {
+                format!("MAX(CHARACTER_LENGTH({})) AS l{i}", q(&c.name))
+            } else {
+                format!("CAST(NULL AS BIGINT) AS l{i}")
+            });
+        }
+        let sql = format!("SELECT {} FROM {name}", parts.join(", "));
+        let r = self.sql(&sql, &[], QueryLimits { max_rows: 1, timeout: Duration::from_secs(600) }).await?;
+        let batch = r.batches.first().ok_or_else(|| LakeError::Internal("no figures".into()))?;
+        let num = |i: usize| -> Option<u64> {
+            let a = batch.column(i);
+            if a.is_null(0) {
+                return None;
+            }
+            let s = deltalake::arrow::util::display::array_value_to_string(a, 0).ok()?;
+            s.parse::<u64>().ok()
+        };
+        Ok(cols
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| ColumnFigures {
+                name: c.name,
+                ty: c.ty,
+                nulls: num(i * 3).unwrap_or(0),
+                distinct: num(i * 3 + 1).unwrap_or(0),
+                max_len: num(i * 3 + 2),
+            })
+            .collect())
+    }
+}

@@ -89,6 +89,13 @@ impl ReadReport {
     }
 }
 
+/// Live counters of an ingest, for progress bars.
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub rows: std::sync::atomic::AtomicU64,
+    pub bytes: std::sync::atomic::AtomicU64,
+}
+
 /// A target column: its name, type and (for text) the longest value allowed.
 #[derive(Debug, Clone)]
 pub struct TargetColumn {
@@ -100,13 +107,13 @@ pub struct TargetColumn {
 /// Counts bytes read, for progress and reports.
 struct Counting<R> {
     inner: R,
-    count: Arc<std::sync::atomic::AtomicU64>,
+    count: Arc<Progress>,
 }
 
 impl<R: Read> Read for Counting<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.count.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        self.count.bytes.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
         Ok(n)
     }
 }
@@ -115,7 +122,7 @@ impl<R: Read> Read for Counting<R> {
 fn open_text(
     path: &Path,
     opts: &CsvOptions,
-    bytes: Arc<std::sync::atomic::AtomicU64>,
+    bytes: Arc<Progress>,
 ) -> Result<(Box<dyn Read + Send>, &'static Encoding), LakeError> {
     let io = |e: std::io::Error| LakeError::Input(format!("{}: {e}", path.display()));
     let mut head = vec![0u8; 64 * 1024];
@@ -180,13 +187,12 @@ pub struct CsvFile {
     reader: csv::Reader<Box<dyn Read + Send>>,
     header: Vec<String>,
     encoding: &'static Encoding,
-    bytes: Arc<std::sync::atomic::AtomicU64>,
+    progress: Arc<Progress>,
 }
 
 impl CsvFile {
-    pub fn open(path: &Path, opts: &CsvOptions) -> Result<Self, LakeError> {
-        let bytes = Arc::new(std::sync::atomic::AtomicU64::new(0));
-        let (mut text, encoding) = open_text(path, opts, bytes.clone())?;
+    pub fn open(path: &Path, opts: &CsvOptions, progress: Arc<Progress>) -> Result<Self, LakeError> {
+        let (mut text, encoding) = open_text(path, opts, progress.clone())?;
         // Read the header line ourselves to sniff the separator, then hand the rest to csv.
         let mut first = Vec::new();
         let mut byte = [0u8; 1];
@@ -225,15 +231,11 @@ impl CsvFile {
         }
         let reader = csv::ReaderBuilder::new().delimiter(delimiter).has_headers(false).flexible(true).from_reader(text);
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        Ok(Self { name, reader, header, encoding, bytes })
+        Ok(Self { name, reader, header, encoding, progress })
     }
 
     pub fn header(&self) -> &[String] {
         &self.header
-    }
-
-    pub fn bytes_read(&self) -> Arc<std::sync::atomic::AtomicU64> {
-        self.bytes.clone()
     }
 
     /// Reads the whole file once to choose each column's type (for new tables).
@@ -360,13 +362,15 @@ impl CsvFile {
             builder.push(&values);
             report.rows_taken += 1;
             if builder.len() >= BATCH_ROWS {
+                self.progress.rows.fetch_add(builder.len() as u64, std::sync::atomic::Ordering::Relaxed);
                 emit(builder.finish(schema.clone())?)?;
             }
         }
         if builder.len() > 0 {
+            self.progress.rows.fetch_add(builder.len() as u64, std::sync::atomic::Ordering::Relaxed);
             emit(builder.finish(schema.clone())?)?;
         }
-        report.bytes = self.bytes.load(std::sync::atomic::Ordering::Relaxed);
+        report.bytes = self.progress.bytes.load(std::sync::atomic::Ordering::Relaxed);
         Ok(report)
     }
 }

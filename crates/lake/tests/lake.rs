@@ -35,6 +35,7 @@ impl Fixture {
             create: false,
             max_lengths: HashMap::new(),
             user: "tester".into(),
+            progress: Default::default(),
         }
     }
 
@@ -73,6 +74,11 @@ async fn a_new_table_takes_its_types_from_the_whole_file() {
     assert!(r.created);
     assert_eq!((r.version, r.rows_written, r.bad_rows), (1, 3, 0));
     let info = f.lib.info("people").await.unwrap();
+    let figures = f.lib.column_figures("people").await.unwrap();
+    let age = figures.iter().find(|c| c.name == "年龄").unwrap();
+    assert_eq!((age.nulls, age.distinct, age.max_len), (1, 2, None));
+    let name = figures.iter().find(|c| c.name == "姓名").unwrap();
+    assert_eq!((name.nulls, name.distinct, name.max_len), (0, 3, Some(2)));
     let types: Vec<(&str, &str)> = info.columns.iter().map(|c| (c.name.as_str(), c.ty.as_str())).collect();
     assert_eq!(
         types,
@@ -362,11 +368,13 @@ async fn the_python_deltalake_package_reads_tongshu_tables() {
     f.lib.ingest(f.req("people", &more, Mode::Append)).await.unwrap();
     let info = f.lib.info("people").await.unwrap();
     let script = r#"
-import sys, deltalake
+import os, sys, deltalake
 t = deltalake.DeltaTable(sys.argv[1])
 tbl = t.to_pyarrow_table()
 names = sorted(tbl.column("姓名").to_pylist())
-print(t.version(), tbl.num_rows, ",".join(names), str(tbl.schema.field("出生日期").type))
+print(t.version(), tbl.num_rows, ",".join(names), str(tbl.schema.field("出生日期").type), flush=True)
+# The package's threads can abort the interpreter at exit; the answer is already out.
+os._exit(0)
 "#;
     let out = std::process::Command::new("python3").args(["-c", script, &info.uri]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

@@ -7,6 +7,7 @@
 //! suite in `tests/suite.rs` runs every case against both backends.
 
 mod entries;
+mod library;
 mod orgs;
 mod users;
 
@@ -17,6 +18,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
 pub use entries::{Dimension, EntryFilter, EntryPage};
+pub use library::{ColumnStats, TableRecord};
 pub use users::{NewUser, SessionInfo, TokenInfo, UserRecord};
 
 /// Which database a store runs on.

@@ -34,6 +34,7 @@ store_suite!(
     editing_records_changed_fields_and_reallocates_code_on_reclassification,
     listing_filters_and_counts,
     migrations_and_meta_are_idempotent,
+    library_tables_are_recorded_and_linked,
 );
 
 fn org(slug: &str, kind: OrgKind, parent: Option<i64>) -> Organization {
@@ -275,4 +276,34 @@ async fn migrations_and_meta_are_idempotent(store: MetaStore) {
     assert_eq!(store.meta_get("demo").await.unwrap().as_deref(), Some("1"));
     assert_eq!(store.meta_get("other").await.unwrap(), None);
     let _ = testing::POSTGRES_ENV;
+}
+
+async fn library_tables_are_recorded_and_linked(store: MetaStore) {
+    let (dept, uid) = setup(&store).await;
+    let e = store.insert_entry(dept.id, "371300", uid, &body("人口", "3", "01", "001"), None).await.unwrap();
+    let mut t = tongshu_store::TableRecord {
+        name: "renkou".into(),
+        entry_id: Some(e.id),
+        uri: "file:///x/renkou/".into(),
+        version: 1,
+        rows: 3,
+        bytes: 100,
+        files: 1,
+        columns: vec![tongshu_store::ColumnStats { name: "姓名".into(), ty: "text".into(), nulls: 0, distinct: 3 }],
+        updated_at: tongshu_core::now(),
+    };
+    store.put_table(&t).await.unwrap();
+    t.entry_id = None;
+    t.version = 2;
+    t.rows = 5;
+    store.put_table(&t).await.unwrap();
+    let got = store.get_table("renkou").await.unwrap().unwrap();
+    assert_eq!((got.version, got.rows, got.entry_id), (2, 5, Some(e.id)), "an update keeps the link");
+    assert_eq!(got.columns[0].name, "姓名");
+    assert_eq!(store.tables_of_entry(e.id).await.unwrap().len(), 1);
+    assert_eq!(store.list_tables().await.unwrap().len(), 1);
+    assert!(store.get_table("nope").await.unwrap().is_none());
+    t.name = "orphan".into();
+    t.entry_id = Some(9999);
+    assert!(matches!(store.put_table(&t).await, Err(StoreError::NotFound(_))));
 }

@@ -90,6 +90,15 @@ fn lifecycle_allows_only_the_documented_steps() {
 }
 
 #[test]
+fn a_monthly_table_fed_40_days_ago_is_overdue() {
+    let now = time::macros::datetime!(2026-11-28 12:00 UTC);
+    let last = now - time::Duration::days(40);
+    assert_eq!(UpdateCycle::Monthly.freshness(last, now), Freshness::Overdue { days_since: 40, allowed_days: 32 });
+    assert_eq!(UpdateCycle::Quarterly.freshness(last, now), Freshness::Fresh { days_since: 40 });
+    assert!(matches!(UpdateCycle::Daily.freshness(now - time::Duration::days(3), now), Freshness::Overdue { .. }));
+}
+
+#[test]
 fn wire_values_are_the_same_in_json_and_in_input() {
     // Regression: serde once wrote `date_time` and `real_time` while input took `datetime`.
     for v in DataType::ALL {
