@@ -1,6 +1,7 @@
 //! `tongshu`: the one binary. Subcommands parse flags, load settings and call into the
 //! platform's crates; no logic of its own lives here.
 
+mod library;
 mod settings;
 
 use std::io::BufRead;
@@ -22,7 +23,7 @@ struct Cli {
 
 /// Where settings and data come from (every subcommand that touches the store takes these).
 #[derive(Args, Clone, Default)]
-struct Common {
+pub struct Common {
     /// TOML configuration file (see `tongshu config` for the commented defaults).
     /// Also TONGSHU_CONFIG.
     #[arg(long, value_name = "FILE")]
@@ -63,6 +64,13 @@ enum Cmd {
     /// Manage user accounts.
     #[command(subcommand)]
     User(UserCmd),
+    /// Feed a library table from a file (one atomic Delta commit).
+    Ingest(library::IngestArgs),
+    /// Inspect and manage library tables.
+    #[command(subcommand)]
+    Table(library::TableCmd),
+    /// Run read-only SQL over library tables.
+    Sql(library::SqlArgs),
     /// Print the OpenAPI document of the JSON API.
     Openapi,
     /// Print the commented default configuration file.
@@ -243,6 +251,34 @@ async fn run(cli: Cli) -> Result<()> {
             println!("password of {username} changed; their sessions were ended");
             store.close().await;
             Ok(())
+        }
+        Cmd::Ingest(args) => {
+            let s = settings(&args.common, None)?;
+            init_logging(&s);
+            let store = open_store(&s).await?;
+            let lake = library::library(&s)?;
+            let result = library::ingest(args, store.clone(), lake).await;
+            store.close().await;
+            result
+        }
+        Cmd::Table(cmd) => {
+            let common = match &cmd {
+                library::TableCmd::List { common, .. }
+                | library::TableCmd::Info { common, .. }
+                | library::TableCmd::History { common, .. }
+                | library::TableCmd::Restore { common, .. } => common.clone(),
+            };
+            let s = settings(&common, None)?;
+            init_logging(&s);
+            let store = open_store(&s).await?;
+            let result = library::table(cmd, store.clone(), library::library(&s)?).await;
+            store.close().await;
+            result
+        }
+        Cmd::Sql(args) => {
+            let s = settings(&args.common, None)?;
+            init_logging(&s);
+            library::sql(args, library::library(&s)?).await
         }
         Cmd::Openapi => {
             println!("{}", tongshu_web::openapi_json());

@@ -10,6 +10,9 @@ use serde::Deserialize;
 /// The commented default configuration (`tongshu config` prints it).
 pub const DEFAULT_CONFIG: &str = include_str!("../../../config/tongshu.toml");
 
+/// Info for Tongshu; the storage engines only speak up about problems.
+const DEFAULT_LOG: &str = "info,sqlx=warn,buoyant_kernel=warn,deltalake_core=warn,datafusion=warn,object_store=warn";
+
 /// A value that must not be printed.
 #[derive(Clone, Default)]
 pub struct Secret(String);
@@ -41,6 +44,8 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub secure_cookies: bool,
     pub max_body_bytes: usize,
+    /// Where the resource library's tables live; empty: `<data_dir>/library`.
+    pub library: String,
 }
 
 /// The file's shape: every key optional, unknown keys refused (typos are caught).
@@ -54,6 +59,7 @@ struct File {
     log_format: Option<String>,
     secure_cookies: Option<bool>,
     max_body_bytes: Option<usize>,
+    library: Option<String>,
 }
 
 /// Flags that override the file and the environment.
@@ -87,7 +93,7 @@ impl Settings {
             .or(file.data_dir)
             .unwrap_or_else(|| PathBuf::from("./tongshu-data"));
         let database_url = pick(overrides.database_url.clone(), "TONGSHU_DATABASE_URL", file.database_url, "");
-        let log = pick(None, "TONGSHU_LOG", file.log, "info,sqlx=warn");
+        let log = pick(None, "TONGSHU_LOG", file.log, DEFAULT_LOG);
         let log_format = match pick(None, "TONGSHU_LOG_FORMAT", file.log_format, "text").as_str() {
             "text" => LogFormat::Text,
             "json" => LogFormat::Json,
@@ -101,7 +107,17 @@ impl Settings {
             Some(v) => v.parse().with_context(|| format!("TONGSHU_MAX_BODY_BYTES {v:?} is not a number of bytes"))?,
             None => file.max_body_bytes.unwrap_or(2 * 1024 * 1024),
         };
-        Ok(Self { addr, data_dir, database_url: Secret(database_url), log, log_format, secure_cookies, max_body_bytes })
+        let library = pick(None, "TONGSHU_LIBRARY", file.library, "");
+        Ok(Self {
+            addr,
+            data_dir,
+            database_url: Secret(database_url),
+            log,
+            log_format,
+            secure_cookies,
+            max_body_bytes,
+            library,
+        })
     }
 
     /// The metadata store's URL: the configured one, or SQLite in the data directory.

@@ -185,3 +185,83 @@ fn serve_answers_on_the_address_it_prints() {
     assert!(resp.ends_with("ready"));
     assert!(dir.path().join("meta.db").exists(), "the embedded store lives in the data directory");
 }
+
+#[test]
+fn ingest_table_and_sql_keep_their_command_line_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    assert!(tongshu(&["demo", "--data-dir", d]).status.success());
+    let csv = dir.path().join("企业.csv");
+    std::fs::write(&csv, "统一社会信用代码,企业名称,注册资本\n91371300MA3C000018,临沂商城物流有限公司,500.5\n91371302MA3D000027,兰山区农机合作社,80\n").unwrap();
+    let csv = csv.to_str().unwrap();
+    let o = tongshu(&["ingest", "--data-dir", d, "--table", "scjg_qiye", "--file", csv, "--create", "--org", "scjgj"]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    assert!(text(&o).0.contains("committed version 1 of table scjg_qiye: 2 rows written"), "{}", text(&o).0);
+
+    let (out, _) = text(&tongshu(&["table", "info", "scjg_qiye", "--data-dir", d, "--json"]));
+    let info: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!((info["version"].as_u64(), info["rows"].as_u64()), (Some(1), Some(2)));
+    assert!(info["uri"].as_str().unwrap().starts_with("file://"));
+    let (out, _) = text(&tongshu(&["table", "list", "--data-dir", d]));
+    assert!(out.contains("scjg_qiye"));
+
+    // A bad row: non-zero exit, the place named on stderr, nothing committed.
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "统一社会信用代码,企业名称,注册资本\n91371300MA3C000034,坏数据公司,五百万\n").unwrap();
+    let o = tongshu(&["ingest", "--data-dir", d, "--table", "scjg_qiye", "--file", bad.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(text(&o).1.contains("row 2, column \"注册资本\", value \"五百万\""), "{}", text(&o).1);
+    let o = tongshu(&[
+        "ingest",
+        "--data-dir",
+        d,
+        "--table",
+        "scjg_qiye",
+        "--file",
+        bad.to_str().unwrap(),
+        "--on-bad-rows",
+        "quarantine",
+    ]);
+    assert!(o.status.success());
+    assert!(text(&o).0.contains("0 rows written") && text(&o).0.contains("quarantined 1 bad rows"), "{}", text(&o).0);
+
+    let (out, _) = text(&tongshu(&[
+        "sql",
+        "--data-dir",
+        d,
+        "--format",
+        "csv",
+        "SELECT \"企业名称\" FROM scjg_qiye ORDER BY \"注册资本\"",
+    ]));
+    assert_eq!(out, "企业名称\n兰山区农机合作社\n临沂商城物流有限公司\n");
+    let (out, _) = text(&tongshu(&["sql", "--data-dir", d, "--format", "json", "SELECT COUNT(*) AS n FROM scjg_qiye"]));
+    assert_eq!(out.trim(), "[{\"n\":2}]");
+    let (out, _) = text(&tongshu(&[
+        "sql",
+        "--data-dir",
+        d,
+        "--as-of",
+        "scjg_qiye=0",
+        "--format",
+        "csv",
+        "SELECT COUNT(*) AS n FROM scjg_qiye",
+    ]));
+    assert_eq!(out, "n\n0\n", "version 0 is the empty table");
+
+    for (args, expect) in [
+        (vec!["sql", "--data-dir", d, "DELETE FROM scjg_qiye"], "not supported"),
+        (vec!["ingest", "--data-dir", d, "--table", "scjg_qiye", "--file", csv, "--mode", "merge"], "--mode \"merge\""),
+        (vec!["ingest", "--data-dir", d, "--table", "scjg_qiye", "--file", csv, "--mode", "upsert"], "key"),
+        (
+            vec!["ingest", "--data-dir", d, "--table", "scjg_qiye", "--file", csv, "--encoding", "latin1"],
+            "--encoding \"latin1\"",
+        ),
+        (vec!["ingest", "--data-dir", d, "--table", "Bad Name", "--file", csv], "bad table name"),
+        (vec!["ingest", "--data-dir", d, "--table", "nope", "--file", csv], "does not exist"),
+        (vec!["ingest", "--data-dir", d, "--table", "scjg_qiye", "--file", "/no/file.csv"], "/no/file.csv"),
+    ] {
+        let o = tongshu(&args);
+        assert!(!o.status.success(), "{args:?}");
+        assert!(text(&o).1.contains(expect), "{args:?}: {}", text(&o).1);
+    }
+}

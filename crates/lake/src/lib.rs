@@ -20,6 +20,7 @@ use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 use url::Url;
 
+pub use deltalake::arrow;
 pub use ingest::{BadRowPolicy, IngestReport, IngestRequest, Mode};
 pub use query::{ColumnFigures, QueryLimits, QueryResult};
 pub use source::{BadRow, CsvOptions, Progress, TargetColumn, encoding_named};

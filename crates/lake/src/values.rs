@@ -106,9 +106,9 @@ pub fn parse(cell: &str, ty: ColumnType, max_len: Option<u32>) -> Result<Value, 
 }
 
 fn days(d: time::Date) -> i32 {
-    (d.to_julian_day()
-        - time::Date::from_calendar_date(1970, time::Month::January, 1).map(|e| e.to_julian_day()).unwrap_or(2440588))
-        as i32
+    /// The Julian day number of 1970-01-01.
+    const EPOCH: i32 = 2_440_588;
+    d.to_julian_day() - EPOCH
 }
 
 fn parse_bool(s: &str) -> Option<bool> {
@@ -124,7 +124,7 @@ fn parse_date(s: &str) -> Option<time::Date> {
     let (y, m, d) = if s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()) {
         (s[..4].parse().ok()?, s[4..6].parse().ok()?, s[6..].parse().ok()?)
     } else {
-        let t = s.replace('年', "-").replace('月', "-").replace('日', "");
+        let t = s.replace(['年', '月'], "-").replace('日', "");
         let mut parts = t.split(['-', '/', '.']);
         let y: i32 = parts.next()?.parse().ok()?;
         let m: u8 = parts.next()?.parse().ok()?;
@@ -197,7 +197,17 @@ impl Inference {
             return;
         }
         self.seen += 1;
+        // Identifiers (ID numbers, phone numbers, codes with leading zeros) are text even
+        // when they are all digits: as numbers they would lose digits or their zeros.
+        let identifier = s.len() > 1 && s.starts_with('0') && !s.starts_with("0.")
+            || s.bytes().filter(u8::is_ascii_digit).count() > 15;
         for (i, ty) in ORDER.iter().enumerate() {
+            let numeric = matches!(ty, ColumnType::Integer | ColumnType::Number);
+            if self.candidates[i] && numeric && identifier {
+                self.candidates[i] = false;
+                self.first_misfit[i] = Some((row, s.chars().take(40).collect()));
+                continue;
+            }
             if self.candidates[i] && parse(s, *ty, None).is_err() {
                 self.candidates[i] = false;
                 self.first_misfit[i] = Some((row, s.chars().take(40).collect()));
@@ -261,6 +271,13 @@ mod tests {
         let (ty, note) = inf.decide("n");
         assert_eq!(ty, ColumnType::Text);
         assert!(note.unwrap().contains("row 9999999"), "the stray value is named");
+        let mut ids = Inference::default();
+        ids.observe(1, "371302199001011234");
+        assert_eq!(ids.decide("id").0, ColumnType::Text, "18-digit ID numbers stay text");
+        let mut zeros = Inference::default();
+        zeros.observe(1, "0539");
+        zeros.observe(2, "0.5");
+        assert_eq!(zeros.decide("z").0, ColumnType::Text, "leading zeros are kept");
         let mut dates = Inference::default();
         dates.observe(1, "2024-01-01");
         dates.observe(2, "2024/2/3");

@@ -83,7 +83,7 @@ async fn a_new_table_takes_its_types_from_the_whole_file() {
     assert_eq!(
         types,
         [
-            ("身份证号", "integer"),
+            ("身份证号", "text"),
             ("姓名", "text"),
             ("年龄", "integer"),
             ("工资", "number"),

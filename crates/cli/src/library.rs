@@ -1,0 +1,370 @@
+//! The library subcommands: `ingest`, `table ...` and `sql`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use tongshu_core::policy::{Principal, Role};
+use tongshu_lake::{BadRowPolicy, CsvOptions, IngestRequest, LakeError, Library, Mode, QueryLimits, encoding_named};
+use tongshu_library::{LibraryError, LibraryService};
+use tongshu_store::MetaStore;
+
+use crate::Common;
+
+#[derive(Args)]
+pub struct IngestArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Library table to feed: 1-63 lowercase letters, digits and '_' (e.g. gaj_hukou).
+    #[arg(long)]
+    pub table: String,
+    /// The input file.
+    #[arg(long, value_name = "PATH")]
+    pub file: PathBuf,
+    /// csv, tsv (xlsx, xls, json, ndjson and parquet are planned). [default: from the file name]
+    #[arg(long)]
+    pub format: Option<String>,
+    /// utf-8, gbk or gb18030. [default: detected]
+    #[arg(long)]
+    pub encoding: Option<String>,
+    /// Spreadsheet sheet to read (for xlsx/xls, planned).
+    #[arg(long)]
+    pub sheet: Option<String>,
+    /// append, overwrite, upsert (update matching keys, insert the rest) or delete (by key).
+    #[arg(long, default_value = "append")]
+    pub mode: String,
+    /// Key columns for upsert and delete, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub key: Vec<String>,
+    /// reject (nothing is written when any row is bad) or quarantine (bad rows are left out
+    /// and reported).
+    #[arg(long, default_value = "reject")]
+    pub on_bad_rows: String,
+    /// Create the table from the file's columns (types from the whole file) and file a draft
+    /// catalog entry describing it.
+    #[arg(long)]
+    pub create: bool,
+    /// Organization (slug) that owns a new table's catalog entry. [default: the user's]
+    #[arg(long, value_name = "SLUG", requires = "create")]
+    pub org: Option<String>,
+    /// Act as this user. [default: the first platform administrator]
+    #[arg(long = "as", value_name = "USERNAME")]
+    pub as_user: Option<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Subcommand)]
+pub enum TableCmd {
+    /// List the library's tables with their rows, size and last update.
+    List {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a table: its URI (any Delta reader opens it), version, rows, columns.
+    Info {
+        #[command(flatten)]
+        common: Common,
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show every version: when, who, what, rows added and removed.
+    History {
+        #[command(flatten)]
+        common: Common,
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make an earlier version the table's content again (as a new version).
+    Restore {
+        #[command(flatten)]
+        common: Common,
+        name: String,
+        #[arg(long)]
+        version: u64,
+    },
+}
+
+#[derive(Args)]
+pub struct SqlArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Output format: table, csv or json.
+    #[arg(long, default_value = "table")]
+    pub format: String,
+    /// Most rows to print.
+    #[arg(long, default_value_t = 10_000)]
+    pub max_rows: usize,
+    /// Seconds before the query is stopped.
+    #[arg(long, default_value_t = 60)]
+    pub timeout: u64,
+    /// Read a table as of a version, e.g. --as-of renkou=3 (repeatable).
+    #[arg(long, value_name = "TABLE=VERSION")]
+    pub as_of: Vec<String>,
+    /// One read-only SELECT statement over library tables.
+    pub query: String,
+}
+
+/// The library of the configured data directory.
+pub fn library(s: &crate::settings::Settings) -> Result<Library> {
+    let root = if s.library.is_empty() { s.data_dir.join("library").display().to_string() } else { s.library.clone() };
+    Ok(Library::open(&root, Default::default())?)
+}
+
+async fn principal(store: &MetaStore, username: Option<&str>) -> Result<Principal> {
+    let users = store.list_users().await?;
+    let user = match username {
+        Some(u) => users.into_iter().find(|x| x.username == u).with_context(|| format!("--as {u:?}: no such user"))?,
+        None => users
+            .into_iter()
+            .find(|x| x.role == Role::PlatformAdmin && !x.disabled)
+            .context("no platform administrator exists; create one with `tongshu user add` or pass --as")?,
+    };
+    Ok(user.principal())
+}
+
+fn human_bytes(n: u64) -> String {
+    indicatif::HumanBytes(n).to_string()
+}
+
+pub async fn ingest(args: IngestArgs, store: MetaStore, lake: Library) -> Result<()> {
+    let format = match &args.format {
+        Some(f) => f.to_ascii_lowercase(),
+        None => args.file.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_else(|| "csv".into()),
+    };
+    let delimiter = match format.as_str() {
+        "csv" | "txt" => None,
+        "tsv" | "tab" => Some(b'\t'),
+        "xlsx" | "xls" | "json" | "ndjson" | "jsonl" | "parquet" => {
+            bail!("--format {format}: not supported yet; this version reads csv and tsv")
+        }
+        other => bail!("--format {other:?} is not one of csv, tsv, xlsx, xls, json, ndjson, parquet"),
+    };
+    if args.sheet.is_some() {
+        bail!("--sheet applies to xlsx/xls files, which this version does not read yet");
+    }
+    let encoding = match &args.encoding {
+        None => None,
+        Some(e) => {
+            Some(encoding_named(e).with_context(|| format!("--encoding {e:?} is not one of utf-8, gbk, gb18030"))?)
+        }
+    };
+    let mode = Mode::parse(&args.mode)
+        .with_context(|| format!("--mode {:?} is not one of append, overwrite, upsert, delete", args.mode))?;
+    let on_bad_rows = match args.on_bad_rows.as_str() {
+        "reject" => BadRowPolicy::Reject,
+        "quarantine" => BadRowPolicy::Quarantine,
+        other => bail!("--on-bad-rows {other:?} is not reject or quarantine"),
+    };
+    let who = principal(&store, args.as_user.as_deref()).await?;
+    let org_id = match &args.org {
+        Some(slug) => {
+            Some(store.get_org_by_slug(slug).await.with_context(|| format!("--org {slug:?}: no such organization"))?.id)
+        }
+        None => None,
+    };
+    let total = std::fs::metadata(&args.file).map(|m| m.len()).unwrap_or(0);
+    let progress = Arc::new(tongshu_lake::Progress::default());
+    let req = IngestRequest {
+        table: args.table.clone(),
+        file: args.file.clone(),
+        csv: CsvOptions { delimiter, encoding },
+        mode,
+        keys: args.key.clone(),
+        on_bad_rows,
+        create: args.create,
+        max_lengths: Default::default(),
+        user: who.username.clone(),
+        progress: progress.clone(),
+    };
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {bytes}/{total_bytes} {bytes_per_sec} {msg} [{elapsed}]")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let ticker = {
+        let (bar, progress) = (bar.clone(), progress.clone());
+        tokio::spawn(async move {
+            loop {
+                bar.set_position(progress.bytes.load(Ordering::Relaxed));
+                bar.set_message(format!("{} rows", progress.rows.load(Ordering::Relaxed)));
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        })
+    };
+    let service = LibraryService::new(lake, store);
+    let result = service.ingest(&who, req, org_id).await;
+    ticker.abort();
+    bar.finish_and_clear();
+    match result {
+        Ok((report, record)) => {
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+                return Ok(());
+            }
+            println!(
+                "committed version {} of table {}: {} rows written, {} updated, {} deleted ({} {}, {:.1} s)",
+                report.version,
+                report.table,
+                report.rows_written,
+                report.rows_updated,
+                report.rows_deleted,
+                human_bytes(report.bytes),
+                report.encoding,
+                report.seconds
+            );
+            if report.created {
+                let entry = record.entry_id.map(|e| e.to_string()).unwrap_or_default();
+                println!("created table {}; a draft catalog entry was filed for it (entry {entry})", report.table);
+            }
+            println!("table now has {} rows", record.rows);
+            for n in &report.notes {
+                println!("note: {n}");
+            }
+            if report.bad_rows > 0 {
+                println!("quarantined {} bad rows:", report.bad_rows);
+                for b in report.bad_row_samples.iter().take(20) {
+                    println!("  {b}");
+                }
+            }
+            Ok(())
+        }
+        Err(LibraryError::Lake(LakeError::Rejected(r))) => {
+            eprintln!("ingest refused, nothing was written: {} of {} rows are bad", r.bad_rows, r.rows_read);
+            for b in r.bad_row_samples.iter().take(20) {
+                eprintln!("  {b}");
+            }
+            if r.bad_rows > 20 {
+                eprintln!(
+                    "  ... and {} more; --on-bad-rows quarantine writes the good rows and reports these",
+                    r.bad_rows - 20
+                );
+            }
+            bail!("{} bad rows", r.bad_rows)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn table(cmd: TableCmd, store: MetaStore, lake: Library) -> Result<()> {
+    let service = LibraryService::new(lake.clone(), store.clone());
+    match cmd {
+        TableCmd::List { json, .. } => {
+            let mut names = lake.list().await?;
+            names.sort();
+            let records = store.list_tables().await?;
+            if json {
+                let mut out = Vec::new();
+                for n in &names {
+                    let info = lake.info(n).await?;
+                    out.push(serde_json::json!({"name": n, "uri": info.uri, "version": info.version, "rows": info.rows,
+                        "bytes": info.bytes, "entry_id": records.iter().find(|r| &r.name == n).and_then(|r| r.entry_id)}));
+                }
+                println!("{}", serde_json::to_string_pretty(&out)?);
+                return Ok(());
+            }
+            println!("{:<32} {:>8} {:>12} {:>10}  catalog entry", "table", "version", "rows", "size");
+            for n in &names {
+                let info = lake.info(n).await?;
+                let entry = records.iter().find(|r| &r.name == n).and_then(|r| r.entry_id);
+                let entry = entry.map(|e| e.to_string()).unwrap_or_else(|| "-".into());
+                println!("{:<32} {:>8} {:>12} {:>10}  {entry}", n, info.version, info.rows, human_bytes(info.bytes));
+            }
+            Ok(())
+        }
+        TableCmd::Info { name, json, .. } => {
+            let info = lake.info(&name).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&info)?);
+                return Ok(());
+            }
+            println!(
+                "table    {}\nuri      {}\nversion  {}\nrows     {}\nfiles    {}\nsize     {}",
+                info.name,
+                info.uri,
+                info.version,
+                info.rows,
+                info.files,
+                human_bytes(info.bytes)
+            );
+            println!("columns:");
+            for c in &info.columns {
+                println!("  {} ({})", c.name, c.ty);
+            }
+            Ok(())
+        }
+        TableCmd::History { name, json, .. } => {
+            let history = lake.history(&name).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&history)?);
+                return Ok(());
+            }
+            for v in history {
+                let when = v
+                    .timestamp
+                    .and_then(|ms| time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok())
+                    .map(|t| t.to_string())
+                    .unwrap_or_default();
+                println!(
+                    "{:>4}  {}  {:<10} {:<16} {}  {}",
+                    v.version,
+                    when,
+                    v.operation,
+                    v.user.unwrap_or_default(),
+                    v.source.unwrap_or_default(),
+                    v.metrics
+                );
+            }
+            Ok(())
+        }
+        TableCmd::Restore { name, version, .. } => {
+            let v = lake.restore(&name, version).await?;
+            let entry = store.get_table(&name).await?.and_then(|r| r.entry_id);
+            service.refresh(&name, entry).await?;
+            println!("table {name} restored to version {version} as version {v}");
+            Ok(())
+        }
+    }
+}
+
+pub async fn sql(args: SqlArgs, lake: Library) -> Result<()> {
+    let mut versions = Vec::new();
+    for a in &args.as_of {
+        let (t, v) = a.split_once('=').with_context(|| format!("--as-of {a:?} is not TABLE=VERSION"))?;
+        let v: u64 = v.parse().with_context(|| format!("--as-of {a:?}: the version must be a number"))?;
+        versions.push((t.to_owned(), v));
+    }
+    let limits = QueryLimits { max_rows: args.max_rows, timeout: Duration::from_secs(args.timeout) };
+    let result = lake.sql(&args.query, &versions, limits).await?;
+    use tongshu_lake::arrow;
+    match args.format.as_str() {
+        "table" => println!("{}", arrow::util::pretty::pretty_format_batches(&result.batches)?),
+        "csv" => {
+            let mut w = arrow::csv::WriterBuilder::new().with_header(true).build(std::io::stdout());
+            for b in &result.batches {
+                w.write(b)?;
+            }
+        }
+        "json" => {
+            let mut w = arrow::json::ArrayWriter::new(std::io::stdout());
+            for b in &result.batches {
+                w.write(b)?;
+            }
+            w.finish()?;
+            println!();
+        }
+        other => bail!("--format {other:?} is not table, csv or json"),
+    }
+    if result.truncated {
+        eprintln!("(stopped at {} rows; raise --max-rows for more)", args.max_rows);
+    }
+    Ok(())
+}

@@ -1,0 +1,204 @@
+//! The resource library service: ingests on behalf of a user, links library tables to the
+//! catalog entries that describe them, and keeps each table's figures in the metadata store.
+//!
+//! The lake crate knows Delta tables; the store knows records; this crate decides who may
+//! feed which table and keeps the two in step.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use tongshu_catalog::{Catalog, CatalogError};
+use tongshu_core::catalog::{CatalogEntry, DataType, EntryInput, ItemInput};
+use tongshu_core::policy::{Principal, Role};
+use tongshu_lake::{ColumnType, IngestReport, IngestRequest, LakeError, Library};
+use tongshu_store::{ColumnStats, MetaStore, StoreError, TableRecord};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LibraryError {
+    #[error(transparent)]
+    Lake(#[from] LakeError),
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Forbidden(String),
+}
+
+pub type Result<T, E = LibraryError> = std::result::Result<T, E>;
+
+/// The library service. Cheap to clone.
+#[derive(Clone)]
+pub struct LibraryService {
+    lake: Library,
+    store: MetaStore,
+    catalog: Catalog,
+}
+
+fn item_type(t: ColumnType) -> DataType {
+    match t {
+        ColumnType::Text => DataType::Text,
+        ColumnType::Integer => DataType::Integer,
+        ColumnType::Number => DataType::Number,
+        ColumnType::Date => DataType::Date,
+        ColumnType::DateTime => DataType::DateTime,
+        ColumnType::Boolean => DataType::Boolean,
+    }
+}
+
+impl LibraryService {
+    pub fn new(lake: Library, store: MetaStore) -> Self {
+        Self { catalog: Catalog::new(store.clone()), lake, store }
+    }
+
+    pub fn lake(&self) -> &Library {
+        &self.lake
+    }
+
+    /// Feeds a table. For an existing table the caller must be allowed to edit the catalog
+    /// entry it belongs to (tables without one: administrators only); text longer than the
+    /// entry's item lengths is refused. With `req.create`, the table is made from the file
+    /// and a draft catalog entry describing it is filed for `org_id` (default: the caller's
+    /// organization), for its data officer to complete and submit.
+    pub async fn ingest(
+        &self,
+        who: &Principal,
+        mut req: IngestRequest,
+        org_id: Option<i64>,
+    ) -> Result<(IngestReport, TableRecord)> {
+        let org_id = org_id.unwrap_or(who.org_id);
+        let entry = if req.create {
+            if !who.may_edit_for(org_id) {
+                return Err(LibraryError::Forbidden("you may only create tables for your own organization".into()));
+            }
+            None
+        } else {
+            let record = self.store.get_table(&req.table).await?;
+            match record.and_then(|r| r.entry_id) {
+                Some(entry_id) => {
+                    let entry = self.store.get_entry(entry_id).await?;
+                    if !who.may_edit_for(entry.org_id) {
+                        return Err(LibraryError::Forbidden(format!(
+                            "table {:?} belongs to {}; only its data officers may feed it",
+                            req.table, entry.org_name
+                        )));
+                    }
+                    req.max_lengths = text_lengths(&entry);
+                    Some(entry)
+                }
+                None if who.role == Role::PlatformAdmin => None,
+                None => {
+                    return Err(LibraryError::Forbidden(format!(
+                        "table {:?} has no catalog entry; only administrators may feed it",
+                        req.table
+                    )));
+                }
+            }
+        };
+        let file_stem = Path::new(&req.file).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let report = self.lake.ingest(req).await?;
+        let entry_id = match (report.created, entry) {
+            (true, _) => Some(self.file_entry(who, org_id, &report.table, &file_stem).await?.id),
+            (false, e) => e.map(|e| e.id),
+        };
+        let record = self.refresh(&report.table, entry_id).await?;
+        tracing::info!(table = %report.table, version = report.version, rows = report.rows_written, user = %who.username, "ingested");
+        Ok((report, record))
+    }
+
+    /// Files a draft catalog entry whose items are the table's columns.
+    async fn file_entry(&self, who: &Principal, org_id: i64, table: &str, file_stem: &str) -> Result<CatalogEntry> {
+        let figures = self.lake.column_figures(table).await?;
+        let items: Vec<ItemInput> = figures
+            .iter()
+            .map(|c| ItemInput {
+                name: c.name.clone(),
+                data_type: item_type(c.ty).as_str().into(),
+                length: (c.ty == ColumnType::Text).then(|| c.max_len.unwrap_or(1).max(1) as u32),
+                description: String::new(),
+                element_code: None,
+            })
+            .collect();
+        let name = if file_stem.trim().is_empty() { table.to_owned() } else { file_stem.trim().to_owned() };
+        let input = |name: String| EntryInput {
+            class: "3".into(),
+            item: "99".into(),
+            category: "999".into(),
+            name,
+            summary: format!("由文件导入创建的资源库表 {table}，请数源部门补充摘要、共享与开放属性后提交审核。"),
+            format: "database".into(),
+            format_detail: Some(format!("资源库表 {table}")),
+            items: items.clone(),
+            sharing_type: "conditional".into(),
+            sharing_condition: Some("待数源部门确认共享条件".into()),
+            sharing_methods: vec!["interface".into()],
+            open_type: "not_open".into(),
+            update_cycle: "monthly".into(),
+            grading: "general".into(),
+            ..Default::default()
+        };
+        match self.catalog.create(who, Some(org_id), &input(name.clone()), None).await {
+            Err(CatalogError::Conflict(_)) => {
+                Ok(self.catalog.create(who, Some(org_id), &input(format!("{name}（{table}）")), None).await?)
+            }
+            other => Ok(other?),
+        }
+    }
+
+    /// Reads a table's current figures from the lake and records them.
+    pub async fn refresh(&self, name: &str, entry_id: Option<i64>) -> Result<TableRecord> {
+        let info = self.lake.info(name).await?;
+        let figures = self.lake.column_figures(name).await?;
+        let history = self.lake.history(name).await?;
+        let last = history
+            .first()
+            .and_then(|v| v.timestamp)
+            .and_then(|ms| time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok())
+            .unwrap_or_else(tongshu_core::now);
+        let record = TableRecord {
+            name: name.to_owned(),
+            entry_id,
+            uri: info.uri,
+            version: info.version as i64,
+            rows: info.rows as i64,
+            bytes: info.bytes as i64,
+            files: info.files as i64,
+            columns: figures
+                .into_iter()
+                .map(|c| ColumnStats { name: c.name, ty: c.ty.as_str().into(), nulls: c.nulls, distinct: c.distinct })
+                .collect(),
+            updated_at: last,
+        };
+        self.store.put_table(&record).await?;
+        Ok(self.store.get_table(name).await?.unwrap_or(record))
+    }
+
+    /// Links a table to the catalog entry that describes it (administrators, or the entry's
+    /// own data officers).
+    pub async fn link(&self, who: &Principal, name: &str, entry_id: i64) -> Result<TableRecord> {
+        let entry = self.store.get_entry(entry_id).await?;
+        if !who.may_edit_for(entry.org_id) {
+            return Err(LibraryError::Forbidden("you may only link tables to your own organization's entries".into()));
+        }
+        self.refresh(name, Some(entry_id)).await
+    }
+
+    pub async fn tables_of_entry(&self, entry_id: i64) -> Result<Vec<TableRecord>> {
+        Ok(self.store.tables_of_entry(entry_id).await?)
+    }
+
+    pub async fn list(&self) -> Result<Vec<TableRecord>> {
+        Ok(self.store.list_tables().await?)
+    }
+}
+
+/// The longest text each column may hold, from the entry's text items.
+fn text_lengths(entry: &CatalogEntry) -> HashMap<String, u32> {
+    entry
+        .body
+        .items
+        .iter()
+        .filter(|i| i.data_type == DataType::Text)
+        .filter_map(|i| i.length.map(|l| (i.name.clone(), l)))
+        .collect()
+}
