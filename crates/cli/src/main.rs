@@ -55,6 +55,9 @@ enum Cmd {
     Demo {
         #[command(flatten)]
         common: Common,
+        /// Residents in the demo population; the other demo tables scale with it.
+        #[arg(long, default_value_t = DEMO_ROWS)]
+        rows: usize,
     },
     /// Create or upgrade the metadata database's tables (serve does this too).
     Migrate {
@@ -110,6 +113,9 @@ enum UserCmd {
         password: Option<String>,
     },
 }
+
+/// Residents in the demo population by default: small, so the demo starts in seconds.
+const DEMO_ROWS: usize = 2000;
 
 fn settings(common: &Common, addr: Option<String>) -> Result<Settings> {
     let overrides = Overrides {
@@ -170,8 +176,13 @@ fn print_demo_accounts(addr: Option<&std::net::SocketAddr>) {
     }
 }
 
-async fn seed_demo(store: &MetaStore) -> Result<()> {
+async fn seed_demo(store: &MetaStore, s: &Settings, rows: usize) -> Result<()> {
     let report = tongshu_demo::seed(store).await.context("cannot load the demo city")?;
+    let library = tongshu_library::LibraryService::new(library::library(s)?, store.clone());
+    let tables = tongshu_demo::seed_tables(store, &library, rows).await.context("cannot load the demo tables")?;
+    if tables.seeded {
+        println!("demo tables loaded: {} tables, {} rows", tables.tables, tables.rows);
+    }
     if report.seeded {
         println!(
             "demo city loaded: {} organizations, {} accounts, {} catalog entries",
@@ -191,7 +202,7 @@ async fn run(cli: Cli) -> Result<()> {
             tracing::info!(settings = ?s, "starting");
             let store = open_store(&s).await?;
             if demo {
-                seed_demo(&store).await?;
+                seed_demo(&store, &s, DEMO_ROWS).await?;
             }
             let listener =
                 tokio::net::TcpListener::bind(s.addr).await.with_context(|| format!("cannot listen on {}", s.addr))?;
@@ -203,16 +214,17 @@ async fn run(cli: Cli) -> Result<()> {
             }
             let web =
                 tongshu_web::WebSettings { secure_cookies: s.secure_cookies, max_body_bytes: s.max_body_bytes, demo };
-            let state = tongshu_web::AppState::new(store.clone(), Accounts::new(store.clone()), web);
+            let library = tongshu_library::LibraryService::new(library::library(&s)?, store.clone());
+            let state = tongshu_web::AppState::new(store.clone(), Accounts::new(store.clone()), library, web);
             tongshu_web::serve(listener, state, shutdown_signal()).await?;
             store.close().await;
             Ok(())
         }
-        Cmd::Demo { common } => {
+        Cmd::Demo { common, rows } => {
             let s = settings(&common, None)?;
             init_logging(&s);
             let store = open_store(&s).await?;
-            seed_demo(&store).await?;
+            seed_demo(&store, &s, rows).await?;
             print_demo_accounts(None);
             store.close().await;
             Ok(())

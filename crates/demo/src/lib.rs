@@ -101,6 +101,8 @@ pub enum DemoError {
     Accounts(#[from] AccountError),
     #[error("demo entry {name:?}: {source}")]
     Catalog { name: String, source: CatalogError },
+    #[error("demo tables: {0}")]
+    Io(String),
 }
 
 /// What a seed run did.
@@ -119,10 +121,7 @@ fn roll(key: &str) -> u64 {
     for b in key.bytes() {
         h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
     }
-    h = h.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    h ^ (h >> 31)
+    tables::Rng::new(h).next_u64()
 }
 
 /// A valid unified social credit code for a demo body: `11` for government bodies, `91`
@@ -397,4 +396,117 @@ mod tests {
         assert!(city::CITY_DEPARTMENTS.len() >= 41);
         assert!(city + districts + topics + firms >= 300, "{}", city + districts + topics + firms);
     }
+}
+
+pub mod tables;
+
+/// The store key that marks loaded demo tables.
+const TABLES_KEY: &str = "demo_tables_seeded_at";
+
+/// What loading the demo tables did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TablesReport {
+    pub seeded: bool,
+    pub tables: usize,
+    pub rows: u64,
+}
+
+/// A demo table: its name, the entry it holds the data of, and how its rows are made.
+enum Fill {
+    /// Residents of the pool whose index passes the test.
+    People(fn(usize, usize) -> bool),
+    Firms,
+    Statistics,
+}
+
+const DEMO_TABLES: &[(&str, &str, &str, Fill)] = &[
+    ("gaj_huji_renkou", "gaj", "户籍人口基本信息", Fill::People(|_, _| true)),
+    // 85% of residents are insured; 3% of residents died (indices ≡ 7 mod 33), and most of
+    // those are still in the insurance table: the comparison the city runs.
+    ("ybj_yibao_canbao", "ybj", "基本医疗保险参保人员信息", Fill::People(|i, _| i % 20 < 17)),
+    ("mzj_binzang_huohua", "mzj", "殡葬火化信息", Fill::People(|i, _| i % 33 == 7)),
+    ("rsj_yanglao_canbao", "rsj", "企业职工养老保险参保人员信息", Fill::People(|i, _| i % 10 < 6)),
+    ("jyj_xuesheng_xueji", "jyj", "中小学学生学籍信息", Fill::People(|i, _| i % 9 == 0)),
+    ("gaj_liudong_renkou", "gaj", "流动人口居住登记信息", Fill::People(|i, _| i % 25 == 3)),
+    ("wjw_yufang_jiezhong", "wjw", "预防接种信息", Fill::People(|i, _| i % 4 == 1)),
+    ("scjgj_shichang_zhuti", "scjgj", "市场主体登记信息", Fill::Firms),
+    ("swj_nashuiren", "swj", "纳税人登记信息", Fill::Firms),
+    ("gdgs_qiye_yongdian", "gdgs", "企业用电信息", Fill::Firms),
+    ("zjj_jianzhu_qiye", "zjj", "建筑业企业资质信息", Fill::Firms),
+    ("gaj_renkou_tongji", "gaj", "户籍人口统计信息", Fill::Statistics),
+    ("ybj_canbao_tongji", "ybj", "医保参保统计信息", Fill::Statistics),
+    ("swj_nashui_tongji", "swj", "企业纳税统计信息", Fill::Statistics),
+    ("tjj_jingji_zhibiao", "tjj", "国民经济主要指标信息", Fill::Statistics),
+    ("wjw_weijian_tongji", "wjw", "卫生健康统计信息", Fill::Statistics),
+];
+
+/// Loads the demo tables into the library (unless already there): `people` residents, a
+/// tenth as many firms, and two years of monthly statistics per district. Each table is
+/// linked to the demo catalog entry it holds the data of.
+pub async fn seed_tables(
+    store: &MetaStore,
+    library: &tongshu_library::LibraryService,
+    people: usize,
+) -> Result<TablesReport, DemoError> {
+    if store.meta_get(TABLES_KEY).await?.is_some() {
+        return Ok(TablesReport { seeded: false, tables: 0, rows: 0 });
+    }
+    let admin = store
+        .list_users()
+        .await?
+        .into_iter()
+        .find(|u| u.role == Role::PlatformAdmin)
+        .ok_or_else(|| StoreError::NotFound("a platform administrator (seed the demo city first)".into()))?
+        .principal();
+    let dir = std::env::temp_dir().join(format!("tongshu-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| DemoError::Io(e.to_string()))?;
+    let pool = tables::people(people);
+    let (mut count, mut rows) = (0, 0);
+    for (i, (table, slug, entry_name, fill)) in DEMO_TABLES.iter().enumerate() {
+        if library.lake().exists(table).await.map_err(|e| DemoError::Io(e.to_string()))? {
+            continue;
+        }
+        let org = store.get_org_by_slug(slug).await?;
+        let page = store
+            .list_entries(&tongshu_store::EntryFilter {
+                org_id: Some(org.id),
+                text: Some((*entry_name).into()),
+                limit: 5,
+                ..Default::default()
+            })
+            .await?;
+        let Some(entry) = page.entries.into_iter().find(|e| e.body.name == *entry_name) else { continue };
+        let core = entry_name.trim_end_matches("信息");
+        let file = dir.join(format!("{table}.csv"));
+        let seed = 1000 + i as u64;
+        let written = match fill {
+            Fill::People(keep) => tables::person_csv(&file, core, &pool, |k| keep(k, pool.len()), seed),
+            Fill::Firms => tables::firm_csv(&file, core, (people / 10).max(10), seed),
+            Fill::Statistics => tables::statistic_csv(&file, core, 24, seed),
+        }
+        .map_err(|e| DemoError::Io(e.to_string()))?;
+        let req = tongshu_lake::IngestRequest {
+            table: (*table).into(),
+            file: file.clone(),
+            csv: Default::default(),
+            mode: tongshu_lake::Mode::Append,
+            keys: vec![],
+            on_bad_rows: tongshu_lake::BadRowPolicy::Reject,
+            create: true,
+            max_lengths: Default::default(),
+            user: "demo".into(),
+            progress: Default::default(),
+        };
+        library
+            .create_for_entry(&admin, req, entry.id)
+            .await
+            .map_err(|e| DemoError::Io(format!("demo table {table}: {e}")))?;
+        let _ = std::fs::remove_file(&file);
+        count += 1;
+        rows += written as u64;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    store.meta_set_once(TABLES_KEY, &tongshu_core::now().to_string()).await?;
+    tracing::info!(tables = count, rows, "demo tables loaded");
+    Ok(TablesReport { seeded: true, tables: count, rows })
 }

@@ -106,6 +106,27 @@ impl LibraryService {
         Ok((report, record))
     }
 
+    /// Creates a table from a file for an existing catalog entry (whose items the file's
+    /// columns should match) and links the two.
+    pub async fn create_for_entry(
+        &self,
+        who: &Principal,
+        mut req: IngestRequest,
+        entry_id: i64,
+    ) -> Result<(IngestReport, TableRecord)> {
+        let entry = self.store.get_entry(entry_id).await?;
+        if !who.may_edit_for(entry.org_id) {
+            return Err(LibraryError::Forbidden(
+                "you may only create tables for your own organization's entries".into(),
+            ));
+        }
+        req.create = true;
+        req.max_lengths = text_lengths(&entry);
+        let report = self.lake.ingest(req).await?;
+        let record = self.refresh(&report.table, Some(entry_id)).await?;
+        Ok((report, record))
+    }
+
     /// Files a draft catalog entry whose items are the table's columns.
     async fn file_entry(&self, who: &Principal, org_id: i64, table: &str, file_stem: &str) -> Result<CatalogEntry> {
         let figures = self.lake.column_figures(table).await?;
@@ -150,10 +171,11 @@ impl LibraryService {
         let info = self.lake.info(name).await?;
         let figures = self.lake.column_figures(name).await?;
         let history = self.lake.history(name).await?;
+        // Whole seconds, as the store keeps times.
         let last = history
             .first()
             .and_then(|v| v.timestamp)
-            .and_then(|ms| time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok())
+            .and_then(|ms| time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000)).ok())
             .unwrap_or_else(tongshu_core::now);
         let record = TableRecord {
             name: name.to_owned(),

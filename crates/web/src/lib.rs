@@ -21,6 +21,7 @@ use std::sync::Arc;
 
 use tongshu_accounts::Accounts;
 use tongshu_catalog::Catalog;
+use tongshu_library::LibraryService;
 use tongshu_store::MetaStore;
 
 pub use api::openapi::openapi_json;
@@ -50,15 +51,17 @@ pub struct AppState {
     pub store: MetaStore,
     pub accounts: Accounts,
     pub catalog: Catalog,
+    pub library: LibraryService,
     pub settings: Arc<WebSettings>,
     metrics: Arc<metrics::Metrics>,
     templates: Arc<templates::Templates>,
 }
 
 impl AppState {
-    pub fn new(store: MetaStore, accounts: Accounts, settings: WebSettings) -> Self {
+    pub fn new(store: MetaStore, accounts: Accounts, library: LibraryService, settings: WebSettings) -> Self {
         Self {
             catalog: Catalog::new(store.clone()),
+            library,
             store,
             accounts,
             settings: Arc::new(settings),

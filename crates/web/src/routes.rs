@@ -62,6 +62,7 @@ fn table() -> Vec<Route> {
         route!(GET "/api/v1/catalog/{id}" => Public, api::catalog::get),
         route!(PUT "/api/v1/catalog/{id}" => EditEntries, api::catalog::update),
         route!(GET "/api/v1/catalog/{id}/history" => ReadHistory, api::catalog::history),
+        route!(GET "/api/v1/catalog/{id}/tables" => Public, api::catalog::tables),
         route!(POST "/api/v1/catalog/{id}/submit" => EditEntries, api::catalog::submit),
         route!(POST "/api/v1/catalog/{id}/approve" => ReviewEntries, api::catalog::approve),
         route!(POST "/api/v1/catalog/{id}/return" => ReviewEntries, api::catalog::return_entry),

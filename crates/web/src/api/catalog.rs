@@ -178,6 +178,62 @@ pub async fn update(
     Ok(Json(state.catalog.update(caller.required()?, parse_id(&id)?, &input).await?))
 }
 
+/// A library table of an entry, with its freshness against the entry's update cycle.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TableView {
+    pub name: String,
+    /// The Delta table's URI.
+    pub uri: String,
+    pub version: i64,
+    pub rows: i64,
+    pub bytes: i64,
+    /// When the table was last fed (RFC 3339).
+    pub updated_at: String,
+    /// `fresh` or `overdue`.
+    pub freshness: String,
+    pub days_since_update: i64,
+    #[schema(value_type = Vec<Object>)]
+    pub columns: serde_json::Value,
+}
+
+pub async fn tables_for(state: &AppState, entry: &CatalogEntry) -> Result<Vec<TableView>, ApiError> {
+    use tongshu_core::catalog::Freshness;
+    let now = tongshu_core::now();
+    let tables = state.library.tables_of_entry(entry.id).await.map_err(ApiError::internal)?;
+    Ok(tables
+        .into_iter()
+        .map(|t| {
+            let (freshness, days) = match entry.body.update_cycle.freshness(t.updated_at, now) {
+                Freshness::Fresh { days_since } => ("fresh", days_since),
+                Freshness::Overdue { days_since, .. } => ("overdue", days_since),
+            };
+            TableView {
+                name: t.name,
+                uri: t.uri,
+                version: t.version,
+                rows: t.rows,
+                bytes: t.bytes,
+                updated_at: t.updated_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+                freshness: freshness.into(),
+                days_since_update: days,
+                columns: serde_json::to_value(&t.columns).unwrap_or_default(),
+            }
+        })
+        .collect())
+}
+
+/// The library tables that hold an entry's data: rows, size, version, freshness, column figures.
+#[utoipa::path(get, path = "/api/v1/catalog/{id}/tables", tag = "catalog", params(("id" = i64, Path)),
+    responses((status = 200, body = [TableView]), (status = 404, body = ErrorBody)))]
+pub async fn tables(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<TableView>>, ApiError> {
+    let entry = state.catalog.get(caller.principal.as_ref(), parse_id(&id)?).await?;
+    Ok(Json(tables_for(&state, &entry).await?))
+}
+
 /// Who did what to an entry, and when.
 #[utoipa::path(get, path = "/api/v1/catalog/{id}/history", tag = "catalog", params(("id" = i64, Path)),
     responses((status = 200, body = [HistoryRecord]), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]

@@ -11,7 +11,7 @@ use super::{auth, catalog, orgs};
     paths(
         auth::sign_in, auth::sign_out, auth::me, auth::list_tokens, auth::create_token, auth::revoke_token,
         orgs::list, orgs::list_users, orgs::create_user,
-        catalog::browse, catalog::facets, catalog::get, catalog::create, catalog::update, catalog::history,
+        catalog::browse, catalog::facets, catalog::get, catalog::create, catalog::update, catalog::history, catalog::tables,
         catalog::submit, catalog::approve, catalog::return_entry, catalog::delist, catalog::workbench, catalog::review_queue,
     ),
     tags((name = "catalog", description = "政务信息资源目录"), (name = "review", description = "目录审核"),

@@ -184,11 +184,16 @@ pub async fn detail(
             "delist": admin && entry.status == EntryStatus::Listed,
         })
     });
+    let tables = match crate::api::catalog::tables_for(&state, &entry).await {
+        Ok(t) => t,
+        Err(e) => return error_page(&state, &caller, e),
+    };
     let any_action = actions.as_ref().is_some_and(|a| a.as_object().is_some_and(|m| m.values().any(|v| v == true)));
     let mut ctx = base(&caller, "catalog", &entry.body.name);
     ctx.insert("class_label".into(), entry.body.classification.class_label().into());
     ctx.insert("e".into(), json!(entry));
     ctx.insert("history".into(), json!(history));
+    ctx.insert("tables".into(), json!(tables));
     ctx.insert("actions".into(), if any_action { actions.unwrap_or(Value::Null) } else { Value::Null });
     ctx.insert(
         "action_labels".into(),

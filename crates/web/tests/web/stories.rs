@@ -232,3 +232,49 @@ async fn health_readiness_metrics_and_openapi() {
         }
     }
 }
+
+#[tokio::test]
+async fn an_entry_shows_its_library_tables_and_whether_they_are_overdue() {
+    let app = spawn_app().await;
+    let officer = app.store.user_credentials("officer.gaj").await.unwrap().unwrap().0.principal();
+    let file = app.dir.join("流动人口.csv");
+    std::fs::write(
+        &file,
+        "公民身份号码,姓名,居住地址\n371302199001011234,张三,兰山区\n371311198502022345,李四,罗庄区\n",
+    )
+    .unwrap();
+    let req = tongshu_lake::IngestRequest {
+        table: "gaj_liudong".into(),
+        file,
+        csv: Default::default(),
+        mode: tongshu_lake::Mode::Append,
+        keys: vec![],
+        on_bad_rows: tongshu_lake::BadRowPolicy::Reject,
+        create: true,
+        max_lengths: Default::default(),
+        user: "officer.gaj".into(),
+        progress: Default::default(),
+    };
+    let (_, record) = app.library.ingest(&officer, req, None).await.unwrap();
+    let entry_id = record.entry_id.unwrap();
+
+    let s = app.sign_in("officer.gaj", "Officer@2026").await;
+    let (status, tables) = s.get(&app, &format!("/api/v1/catalog/{entry_id}/tables")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!((tables[0]["name"].as_str(), tables[0]["rows"].as_i64()), (Some("gaj_liudong"), Some(2)));
+    assert_eq!(tables[0]["freshness"], "fresh");
+    assert_eq!(tables[0]["columns"][1]["name"], "姓名");
+
+    // A monthly table last fed 40 days ago is overdue, on the API and on the page.
+    let mut old = app.store.get_table("gaj_liudong").await.unwrap().unwrap();
+    old.updated_at -= time::Duration::days(40);
+    app.store.put_table(&old).await.unwrap();
+    let (_, tables) = s.get(&app, &format!("/api/v1/catalog/{entry_id}/tables")).await;
+    assert_eq!((tables[0]["freshness"].as_str(), tables[0]["days_since_update"].as_i64()), (Some("overdue"), Some(40)));
+    let page = s.client.get(app.url(&format!("/catalog/{entry_id}"))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("资源库表") && page.contains("gaj_liudong") && page.contains("已逾期（40 天未更新）"));
+
+    // Not visible to the public: the draft entry and its tables are not found.
+    let r = client().get(app.url(&format!("/api/v1/catalog/{entry_id}/tables"))).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}

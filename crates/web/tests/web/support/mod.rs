@@ -11,6 +11,8 @@ use tongshu_web::{AppState, WebSettings};
 pub struct TestApp {
     pub addr: SocketAddr,
     pub store: MetaStore,
+    pub library: tongshu_library::LibraryService,
+    pub dir: std::path::PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -36,9 +38,11 @@ pub async fn spawn_on(backend: Backend) -> Option<TestApp> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let settings = WebSettings { demo: true, ..WebSettings::default() };
-    let state = AppState::new(store.clone(), Accounts::new(store.clone()), settings);
+    let lake = tongshu_lake::Library::open(dir.path().join("library").to_str().unwrap(), Default::default()).unwrap();
+    let library = tongshu_library::LibraryService::new(lake, store.clone());
+    let state = AppState::new(store.clone(), Accounts::new(store.clone()), library.clone(), settings);
     tokio::spawn(tongshu_web::serve(listener, state, std::future::pending()));
-    Some(TestApp { addr, store, _dir: dir })
+    Some(TestApp { addr, store, library, dir: dir.path().to_owned(), _dir: dir })
 }
 
 /// A browser-like client: keeps cookies, does not follow redirects (tests look at them).
