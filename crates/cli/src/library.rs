@@ -83,6 +83,27 @@ pub enum TableCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Compact small files into large ones, optionally Z-ordered by columns (a new version).
+    Optimize {
+        #[command(flatten)]
+        common: Common,
+        name: String,
+        /// Cluster rows by these columns (comma-separated) so filters on them read less.
+        #[arg(long, value_delimiter = ',')]
+        zorder: Vec<String>,
+    },
+    /// Delete data files that no version younger than the retention period needs.
+    Vacuum {
+        #[command(flatten)]
+        common: Common,
+        name: String,
+        /// Keep every file needed by versions younger than this (time travel ends there).
+        #[arg(long, default_value_t = 168)]
+        retention_hours: u64,
+        /// Only list the files that would be deleted.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Make an earlier version the table's content again (as a new version).
     Restore {
         #[command(flatten)]
@@ -91,6 +112,30 @@ pub enum TableCmd {
         #[arg(long)]
         version: u64,
     },
+}
+
+#[derive(Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Export this whole table ...
+    #[arg(long, conflicts_with = "query", required_unless_present = "query")]
+    pub table: Option<String>,
+    /// ... or the rows of this read-only SELECT.
+    #[arg(long)]
+    pub query: Option<String>,
+    /// csv, json, ndjson or parquet.
+    #[arg(long, default_value = "csv")]
+    pub format: String,
+    /// Start CSV with a UTF-8 byte order mark, so that Excel shows Chinese correctly.
+    #[arg(long)]
+    pub bom: bool,
+    /// Write here instead of standard output (required for parquet).
+    #[arg(long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// Read a table as of a version, e.g. --as-of renkou=3 (repeatable).
+    #[arg(long, value_name = "TABLE=VERSION")]
+    pub as_of: Vec<String>,
 }
 
 #[derive(Args)]
@@ -325,6 +370,22 @@ pub async fn table(cmd: TableCmd, store: MetaStore, lake: Library) -> Result<()>
             }
             Ok(())
         }
+        TableCmd::Optimize { name, zorder, .. } => {
+            let r = lake.compact(&name, &zorder).await?;
+            let entry = store.get_table(&name).await?.and_then(|r| r.entry_id);
+            service.refresh(&name, entry).await?;
+            println!(
+                "table {name}: {} files rewritten into {} (version {})",
+                r.files_removed, r.files_added, r.version
+            );
+            Ok(())
+        }
+        TableCmd::Vacuum { name, retention_hours, dry_run, .. } => {
+            let files = lake.vacuum(&name, retention_hours, dry_run).await?;
+            let verb = if dry_run { "would delete" } else { "deleted" };
+            println!("table {name}: {verb} {} files older than {retention_hours} hours", files.len());
+            Ok(())
+        }
         TableCmd::Restore { name, version, .. } => {
             let v = lake.restore(&name, version).await?;
             let entry = store.get_table(&name).await?.and_then(|r| r.entry_id);
@@ -335,13 +396,54 @@ pub async fn table(cmd: TableCmd, store: MetaStore, lake: Library) -> Result<()>
     }
 }
 
-pub async fn sql(args: SqlArgs, lake: Library) -> Result<()> {
+fn versions(as_of: &[String]) -> Result<Vec<(String, u64)>> {
     let mut versions = Vec::new();
-    for a in &args.as_of {
+    for a in as_of {
         let (t, v) = a.split_once('=').with_context(|| format!("--as-of {a:?} is not TABLE=VERSION"))?;
         let v: u64 = v.parse().with_context(|| format!("--as-of {a:?}: the version must be a number"))?;
         versions.push((t.to_owned(), v));
     }
+    Ok(versions)
+}
+
+pub async fn export(args: ExportArgs, lake: Library) -> Result<()> {
+    let format = tongshu_lake::ExportFormat::parse(&args.format, args.bom)
+        .with_context(|| format!("--format {:?} is not csv, json, ndjson or parquet", args.format))?;
+    let query = match (&args.table, &args.query) {
+        (Some(t), _) => {
+            tongshu_lake::check_name(t)?;
+            format!("SELECT * FROM {t}")
+        }
+        (None, Some(q)) => q.clone(),
+        (None, None) => bail!("give --table or --query"),
+    };
+    let versions = versions(&args.as_of)?;
+    let rows = match &args.output {
+        Some(path) => {
+            // Write to a temporary file first, so a failed export never leaves half a file.
+            let tmp = path.with_extension("partial");
+            let file = std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+            let result = lake.export(&query, &versions, format, std::io::BufWriter::new(file)).await;
+            match result {
+                Ok(rows) => {
+                    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+                    rows
+                }
+                Err(e) => {
+                    let _ = std::fs::remove_file(&tmp);
+                    return Err(e.into());
+                }
+            }
+        }
+        None if format == tongshu_lake::ExportFormat::Parquet => bail!("parquet needs --output PATH"),
+        None => lake.export(&query, &versions, format, std::io::BufWriter::new(std::io::stdout())).await?,
+    };
+    eprintln!("exported {rows} rows");
+    Ok(())
+}
+
+pub async fn sql(args: SqlArgs, lake: Library) -> Result<()> {
+    let versions = versions(&args.as_of)?;
     let limits = QueryLimits { max_rows: args.max_rows, timeout: Duration::from_secs(args.timeout) };
     let result = lake.sql(&args.query, &versions, limits).await?;
     use tongshu_lake::arrow;

@@ -74,6 +74,8 @@ enum Cmd {
     Table(library::TableCmd),
     /// Run read-only SQL over library tables.
     Sql(library::SqlArgs),
+    /// Export a table or a query's rows as CSV, JSON, NDJSON or Parquet (streamed).
+    Export(library::ExportArgs),
     /// Print the OpenAPI document of the JSON API.
     Openapi,
     /// Print the commented default configuration file.
@@ -178,11 +180,6 @@ fn print_demo_accounts(addr: Option<&std::net::SocketAddr>) {
 
 async fn seed_demo(store: &MetaStore, s: &Settings, rows: usize) -> Result<()> {
     let report = tongshu_demo::seed(store).await.context("cannot load the demo city")?;
-    let library = tongshu_library::LibraryService::new(library::library(s)?, store.clone());
-    let tables = tongshu_demo::seed_tables(store, &library, rows).await.context("cannot load the demo tables")?;
-    if tables.seeded {
-        println!("demo tables loaded: {} tables, {} rows", tables.tables, tables.rows);
-    }
     if report.seeded {
         println!(
             "demo city loaded: {} organizations, {} accounts, {} catalog entries",
@@ -190,6 +187,11 @@ async fn seed_demo(store: &MetaStore, s: &Settings, rows: usize) -> Result<()> {
         );
     } else {
         println!("demo city already loaded");
+    }
+    let library = tongshu_library::LibraryService::new(library::library(s)?, store.clone());
+    let tables = tongshu_demo::seed_tables(store, &library, rows).await.context("cannot load the demo tables")?;
+    if tables.seeded {
+        println!("demo tables loaded: {} tables, {} rows", tables.tables, tables.rows);
     }
     Ok(())
 }
@@ -278,6 +280,8 @@ async fn run(cli: Cli) -> Result<()> {
                 library::TableCmd::List { common, .. }
                 | library::TableCmd::Info { common, .. }
                 | library::TableCmd::History { common, .. }
+                | library::TableCmd::Optimize { common, .. }
+                | library::TableCmd::Vacuum { common, .. }
                 | library::TableCmd::Restore { common, .. } => common.clone(),
             };
             let s = settings(&common, None)?;
@@ -286,6 +290,11 @@ async fn run(cli: Cli) -> Result<()> {
             let result = library::table(cmd, store.clone(), library::library(&s)?).await;
             store.close().await;
             result
+        }
+        Cmd::Export(args) => {
+            let s = settings(&args.common, None)?;
+            init_logging(&s);
+            library::export(args, library::library(&s)?).await
         }
         Cmd::Sql(args) => {
             let s = settings(&args.common, None)?;

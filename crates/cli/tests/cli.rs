@@ -248,6 +248,26 @@ fn ingest_table_and_sql_keep_their_command_line_contract() {
     ]));
     assert_eq!(out, "n\n0\n", "version 0 is the empty table");
 
+    let out_path = dir.path().join("qiye.csv");
+    let o =
+        tongshu(&["export", "--data-dir", d, "--table", "scjg_qiye", "--bom", "--output", out_path.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    let exported = std::fs::read(&out_path).unwrap();
+    assert!(exported.starts_with(b"\xEF\xBB\xBF"), "Excel-friendly BOM");
+    assert_eq!(String::from_utf8_lossy(&exported[3..]).lines().count(), 3);
+    let (out, _) = text(&tongshu(&[
+        "export",
+        "--data-dir",
+        d,
+        "--query",
+        "SELECT COUNT(*) AS n FROM scjg_qiye",
+        "--format",
+        "ndjson",
+    ]));
+    assert_eq!(out.trim(), "{\"n\":2}");
+    let o = tongshu(&["export", "--data-dir", d, "--table", "scjg_qiye", "--format", "parquet"]);
+    assert!(text(&o).1.contains("--output"));
+
     for (args, expect) in [
         (vec!["sql", "--data-dir", d, "DELETE FROM scjg_qiye"], "not supported"),
         (vec!["ingest", "--data-dir", d, "--table", "scjg_qiye", "--file", csv, "--mode", "merge"], "--mode \"merge\""),

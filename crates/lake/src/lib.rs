@@ -5,9 +5,11 @@
 //! handed to a Delta write or merge as a DataFusion plan, so memory stays bounded and a
 //! failure anywhere leaves the previous version as it was.
 
+mod export;
 mod ingest;
 mod query;
 pub mod source;
+mod upkeep;
 pub mod values;
 
 use std::collections::HashMap;
@@ -21,9 +23,11 @@ use serde::Serialize;
 use url::Url;
 
 pub use deltalake::arrow;
+pub use export::ExportFormat;
 pub use ingest::{BadRowPolicy, IngestReport, IngestRequest, Mode};
 pub use query::{ColumnFigures, QueryLimits, QueryResult};
 pub use source::{BadRow, CsvOptions, Progress, TargetColumn, encoding_named};
+pub use upkeep::CompactReport;
 pub use values::ColumnType;
 
 /// Errors of the library. Messages name the table, file, row or column at fault.

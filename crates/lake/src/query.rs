@@ -32,26 +32,9 @@ impl Library {
     /// Runs one read-only SQL statement. Every table of the library is visible by name;
     /// `versions` pins tables to an earlier version (time travel).
     pub async fn sql(&self, sql: &str, versions: &[(String, u64)], limits: QueryLimits) -> Result<QueryResult> {
-        let ctx = SessionContext::new();
-        for name in self.list().await? {
-            let mut t = self.table(&name).await?;
-            if let Some((_, v)) = versions.iter().find(|(n, _)| *n == name) {
-                t.load_version(*v)
-                    .await
-                    .map_err(|e| LakeError::Input(format!("table {name:?} has no version {v}: {e}")))?;
-            }
-            t.update_datafusion_session(&ctx.state())?;
-            let provider = t.table_provider().await?;
-            ctx.register_table(name.as_str(), provider).map_err(|e| LakeError::Internal(e.to_string()))?;
-        }
-        for (n, _) in versions {
-            if !self.exists(n).await? {
-                return Err(LakeError::NoSuchTable(n.clone()));
-            }
-        }
-        let options = SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false);
+        let ctx = self.session(versions).await?;
         let run = async {
-            let df = ctx.sql_with_options(sql, options).await.map_err(|e| LakeError::Query(e.to_string()))?;
+            let df = Library::read_only(&ctx, sql).await?;
             let df = df.limit(0, Some(limits.max_rows + 1)).map_err(|e| LakeError::Query(e.to_string()))?;
             df.collect().await.map_err(|e| LakeError::Query(e.to_string()))
         };
@@ -70,6 +53,40 @@ impl Library {
         }
         batches.retain(|b| b.num_rows() > 0 || !truncated);
         Ok(QueryResult { batches, truncated })
+    }
+}
+
+impl Library {
+    /// A DataFusion session with every table registered by name; `versions` pins tables to
+    /// earlier versions.
+    pub(crate) async fn session(&self, versions: &[(String, u64)]) -> Result<SessionContext> {
+        let ctx = SessionContext::new();
+        for name in self.list().await? {
+            let mut t = self.table(&name).await?;
+            if let Some((_, v)) = versions.iter().find(|(n, _)| *n == name) {
+                t.load_version(*v)
+                    .await
+                    .map_err(|e| LakeError::Input(format!("table {name:?} has no version {v}: {e}")))?;
+            }
+            t.update_datafusion_session(&ctx.state())?;
+            let provider = t.table_provider().await?;
+            ctx.register_table(name.as_str(), provider).map_err(|e| LakeError::Internal(e.to_string()))?;
+        }
+        for (n, _) in versions {
+            if !self.exists(n).await? {
+                return Err(LakeError::NoSuchTable(n.clone()));
+            }
+        }
+        Ok(ctx)
+    }
+
+    /// Plans one read-only statement.
+    pub(crate) async fn read_only(
+        ctx: &SessionContext,
+        sql: &str,
+    ) -> Result<deltalake::datafusion::prelude::DataFrame> {
+        let options = SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false);
+        ctx.sql_with_options(sql, options).await.map_err(|e| LakeError::Query(e.to_string()))
     }
 }
 
