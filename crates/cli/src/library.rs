@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use tongshu_core::policy::{Principal, Role};
-use tongshu_lake::{BadRowPolicy, CsvOptions, IngestRequest, LakeError, Library, Mode, QueryLimits, encoding_named};
+use tongshu_lake::{BadRowPolicy, IngestRequest, LakeError, Library, Mode, QueryLimits, SourceOptions, encoding_named};
 use tongshu_library::{LibraryError, LibraryService};
 use tongshu_store::MetaStore;
 
@@ -24,13 +24,14 @@ pub struct IngestArgs {
     /// The input file.
     #[arg(long, value_name = "PATH")]
     pub file: PathBuf,
-    /// csv, tsv (xlsx, xls, json, ndjson and parquet are planned). [default: from the file name]
+    /// csv, tsv, xlsx, xls, json (an array of objects), ndjson or parquet.
+    /// [default: from the file name]
     #[arg(long)]
     pub format: Option<String>,
     /// utf-8, gbk or gb18030. [default: detected]
     #[arg(long)]
     pub encoding: Option<String>,
-    /// Spreadsheet sheet to read (for xlsx/xls, planned).
+    /// Spreadsheet sheet to read. [default: the first]
     #[arg(long)]
     pub sheet: Option<String>,
     /// append, overwrite, upsert (update matching keys, insert the rest) or delete (by key).
@@ -182,20 +183,12 @@ fn human_bytes(n: u64) -> String {
 
 pub async fn ingest(args: IngestArgs, store: MetaStore, lake: Library) -> Result<()> {
     let format = match &args.format {
-        Some(f) => f.to_ascii_lowercase(),
-        None => args.file.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_else(|| "csv".into()),
+        None => None,
+        Some(f) => Some(
+            tongshu_lake::InputFormat::parse(f)
+                .with_context(|| format!("--format {f:?} is not one of csv, tsv, xlsx, xls, json, ndjson, parquet"))?,
+        ),
     };
-    let delimiter = match format.as_str() {
-        "csv" | "txt" => None,
-        "tsv" | "tab" => Some(b'\t'),
-        "xlsx" | "xls" | "json" | "ndjson" | "jsonl" | "parquet" => {
-            bail!("--format {format}: not supported yet; this version reads csv and tsv")
-        }
-        other => bail!("--format {other:?} is not one of csv, tsv, xlsx, xls, json, ndjson, parquet"),
-    };
-    if args.sheet.is_some() {
-        bail!("--sheet applies to xlsx/xls files, which this version does not read yet");
-    }
     let encoding = match &args.encoding {
         None => None,
         Some(e) => {
@@ -221,7 +214,7 @@ pub async fn ingest(args: IngestArgs, store: MetaStore, lake: Library) -> Result
     let req = IngestRequest {
         table: args.table.clone(),
         file: args.file.clone(),
-        csv: CsvOptions { delimiter, encoding },
+        source: SourceOptions { format, delimiter: None, encoding, sheet: args.sheet.clone() },
         mode,
         keys: args.key.clone(),
         on_bad_rows,

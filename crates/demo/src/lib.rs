@@ -488,7 +488,7 @@ pub async fn seed_tables(
         let req = tongshu_lake::IngestRequest {
             table: (*table).into(),
             file: file.clone(),
-            csv: Default::default(),
+            source: Default::default(),
             mode: tongshu_lake::Mode::Append,
             keys: vec![],
             on_bad_rows: tongshu_lake::BadRowPolicy::Reject,

@@ -21,7 +21,7 @@ use deltalake::kernel::transaction::CommitProperties;
 use deltalake::protocol::SaveMode;
 use serde::Serialize;
 
-use crate::source::{CsvFile, CsvOptions, ReadReport};
+use crate::source::{ReadReport, SourceOptions};
 use crate::{LakeError, Library, Result, arrow_schema};
 
 /// How an ingest changes the table.
@@ -65,7 +65,7 @@ pub enum BadRowPolicy {
 pub struct IngestRequest {
     pub table: String,
     pub file: PathBuf,
-    pub csv: CsvOptions,
+    pub source: SourceOptions,
     pub mode: Mode,
     /// Key columns for upsert and delete.
     pub keys: Vec<String>,
@@ -148,11 +148,12 @@ impl Library {
             (false, false) => return Err(LakeError::NoSuchTable(req.table.clone())),
             (true, false) => (self.table(&req.table).await?, false),
             (false, true) => {
-                let (file, csv) = (req.file.clone(), req.csv.clone());
-                let (cols, inferred_notes) =
-                    tokio::task::spawn_blocking(move || CsvFile::open(&file, &csv, Arc::default())?.infer())
-                        .await
-                        .map_err(|e| LakeError::Internal(e.to_string()))??;
+                let (file, opts) = (req.file.clone(), req.source.clone());
+                let (cols, inferred_notes) = tokio::task::spawn_blocking(move || {
+                    crate::source::infer(crate::source::open(&file, &opts, Arc::default())?.as_mut())
+                })
+                .await
+                .map_err(|e| LakeError::Internal(e.to_string()))??;
                 notes.extend(inferred_notes);
                 let comment =
                     format!("created from {}", req.file.file_name().map(|n| n.to_string_lossy()).unwrap_or_default());
@@ -179,7 +180,7 @@ impl Library {
         let reader = {
             let (file, csv, policy, targets, schema, outcome, progress) = (
                 req.file.clone(),
-                req.csv.clone(),
+                req.source.clone(),
                 req.on_bad_rows,
                 targets.clone(),
                 schema.clone(),
@@ -187,8 +188,8 @@ impl Library {
                 req.progress.clone(),
             );
             tokio::task::spawn_blocking(move || {
-                let result = CsvFile::open(&file, &csv, progress).and_then(|f| {
-                    f.read(&targets, schema, |batch| {
+                let result = crate::source::open(&file, &csv, progress.clone()).and_then(|mut rows| {
+                    crate::source::read(rows.as_mut(), &progress, &targets, schema, |batch| {
                         tx.blocking_send(Ok(batch)).map_err(|_| LakeError::Internal("the writer stopped".into()))
                     })
                 });

@@ -6,6 +6,7 @@
 //! failure anywhere leaves the previous version as it was.
 
 mod export;
+mod formats;
 mod ingest;
 mod query;
 pub mod source;
@@ -26,7 +27,7 @@ pub use deltalake::arrow;
 pub use export::ExportFormat;
 pub use ingest::{BadRowPolicy, IngestReport, IngestRequest, Mode};
 pub use query::{ColumnFigures, QueryLimits, QueryResult};
-pub use source::{BadRow, CsvOptions, Progress, TargetColumn, encoding_named};
+pub use source::{BadRow, InputFormat, Progress, SourceOptions, TargetColumn, encoding_named};
 pub use upkeep::CompactReport;
 pub use values::ColumnType;
 

@@ -1,8 +1,10 @@
 //! Reading input files as typed Arrow batches, row by row, with bounded memory.
 //!
-//! CSV/TSV in UTF-8 (with or without BOM), GBK or GB18030 — detected or given — with any
-//! delimiter and quoting. Each data row is parsed completely before it is added to a batch,
-//! so a bad row is either refused or quarantined whole, never half-added.
+//! Every input format is a [`Rows`] source: a header and rows of text cells. CSV/TSV (UTF-8
+//! with or without BOM, GBK or GB18030, detected or given; any delimiter and quoting),
+//! NDJSON and Parquet stream; JSON arrays and spreadsheets (XLSX/XLS, one sheet) are read
+//! whole. Each data row is parsed completely before it is added to a batch, so a bad row is
+//! either refused or quarantined whole, never half-added.
 
 use std::fs::File;
 use std::io::{BufReader, Read};
@@ -25,13 +27,49 @@ pub const BATCH_ROWS: usize = 8192;
 /// Bad rows described in a report; the rest are only counted (and kept in quarantine).
 pub const MAX_REPORTED: usize = 1000;
 
-/// How to read a CSV or TSV file.
+/// The formats an ingest reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputFormat {
+    Csv,
+    Tsv,
+    Json,
+    Ndjson,
+    /// XLSX, XLS, XLSB or ODS (one sheet).
+    Spreadsheet,
+    Parquet,
+}
+
+impl InputFormat {
+    /// Parses a format name (`csv`, `tsv`, `json`, `ndjson`, `xlsx`, `xls`, `parquet`).
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s.to_ascii_lowercase().as_str() {
+            "csv" | "txt" => InputFormat::Csv,
+            "tsv" | "tab" => InputFormat::Tsv,
+            "json" => InputFormat::Json,
+            "ndjson" | "jsonl" => InputFormat::Ndjson,
+            "xlsx" | "xls" | "xlsb" | "xlsm" | "ods" => InputFormat::Spreadsheet,
+            "parquet" => InputFormat::Parquet,
+            _ => return None,
+        })
+    }
+
+    /// The format a file name suggests (CSV when it suggests none).
+    pub fn of(path: &Path) -> Self {
+        path.extension().and_then(|e| e.to_str()).and_then(Self::parse).unwrap_or(InputFormat::Csv)
+    }
+}
+
+/// How to read an input file.
 #[derive(Debug, Clone, Default)]
-pub struct CsvOptions {
-    /// Field separator; `None` sniffs it from the header line (`,` `\t` `;` `|`).
+pub struct SourceOptions {
+    /// `None`: from the file name.
+    pub format: Option<InputFormat>,
+    /// CSV field separator; `None` sniffs it from the header line (`,` `\t` `;` `|`).
     pub delimiter: Option<u8>,
-    /// Text encoding; `None` detects it (BOM, else UTF-8 when valid, else GB18030).
+    /// CSV text encoding; `None` detects it (BOM, else UTF-8 when valid, else GB18030).
     pub encoding: Option<&'static Encoding>,
+    /// Spreadsheet sheet; `None`: the first.
+    pub sheet: Option<String>,
 }
 
 /// Parses an encoding name as users write it.
@@ -121,7 +159,7 @@ impl<R: Read> Read for Counting<R> {
 /// Opens `path` as UTF-8 text, detecting or applying the encoding.
 fn open_text(
     path: &Path,
-    opts: &CsvOptions,
+    opts: &SourceOptions,
     bytes: Arc<Progress>,
 ) -> Result<(Box<dyn Read + Send>, &'static Encoding), LakeError> {
     let io = |e: std::io::Error| LakeError::Input(format!("{}: {e}", path.display()));
@@ -181,18 +219,82 @@ fn sniff(line: &str) -> u8 {
     if counts[best] == 0 { b',' } else { seps[best] }
 }
 
-/// A CSV file opened for reading records.
-pub struct CsvFile {
+/// A header and rows of text cells: what every input format is turned into.
+pub trait Rows: Send {
+    /// The file's name, for reports.
+    fn name(&self) -> &str;
+    fn header(&self) -> &[String];
+    /// The text encoding or container format, for reports.
+    fn encoding(&self) -> String;
+    /// Fills `cells` with the next data row and returns its row number (the header is row
+    /// 1), or a row that could not be read at all; `None` at the end.
+    fn next_row(&mut self, cells: &mut Vec<String>) -> Option<Result<u64, BadRow>>;
+}
+
+fn fill(cells: &mut Vec<String>, values: impl Iterator<Item = impl AsRef<str>>) {
+    let mut n = 0;
+    for v in values {
+        if n < cells.len() {
+            cells[n].clear();
+            cells[n].push_str(v.as_ref());
+        } else {
+            cells.push(v.as_ref().to_owned());
+        }
+        n += 1;
+    }
+    cells.truncate(n);
+}
+
+fn check_header(name: &str, header: &[String]) -> Result<(), LakeError> {
+    if header.is_empty() || header.iter().all(|h| h.is_empty()) {
+        return Err(LakeError::Input(format!("{name}: the first row has no column names")));
+    }
+    let mut seen = std::collections::HashSet::new();
+    if let Some(dup) = header.iter().find(|h| !seen.insert(h.as_str())) {
+        return Err(LakeError::Input(format!("{name}: column {dup:?} appears twice in the header")));
+    }
+    if let Some(i) = header.iter().position(|h| h.is_empty()) {
+        return Err(LakeError::Input(format!("{name}: column {} has no name", i + 1)));
+    }
+    Ok(())
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+/// Opens `path` as rows in the format the options give or the file name suggests.
+pub fn open(path: &Path, opts: &SourceOptions, progress: Arc<Progress>) -> Result<Box<dyn Rows>, LakeError> {
+    let format = opts.format.unwrap_or_else(|| InputFormat::of(path));
+    let rows: Box<dyn Rows> = match format {
+        InputFormat::Csv | InputFormat::Tsv => {
+            let mut o = opts.clone();
+            if format == InputFormat::Tsv && o.delimiter.is_none() {
+                o.delimiter = Some(b'\t');
+            }
+            Box::new(CsvRows::open(path, &o, progress)?)
+        }
+        InputFormat::Ndjson => Box::new(crate::formats::NdjsonRows::open(path, progress)?),
+        InputFormat::Json => Box::new(crate::formats::json_array(path, progress)?),
+        InputFormat::Spreadsheet => Box::new(crate::formats::spreadsheet(path, opts.sheet.as_deref(), progress)?),
+        InputFormat::Parquet => Box::new(crate::formats::ParquetRows::open(path, progress)?),
+    };
+    check_header(rows.name(), rows.header())?;
+    Ok(rows)
+}
+
+/// A CSV or TSV file.
+pub struct CsvRows {
     name: String,
     reader: csv::Reader<Box<dyn Read + Send>>,
     header: Vec<String>,
     encoding: &'static Encoding,
-    progress: Arc<Progress>,
+    record: csv::StringRecord,
 }
 
-impl CsvFile {
-    pub fn open(path: &Path, opts: &CsvOptions, progress: Arc<Progress>) -> Result<Self, LakeError> {
-        let (mut text, encoding) = open_text(path, opts, progress.clone())?;
+impl CsvRows {
+    pub fn open(path: &Path, opts: &SourceOptions, progress: Arc<Progress>) -> Result<Self, LakeError> {
+        let (mut text, encoding) = open_text(path, opts, progress)?;
         // Read the header line ourselves to sniff the separator, then hand the rest to csv.
         let mut first = Vec::new();
         let mut byte = [0u8; 1];
@@ -215,9 +317,6 @@ impl CsvFile {
             .and_then(|r| r.ok())
             .map(|r| r.iter().map(|h| h.trim().trim_start_matches('\u{feff}').to_owned()).collect())
             .unwrap_or_default();
-        if header.iter().all(|h| h.is_empty()) {
-            return Err(LakeError::Input(format!("{}: the first line has no column names", path.display())));
-        }
         if header.iter().any(|h| h.contains('\u{fffd}')) {
             return Err(LakeError::Input(format!(
                 "{}: the header is not valid {} text; give the right --encoding (utf-8, gbk, gb18030)",
@@ -225,114 +324,143 @@ impl CsvFile {
                 encoding.name()
             )));
         }
-        let mut seen = std::collections::HashSet::new();
-        if let Some(dup) = header.iter().find(|h| !seen.insert(h.as_str())) {
-            return Err(LakeError::Input(format!("{}: column {dup:?} appears twice in the header", path.display())));
-        }
         let reader = csv::ReaderBuilder::new().delimiter(delimiter).has_headers(false).flexible(true).from_reader(text);
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        Ok(Self { name, reader, header, encoding, progress })
+        Ok(Self { name: file_name(path), reader, header, encoding, record: csv::StringRecord::new() })
+    }
+}
+
+impl Rows for CsvRows {
+    fn name(&self) -> &str {
+        &self.name
     }
 
-    pub fn header(&self) -> &[String] {
+    fn header(&self) -> &[String] {
         &self.header
     }
 
-    /// Reads the whole file once to choose each column's type (for new tables).
-    pub fn infer(mut self) -> Result<(Vec<TargetColumn>, Vec<String>), LakeError> {
-        let mut inf = vec![Inference::default(); self.header.len()];
-        let mut record = csv::StringRecord::new();
-        loop {
-            match self.reader.read_record(&mut record) {
-                Ok(false) => break,
-                Ok(true) => {
-                    let row = record.position().map(|p| p.line() + 1).unwrap_or(0);
-                    for (i, cell) in record.iter().enumerate().take(inf.len()) {
-                        inf[i].observe(row, cell);
-                    }
-                }
-                Err(e) => return Err(LakeError::Input(format!("{}: {e}", self.name))),
-            }
-        }
-        let mut notes = Vec::new();
-        let cols = self
-            .header
-            .iter()
-            .zip(&inf)
-            .map(|(name, inf)| {
-                let (ty, note) = inf.decide(name);
-                notes.extend(note);
-                TargetColumn { name: name.clone(), ty, max_len: None }
-            })
-            .collect();
-        Ok((cols, notes))
+    fn encoding(&self) -> String {
+        self.encoding.name().to_owned()
     }
 
-    /// Reads every row into batches of `schema` (whose columns are `targets`), calling `emit`
-    /// for each batch. Bad rows go to the report and are skipped; `emit` returning an error
-    /// stops reading.
-    pub fn read(
-        mut self,
-        targets: &[TargetColumn],
-        schema: SchemaRef,
-        mut emit: impl FnMut(RecordBatch) -> Result<(), LakeError>,
-    ) -> Result<ReadReport, LakeError> {
-        let mut report = ReadReport { encoding: self.encoding.name().to_owned(), ..Default::default() };
-        // Where each target column comes from in the file.
-        let sources: Vec<Option<usize>> =
-            targets.iter().map(|t| self.header.iter().position(|h| *h == t.name)).collect();
-        let unknown: Vec<&String> = self.header.iter().filter(|h| !targets.iter().any(|t| t.name == **h)).collect();
-        if !unknown.is_empty() {
-            return Err(LakeError::Input(format!(
-                "{}: columns {:?} are not columns of the table (it has {:?})",
-                self.name,
-                unknown,
-                targets.iter().map(|t| &t.name).collect::<Vec<_>>()
-            )));
-        }
-        for (t, s) in targets.iter().zip(&sources) {
-            if s.is_none() {
-                report.notes.push(format!("column {:?} is not in the file; it is left empty", t.name));
-            }
-        }
-        let width = self.header.len();
-        let mut builder = BatchBuilder::new(targets);
-        let mut record = csv::StringRecord::new();
-        let mut values: Vec<Value> = Vec::with_capacity(targets.len());
+    fn next_row(&mut self, cells: &mut Vec<String>) -> Option<Result<u64, BadRow>> {
         loop {
-            match self.reader.read_record(&mut record) {
-                Ok(false) => break,
+            match self.reader.read_record(&mut self.record) {
+                Ok(false) => return None,
                 Ok(true) => {}
                 Err(e) => {
                     let row = e.position().map(|p| p.line() + 1).unwrap_or(0);
-                    report.bad(BadRow {
+                    return Some(Err(BadRow {
                         file: self.name.clone(),
                         row,
                         column: None,
                         value: None,
                         reason: e.to_string(),
-                    });
-                    continue;
+                    }));
                 }
             }
-            let row = record.position().map(|p| p.line() + 1).unwrap_or(0);
-            if record.len() == 1 && record.get(0).is_some_and(|c| c.trim().is_empty()) {
-                continue; // blank line
+            if self.record.len() == 1 && self.record.get(0).is_some_and(|c| c.trim().is_empty()) {
+                continue; // a blank line
             }
-            report.rows_read += 1;
-            if record.len() != width {
-                let reason = format!("has {} fields, the header has {width}", record.len());
-                report.bad(BadRow { file: self.name.clone(), row, column: None, value: None, reason });
+            let row = self.record.position().map(|p| p.line() + 1).unwrap_or(0);
+            fill(cells, self.record.iter());
+            return Some(Ok(row));
+        }
+    }
+}
+
+/// Reads every row once to choose each column's type (for new tables).
+pub fn infer(rows: &mut dyn Rows) -> Result<(Vec<TargetColumn>, Vec<String>), LakeError> {
+    let header = rows.header().to_vec();
+    let mut inf = vec![Inference::default(); header.len()];
+    let mut cells = Vec::new();
+    while let Some(r) = rows.next_row(&mut cells) {
+        let Ok(row) = r else { continue };
+        for (i, cell) in cells.iter().enumerate().take(inf.len()) {
+            inf[i].observe(row, cell);
+        }
+    }
+    let mut notes = Vec::new();
+    let cols = header
+        .iter()
+        .zip(&inf)
+        .map(|(name, inf)| {
+            let (ty, note) = inf.decide(name);
+            notes.extend(note);
+            TargetColumn { name: name.clone(), ty, max_len: None }
+        })
+        .collect();
+    Ok((cols, notes))
+}
+
+/// Reads every row into batches of `schema` (whose columns are `targets`), calling `emit`
+/// for each batch. Bad rows go to the report and are skipped; `emit` returning an error
+/// stops reading.
+pub fn read(
+    rows: &mut dyn Rows,
+    progress: &Progress,
+    targets: &[TargetColumn],
+    schema: SchemaRef,
+    mut emit: impl FnMut(RecordBatch) -> Result<(), LakeError>,
+) -> Result<ReadReport, LakeError> {
+    let name = rows.name().to_owned();
+    let encoding = rows.encoding();
+    let header = rows.header().to_vec();
+    let mut report = ReadReport { encoding: encoding.clone(), ..Default::default() };
+    // Where each target column comes from in the file.
+    let sources: Vec<Option<usize>> = targets.iter().map(|t| header.iter().position(|h| *h == t.name)).collect();
+    let unknown: Vec<&String> = header.iter().filter(|h| !targets.iter().any(|t| t.name == **h)).collect();
+    if !unknown.is_empty() {
+        return Err(LakeError::Input(format!(
+            "{name}: columns {:?} are not columns of the table (it has {:?})",
+            unknown,
+            targets.iter().map(|t| &t.name).collect::<Vec<_>>()
+        )));
+    }
+    for (t, s) in targets.iter().zip(&sources) {
+        if s.is_none() {
+            report.notes.push(format!("column {:?} is not in the file; it is left empty", t.name));
+        }
+    }
+    let width = header.len();
+    let mut builder = BatchBuilder::new(targets);
+    let mut cells: Vec<String> = Vec::with_capacity(width);
+    let mut values: Vec<Value> = Vec::with_capacity(targets.len());
+    while let Some(next) = rows.next_row(&mut cells) {
+        let row = match next {
+            Ok(row) => row,
+            Err(bad) => {
+                report.rows_read += 1;
+                report.bad(bad);
                 continue;
             }
-            values.clear();
-            let mut bad = None;
-            for (t, s) in targets.iter().zip(&sources) {
-                let cell = s.and_then(|i| record.get(i)).unwrap_or("");
-                if cell.contains('\u{fffd}') {
-                    let reason = format!("is not valid {} text; give the right --encoding", self.encoding.name());
+        };
+        report.rows_read += 1;
+        if cells.len() != width {
+            let reason = format!("has {} fields, the header has {width}", cells.len());
+            report.bad(BadRow { file: name.clone(), row, column: None, value: None, reason });
+            continue;
+        }
+        values.clear();
+        let mut bad = None;
+        for (t, s) in targets.iter().zip(&sources) {
+            let cell = s.and_then(|i| cells.get(i)).map(String::as_str).unwrap_or("");
+            if cell.contains('\u{fffd}') {
+                let reason = format!("is not valid {encoding} text; give the right --encoding");
+                bad = Some(BadRow {
+                    file: name.clone(),
+                    row,
+                    column: Some(t.name.clone()),
+                    value: Some(cell.chars().take(60).collect()),
+                    reason,
+                });
+                break;
+            }
+            match parse(cell, t.ty, t.max_len) {
+                Ok(v) => values.push(v),
+                Err(reason) => {
+                    let reason = format!("{reason} ({} column)", t.ty);
                     bad = Some(BadRow {
-                        file: self.name.clone(),
+                        file: name.clone(),
                         row,
                         column: Some(t.name.clone()),
                         value: Some(cell.chars().take(60).collect()),
@@ -340,39 +468,25 @@ impl CsvFile {
                     });
                     break;
                 }
-                match parse(cell, t.ty, t.max_len) {
-                    Ok(v) => values.push(v),
-                    Err(reason) => {
-                        let reason = format!("{reason} ({} column)", t.ty);
-                        bad = Some(BadRow {
-                            file: self.name.clone(),
-                            row,
-                            column: Some(t.name.clone()),
-                            value: Some(cell.chars().take(60).collect()),
-                            reason,
-                        });
-                        break;
-                    }
-                }
-            }
-            if let Some(b) = bad {
-                report.bad(b);
-                continue;
-            }
-            builder.push(&values);
-            report.rows_taken += 1;
-            if builder.len() >= BATCH_ROWS {
-                self.progress.rows.fetch_add(builder.len() as u64, std::sync::atomic::Ordering::Relaxed);
-                emit(builder.finish(schema.clone())?)?;
             }
         }
-        if builder.len() > 0 {
-            self.progress.rows.fetch_add(builder.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        if let Some(b) = bad {
+            report.bad(b);
+            continue;
+        }
+        builder.push(&values);
+        report.rows_taken += 1;
+        if builder.len() >= BATCH_ROWS {
+            progress.rows.fetch_add(builder.len() as u64, std::sync::atomic::Ordering::Relaxed);
             emit(builder.finish(schema.clone())?)?;
         }
-        report.bytes = self.progress.bytes.load(std::sync::atomic::Ordering::Relaxed);
-        Ok(report)
     }
+    if builder.len() > 0 {
+        progress.rows.fetch_add(builder.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        emit(builder.finish(schema.clone())?)?;
+    }
+    report.bytes = progress.bytes.load(std::sync::atomic::Ordering::Relaxed);
+    Ok(report)
 }
 
 /// Column builders for one batch.

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use deltalake::arrow::util::display::array_value_to_string;
-use tongshu_lake::{BadRowPolicy, CsvOptions, IngestRequest, LakeError, Library, Mode, QueryLimits, encoding_named};
+use tongshu_lake::{BadRowPolicy, IngestRequest, LakeError, Library, Mode, QueryLimits, SourceOptions, encoding_named};
 
 struct Fixture {
     dir: tempfile::TempDir,
@@ -28,7 +28,7 @@ impl Fixture {
         IngestRequest {
             table: table.into(),
             file: file.to_owned(),
-            csv: CsvOptions::default(),
+            source: Default::default(),
             mode,
             keys: vec![],
             on_bad_rows: BadRowPolicy::Reject,
@@ -154,7 +154,7 @@ async fn encodings_are_detected_or_given() {
         .await
         .unwrap();
     let req = IngestRequest {
-        csv: CsvOptions { encoding: encoding_named("utf-8"), delimiter: None },
+        source: SourceOptions { encoding: encoding_named("utf-8"), ..Default::default() },
         ..f.req("wrong", &file, Mode::Append)
     };
     let err = f.lib.ingest(req).await.unwrap_err();
@@ -174,7 +174,7 @@ async fn delimiters_and_quoting() {
     let pipe = f.file("c.csv", "a|b\n1|2\n".as_bytes());
     let req = IngestRequest {
         create: true,
-        csv: CsvOptions { delimiter: Some(b'|'), encoding: None },
+        source: SourceOptions { delimiter: Some(b'|'), ..Default::default() },
         ..f.req("pipe", &pipe, Mode::Append)
     };
     f.lib.ingest(req).await.unwrap();
@@ -447,4 +447,86 @@ async fn exports_round_trip_through_every_format() {
     assert_eq!(reader.metadata().file_metadata().num_rows(), 3);
 
     assert!(f.lib.export("DROP TABLE people", &[], tongshu_lake::ExportFormat::Json, Vec::new()).await.is_err());
+}
+
+#[tokio::test]
+async fn json_ndjson_spreadsheets_and_parquet_are_read_like_csv() {
+    let f = fixture();
+    // NDJSON: keys from every line, a broken line is a bad row named by its line number.
+    let nd = f.file(
+        "a.ndjson",
+        "{\"编号\": 1, \"名称\": \"甲\", \"金额\": 1.5}\n\n{\"编号\": 2, \"名称\": \"乙\", \"备注\": \"新增\"}\n"
+            .as_bytes(),
+    );
+    let r = f.create("nd", &nd).await;
+    assert_eq!(r.rows_written, 2);
+    assert_eq!(
+        f.rows("SELECT \"编号\", \"名称\", \"金额\", \"备注\" FROM nd ORDER BY \"编号\"").await,
+        ["1|甲|1.5|", "2|乙||新增"]
+    );
+    let broken = f.file("b.ndjson", "{\"编号\": 3, \"名称\": \"丙\"}\n{\"编号\": 4, \"名称\"\n[1,2]\n".as_bytes());
+    let err = f.lib.ingest(f.req("nd", &broken, Mode::Append)).await.unwrap_err();
+    let LakeError::Rejected(report) = err else { panic!() };
+    assert_eq!(report.bad_row_samples.iter().map(|b| b.row).collect::<Vec<_>>(), [2, 3]);
+    assert!(report.bad_row_samples[0].reason.contains("not valid JSON"));
+
+    // A JSON array of objects.
+    let json = f.file(
+        "c.json",
+        "[{\"区划\": \"371302\", \"人口\": 1200000}, {\"区划\": \"371311\", \"人口\": 700000}]".as_bytes(),
+    );
+    f.create("js", &json).await;
+    assert_eq!(f.rows("SELECT SUM(\"人口\") FROM js").await, ["1900000"]);
+    assert_eq!(f.lib.info("js").await.unwrap().columns[1].ty, "integer");
+    let not_array = f.file("d.json", "{\"a\": 1}".as_bytes());
+    let err = f.lib.ingest(IngestRequest { create: true, ..f.req("nj", &not_array, Mode::Append) }).await.unwrap_err();
+    assert!(err.to_string().contains("array of objects"), "{err}");
+
+    // XLSX: a named sheet, Excel dates and whole numbers.
+    let path = f.dir.path().join("e.xlsx");
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet().set_name("说明").unwrap();
+    sheet.write(0, 0, "本表为示例").unwrap();
+    let sheet = book.add_worksheet().set_name("数据").unwrap();
+    for (c, h) in ["统一社会信用代码", "企业名称", "成立日期", "员工数"].iter().enumerate() {
+        sheet.write(0, c as u16, *h).unwrap();
+    }
+    let date = rust_xlsxwriter::ExcelDateTime::from_ymd(2019, 6, 1).unwrap();
+    let fmt = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd");
+    sheet.write(1, 0, "91371300MA3C000018").unwrap();
+    sheet.write(1, 1, "临沂商城物流有限公司").unwrap();
+    sheet.write_datetime_with_format(1, 2, &date, &fmt).unwrap();
+    sheet.write(1, 3, 120).unwrap();
+    sheet.write(2, 0, "91371302MA3D000027").unwrap();
+    sheet.write(2, 1, "兰山区农机合作社").unwrap();
+    sheet.write(2, 3, 8.0).unwrap();
+    book.save(&path).unwrap();
+    let req = IngestRequest {
+        create: true,
+        source: SourceOptions { sheet: Some("数据".into()), ..Default::default() },
+        ..f.req("xl", &path, Mode::Append)
+    };
+    f.lib.ingest(req).await.unwrap();
+    assert_eq!(f.rows("SELECT \"成立日期\", \"员工数\" FROM xl ORDER BY \"员工数\"").await, ["|8", "2019-06-01|120"]);
+    let types: Vec<String> = f.lib.info("xl").await.unwrap().columns.into_iter().map(|c| c.ty).collect();
+    assert_eq!(types, ["text", "text", "date", "integer"]);
+    let req = IngestRequest {
+        source: SourceOptions { sheet: Some("无此表".into()), ..Default::default() },
+        ..f.req("xl", &path, Mode::Append)
+    };
+    assert!(f.lib.ingest(req).await.unwrap_err().to_string().contains("无此表"));
+    let bytes = std::fs::read(&path).unwrap();
+    let truncated = f.file("t.xlsx", &bytes[..bytes.len() / 2]);
+    let err = f.lib.ingest(f.req("xl", &truncated, Mode::Append)).await.unwrap_err();
+    assert!(err.to_string().contains("t.xlsx") && err.to_string().contains("not a readable spreadsheet"), "{err}");
+    assert_eq!(f.lib.info("xl").await.unwrap().version, 1, "a bad file changes nothing");
+
+    // Parquet written by an export comes back unchanged.
+    let pq = f.dir.path().join("f.parquet");
+    f.lib
+        .export("SELECT * FROM xl", &[], tongshu_lake::ExportFormat::Parquet, std::fs::File::create(&pq).unwrap())
+        .await
+        .unwrap();
+    f.lib.ingest(f.req("xl", &pq, Mode::Append)).await.unwrap();
+    assert_eq!(f.rows("SELECT COUNT(*), COUNT(DISTINCT \"统一社会信用代码\") FROM xl").await, ["4|2"]);
 }

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use tongshu_core::catalog::EntryStatus;
 use tongshu_core::policy::Principal;
-use tongshu_lake::{BadRowPolicy, CsvOptions, IngestRequest, Library, Mode};
+use tongshu_lake::{BadRowPolicy, IngestRequest, Library, Mode};
 use tongshu_library::{LibraryError, LibraryService};
 use tongshu_store::MetaStore;
 
@@ -33,7 +33,7 @@ impl Fixture {
         IngestRequest {
             table: table.into(),
             file,
-            csv: CsvOptions::default(),
+            source: Default::default(),
             mode,
             keys: vec![],
             on_bad_rows: BadRowPolicy::Reject,

@@ -246,7 +246,7 @@ async fn an_entry_shows_its_library_tables_and_whether_they_are_overdue() {
     let req = tongshu_lake::IngestRequest {
         table: "gaj_liudong".into(),
         file,
-        csv: Default::default(),
+        source: Default::default(),
         mode: tongshu_lake::Mode::Append,
         keys: vec![],
         on_bad_rows: tongshu_lake::BadRowPolicy::Reject,
