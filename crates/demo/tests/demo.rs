@@ -37,6 +37,12 @@ async fn demo_tables_are_consistent_linked_and_loaded_once() {
             out
         }
     };
+    let info = lake.info("gaj_huji_renkou").await.unwrap();
+    let types: Vec<(&str, &str)> = info.columns.iter().map(|c| (c.name.as_str(), c.ty.as_str())).collect();
+    assert!(
+        types.contains(&("联系电话", "text")) && types.contains(&("出生日期", "date")),
+        "types follow the items: {types:?}"
+    );
     let ids = rows("SELECT \"公民身份号码\" FROM gaj_huji_renkou").await;
     assert_eq!(ids.len(), 600);
     assert!(ids.iter().all(|id| IdNumber::parse(id).is_ok()), "every ID number is valid");

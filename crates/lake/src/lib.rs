@@ -240,6 +240,15 @@ impl Library {
         Ok(t)
     }
 
+    /// Removes a local table's directory (used to undo a table whose creation failed).
+    pub fn drop_local(&self, name: &str) {
+        if let Ok(url) = self.table_url(name)
+            && let Some(dir) = Self::local_dir(&url)
+        {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+
     /// The names of all tables in the library, sorted.
     pub async fn list(&self) -> Result<Vec<String>> {
         if self.root.scheme() == "file" {

@@ -199,8 +199,9 @@ impl Inference {
         self.seen += 1;
         // Identifiers (ID numbers, phone numbers, codes with leading zeros) are text even
         // when they are all digits: as numbers they would lose digits or their zeros.
-        let identifier = s.len() > 1 && s.starts_with('0') && !s.starts_with("0.")
-            || s.bytes().filter(u8::is_ascii_digit).count() > 15;
+        let digits = s.bytes().filter(u8::is_ascii_digit).count();
+        let mobile = s.len() == 11 && digits == 11 && s.starts_with('1') && matches!(s.as_bytes()[1], b'3'..=b'9');
+        let identifier = s.len() > 1 && s.starts_with('0') && !s.starts_with("0.") || digits > 15 || mobile;
         for (i, ty) in ORDER.iter().enumerate() {
             let numeric = matches!(ty, ColumnType::Integer | ColumnType::Number);
             if self.candidates[i] && numeric && identifier {
@@ -274,6 +275,9 @@ mod tests {
         let mut ids = Inference::default();
         ids.observe(1, "371302199001011234");
         assert_eq!(ids.decide("id").0, ColumnType::Text, "18-digit ID numbers stay text");
+        let mut mobiles = Inference::default();
+        mobiles.observe(1, "13812345678");
+        assert_eq!(mobiles.decide("m").0, ColumnType::Text, "mobile numbers stay text");
         let mut zeros = Inference::default();
         zeros.observe(1, "0539");
         zeros.observe(2, "0.5");

@@ -10,7 +10,7 @@ use std::path::Path;
 use tongshu_catalog::{Catalog, CatalogError};
 use tongshu_core::catalog::{CatalogEntry, DataType, EntryInput, ItemInput};
 use tongshu_core::policy::{Principal, Role};
-use tongshu_lake::{ColumnType, IngestReport, IngestRequest, LakeError, Library};
+use tongshu_lake::{ColumnType, IngestReport, IngestRequest, LakeError, Library, TargetColumn};
 use tongshu_store::{ColumnStats, MetaStore, StoreError, TableRecord};
 
 #[derive(Debug, thiserror::Error)]
@@ -106,8 +106,9 @@ impl LibraryService {
         Ok((report, record))
     }
 
-    /// Creates a table from a file for an existing catalog entry (whose items the file's
-    /// columns should match) and links the two.
+    /// Creates a table for an existing catalog entry — its columns are the entry's items,
+    /// with their types and lengths — fills it from a file, and links the two. When the
+    /// first ingest fails, the new table is removed again.
     pub async fn create_for_entry(
         &self,
         who: &Principal,
@@ -120,9 +121,24 @@ impl LibraryService {
                 "you may only create tables for your own organization's entries".into(),
             ));
         }
-        req.create = true;
+        let columns: Vec<TargetColumn> = entry
+            .body
+            .items
+            .iter()
+            .map(|i| TargetColumn { name: i.name.clone(), ty: ColumnType::from_item(i.data_type), max_len: i.length })
+            .collect();
+        let comment = format!("{}（{}）", entry.body.name, entry.code);
+        self.lake.create_table(&req.table, &columns, &comment).await?;
+        req.create = false;
         req.max_lengths = text_lengths(&entry);
-        let report = self.lake.ingest(req).await?;
+        let table = req.table.clone();
+        let report = match self.lake.ingest(req).await {
+            Ok(r) => r,
+            Err(e) => {
+                self.lake.drop_local(&table);
+                return Err(e.into());
+            }
+        };
         let record = self.refresh(&report.table, Some(entry_id)).await?;
         Ok((report, record))
     }
