@@ -222,6 +222,7 @@ pub async fn ingest(args: IngestArgs, store: MetaStore, lake: Library) -> Result
         max_lengths: Default::default(),
         user: who.username.clone(),
         progress: progress.clone(),
+        rows: None,
     };
     let bar = indicatif::ProgressBar::new(total);
     bar.set_style(

@@ -496,6 +496,7 @@ pub async fn seed_tables(
             max_lengths: Default::default(),
             user: "demo".into(),
             progress: Default::default(),
+            rows: None,
         };
         library
             .create_for_entry(&admin, req, entry.id)

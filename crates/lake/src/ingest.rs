@@ -78,6 +78,36 @@ pub struct IngestRequest {
     pub user: String,
     /// Rows and bytes read so far, for progress bars.
     pub progress: Arc<crate::source::Progress>,
+    /// Rows from a database instead of `file` (which then only names the input in reports).
+    pub rows: Option<RowStream>,
+}
+
+/// Rows from somewhere other than a file (a database pull), taken once by the ingest.
+#[derive(Clone)]
+pub struct RowStream {
+    rows: Arc<Mutex<Option<Box<dyn crate::source::Rows>>>>,
+    /// The columns with the types the source declares (a new table is made of them).
+    pub columns: Vec<crate::TargetColumn>,
+}
+
+impl RowStream {
+    pub fn new(rows: Box<dyn crate::source::Rows>, columns: Vec<crate::TargetColumn>) -> Self {
+        Self { rows: Arc::new(Mutex::new(Some(rows))), columns }
+    }
+
+    fn take(&self) -> Result<Box<dyn crate::source::Rows>> {
+        self.rows
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .ok_or_else(|| LakeError::Internal("the row stream was already read".into()))
+    }
+}
+
+impl std::fmt::Debug for RowStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RowStream").field("columns", &self.columns.len()).finish()
+    }
 }
 
 /// What an ingest did.
@@ -134,11 +164,22 @@ fn quote(ident: &str) -> String {
 }
 
 impl Library {
-    /// Runs one ingest: either the new version is there in full, or the table is unchanged.
+    /// Runs one ingest: either the new version is there in full, or the table is unchanged
+    /// (and a table the ingest was to create is not there at all).
     pub async fn ingest(&self, req: IngestRequest) -> Result<IngestReport> {
+        let creating = req.create && !self.exists(&req.table).await.unwrap_or(true);
+        let table = req.table.clone();
+        let result = self.ingest_inner(req).await;
+        if result.is_err() && creating {
+            self.drop_local(&table);
+        }
+        result
+    }
+
+    async fn ingest_inner(&self, req: IngestRequest) -> Result<IngestReport> {
         let started = std::time::Instant::now();
         crate::check_name(&req.table)?;
-        if !req.file.is_file() {
+        if req.rows.is_none() && !req.file.is_file() {
             return Err(LakeError::Input(format!("{}: no such file", req.file.display())));
         }
         let exists = self.exists(&req.table).await?;
@@ -147,6 +188,11 @@ impl Library {
             (true, true) => return Err(LakeError::TableExists(req.table.clone())),
             (false, false) => return Err(LakeError::NoSuchTable(req.table.clone())),
             (true, false) => (self.table(&req.table).await?, false),
+            (false, true) if req.rows.is_some() => {
+                let cols = req.rows.as_ref().map(|r| r.columns.clone()).unwrap_or_default();
+                let comment = format!("created from {}", req.file.display());
+                (self.create_table(&req.table, &cols, &comment).await?, true)
+            }
             (false, true) => {
                 let (file, opts) = (req.file.clone(), req.source.clone());
                 let (cols, inferred_notes) = tokio::task::spawn_blocking(move || {
@@ -178,6 +224,7 @@ impl Library {
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<RecordBatch, DataFusionError>>(4);
         let outcome: Arc<Mutex<Option<Result<ReadReport>>>> = Arc::default();
         let reader = {
+            let stream = req.rows.clone();
             let (file, csv, policy, targets, schema, outcome, progress) = (
                 req.file.clone(),
                 req.source.clone(),
@@ -188,7 +235,11 @@ impl Library {
                 req.progress.clone(),
             );
             tokio::task::spawn_blocking(move || {
-                let result = crate::source::open(&file, &csv, progress.clone()).and_then(|mut rows| {
+                let opened = match &stream {
+                    Some(s) => s.take(),
+                    None => crate::source::open(&file, &csv, progress.clone()),
+                };
+                let result = opened.and_then(|mut rows| {
                     crate::source::read(rows.as_mut(), &progress, &targets, schema, |batch| {
                         tx.blocking_send(Ok(batch)).map_err(|_| LakeError::Internal("the writer stopped".into()))
                     })

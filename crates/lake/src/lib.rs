@@ -25,7 +25,7 @@ use url::Url;
 
 pub use deltalake::arrow;
 pub use export::ExportFormat;
-pub use ingest::{BadRowPolicy, IngestReport, IngestRequest, Mode};
+pub use ingest::{BadRowPolicy, IngestReport, IngestRequest, Mode, RowStream};
 pub use query::{ColumnFigures, QueryLimits, QueryResult};
 pub use source::{BadRow, InputFormat, Progress, SourceOptions, TargetColumn, encoding_named};
 pub use upkeep::CompactReport;

@@ -229,6 +229,11 @@ pub trait Rows: Send {
     /// Fills `cells` with the next data row and returns its row number (the header is row
     /// 1), or a row that could not be read at all; `None` at the end.
     fn next_row(&mut self, cells: &mut Vec<String>) -> Option<Result<u64, BadRow>>;
+    /// Why the rows ended early, when they did (a source database failing mid-way): asked
+    /// after `next_row` returned `None`; the ingest is then refused whatever the bad-row policy.
+    fn failure(&mut self) -> Option<String> {
+        None
+    }
 }
 
 fn fill(cells: &mut Vec<String>, values: impl Iterator<Item = impl AsRef<str>>) {
@@ -480,6 +485,9 @@ pub fn read(
             progress.rows.fetch_add(builder.len() as u64, std::sync::atomic::Ordering::Relaxed);
             emit(builder.finish(schema.clone())?)?;
         }
+    }
+    if let Some(failure) = rows.failure() {
+        return Err(LakeError::Input(failure));
     }
     if builder.len() > 0 {
         progress.rows.fetch_add(builder.len() as u64, std::sync::atomic::Ordering::Relaxed);

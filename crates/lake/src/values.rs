@@ -113,8 +113,8 @@ fn days(d: time::Date) -> i32 {
 
 fn parse_bool(s: &str) -> Option<bool> {
     match s.to_ascii_lowercase().as_str() {
-        "true" | "t" | "yes" | "y" | "是" => Some(true),
-        "false" | "f" | "no" | "n" | "否" => Some(false),
+        "true" | "t" | "yes" | "y" | "是" | "1" => Some(true),
+        "false" | "f" | "no" | "n" | "否" | "0" => Some(false),
         _ => None,
     }
 }

@@ -36,6 +36,7 @@ impl Fixture {
             max_lengths: HashMap::new(),
             user: "tester".into(),
             progress: Default::default(),
+            rows: None,
         }
     }
 

@@ -4,6 +4,8 @@
 //! The lake crate knows Delta tables; the store knows records; this crate decides who may
 //! feed which table and keeps the two in step.
 
+mod pulls;
+
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -12,6 +14,8 @@ use tongshu_core::catalog::{CatalogEntry, DataType, EntryInput, ItemInput};
 use tongshu_core::policy::{Principal, Role};
 use tongshu_lake::{ColumnType, IngestReport, IngestRequest, LakeError, Library, TargetColumn};
 use tongshu_store::{ColumnStats, MetaStore, StoreError, TableRecord};
+
+pub use pulls::{NewSource, PullSpec};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LibraryError {
@@ -33,6 +37,8 @@ pub struct LibraryService {
     lake: Library,
     store: MetaStore,
     catalog: Catalog,
+    /// Seals and opens the passwords of data sources.
+    secret: Option<tongshu_sources::SecretKey>,
 }
 
 fn item_type(t: ColumnType) -> DataType {
@@ -48,7 +54,13 @@ fn item_type(t: ColumnType) -> DataType {
 
 impl LibraryService {
     pub fn new(lake: Library, store: MetaStore) -> Self {
-        Self { catalog: Catalog::new(store.clone()), lake, store }
+        Self { catalog: Catalog::new(store.clone()), lake, store, secret: None }
+    }
+
+    /// The key that seals data-source passwords (from the configuration).
+    pub fn with_secret(mut self, key: tongshu_sources::SecretKey) -> Self {
+        self.secret = Some(key);
+        self
     }
 
     pub fn lake(&self) -> &Library {

@@ -41,6 +41,7 @@ impl Fixture {
             max_lengths: HashMap::new(),
             user: String::new(),
             progress: Default::default(),
+            rows: None,
         }
     }
 }

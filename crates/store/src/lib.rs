@@ -9,6 +9,7 @@
 mod entries;
 mod library;
 mod orgs;
+mod sources;
 mod users;
 
 use std::str::FromStr;
@@ -19,6 +20,7 @@ use sqlx::{AnyPool, ConnectOptions, Executor};
 
 pub use entries::{Dimension, EntryFilter, EntryPage};
 pub use library::{ColumnStats, TableRecord};
+pub use sources::{DataSourceRecord, JobRecord, NewPull, PullRecord};
 pub use users::{NewUser, SessionInfo, TokenInfo, UserRecord};
 
 /// Which database a store runs on.

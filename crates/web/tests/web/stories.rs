@@ -254,6 +254,7 @@ async fn an_entry_shows_its_library_tables_and_whether_they_are_overdue() {
         max_lengths: Default::default(),
         user: "officer.gaj".into(),
         progress: Default::default(),
+        rows: None,
     };
     let (_, record) = app.library.ingest(&officer, req, None).await.unwrap();
     let entry_id = record.entry_id.unwrap();

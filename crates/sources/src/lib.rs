@@ -1,0 +1,400 @@
+//! Department databases as data sources of the library.
+//!
+//! A source is a PostgreSQL or MySQL/MariaDB database; its password is kept sealed with
+//! SM4-GCM ([`seal`]). A pull runs one read-only SELECT against it and streams the result
+//! as [`Rows`] of text cells into an ingest, with column types taken from the database's own
+//! description of the result. An incremental pull takes only rows whose monotonic column
+//! (an id or an update time) is above the high-water mark of the last pull, and reports the
+//! new mark, which the caller keeps once the ingest has committed.
+
+pub mod seal;
+
+use std::sync::{Arc, Mutex};
+
+use futures::TryStreamExt;
+use sqlx::{Column, Connection as _, Executor, Row, Statement, TypeInfo};
+use tongshu_lake::source::Rows;
+use tongshu_lake::{BadRow, ColumnType, TargetColumn};
+
+pub use seal::{SealError, SecretKey};
+
+/// Which kind of database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Postgres,
+    Mysql,
+}
+
+impl Kind {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "postgres" | "postgresql" | "pg" => Some(Kind::Postgres),
+            "mysql" | "mariadb" => Some(Kind::Mysql),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Postgres => "postgres",
+            Kind::Mysql => "mysql",
+        }
+    }
+
+    pub fn default_port(self) -> u16 {
+        match self {
+            Kind::Postgres => 5432,
+            Kind::Mysql => 3306,
+        }
+    }
+
+    fn quote(self, ident: &str) -> String {
+        match self {
+            Kind::Postgres => format!("\"{}\"", ident.replace('"', "\"\"")),
+            Kind::Mysql => format!("`{}`", ident.replace('`', "``")),
+        }
+    }
+}
+
+/// How to reach a source database (the password in clear, only in memory).
+#[derive(Clone)]
+pub struct Connection {
+    pub kind: Kind,
+    pub host: String,
+    pub port: u16,
+    pub database: String,
+    pub username: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}://{}@{}:{}/{}", self.kind.as_str(), self.username, self.host, self.port, self.database)
+    }
+}
+
+impl Connection {
+    /// Reads `postgres://user[:password]@host[:port]/database` (or `mysql://…`, `mariadb://…`).
+    pub fn from_url(url: &str) -> Result<Self, SourceError> {
+        let bad = |why: &str| SourceError::Query(format!("bad database URL {:?}: {why}", redact(url)));
+        let u = url::Url::parse(url).map_err(|e| bad(&e.to_string()))?;
+        let kind = Kind::parse(u.scheme()).ok_or_else(|| bad("the scheme must be postgres:// or mysql://"))?;
+        let decode = |s: &str| url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default();
+        Ok(Connection {
+            kind,
+            host: u.host_str().ok_or_else(|| bad("no host"))?.to_owned(),
+            port: u.port().unwrap_or(kind.default_port()),
+            database: u.path().trim_start_matches('/').to_owned(),
+            username: decode(u.username()),
+            password: u.password().map(decode).unwrap_or_default(),
+        })
+    }
+
+    fn url(&self) -> String {
+        let mut url = url::Url::parse(&format!("{}://localhost/", self.kind.as_str())).expect("static url");
+        let _ = url.set_host(Some(&self.host));
+        let _ = url.set_port(Some(self.port));
+        let _ = url.set_username(&self.username);
+        let _ = url.set_password(Some(&self.password));
+        url.set_path(&self.database);
+        url.to_string()
+    }
+}
+
+/// A database URL with its password hidden, for messages.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("{0}")]
+    Query(String),
+    #[error("cannot connect to {what}: {err}")]
+    Connect { what: String, err: String },
+    #[error("the source database refused the query: {0}")]
+    Database(String),
+}
+
+/// Only rows whose `column` is above `after` (all rows when `after` is `None`).
+#[derive(Debug, Clone)]
+pub struct Incremental {
+    pub column: String,
+    pub after: Option<String>,
+}
+
+/// A started pull: the result's columns and its rows, streaming.
+pub struct Pull {
+    pub columns: Vec<TargetColumn>,
+    pub rows: PulledRows,
+    /// The largest value of the incremental column seen so far; final once the rows end.
+    pub high_water: Arc<Mutex<Option<String>>>,
+}
+
+/// Checks that `query` is one SELECT (or WITH … SELECT) statement and returns it without a
+/// trailing semicolon.
+pub fn check_query(query: &str) -> Result<&str, SourceError> {
+    let q = query.trim().trim_end_matches(';').trim_end();
+    let first = q.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+    if first != "SELECT" && first != "WITH" {
+        return Err(SourceError::Query(format!(
+            "a pull runs one SELECT statement; this query starts with {:?}",
+            q.chars().take(20).collect::<String>()
+        )));
+    }
+    if q.contains(';') {
+        return Err(SourceError::Query("a pull runs one statement; the query has a ';' inside".into()));
+    }
+    Ok(q)
+}
+
+/// The library column type for a database type name, as sqlx names them.
+pub fn column_type(kind: Kind, type_name: &str) -> ColumnType {
+    let t = type_name.to_ascii_uppercase();
+    let t = t.trim_end_matches(" UNSIGNED");
+    match (kind, t) {
+        (_, "INT2" | "INT4" | "INT8" | "SMALLINT" | "INT" | "INTEGER" | "BIGINT" | "MEDIUMINT" | "YEAR") => {
+            ColumnType::Integer
+        }
+        (Kind::Mysql, "TINYINT") => ColumnType::Integer,
+        (_, "FLOAT4" | "FLOAT8" | "NUMERIC" | "DECIMAL" | "FLOAT" | "DOUBLE" | "REAL" | "MONEY") => ColumnType::Number,
+        (_, "BOOL" | "BOOLEAN") => ColumnType::Boolean,
+        (_, "DATE") => ColumnType::Date,
+        (_, "TIMESTAMP" | "TIMESTAMPTZ" | "DATETIME") => ColumnType::DateTime,
+        _ => ColumnType::Text,
+    }
+}
+
+/// The SQL expression that turns a result column into text the library parses back.
+fn as_text(kind: Kind, col: &str, type_name: &str) -> String {
+    let c = format!("src.{}", kind.quote(col));
+    match (kind, type_name.to_ascii_uppercase().as_str()) {
+        // With an explicit offset, so the instant survives whatever the session's zone.
+        (Kind::Postgres, "TIMESTAMPTZ") => {
+            format!("to_char({c} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
+        }
+        (Kind::Postgres, _) => format!("CAST({c} AS TEXT)"),
+        (Kind::Mysql, _) => format!("CAST({c} AS CHAR)"),
+    }
+}
+
+/// A literal for the high-water mark in the WHERE clause of an incremental pull. The mark
+/// came from the source itself, but is still checked or quoted, never pasted.
+fn literal(kind: Kind, ty: ColumnType, value: &str) -> Result<String, SourceError> {
+    match ty {
+        ColumnType::Integer => {
+            value.parse::<i64>().map(|n| n.to_string()).map_err(|_| SourceError::Query(format!("bad high-water mark {value:?}")))
+        }
+        ColumnType::Number => {
+            value.parse::<f64>().map(|n| n.to_string()).map_err(|_| SourceError::Query(format!("bad high-water mark {value:?}")))
+        }
+        _ => {
+            let mut v = value.replace('\'', "''");
+            if kind == Kind::Mysql {
+                v = v.replace('\\', "\\\\");
+            }
+            Ok(format!("'{v}'"))
+        }
+    }
+}
+
+fn db_err(e: sqlx::Error) -> SourceError {
+    match e {
+        sqlx::Error::Database(d) => SourceError::Database(d.message().to_owned()),
+        other => SourceError::Database(other.to_string()),
+    }
+}
+
+/// Streams the rows of `sql` into `tx` from a task that owns the connection.
+macro_rules! spawn_reader {
+    ($conn:expr, $sql:expr, $width:expr, $tx:expr) => {{
+        let (mut conn, sql, width, tx) = ($conn, $sql, $width, $tx);
+        tokio::spawn(async move {
+            let result: Result<(), String> = async {
+                let mut stream = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).fetch(&mut conn);
+                while let Some(row) = stream.try_next().await.map_err(|e| db_err(e).to_string())? {
+                    let cells =
+                        (0..width).map(|i| row.try_get::<Option<String>, _>(i)).collect::<Result<Vec<_>, _>>();
+                    if tx.send(Ok(cells.map_err(|e| e.to_string())?)).await.is_err() {
+                        return Ok(()); // the ingest stopped reading
+                    }
+                }
+                Ok(())
+            }
+            .await;
+            if let Err(e) = result {
+                let _ = tx.send(Err(e)).await;
+            }
+            let _ = conn.close().await;
+        });
+    }};
+}
+
+/// Connects once and disconnects: whether the source answers with these credentials.
+pub async fn check(conn: &Connection) -> Result<(), SourceError> {
+    let err = |e: sqlx::Error| SourceError::Connect { what: format!("{conn:?}"), err: e.to_string() };
+    match conn.kind {
+        Kind::Postgres => sqlx::PgConnection::connect(&conn.url()).await.map_err(err)?.close().await.map_err(db_err),
+        Kind::Mysql => sqlx::MySqlConnection::connect(&conn.url()).await.map_err(err)?.close().await.map_err(db_err),
+    }
+}
+
+type RowMsg = Result<Vec<Option<String>>, String>;
+
+/// Starts a pull: connects, describes the query, and streams its rows (as text cells) from a
+/// background task through a bounded channel, so memory stays bounded whatever the size.
+pub async fn pull(conn: &Connection, query: &str, incremental: Option<Incremental>) -> Result<Pull, SourceError> {
+    let query = check_query(query)?;
+    let what = format!("{conn:?}");
+    let connect_err = |e: sqlx::Error| SourceError::Connect { what: what.clone(), err: e.to_string() };
+    let (tx, rx) = tokio::sync::mpsc::channel::<RowMsg>(1024);
+    let (columns, sql) = match conn.kind {
+        Kind::Postgres => {
+            let mut c = sqlx::PgConnection::connect(&conn.url()).await.map_err(connect_err)?;
+            c.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY").await.map_err(db_err)?;
+            let (columns, sql) = plan(Kind::Postgres, &mut c, query, incremental.as_ref()).await?;
+            spawn_reader!(c, sql.clone(), columns.len(), tx);
+            (columns, sql)
+        }
+        Kind::Mysql => {
+            let mut c = sqlx::MySqlConnection::connect(&conn.url()).await.map_err(connect_err)?;
+            c.execute("SET SESSION TRANSACTION READ ONLY").await.map_err(db_err)?;
+            c.execute("SET time_zone = '+08:00'").await.map_err(db_err)?;
+            let (columns, sql) = plan(Kind::Mysql, &mut c, query, incremental.as_ref()).await?;
+            spawn_reader!(c, sql.clone(), columns.len(), tx);
+            (columns, sql)
+        }
+    };
+    tracing::debug!(source = %what, %sql, "pulling");
+    let high_water: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(incremental.as_ref().and_then(|i| i.after.clone())));
+    let watch = match &incremental {
+        Some(inc) => {
+            let i = columns.iter().position(|c| c.name == inc.column).ok_or_else(|| {
+                SourceError::Query(format!("the incremental column {:?} is not a column of the query's result", inc.column))
+            })?;
+            Some((i, columns[i].ty))
+        }
+        None => None,
+    };
+    let header = columns.iter().map(|c| c.name.clone()).collect();
+    let rows = PulledRows { name: what, header, rx, row: 1, watch, high_water: high_water.clone(), failure: None };
+    Ok(Pull { columns, rows, high_water })
+}
+
+/// Describes the query and builds the statement actually run: every column cast to text,
+/// filtered by the high-water mark.
+async fn plan<'c, E>(
+    kind: Kind,
+    conn: E,
+    query: &str,
+    incremental: Option<&Incremental>,
+) -> Result<(Vec<TargetColumn>, String), SourceError>
+where
+    E: Executor<'c>,
+{
+    let stmt = conn.prepare(sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(query.to_owned()))).await.map_err(db_err)?;
+    let described: Vec<(String, String)> =
+        stmt.columns().iter().map(|c| (c.name().to_owned(), c.type_info().name().to_owned())).collect();
+    if described.is_empty() {
+        return Err(SourceError::Query("the query returns no columns".into()));
+    }
+    let mut seen = std::collections::HashSet::new();
+    if let Some((dup, _)) = described.iter().find(|(n, _)| !seen.insert(n.as_str())) {
+        return Err(SourceError::Query(format!("the query returns column {dup:?} twice; give it an alias")));
+    }
+    let columns: Vec<TargetColumn> = described
+        .iter()
+        .map(|(name, ty)| TargetColumn { name: name.clone(), ty: column_type(kind, ty), max_len: None })
+        .collect();
+    let select = described
+        .iter()
+        .map(|(name, ty)| format!("{} AS {}", as_text(kind, name, ty), kind.quote(name)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut sql = format!("SELECT {select} FROM ({query}) AS src");
+    if let Some(inc) = incremental {
+        let col = columns.iter().find(|c| c.name == inc.column).ok_or_else(|| {
+            SourceError::Query(format!("the incremental column {:?} is not a column of the query's result", inc.column))
+        })?;
+        sql.push_str(&format!(" WHERE src.{} IS NOT NULL", kind.quote(&inc.column)));
+        if let Some(after) = &inc.after {
+            sql.push_str(&format!(" AND src.{} > {}", kind.quote(&inc.column), literal(kind, col.ty, after)?));
+        }
+    }
+    Ok((columns, sql))
+}
+
+/// The rows of a pull, as the ingest reads them (on a blocking thread).
+pub struct PulledRows {
+    name: String,
+    header: Vec<String>,
+    rx: tokio::sync::mpsc::Receiver<RowMsg>,
+    row: u64,
+    watch: Option<(usize, ColumnType)>,
+    high_water: Arc<Mutex<Option<String>>>,
+    failure: Option<String>,
+}
+
+fn above(ty: ColumnType, a: &str, b: &str) -> bool {
+    match ty {
+        ColumnType::Integer => match (a.parse::<i64>(), b.parse::<i64>()) {
+            (Ok(a), Ok(b)) => a > b,
+            _ => a > b,
+        },
+        ColumnType::Number => match (a.parse::<f64>(), b.parse::<f64>()) {
+            (Ok(a), Ok(b)) => a > b,
+            _ => a > b,
+        },
+        _ => a > b,
+    }
+}
+
+impl Rows for PulledRows {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn header(&self) -> &[String] {
+        &self.header
+    }
+
+    fn encoding(&self) -> String {
+        "database".to_owned()
+    }
+
+    fn failure(&mut self) -> Option<String> {
+        self.failure.take()
+    }
+
+    fn next_row(&mut self, cells: &mut Vec<String>) -> Option<Result<u64, BadRow>> {
+        let msg = self.rx.blocking_recv()?;
+        self.row += 1;
+        match msg {
+            Err(reason) => {
+                // The source failed mid-way: the rows end here and the ingest is refused.
+                self.rx.close();
+                self.failure = Some(format!("{}: the source failed after row {}: {reason}", self.name, self.row - 1));
+                None
+            }
+            Ok(values) => {
+                if let Some((i, ty)) = self.watch
+                    && let Some(Some(v)) = values.get(i)
+                {
+                    let mut hw = self.high_water.lock().unwrap_or_else(|e| e.into_inner());
+                    if hw.as_deref().is_none_or(|cur| above(ty, v, cur)) {
+                        *hw = Some(v.clone());
+                    }
+                }
+                cells.clear();
+                cells.extend(values.into_iter().map(Option::unwrap_or_default));
+                Some(Ok(self.row))
+            }
+        }
+    }
+}

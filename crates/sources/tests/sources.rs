@@ -1,0 +1,173 @@
+//! Sealed secrets, query checks, and pulls from a real PostgreSQL and a real MariaDB
+//! (started by `scripts/test`; their URLs come from `TONGSHU_TEST_POSTGRES_URL` and
+//! `TONGSHU_TEST_MYSQL_URL`).
+
+use proptest::prelude::*;
+use tongshu_lake::ColumnType;
+use tongshu_lake::source::Rows;
+use tongshu_sources::{Connection, Incremental, SealError, SecretKey, check_query, pull};
+
+proptest! {
+    #[test]
+    fn sealed_values_open_to_themselves(plain in ".{0,200}") {
+        let key = SecretKey::generate();
+        let sealed = key.seal(&plain);
+        prop_assert!(!sealed.contains(&plain) || plain.is_empty() || plain.len() < 4);
+        prop_assert_eq!(key.open(&sealed).unwrap(), plain);
+    }
+
+    #[test]
+    fn any_changed_byte_is_detected(plain in "[a-z]{1,40}", at in 0usize..1000, bit in 0u8..8) {
+        use base64::Engine;
+        let key = SecretKey::generate();
+        let sealed = key.seal(&plain);
+        let mut bytes = base64::engine::general_purpose::STANDARD.decode(&sealed["sm4gcm:".len()..]).unwrap();
+        let i = at % bytes.len();
+        bytes[i] ^= 1 << bit;
+        let changed = format!("sm4gcm:{}", base64::engine::general_purpose::STANDARD.encode(bytes));
+        prop_assert_eq!(key.open(&changed), Err(SealError::WrongKeyOrTampered));
+    }
+}
+
+#[test]
+fn sealing_twice_differs_and_another_key_cannot_open() {
+    let key = SecretKey::from_hex("0123456789abcdeffedcba9876543210").unwrap();
+    let (a, b) = (key.seal("口令"), key.seal("口令"));
+    assert_ne!(a, b, "a fresh nonce each time");
+    assert_eq!(key.open(&a).unwrap(), "口令");
+    assert_eq!(SecretKey::generate().open(&a), Err(SealError::WrongKeyOrTampered));
+    assert!(matches!(key.open("plain"), Err(SealError::Malformed(_))));
+    assert_eq!(SecretKey::from_hex("abc").unwrap_err(), SealError::BadKey(3));
+    assert!(!format!("{key:?}").contains("0123"), "keys never print");
+}
+
+#[test]
+fn only_single_select_statements_are_pulled() {
+    assert_eq!(check_query("  select * from t; ").unwrap(), "select * from t");
+    assert!(check_query("WITH a AS (SELECT 1) SELECT * FROM a").is_ok());
+    for bad in ["DELETE FROM t", "SELECT 1; DROP TABLE t", "", "update t set a = 1"] {
+        assert!(check_query(bad).is_err(), "{bad:?} must be refused");
+    }
+}
+
+#[test]
+fn urls_parse_and_passwords_are_hidden() {
+    let c = Connection::from_url("mysql://u%40x:p%2Fw@db.example:3307/hr").unwrap();
+    assert_eq!((c.username.as_str(), c.password.as_str(), c.port, c.database.as_str()), ("u@x", "p/w", 3307, "hr"));
+    assert!(!format!("{c:?}").contains("p/w"));
+    assert!(Connection::from_url("oracle://h/db").is_err());
+    assert_eq!(tongshu_sources::redact("postgres://a:secret@h/db"), "postgres://a:***@h/db");
+}
+
+fn env_url(var: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(u) if !u.is_empty() => Some(u),
+        _ if std::env::var_os("CI").is_some() => panic!("{var} must be set under CI (scripts/test sets it)"),
+        _ => {
+            eprintln!("{var} is not set; skipping");
+            None
+        }
+    }
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}_{}_{}", std::process::id(), SecretKey::generate().to_hex().get(..8).unwrap_or("0"))
+}
+
+/// Drains a pull on a blocking thread, as the ingest does.
+async fn drain(p: tongshu_sources::Pull) -> (Vec<String>, Vec<Vec<String>>, Option<String>) {
+    let hw = p.high_water.clone();
+    let mut rows = p.rows;
+    let (header, all) = tokio::task::spawn_blocking(move || {
+        let header = rows.header().to_vec();
+        let mut all = Vec::new();
+        let mut cells = Vec::new();
+        while let Some(r) = rows.next_row(&mut cells) {
+            r.unwrap();
+            all.push(cells.clone());
+        }
+        assert_eq!(rows.failure(), None);
+        (header, all)
+    })
+    .await
+    .unwrap();
+    let hw = hw.lock().unwrap().clone();
+    (header, all, hw)
+}
+
+async fn exec(url: &str, sql: &str) {
+    use sqlx::Connection as _;
+    if url.starts_with("postgres") {
+        let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(&mut c).await.unwrap();
+    } else {
+        let mut c = sqlx::MySqlConnection::connect(url).await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(&mut c).await.unwrap();
+    }
+}
+
+async fn types_and_increments(url: &str, ddl_types: [&str; 6]) {
+    let t = unique("people");
+    let [id, name, amount, born, seen, flag] = ddl_types;
+    exec(url, &format!("CREATE TABLE {t} (id {id} PRIMARY KEY, name {name}, amount {amount}, born {born}, seen {seen}, flag {flag})")).await;
+    exec(
+        url,
+        &format!(
+            "INSERT INTO {t} VALUES (1, '张三', 12.50, '1990-03-07', '2024-01-02 03:04:05', TRUE), \
+             (2, NULL, NULL, NULL, NULL, NULL), (10, 'O''Brien', 3, '2000-12-31', '2024-06-30 23:59:59', FALSE)"
+        ),
+    )
+    .await;
+    let conn = Connection::from_url(url).unwrap();
+    let q = format!("SELECT id, name, amount, born, seen, flag FROM {t}");
+    let p = pull(&conn, &q, Some(Incremental { column: "id".into(), after: None })).await.unwrap();
+    let types: Vec<ColumnType> = p.columns.iter().map(|c| c.ty).collect();
+    assert_eq!(
+        types,
+        [ColumnType::Integer, ColumnType::Text, ColumnType::Number, ColumnType::Date, ColumnType::DateTime, ColumnType::Boolean]
+            .to_vec(),
+        "{url}"
+    );
+    let (header, mut rows, hw) = drain(p).await;
+    assert_eq!(header, ["id", "name", "amount", "born", "seen", "flag"]);
+    rows.sort_by_key(|r| r[0].parse::<i64>().unwrap());
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[0][1], "张三");
+    assert!(rows[0][2].starts_with("12.5"), "{:?}", rows[0]);
+    assert_eq!(rows[0][3], "1990-03-07");
+    assert!(rows[0][4].starts_with("2024-01-02"), "{:?}", rows[0]);
+    assert!(rows[1][1..].iter().all(String::is_empty), "NULLs are empty cells: {:?}", rows[1]);
+    assert_eq!(rows[2][1], "O'Brien");
+    assert!(["false", "0"].contains(&rows[2][5].as_str()), "{:?}", rows[2]);
+    assert_eq!(hw.as_deref(), Some("10"), "the high-water mark is the largest id, compared as a number");
+
+    // The next pull takes only what came after the mark.
+    exec(url, &format!("INSERT INTO {t} (id, name) VALUES (9, '九'), (11, '十一')")).await;
+    let p = pull(&conn, &q, Some(Incremental { column: "id".into(), after: hw })).await.unwrap();
+    let (_, rows, hw) = drain(p).await;
+    assert_eq!(rows.iter().map(|r| r[0].as_str()).collect::<Vec<_>>(), ["11"], "id 9 is below the mark");
+    assert_eq!(hw.as_deref(), Some("11"));
+
+    // Errors name what is wrong.
+    let err = pull(&conn, &format!("SELECT nope FROM {t}"), None).await.err().unwrap().to_string();
+    assert!(err.contains("nope"), "{err}");
+    let err = pull(&conn, &q, Some(Incremental { column: "missing".into(), after: None })).await.err().unwrap();
+    assert!(err.to_string().contains("missing"), "{err}");
+    let mut wrong = conn.clone();
+    wrong.password = "wrong".into();
+    let err = tongshu_sources::check(&wrong).await.unwrap_err().to_string();
+    assert!(err.contains("cannot connect") && !err.contains("wrong"), "{err}");
+    exec(url, &format!("DROP TABLE {t}")).await;
+}
+
+#[tokio::test]
+async fn postgres_pull_keeps_types_text_and_marks() {
+    let Some(url) = env_url("TONGSHU_TEST_POSTGRES_URL") else { return };
+    types_and_increments(&url, ["BIGINT", "TEXT", "NUMERIC(10,2)", "DATE", "TIMESTAMP", "BOOLEAN"]).await;
+}
+
+#[tokio::test]
+async fn mariadb_pull_keeps_types_text_and_marks() {
+    let Some(url) = env_url("TONGSHU_TEST_MYSQL_URL") else { return };
+    types_and_increments(&url, ["BIGINT", "VARCHAR(50)", "DECIMAL(10,2)", "DATE", "DATETIME", "BOOLEAN"]).await;
+}
