@@ -4,6 +4,7 @@
 //! The lake crate knows Delta tables; the store knows records; this crate decides who may
 //! feed which table and keeps the two in step.
 
+mod jobs;
 mod pulls;
 
 use std::collections::HashMap;
@@ -15,6 +16,7 @@ use tongshu_core::policy::{Principal, Role};
 use tongshu_lake::{ColumnType, IngestReport, IngestRequest, LakeError, Library, TargetColumn};
 use tongshu_store::{ColumnStats, MetaStore, StoreError, TableRecord};
 
+pub use jobs::JobSpec;
 pub use pulls::{NewSource, PullSpec};
 
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +41,8 @@ pub struct LibraryService {
     catalog: Catalog,
     /// Seals and opens the passwords of data sources.
     secret: Option<tongshu_sources::SecretKey>,
+    /// Background jobs running at once.
+    job_slots: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 fn item_type(t: ColumnType) -> DataType {
@@ -54,7 +58,7 @@ fn item_type(t: ColumnType) -> DataType {
 
 impl LibraryService {
     pub fn new(lake: Library, store: MetaStore) -> Self {
-        Self { catalog: Catalog::new(store.clone()), lake, store, secret: None }
+        Self { catalog: Catalog::new(store.clone()), lake, store, secret: None, job_slots: std::sync::Arc::new(tokio::sync::Semaphore::new(2)) }
     }
 
     /// The key that seals data-source passwords (from the configuration).

@@ -19,7 +19,8 @@ async fn fixture() -> Fixture {
     let store = tongshu_store::testing::sqlite_store(dir.path()).await.unwrap();
     tongshu_demo::seed(&store).await.unwrap();
     let lake = Library::open(dir.path().join("library").to_str().unwrap(), HashMap::new()).unwrap();
-    Fixture { service: LibraryService::new(lake, store.clone()), store, dir }
+    let service = LibraryService::new(lake, store.clone()).with_secret(tongshu_sources::SecretKey::generate());
+    Fixture { service, store, dir }
 }
 
 impl Fixture {
@@ -113,4 +114,168 @@ async fn only_the_owning_department_and_administrators_feed_a_table() {
         f.service.ingest(&admin, f.req("mzj_huohua", "e.csv", more, Mode::Append, false), None).await.unwrap();
     assert_eq!(record.rows, 3);
     assert_eq!(f.service.list().await.unwrap().len(), 1);
+}
+
+fn env_url(var: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(u) if !u.is_empty() => Some(u),
+        _ if std::env::var_os("CI").is_some() => panic!("{var} must be set under CI (scripts/test sets it)"),
+        _ => None,
+    }
+}
+
+async fn source_exec(url: &str, sql: &str) {
+    use sqlx::Connection as _;
+    if url.starts_with("postgres") {
+        let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(&mut c).await.unwrap();
+    } else {
+        let mut c = sqlx::MySqlConnection::connect(url).await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(&mut c).await.unwrap();
+    }
+}
+
+/// A department database feeds a library table: registered with a sealed password, pulled
+/// incrementally by update time, then upserted by key.
+async fn pull_story(url: &str, time_type: &str) {
+    let f = fixture().await;
+    let officer = f.who("officer.scjgj").await;
+    let src_table = format!("licences_{}", std::process::id());
+    source_exec(url, &format!("DROP TABLE IF EXISTS {src_table}")).await;
+    source_exec(
+        url,
+        &format!(
+            "CREATE TABLE {src_table} (licence_no VARCHAR(20) PRIMARY KEY, firm VARCHAR(100), capital DECIMAL(12,2), updated {time_type});
+             INSERT INTO {src_table} VALUES ('L001', '临沂商城有限公司', 100.5, '2026-01-01 08:00:00'), ('L002', '兰山物流', 20, '2026-01-02 08:00:00')"
+        ),
+    )
+    .await;
+    let conn = tongshu_sources::Connection::from_url(url).unwrap();
+    let mut new = tongshu_library::NewSource {
+        name: "scj_licences".into(),
+        org_id: None,
+        kind: conn.kind.as_str().into(),
+        host: conn.host.clone(),
+        port: Some(conn.port),
+        database: conn.database.clone(),
+        username: conn.username.clone(),
+        password: "not-the-password".into(),
+    };
+    let err = f.service.add_source(&officer, new.clone()).await.unwrap_err().to_string();
+    assert!(err.contains("cannot connect"), "a wrong password is found at once: {err}");
+    new.password = conn.password.clone();
+    let source = f.service.add_source(&officer, new).await.unwrap();
+    let stored = f.store.get_source("scj_licences").await.unwrap();
+    assert!(stored.password_sealed.starts_with("sm4gcm:") && !stored.password_sealed.contains(&conn.password));
+    assert_eq!(source.org_id, officer.org_id);
+
+    let spec = tongshu_library::PullSpec {
+        name: "licences".into(),
+        source: "scj_licences".into(),
+        table: "scj_licences".into(),
+        query: format!("SELECT licence_no, firm, capital, updated FROM {src_table}"),
+        mode: Mode::Upsert,
+        keys: vec!["licence_no".into()],
+        incremental_column: Some("updated".into()),
+        every_minutes: None,
+    };
+    let bad = tongshu_library::PullSpec { query: "DELETE FROM x".into(), ..spec.clone() };
+    assert!(f.service.add_pull(&officer, bad).await.is_err());
+    let stranger = f.who("officer.gaj").await;
+    assert!(matches!(f.service.add_pull(&stranger, spec.clone()).await, Err(LibraryError::Forbidden(_))));
+    f.service.add_pull(&officer, spec).await.unwrap();
+
+    let (report, record) = f.service.run_pull(&officer, "licences", Default::default()).await.unwrap();
+    assert!(report.created);
+    assert_eq!((record.rows, report.rows_read), (2, 2));
+    let entry = f.store.get_entry(record.entry_id.unwrap()).await.unwrap();
+    assert_eq!(entry.status, EntryStatus::Draft, "a new table gets a draft entry");
+    let types: Vec<(&str, &str)> = record.columns.iter().map(|c| (c.name.as_str(), c.ty.as_str())).collect();
+    assert_eq!(types, [("licence_no", "text"), ("firm", "text"), ("capital", "number"), ("updated", "datetime")]);
+    let mark = f.store.get_pull("licences").await.unwrap().high_water.unwrap();
+    assert!(mark.starts_with("2026-01-02"), "{mark}");
+
+    // One row changes, one arrives: the next pull reads only those two and upserts them.
+    source_exec(
+        url,
+        &format!(
+            "UPDATE {src_table} SET capital = 300, updated = '2026-02-01 09:00:00' WHERE licence_no = 'L001';
+             INSERT INTO {src_table} VALUES ('L003', '河东农机', 5, '2026-02-02 10:00:00')"
+        ),
+    )
+    .await;
+    let (report, record) = f.service.run_pull(&officer, "licences", Default::default()).await.unwrap();
+    assert_eq!((report.rows_read, report.rows_updated, report.rows_written), (2, 1, 1));
+    assert_eq!(record.rows, 3);
+    let result = f
+        .service
+        .lake()
+        .sql("SELECT capital FROM scj_licences WHERE licence_no = 'L001'", &[], Default::default())
+        .await
+        .unwrap();
+    let capital = result.batches[0].column(0).as_any().downcast_ref::<tongshu_lake::arrow::array::Float64Array>();
+    assert_eq!(capital.unwrap().value(0), 300.0);
+    let pull = f.store.get_pull("licences").await.unwrap();
+    assert!(pull.high_water.as_deref().unwrap().starts_with("2026-02-02"));
+    assert_eq!(pull.last_status.as_deref(), Some("succeeded"));
+
+    // A pull that fails (the source table is gone) changes nothing and keeps the mark.
+    source_exec(url, &format!("DROP TABLE {src_table}")).await;
+    let err = f.service.run_pull(&officer, "licences", Default::default()).await.unwrap_err().to_string();
+    assert!(err.contains(&src_table), "{err}");
+    let after = f.store.get_pull("licences").await.unwrap();
+    assert_eq!(after.last_status.as_deref(), Some("failed"));
+    assert_eq!(after.high_water, pull.high_water);
+    assert_eq!(f.service.lake().info("scj_licences").await.unwrap().version, 2);
+}
+
+#[tokio::test]
+async fn a_postgres_database_feeds_a_table_incrementally() {
+    let Some(url) = env_url("TONGSHU_TEST_POSTGRES_URL") else { return };
+    pull_story(&url, "TIMESTAMP").await;
+}
+
+#[tokio::test]
+async fn a_mariadb_database_feeds_a_table_incrementally() {
+    let Some(url) = env_url("TONGSHU_TEST_MYSQL_URL") else { return };
+    pull_story(&url, "DATETIME").await;
+}
+
+#[tokio::test]
+async fn long_ingests_run_as_jobs_whose_status_and_report_stay_readable() {
+    let f = fixture().await;
+    let officer = f.who("officer.mzj").await;
+    let mut csv = String::from("编号,名称\n");
+    for i in 0..50_000 {
+        csv.push_str(&format!("{i},名称{i}\n"));
+    }
+    let req = f.req("mzj_big", "big.csv", &csv, Mode::Append, true);
+    let file = req.file.clone();
+    let job = f
+        .service
+        .submit(&officer, tongshu_library::JobSpec::Ingest { req, org_id: None, entry_id: None, remove_file: true })
+        .await
+        .unwrap();
+    assert!(job.status == "queued" || job.status == "running");
+    let done = f.service.wait_for_job(job.id, std::time::Duration::from_secs(60)).await.unwrap();
+    assert_eq!(done.status, "succeeded", "{:?}", done.error);
+    assert_eq!(done.rows_done, 50_000);
+    assert_eq!(done.report.as_ref().unwrap()["rows_written"], 50_000);
+    assert!(!file.exists(), "the upload's temporary copy is removed");
+    assert_eq!(f.service.jobs(&officer, 10).await.unwrap()[0].id, job.id);
+    let other = f.who("officer.gaj").await;
+    assert!(f.service.job(&other, job.id).await.is_err(), "other departments do not see the job");
+
+    // A refused ingest: the job fails and its report names the bad row.
+    let req = f.req("mzj_big", "bad.csv", "编号,名称\n1,a\nx,b\n", Mode::Append, false);
+    let job = f
+        .service
+        .submit(&officer, tongshu_library::JobSpec::Ingest { req, org_id: None, entry_id: None, remove_file: false })
+        .await
+        .unwrap();
+    let done = f.service.wait_for_job(job.id, std::time::Duration::from_secs(60)).await.unwrap();
+    assert_eq!(done.status, "failed");
+    assert!(done.error.unwrap().contains("row 3"));
+    assert_eq!(done.report.unwrap()["bad_row_samples"][0]["column"], "编号");
+    assert_eq!(f.service.lake().info("mzj_big").await.unwrap().rows, 50_000, "nothing was added");
 }

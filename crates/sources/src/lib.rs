@@ -238,35 +238,53 @@ macro_rules! spawn_reader {
 
 /// Connects once and disconnects: whether the source answers with these credentials.
 pub async fn check(conn: &Connection) -> Result<(), SourceError> {
-    let err = |e: sqlx::Error| SourceError::Connect { what: format!("{conn:?}"), err: e.to_string() };
+    let url = conn.url();
     match conn.kind {
-        Kind::Postgres => sqlx::PgConnection::connect(&conn.url()).await.map_err(err)?.close().await.map_err(db_err),
-        Kind::Mysql => sqlx::MySqlConnection::connect(&conn.url()).await.map_err(err)?.close().await.map_err(db_err),
+        Kind::Postgres => {
+            sqlx::PgConnection::connect(&url).await.map_err(|e| connect_err(conn, e))?.close().await.map_err(db_err)
+        }
+        Kind::Mysql => {
+            sqlx::MySqlConnection::connect(&url).await.map_err(|e| connect_err(conn, e))?.close().await.map_err(db_err)
+        }
     }
 }
 
+fn connect_err(conn: &Connection, e: sqlx::Error) -> SourceError {
+    SourceError::Connect { what: format!("{conn:?}"), err: e.to_string() }
+}
+
 type RowMsg = Result<Vec<Option<String>>, String>;
+
+/// The names and database type names of the query's result columns.
+macro_rules! describe {
+    ($conn:expr, $query:expr) => {{
+        let stmt = $conn
+            .prepare(sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe($query.to_owned())))
+            .await
+            .map_err(db_err)?;
+        stmt.columns().iter().map(|c| (c.name().to_owned(), c.type_info().name().to_owned())).collect::<Vec<_>>()
+    }};
+}
 
 /// Starts a pull: connects, describes the query, and streams its rows (as text cells) from a
 /// background task through a bounded channel, so memory stays bounded whatever the size.
 pub async fn pull(conn: &Connection, query: &str, incremental: Option<Incremental>) -> Result<Pull, SourceError> {
     let query = check_query(query)?;
     let what = format!("{conn:?}");
-    let connect_err = |e: sqlx::Error| SourceError::Connect { what: what.clone(), err: e.to_string() };
     let (tx, rx) = tokio::sync::mpsc::channel::<RowMsg>(1024);
     let (columns, sql) = match conn.kind {
         Kind::Postgres => {
-            let mut c = sqlx::PgConnection::connect(&conn.url()).await.map_err(connect_err)?;
+            let mut c = sqlx::PgConnection::connect(&conn.url()).await.map_err(|e| connect_err(conn, e))?;
             c.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY").await.map_err(db_err)?;
-            let (columns, sql) = plan(Kind::Postgres, &mut c, query, incremental.as_ref()).await?;
+            let (columns, sql) = plan(Kind::Postgres, describe!(c, query), query, incremental.as_ref())?;
             spawn_reader!(c, sql.clone(), columns.len(), tx);
             (columns, sql)
         }
         Kind::Mysql => {
-            let mut c = sqlx::MySqlConnection::connect(&conn.url()).await.map_err(connect_err)?;
+            let mut c = sqlx::MySqlConnection::connect(&conn.url()).await.map_err(|e| connect_err(conn, e))?;
             c.execute("SET SESSION TRANSACTION READ ONLY").await.map_err(db_err)?;
             c.execute("SET time_zone = '+08:00'").await.map_err(db_err)?;
-            let (columns, sql) = plan(Kind::Mysql, &mut c, query, incremental.as_ref()).await?;
+            let (columns, sql) = plan(Kind::Mysql, describe!(c, query), query, incremental.as_ref())?;
             spawn_reader!(c, sql.clone(), columns.len(), tx);
             (columns, sql)
         }
@@ -289,18 +307,12 @@ pub async fn pull(conn: &Connection, query: &str, incremental: Option<Incrementa
 
 /// Describes the query and builds the statement actually run: every column cast to text,
 /// filtered by the high-water mark.
-async fn plan<'c, E>(
+fn plan(
     kind: Kind,
-    conn: E,
+    described: Vec<(String, String)>,
     query: &str,
     incremental: Option<&Incremental>,
-) -> Result<(Vec<TargetColumn>, String), SourceError>
-where
-    E: Executor<'c>,
-{
-    let stmt = conn.prepare(sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(query.to_owned()))).await.map_err(db_err)?;
-    let described: Vec<(String, String)> =
-        stmt.columns().iter().map(|c| (c.name().to_owned(), c.type_info().name().to_owned())).collect();
+) -> Result<(Vec<TargetColumn>, String), SourceError> {
     if described.is_empty() {
         return Err(SourceError::Query("the query returns no columns".into()));
     }
@@ -396,5 +408,16 @@ impl Rows for PulledRows {
                 Some(Ok(self.row))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod send {
+    fn is_send<T: Send>(_: T) {}
+
+    #[allow(dead_code)]
+    fn pulls_are_send(c: &super::Connection) {
+        is_send(super::pull(c, "SELECT 1", None));
+        is_send(super::check(c));
     }
 }
