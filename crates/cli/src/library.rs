@@ -165,7 +165,7 @@ pub fn library(s: &crate::settings::Settings) -> Result<Library> {
     Ok(Library::open(&root, Default::default())?)
 }
 
-async fn principal(store: &MetaStore, username: Option<&str>) -> Result<Principal> {
+pub async fn principal(store: &MetaStore, username: Option<&str>) -> Result<Principal> {
     let users = store.list_users().await?;
     let user = match username {
         Some(u) => users.into_iter().find(|x| x.username == u).with_context(|| format!("--as {u:?}: no such user"))?,

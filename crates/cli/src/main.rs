@@ -3,6 +3,7 @@
 
 mod library;
 mod settings;
+mod sources;
 
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -76,6 +77,12 @@ enum Cmd {
     Sql(library::SqlArgs),
     /// Export a table or a query's rows as CSV, JSON, NDJSON or Parquet (streamed).
     Export(library::ExportArgs),
+    /// Register and list department databases the library pulls from.
+    #[command(subcommand)]
+    Source(sources::SourceCmd),
+    /// Save, run and list pulls (a SELECT against a source feeding a library table).
+    #[command(subcommand)]
+    Pull(sources::PullCmd),
     /// Print the OpenAPI document of the JSON API.
     Openapi,
     /// Print the commented default configuration file.
@@ -153,6 +160,11 @@ async fn open_store(s: &Settings) -> Result<MetaStore> {
     Ok(store)
 }
 
+/// The library service with the configured lake and secret key.
+fn library_service(s: &Settings, store: &MetaStore) -> Result<tongshu_library::LibraryService> {
+    Ok(tongshu_library::LibraryService::new(library::library(s)?, store.clone()).with_secret(s.secret_key()?))
+}
+
 fn read_password(given: Option<String>) -> Result<String> {
     if let Some(p) = given {
         return Ok(p);
@@ -188,7 +200,7 @@ async fn seed_demo(store: &MetaStore, s: &Settings, rows: usize) -> Result<()> {
     } else {
         println!("demo city already loaded");
     }
-    let library = tongshu_library::LibraryService::new(library::library(s)?, store.clone());
+    let library = library_service(s, store)?;
     let tables = tongshu_demo::seed_tables(store, &library, rows).await.context("cannot load the demo tables")?;
     if tables.seeded {
         println!("demo tables loaded: {} tables, {} rows", tables.tables, tables.rows);
@@ -216,7 +228,17 @@ async fn run(cli: Cli) -> Result<()> {
             }
             let web =
                 tongshu_web::WebSettings { secure_cookies: s.secure_cookies, max_body_bytes: s.max_body_bytes, demo };
-            let library = tongshu_library::LibraryService::new(library::library(&s)?, store.clone());
+            let library = library_service(&s, &store)?;
+            let interrupted = store.fail_interrupted_jobs().await?;
+            if interrupted > 0 {
+                tracing::warn!(jobs = interrupted, "jobs left unfinished by the last run were marked failed");
+            }
+            let _schedule = library.start_schedule(tongshu_library::Schedule {
+                upkeep_every: (s.upkeep_every_hours > 0)
+                    .then(|| std::time::Duration::from_secs(s.upkeep_every_hours * 3600)),
+                vacuum_retention_hours: s.vacuum_retention_hours,
+                tick: std::time::Duration::from_secs(30),
+            });
             let state = tongshu_web::AppState::new(store.clone(), Accounts::new(store.clone()), library, web);
             tongshu_web::serve(listener, state, shutdown_signal()).await?;
             store.close().await;
@@ -300,6 +322,29 @@ async fn run(cli: Cli) -> Result<()> {
             let s = settings(&args.common, None)?;
             init_logging(&s);
             library::sql(args, library::library(&s)?).await
+        }
+        Cmd::Source(cmd) => {
+            let common = match &cmd {
+                sources::SourceCmd::Add { common, .. } | sources::SourceCmd::List { common, .. } => common.clone(),
+            };
+            let s = settings(&common, None)?;
+            init_logging(&s);
+            let store = open_store(&s).await?;
+            let result = sources::source(cmd, store.clone(), library_service(&s, &store)?).await;
+            store.close().await;
+            result
+        }
+        Cmd::Pull(cmd) => {
+            let common = match &cmd {
+                sources::PullCmd::Add(a) => a.common.clone(),
+                sources::PullCmd::Run { common, .. } | sources::PullCmd::List { common, .. } => common.clone(),
+            };
+            let s = settings(&common, None)?;
+            init_logging(&s);
+            let store = open_store(&s).await?;
+            let result = sources::pull(cmd, store.clone(), library_service(&s, &store)?).await;
+            store.close().await;
+            result
         }
         Cmd::Openapi => {
             println!("{}", tongshu_web::openapi_json());

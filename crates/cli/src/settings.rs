@@ -46,6 +46,15 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// Where the resource library's tables live; empty: `<data_dir>/library`.
     pub library: String,
+    /// 32 hex digits sealing data-source passwords (SM4); empty: `<data_dir>/secret.key`,
+    /// made on first use.
+    pub secret_key: Secret,
+    /// Largest file accepted by the upload of the workbench and the ingest API, in bytes.
+    pub upload_max_bytes: u64,
+    /// Hours between scheduled upkeep runs (compact and vacuum every table); 0: never.
+    pub upkeep_every_hours: u64,
+    /// Files no longer part of a table are removed after this many hours.
+    pub vacuum_retention_hours: u64,
 }
 
 /// The file's shape: every key optional, unknown keys refused (typos are caught).
@@ -60,6 +69,10 @@ struct File {
     secure_cookies: Option<bool>,
     max_body_bytes: Option<usize>,
     library: Option<String>,
+    secret_key: Option<String>,
+    upload_max_bytes: Option<u64>,
+    upkeep_every_hours: Option<u64>,
+    vacuum_retention_hours: Option<u64>,
 }
 
 /// Flags that override the file and the environment.
@@ -108,6 +121,16 @@ impl Settings {
             None => file.max_body_bytes.unwrap_or(2 * 1024 * 1024),
         };
         let library = pick(None, "TONGSHU_LIBRARY", file.library, "");
+        let secret_key = pick(None, "TONGSHU_SECRET_KEY", file.secret_key, "");
+        let number = |var: &str, file: Option<u64>, default: u64| -> Result<u64> {
+            match env(var) {
+                Some(v) => v.parse().with_context(|| format!("{var} {v:?} is not a whole number")),
+                None => Ok(file.unwrap_or(default)),
+            }
+        };
+        let upload_max_bytes = number("TONGSHU_UPLOAD_MAX_BYTES", file.upload_max_bytes, 20 << 30)?;
+        let upkeep_every_hours = number("TONGSHU_UPKEEP_EVERY_HOURS", file.upkeep_every_hours, 24)?;
+        let vacuum_retention_hours = number("TONGSHU_VACUUM_RETENTION_HOURS", file.vacuum_retention_hours, 168)?;
         Ok(Self {
             addr,
             data_dir,
@@ -117,7 +140,37 @@ impl Settings {
             secure_cookies,
             max_body_bytes,
             library,
+            secret_key: Secret(secret_key),
+            upload_max_bytes,
+            upkeep_every_hours,
+            vacuum_retention_hours,
         })
+    }
+
+    /// The key sealing data-source passwords: the configured one, or the one in
+    /// `<data_dir>/secret.key` (made, readable by the owner only, on first use).
+    pub fn secret_key(&self) -> Result<tongshu_sources::SecretKey> {
+        if !self.secret_key.expose().is_empty() {
+            return tongshu_sources::SecretKey::from_hex(self.secret_key.expose()).context("secret_key");
+        }
+        let path = self.data_dir.join("secret.key");
+        match std::fs::read_to_string(&path) {
+            Ok(text) => tongshu_sources::SecretKey::from_hex(&text).with_context(|| format!("{}", path.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(&self.data_dir)
+                    .with_context(|| format!("cannot create data directory {}", self.data_dir.display()))?;
+                let key = tongshu_sources::SecretKey::generate();
+                let mut opts = std::fs::OpenOptions::new();
+                opts.write(true).create_new(true);
+                #[cfg(unix)]
+                std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+                let mut f = opts.open(&path).with_context(|| format!("cannot create {}", path.display()))?;
+                std::io::Write::write_all(&mut f, key.to_hex().as_bytes())?;
+                tracing::info!(path = %path.display(), "made a new secret key for data-source passwords; back it up");
+                Ok(key)
+            }
+            Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+        }
     }
 
     /// The metadata store's URL: the configured one, or SQLite in the data directory.

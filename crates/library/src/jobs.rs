@@ -98,7 +98,8 @@ impl LibraryService {
         if let Some(file) = remove {
             let _ = std::fs::remove_file(file);
         }
-        let (rows, bytes) = (progress.rows.load(Ordering::Relaxed) as i64, progress.bytes.load(Ordering::Relaxed) as i64);
+        let (rows, bytes) =
+            (progress.rows.load(Ordering::Relaxed) as i64, progress.bytes.load(Ordering::Relaxed) as i64);
         let saved = match result {
             Ok((report, _)) => {
                 let report = serde_json::to_value(&report).unwrap_or_default();

@@ -6,6 +6,7 @@
 
 mod jobs;
 mod pulls;
+mod schedule;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -18,6 +19,7 @@ use tongshu_store::{ColumnStats, MetaStore, StoreError, TableRecord};
 
 pub use jobs::JobSpec;
 pub use pulls::{NewSource, PullSpec};
+pub use schedule::{Schedule, UpkeepOutcome};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LibraryError {
@@ -58,7 +60,13 @@ fn item_type(t: ColumnType) -> DataType {
 
 impl LibraryService {
     pub fn new(lake: Library, store: MetaStore) -> Self {
-        Self { catalog: Catalog::new(store.clone()), lake, store, secret: None, job_slots: std::sync::Arc::new(tokio::sync::Semaphore::new(2)) }
+        Self {
+            catalog: Catalog::new(store.clone()),
+            lake,
+            store,
+            secret: None,
+            job_slots: std::sync::Arc::new(tokio::sync::Semaphore::new(2)),
+        }
     }
 
     /// The key that seals data-source passwords (from the configuration).

@@ -52,7 +52,8 @@ impl LibraryService {
     }
 
     async fn connection(&self, s: &DataSourceRecord) -> Result<Connection> {
-        let kind = Kind::parse(&s.kind).ok_or_else(|| input(format!("data source {:?} has kind {:?}", s.name, s.kind)))?;
+        let kind =
+            Kind::parse(&s.kind).ok_or_else(|| input(format!("data source {:?} has kind {:?}", s.name, s.kind)))?;
         let password = self
             .secret()?
             .open(&s.password_sealed)
@@ -187,7 +188,8 @@ impl LibraryService {
             pull.incremental_column.clone().map(|column| Incremental { column, after: pull.high_water.clone() });
         let started = tongshu_sources::pull(&conn, &pull.query, incremental).await.map_err(source_err)?;
         let high_water = started.high_water.clone();
-        let mode = Mode::parse(&pull.mode).ok_or_else(|| input(format!("pull {:?} has mode {:?}", pull.name, pull.mode)))?;
+        let mode =
+            Mode::parse(&pull.mode).ok_or_else(|| input(format!("pull {:?} has mode {:?}", pull.name, pull.mode)))?;
         let create = !self.lake.exists(&pull.table).await?;
         let req = IngestRequest {
             table: pull.table.clone(),

@@ -177,7 +177,7 @@ async fn pull_story(url: &str, time_type: &str) {
         mode: Mode::Upsert,
         keys: vec!["licence_no".into()],
         incremental_column: Some("updated".into()),
-        every_minutes: None,
+        every_minutes: Some(60),
     };
     let bad = tongshu_library::PullSpec { query: "DELETE FROM x".into(), ..spec.clone() };
     assert!(f.service.add_pull(&officer, bad).await.is_err());
@@ -227,6 +227,47 @@ async fn pull_story(url: &str, time_type: &str) {
     assert_eq!(after.last_status.as_deref(), Some("failed"));
     assert_eq!(after.high_water, pull.high_water);
     assert_eq!(f.service.lake().info("scj_licences").await.unwrap().version, 2);
+
+    // The schedule starts the pull again once its hour has passed, as a job.
+    let schedule = tongshu_library::Schedule {
+        upkeep_every: None,
+        vacuum_retention_hours: 168,
+        tick: std::time::Duration::from_secs(60),
+    };
+    let now = tongshu_core::now();
+    assert!(f.service.run_due(&schedule, now).await.unwrap().is_empty(), "ran a moment ago");
+    let later = now + time::Duration::minutes(61);
+    let jobs = f.service.run_due(&schedule, later).await.unwrap();
+    assert_eq!(jobs.len(), 1);
+    let job = f.service.wait_for_job(jobs[0], std::time::Duration::from_secs(30)).await.unwrap();
+    assert_eq!((job.kind.as_str(), job.status.as_str()), ("pull", "failed"));
+    assert!(job.error.unwrap().contains(&src_table));
+}
+
+#[tokio::test]
+async fn scheduled_upkeep_compacts_every_table_once_per_period() {
+    let f = fixture().await;
+    let officer = f.who("officer.mzj").await;
+    f.service.ingest(&officer, f.req("mzj_a", "a.csv", "编号\n1\n", Mode::Append, true), None).await.unwrap();
+    for i in 2..5 {
+        let csv = format!("编号\n{i}\n");
+        f.service.ingest(&officer, f.req("mzj_a", "a.csv", &csv, Mode::Append, false), None).await.unwrap();
+    }
+    assert_eq!(f.store.get_table("mzj_a").await.unwrap().unwrap().files, 4);
+    let schedule = tongshu_library::Schedule {
+        upkeep_every: Some(std::time::Duration::from_secs(24 * 3600)),
+        vacuum_retention_hours: 0,
+        tick: std::time::Duration::from_secs(60),
+    };
+    let now = tongshu_core::now();
+    f.service.run_due(&schedule, now).await.unwrap();
+    assert_eq!(f.store.get_table("mzj_a").await.unwrap().unwrap().files, 4, "the first period only starts");
+    f.service.run_due(&schedule, now + time::Duration::hours(25)).await.unwrap();
+    let record = f.store.get_table("mzj_a").await.unwrap().unwrap();
+    assert_eq!((record.files, record.rows), (1, 4), "compacted into one file, nothing lost");
+    let version = record.version;
+    f.service.run_due(&schedule, now + time::Duration::hours(26)).await.unwrap();
+    assert_eq!(f.store.get_table("mzj_a").await.unwrap().unwrap().version, version, "not again within the period");
 }
 
 #[tokio::test]

@@ -79,7 +79,12 @@ impl Connection {
         let bad = |why: &str| SourceError::Query(format!("bad database URL {:?}: {why}", redact(url)));
         let u = url::Url::parse(url).map_err(|e| bad(&e.to_string()))?;
         let kind = Kind::parse(u.scheme()).ok_or_else(|| bad("the scheme must be postgres:// or mysql://"))?;
-        let decode = |s: &str| url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default();
+        let decode = |s: &str| {
+            url::form_urlencoded::parse(format!("x={s}").as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default()
+        };
         Ok(Connection {
             kind,
             host: u.host_str().ok_or_else(|| bad("no host"))?.to_owned(),
@@ -188,12 +193,14 @@ fn as_text(kind: Kind, col: &str, type_name: &str) -> String {
 /// came from the source itself, but is still checked or quoted, never pasted.
 fn literal(kind: Kind, ty: ColumnType, value: &str) -> Result<String, SourceError> {
     match ty {
-        ColumnType::Integer => {
-            value.parse::<i64>().map(|n| n.to_string()).map_err(|_| SourceError::Query(format!("bad high-water mark {value:?}")))
-        }
-        ColumnType::Number => {
-            value.parse::<f64>().map(|n| n.to_string()).map_err(|_| SourceError::Query(format!("bad high-water mark {value:?}")))
-        }
+        ColumnType::Integer => value
+            .parse::<i64>()
+            .map(|n| n.to_string())
+            .map_err(|_| SourceError::Query(format!("bad high-water mark {value:?}"))),
+        ColumnType::Number => value
+            .parse::<f64>()
+            .map(|n| n.to_string())
+            .map_err(|_| SourceError::Query(format!("bad high-water mark {value:?}"))),
         _ => {
             let mut v = value.replace('\'', "''");
             if kind == Kind::Mysql {
@@ -219,8 +226,7 @@ macro_rules! spawn_reader {
             let result: Result<(), String> = async {
                 let mut stream = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).fetch(&mut conn);
                 while let Some(row) = stream.try_next().await.map_err(|e| db_err(e).to_string())? {
-                    let cells =
-                        (0..width).map(|i| row.try_get::<Option<String>, _>(i)).collect::<Result<Vec<_>, _>>();
+                    let cells = (0..width).map(|i| row.try_get::<Option<String>, _>(i)).collect::<Result<Vec<_>, _>>();
                     if tx.send(Ok(cells.map_err(|e| e.to_string())?)).await.is_err() {
                         return Ok(()); // the ingest stopped reading
                     }
@@ -290,11 +296,15 @@ pub async fn pull(conn: &Connection, query: &str, incremental: Option<Incrementa
         }
     };
     tracing::debug!(source = %what, %sql, "pulling");
-    let high_water: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(incremental.as_ref().and_then(|i| i.after.clone())));
+    let high_water: Arc<Mutex<Option<String>>> =
+        Arc::new(Mutex::new(incremental.as_ref().and_then(|i| i.after.clone())));
     let watch = match &incremental {
         Some(inc) => {
             let i = columns.iter().position(|c| c.name == inc.column).ok_or_else(|| {
-                SourceError::Query(format!("the incremental column {:?} is not a column of the query's result", inc.column))
+                SourceError::Query(format!(
+                    "the incremental column {:?} is not a column of the query's result",
+                    inc.column
+                ))
             })?;
             Some((i, columns[i].ty))
         }

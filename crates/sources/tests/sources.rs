@@ -124,8 +124,15 @@ async fn types_and_increments(url: &str, ddl_types: [&str; 6]) {
     let types: Vec<ColumnType> = p.columns.iter().map(|c| c.ty).collect();
     assert_eq!(
         types,
-        [ColumnType::Integer, ColumnType::Text, ColumnType::Number, ColumnType::Date, ColumnType::DateTime, ColumnType::Boolean]
-            .to_vec(),
+        [
+            ColumnType::Integer,
+            ColumnType::Text,
+            ColumnType::Number,
+            ColumnType::Date,
+            ColumnType::DateTime,
+            ColumnType::Boolean
+        ]
+        .to_vec(),
         "{url}"
     );
     let (header, mut rows, hw) = drain(p).await;

@@ -140,6 +140,18 @@ impl MetaStore {
         Ok(v.map(|(v,)| v))
     }
 
+    /// Sets a key, replacing any earlier value.
+    pub async fn meta_put(&self, key: &str, value: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     /// Sets a key only when it is not set yet; returns whether this call set it.
     pub async fn meta_set_once(&self, key: &str, value: &str) -> Result<bool> {
         let r = sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")

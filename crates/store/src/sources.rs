@@ -189,11 +189,12 @@ impl MetaStore {
     }
 
     pub async fn get_source(&self, name: &str) -> Result<DataSourceRecord> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {SOURCE_COLUMNS} FROM data_sources WHERE name = $1")))
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("data source {name:?}")))?;
+        let row =
+            sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {SOURCE_COLUMNS} FROM data_sources WHERE name = $1")))
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or_else(|| StoreError::NotFound(format!("data source {name:?}")))?;
         source_from(&row)
     }
 
@@ -258,13 +259,7 @@ impl MetaStore {
 
     /// Records a pull's run. The high-water mark moves only when `high_water` is given
     /// (after a successful commit).
-    pub async fn record_pull_run(
-        &self,
-        id: i64,
-        status: &str,
-        message: &str,
-        high_water: Option<&str>,
-    ) -> Result<()> {
+    pub async fn record_pull_run(&self, id: i64, status: &str, message: &str, high_water: Option<&str>) -> Result<()> {
         sqlx::query(
             "UPDATE pulls SET last_run_at = $2, last_status = $3, last_message = $4,
                high_water = COALESCE($5, high_water) WHERE id = $1",
