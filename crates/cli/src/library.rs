@@ -31,7 +31,7 @@ pub struct IngestArgs {
     /// utf-8, gbk or gb18030. [default: detected]
     #[arg(long)]
     pub encoding: Option<String>,
-    /// Spreadsheet sheet to read. [default: the first]
+    /// Spreadsheet sheet to read, or * for every sheet (all with the same columns). [default: the first]
     #[arg(long)]
     pub sheet: Option<String>,
     /// append, overwrite, upsert (update matching keys, insert the rest) or delete (by key).
@@ -125,7 +125,7 @@ pub struct ExportArgs {
     /// ... or the rows of this read-only SELECT.
     #[arg(long)]
     pub query: Option<String>,
-    /// csv, json, ndjson or parquet.
+    /// csv, xlsx, json, ndjson or parquet.
     #[arg(long, default_value = "csv")]
     pub format: String,
     /// Start CSV with a UTF-8 byte order mark, so that Excel shows Chinese correctly.
@@ -402,7 +402,7 @@ fn versions(as_of: &[String]) -> Result<Vec<(String, u64)>> {
 
 pub async fn export(args: ExportArgs, lake: Library) -> Result<()> {
     let format = tongshu_lake::ExportFormat::parse(&args.format, args.bom)
-        .with_context(|| format!("--format {:?} is not csv, json, ndjson or parquet", args.format))?;
+        .with_context(|| format!("--format {:?} is not csv, xlsx, json, ndjson or parquet", args.format))?;
     let query = match (&args.table, &args.query) {
         (Some(t), _) => {
             tongshu_lake::check_name(t)?;

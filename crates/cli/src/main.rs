@@ -75,7 +75,7 @@ enum Cmd {
     Table(library::TableCmd),
     /// Run read-only SQL over library tables.
     Sql(library::SqlArgs),
-    /// Export a table or a query's rows as CSV, JSON, NDJSON or Parquet (streamed).
+    /// Export a table or a query's rows as CSV, XLSX, JSON, NDJSON or Parquet (streamed).
     Export(library::ExportArgs),
     /// Register and list department databases the library pulls from.
     #[command(subcommand)]

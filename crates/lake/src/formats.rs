@@ -178,8 +178,80 @@ impl Rows for NdjsonRows {
     }
 }
 
-/// One sheet of a spreadsheet (the first unless named), read whole.
-pub fn spreadsheet(path: &Path, sheet: Option<&str>, progress: Arc<Progress>) -> Result<VecRows, LakeError> {
+/// The sheet name that means every sheet.
+pub const EVERY_SHEET: &str = "*";
+
+/// A spreadsheet: one sheet (the first unless named), or with `*` every non-empty sheet,
+/// which must all have the same columns; read whole.
+pub fn spreadsheet(path: &Path, sheet: Option<&str>, progress: Arc<Progress>) -> Result<Box<dyn Rows>, LakeError> {
+    if sheet != Some(EVERY_SHEET) {
+        return Ok(Box::new(one_sheet(path, sheet, progress)?));
+    }
+    use calamine::Reader;
+    let book =
+        calamine::open_workbook_auto(path).map_err(|e| input(path, format!("not a readable spreadsheet: {e}")))?;
+    let mut sheets: Vec<VecRows> = Vec::new();
+    for name in book.sheet_names() {
+        // The file's bytes are counted once, with the first sheet.
+        let counted = if sheets.is_empty() { progress.clone() } else { Arc::default() };
+        match one_sheet(path, Some(&name), counted) {
+            Ok(rows) => {
+                if let Some(first) = sheets.first()
+                    && first.header != rows.header
+                {
+                    return Err(input(
+                        path,
+                        format!(
+                            "sheet {name:?} has columns {:?}, sheet {:?} has {:?}; every sheet must have the same columns (or choose one with --sheet)",
+                            rows.header, first.name, first.header
+                        ),
+                    ));
+                }
+                sheets.push(rows);
+            }
+            Err(LakeError::Input(msg)) if msg.ends_with("is empty") => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    if sheets.is_empty() {
+        return Err(input(path, "has no sheet with data"));
+    }
+    sheets.reverse();
+    let current = sheets.pop().expect("not empty");
+    Ok(Box::new(Sheets { current, rest: sheets }))
+}
+
+/// Every sheet of a workbook, one after the other.
+struct Sheets {
+    current: VecRows,
+    /// Still to read, last first.
+    rest: Vec<VecRows>,
+}
+
+impl Rows for Sheets {
+    fn name(&self) -> &str {
+        &self.current.name
+    }
+
+    fn header(&self) -> &[String] {
+        &self.current.header
+    }
+
+    fn encoding(&self) -> String {
+        self.current.kind.clone()
+    }
+
+    fn next_row(&mut self, cells: &mut Vec<String>) -> Option<Result<u64, BadRow>> {
+        loop {
+            if let Some(r) = self.current.next_row(cells) {
+                return Some(r);
+            }
+            self.current = self.rest.pop()?;
+        }
+    }
+}
+
+fn one_sheet(path: &Path, sheet: Option<&str>, progress: Arc<Progress>) -> Result<VecRows, LakeError> {
     use calamine::{Data, DataType, Reader};
     let mut book =
         calamine::open_workbook_auto(path).map_err(|e| input(path, format!("not a readable spreadsheet: {e}")))?;

@@ -68,7 +68,7 @@ pub struct SourceOptions {
     pub delimiter: Option<u8>,
     /// CSV text encoding; `None` detects it (BOM, else UTF-8 when valid, else GB18030).
     pub encoding: Option<&'static Encoding>,
-    /// Spreadsheet sheet; `None`: the first.
+    /// Spreadsheet sheet; `None`: the first; `*`: every sheet (all with the same columns).
     pub sheet: Option<String>,
 }
 
@@ -281,7 +281,7 @@ pub fn open(path: &Path, opts: &SourceOptions, progress: Arc<Progress>) -> Resul
         }
         InputFormat::Ndjson => Box::new(crate::formats::NdjsonRows::open(path, progress)?),
         InputFormat::Json => Box::new(crate::formats::json_array(path, progress)?),
-        InputFormat::Spreadsheet => Box::new(crate::formats::spreadsheet(path, opts.sheet.as_deref(), progress)?),
+        InputFormat::Spreadsheet => crate::formats::spreadsheet(path, opts.sheet.as_deref(), progress)?,
         InputFormat::Parquet => Box::new(crate::formats::ParquetRows::open(path, progress)?),
     };
     check_header(rows.name(), rows.header())?;
@@ -407,7 +407,7 @@ pub fn read(
     schema: SchemaRef,
     mut emit: impl FnMut(RecordBatch) -> Result<(), LakeError>,
 ) -> Result<ReadReport, LakeError> {
-    let name = rows.name().to_owned();
+    let mut name = rows.name().to_owned();
     let encoding = rows.encoding();
     let header = rows.header().to_vec();
     let mut report = ReadReport { encoding: encoding.clone(), ..Default::default() };
@@ -435,11 +435,15 @@ pub fn read(
             Ok(row) => row,
             Err(bad) => {
                 report.rows_read += 1;
+                let bad = BadRow { file: rows.name().to_owned(), ..bad };
                 report.bad(bad);
                 continue;
             }
         };
         report.rows_read += 1;
+        if rows.name() != name {
+            name = rows.name().to_owned();
+        }
         if cells.len() != width {
             let reason = format!("has {} fields, the header has {width}", cells.len());
             report.bad(BadRow { file: name.clone(), row, column: None, value: None, reason });

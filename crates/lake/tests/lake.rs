@@ -530,4 +530,53 @@ async fn json_ndjson_spreadsheets_and_parquet_are_read_like_csv() {
         .unwrap();
     f.lib.ingest(f.req("xl", &pq, Mode::Append)).await.unwrap();
     assert_eq!(f.rows("SELECT COUNT(*), COUNT(DISTINCT \"统一社会信用代码\") FROM xl").await, ["4|2"]);
+
+    // Every sheet at once needs the same columns on each; the error names the odd sheet.
+    let req = IngestRequest {
+        source: SourceOptions { sheet: Some("*".into()), ..Default::default() },
+        ..f.req("xl", &path, Mode::Append)
+    };
+    let err = f.lib.ingest(req).await.unwrap_err().to_string();
+    assert!(err.contains("\"数据\"") && err.contains("same columns"), "{err}");
+
+    // XLSX export: numbers stay numbers, and the workbook reads back into the same rows.
+    let xlsx = f.dir.path().join("back.xlsx");
+    let n = f
+        .lib
+        .export(
+            "SELECT * FROM xl ORDER BY \"员工数\"",
+            &[],
+            tongshu_lake::ExportFormat::Xlsx,
+            std::fs::File::create(&xlsx).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(n, 4);
+    f.lib.ingest(IngestRequest { create: true, ..f.req("xl_back", &xlsx, Mode::Append) }).await.unwrap();
+    let all = "SELECT \"统一社会信用代码\", \"成立日期\", \"员工数\" FROM {} ORDER BY 1, 3";
+    assert_eq!(f.rows(&all.replace("{}", "xl_back")).await, f.rows(&all.replace("{}", "xl")).await);
+}
+
+#[tokio::test]
+async fn xls_workbooks_are_read_one_sheet_or_every_sheet() {
+    let f = fixture();
+    let xls = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/people.xls");
+    f.lib.ingest(IngestRequest { create: true, ..f.req("xls_first", &xls, Mode::Append) }).await.unwrap();
+    assert_eq!(f.rows("SELECT \"姓名\" FROM xls_first ORDER BY 1").await, ["张三", "李四"]);
+    let types: Vec<String> = f.lib.info("xls_first").await.unwrap().columns.into_iter().map(|c| c.ty).collect();
+    assert_eq!(types, ["text", "text", "date", "integer"], "ID numbers stay text, Excel dates become dates");
+    let every = IngestRequest {
+        create: true,
+        source: SourceOptions { sheet: Some("*".into()), ..Default::default() },
+        ..f.req("xls_all", &xls, Mode::Append)
+    };
+    f.lib.ingest(every).await.unwrap();
+    assert_eq!(f.rows("SELECT COUNT(*), MAX(\"出生日期\") FROM xls_all").await, ["3|2000-01-01"]);
+    let one = IngestRequest {
+        create: true,
+        source: SourceOptions { sheet: Some("人口续".into()), ..Default::default() },
+        ..f.req("xls_second", &xls, Mode::Append)
+    };
+    f.lib.ingest(one).await.unwrap();
+    assert_eq!(f.rows("SELECT \"公民身份号码\" FROM xls_second").await, ["371312200001010011"]);
 }
