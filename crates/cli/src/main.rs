@@ -226,8 +226,13 @@ async fn run(cli: Cli) -> Result<()> {
             } else {
                 println!("listening on http://{bound}/");
             }
-            let web =
-                tongshu_web::WebSettings { secure_cookies: s.secure_cookies, max_body_bytes: s.max_body_bytes, demo };
+            let web = tongshu_web::WebSettings {
+                secure_cookies: s.secure_cookies,
+                max_body_bytes: s.max_body_bytes,
+                demo,
+                upload_max_bytes: s.upload_max_bytes,
+                upload_dir: s.data_dir.join("uploads"),
+            };
             let library = library_service(&s, &store)?;
             let interrupted = store.fail_interrupted_jobs().await?;
             if interrupted > 0 {

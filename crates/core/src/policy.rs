@@ -67,10 +67,12 @@ pub enum Action {
     ManageAccounts,
     /// Read the organization and account lists.
     ReadAccounts,
+    /// Run SQL over every library table (the console).
+    QueryLibrary,
 }
 
 impl Action {
-    pub const ALL: [Action; 7] = [
+    pub const ALL: [Action; 8] = [
         Action::Public,
         Action::SignedIn,
         Action::EditEntries,
@@ -78,6 +80,7 @@ impl Action {
         Action::ReadHistory,
         Action::ManageAccounts,
         Action::ReadAccounts,
+        Action::QueryLibrary,
     ];
 }
 

@@ -249,6 +249,42 @@ impl LibraryService {
         Ok(self.store.tables_of_entry(entry_id).await?)
     }
 
+    /// The tables `who` may feed and export: its organization's (every table for
+    /// administrators).
+    pub async fn tables_for(&self, who: &Principal) -> Result<Vec<TableRecord>> {
+        let all = self.store.list_tables().await?;
+        if who.role == Role::PlatformAdmin {
+            return Ok(all);
+        }
+        let mut mine = Vec::new();
+        for t in all {
+            if let Some(entry_id) = t.entry_id
+                && self.store.get_entry(entry_id).await?.org_id == who.org_id
+            {
+                mine.push(t);
+            }
+        }
+        Ok(mine)
+    }
+
+    /// Whether `who` may read a whole table: administrators, and the owning organization's
+    /// data officers.
+    pub async fn may_read_table(&self, who: &Principal, name: &str) -> Result<()> {
+        let record = self.store.get_table(name).await?;
+        if !self.lake.exists(name).await? {
+            return Err(LibraryError::Lake(LakeError::NoSuchTable(name.to_owned())));
+        }
+        if who.role == Role::PlatformAdmin {
+            return Ok(());
+        }
+        if let Some(entry_id) = record.and_then(|r| r.entry_id)
+            && who.may_edit_for(self.store.get_entry(entry_id).await?.org_id)
+        {
+            return Ok(());
+        }
+        Err(LibraryError::Forbidden(format!("table {name:?} belongs to another organization")))
+    }
+
     pub async fn list(&self) -> Result<Vec<TableRecord>> {
         Ok(self.store.list_tables().await?)
     }

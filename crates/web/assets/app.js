@@ -17,3 +17,62 @@ document.addEventListener("click", function (ev) {
   next.querySelectorAll(".has-error").forEach(function (el) { el.classList.remove("has-error"); });
   body.appendChild(next);
 });
+
+// Library upload: the file goes as the raw body of the ingest API (streamed to disk on the
+// server), with upload progress; then the job page follows the background ingest.
+(function () {
+  var form = document.getElementById("upload");
+  if (!form) return;
+  var select = document.getElementById("up-table");
+  var fresh = document.getElementById("up-new");
+  var sync = function () { fresh.hidden = select.value !== ""; };
+  select.addEventListener("change", sync);
+  sync();
+  form.addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var f = form.elements;
+    var file = f.file.files[0];
+    var status = document.getElementById("up-status");
+    var bar = document.getElementById("up-progress");
+    if (!file) return;
+    var table = f.table.value || f.new_table.value;
+    if (!table) { status.textContent = "请填写新表名"; return; }
+    var q = new URLSearchParams({ filename: file.name, mode: f.mode.value, on_bad_rows: f.on_bad_rows.value });
+    if (!f.table.value) q.set("create", "true");
+    if (f.key.value) q.set("key", f.key.value);
+    if (f.sheet.value) q.set("sheet", f.sheet.value);
+    var xhr = new XMLHttpRequest();
+    xhr.open("POST", "/api/v1/library/tables/" + encodeURIComponent(table) + "/ingest?" + q.toString());
+    xhr.setRequestHeader("x-csrf-token", form.dataset.csrf);
+    xhr.setRequestHeader("content-type", "application/octet-stream");
+    bar.hidden = false;
+    xhr.upload.onprogress = function (e) {
+      if (e.lengthComputable) { bar.value = Math.round(100 * e.loaded / e.total); status.textContent = "上传中 " + bar.value + "%"; }
+    };
+    xhr.onload = function () {
+      var body = {};
+      try { body = JSON.parse(xhr.responseText); } catch (e) {}
+      if (xhr.status === 202) { window.location = "/jobs/" + body.id; }
+      else { status.textContent = "上传失败：" + (body.message || xhr.status); }
+    };
+    xhr.onerror = function () { status.textContent = "上传中断，请重试"; };
+    xhr.send(file);
+  });
+})();
+
+// Job page: follow a queued or running job until it ends.
+(function () {
+  var job = document.getElementById("job");
+  if (!job || ["succeeded", "failed"].indexOf(job.dataset.status) >= 0) return;
+  var tick = function () {
+    fetch("/api/v1/jobs/" + job.dataset.id, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (j) {
+      if (j.status === "succeeded" || j.status === "failed") { window.location.reload(); return; }
+      document.getElementById("job-rows").textContent = j.rows_done;
+      document.getElementById("job-bytes").textContent = j.bytes_done + (j.bytes_total ? " / " + j.bytes_total : "");
+      var bar = document.getElementById("job-progress");
+      if (bar) bar.value = j.bytes_done;
+      setTimeout(tick, 1000);
+    }).catch(function () { setTimeout(tick, 3000); });
+  };
+  setTimeout(tick, 1000);
+})();

@@ -37,11 +37,21 @@ pub struct WebSettings {
     pub max_body_bytes: usize,
     /// The demo city is loaded: the sign-in page hints at the demo accounts.
     pub demo: bool,
+    /// The largest file the ingest upload accepts, in bytes.
+    pub upload_max_bytes: u64,
+    /// Where uploads and exports are staged.
+    pub upload_dir: std::path::PathBuf,
 }
 
 impl Default for WebSettings {
     fn default() -> Self {
-        Self { secure_cookies: false, max_body_bytes: 2 * 1024 * 1024, demo: false }
+        Self {
+            secure_cookies: false,
+            max_body_bytes: 2 * 1024 * 1024,
+            demo: false,
+            upload_max_bytes: 20 << 30,
+            upload_dir: std::env::temp_dir().join("tongshu-uploads"),
+        }
     }
 }
 

@@ -36,6 +36,9 @@ impl Templates {
             "review.html",
             "error.html",
             "macros.html",
+            "library.html",
+            "job.html",
+            "sql.html",
         );
         env.add_filter("label", label);
         env.add_filter("beijing", beijing);
@@ -66,6 +69,13 @@ fn label(value: String, kind: String) -> String {
         "status" => vocab_label::<EntryStatus>(&value),
         "role" => Role::parse(&value).map(Role::label),
         "org_kind" => OrgKind::parse(&value).map(OrgKind::label),
+        "job_status" => match value.as_str() {
+            "queued" => Some("排队中"),
+            "running" => Some("导入中"),
+            "succeeded" => Some("已完成"),
+            "failed" => Some("失败"),
+            _ => None,
+        },
         _ => None,
     };
     l.map(str::to_owned).unwrap_or(value)

@@ -3,7 +3,7 @@
 use axum::Json;
 use utoipa::OpenApi;
 
-use super::{auth, catalog, orgs};
+use super::{auth, catalog, library, orgs};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -13,9 +13,11 @@ use super::{auth, catalog, orgs};
         orgs::list, orgs::list_users, orgs::create_user,
         catalog::browse, catalog::facets, catalog::get, catalog::create, catalog::update, catalog::history, catalog::tables,
         catalog::submit, catalog::approve, catalog::return_entry, catalog::delist, catalog::workbench, catalog::review_queue,
+        library::tables, library::ingest, library::export, library::sql, library::jobs, library::job,
     ),
     tags((name = "catalog", description = "政务信息资源目录"), (name = "review", description = "目录审核"),
-         (name = "accounts", description = "账号与令牌"), (name = "organizations", description = "机构与用户")),
+         (name = "accounts", description = "账号与令牌"), (name = "organizations", description = "机构与用户"),
+         (name = "library", description = "资源库：导入、导出、作业与 SQL")),
     modifiers(&Security),
 )]
 struct ApiDoc;

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod catalog;
 mod form;
+pub mod library;
 pub mod review;
 pub mod workbench;
 mod zh;

@@ -4,5 +4,6 @@ mod support;
 
 mod authz;
 mod bad_input;
+mod library;
 mod pages;
 mod stories;

@@ -37,7 +37,12 @@ pub async fn spawn_on(backend: Backend) -> Option<TestApp> {
     tongshu_demo::seed(&store).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let settings = WebSettings { demo: true, ..WebSettings::default() };
+    let settings = WebSettings {
+        demo: true,
+        upload_max_bytes: 1 << 20,
+        upload_dir: dir.path().join("uploads"),
+        ..WebSettings::default()
+    };
     let lake = tongshu_lake::Library::open(dir.path().join("library").to_str().unwrap(), Default::default()).unwrap();
     let library = tongshu_library::LibraryService::new(lake, store.clone());
     let state = AppState::new(store.clone(), Accounts::new(store.clone()), library.clone(), settings);
