@@ -141,7 +141,7 @@ pub async fn source(cmd: SourceCmd, store: MetaStore, service: LibraryService) -
                 println!("{}", serde_json::to_string_pretty(&all)?);
                 return Ok(());
             }
-            println!("{:<24} {:<9} {:<40} {}", "source", "kind", "where", "user");
+            println!("{:<24} {:<9} {:<40} user", "source", "kind", "where");
             for s in all {
                 println!(
                     "{:<24} {:<9} {:<40} {}",
@@ -209,10 +209,7 @@ pub async fn pull(cmd: PullCmd, store: MetaStore, service: LibraryService) -> Re
                 println!("{}", serde_json::to_string_pretty(&all)?);
                 return Ok(());
             }
-            println!(
-                "{:<20} {:<24} {:<9} {:<10} {:<26} {}",
-                "pull", "table", "mode", "last", "high-water mark", "every"
-            );
+            println!("{:<20} {:<24} {:<9} {:<10} {:<26} every", "pull", "table", "mode", "last", "high-water mark");
             for p in all {
                 println!(
                     "{:<20} {:<24} {:<9} {:<10} {:<26} {}",

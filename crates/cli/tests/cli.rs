@@ -285,3 +285,63 @@ fn ingest_table_and_sql_keep_their_command_line_contract() {
         assert!(text(&o).1.contains(expect), "{args:?}: {}", text(&o).1);
     }
 }
+
+#[test]
+fn a_postgres_table_is_pulled_incrementally_from_the_command_line() {
+    let url = match std::env::var("TONGSHU_TEST_POSTGRES_URL") {
+        Ok(u) if !u.is_empty() => u,
+        _ if std::env::var_os("CI").is_some() => panic!("TONGSHU_TEST_POSTGRES_URL must be set under CI"),
+        _ => return,
+    };
+    let psql = |sql: &str| {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            use sqlx::Connection as _;
+            let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(&mut c).await.unwrap();
+        });
+    };
+    let t = format!("cli_births_{}", std::process::id());
+    psql(&format!(
+        "DROP TABLE IF EXISTS {t}; CREATE TABLE {t} (id BIGINT PRIMARY KEY, name TEXT); INSERT INTO {t} VALUES (1, '甲'), (2, '乙')"
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    assert!(tongshu(&["demo", "--data-dir", d, "--rows", "50"]).status.success());
+    let o = tongshu(&["source", "add", "--data-dir", d, "--name", "wjw", "--url", &url, "--org", "wjw"]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    let password = url::Url::parse(&url).unwrap().password().unwrap_or_default().to_owned();
+    let (out, _) = text(&tongshu(&["source", "list", "--data-dir", d]));
+    assert!(out.contains("wjw") && !out.contains(&format!(":{password}@")), "{out}");
+    let query = format!("SELECT id, name FROM {t}");
+    let o = tongshu(&[
+        "pull",
+        "add",
+        "--data-dir",
+        d,
+        "--name",
+        "births",
+        "--source",
+        "wjw",
+        "--table",
+        "wjw_births",
+        "--query",
+        &query,
+        "--incremental",
+        "id",
+    ]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    let o = tongshu(&["pull", "run", "births", "--data-dir", d]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    assert!(text(&o).0.contains("high-water mark: 2"), "{}", text(&o).0);
+    psql(&format!("INSERT INTO {t} VALUES (3, '丙')"));
+    let o = tongshu(&["pull", "run", "births", "--data-dir", d, "--json"]);
+    let report: serde_json::Value = serde_json::from_str(&text(&o).0).unwrap();
+    assert_eq!(report["rows_read"], 1, "only the new row");
+    let (out, _) = text(&tongshu(&["table", "info", "wjw_births", "--data-dir", d, "--json"]));
+    let info: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!((info["version"].as_u64(), info["rows"].as_u64()), (Some(2), Some(3)));
+    let o = tongshu(&["pull", "run", "nope", "--data-dir", d]);
+    assert!(!o.status.success() && text(&o).1.contains("nope"));
+    psql(&format!("DROP TABLE {t}"));
+}

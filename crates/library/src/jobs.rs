@@ -17,7 +17,7 @@ use crate::{LibraryError, LibraryService, Result};
 pub enum JobSpec {
     /// Ingest a file already on the server's disk.
     Ingest {
-        req: IngestRequest,
+        req: Box<IngestRequest>,
         /// Organization of a table to create (default: the caller's).
         org_id: Option<i64>,
         /// For a new table: make it from this catalog entry's items.
@@ -82,7 +82,8 @@ impl LibraryService {
         };
         let mut remove: Option<PathBuf> = None;
         let result = match spec {
-            JobSpec::Ingest { mut req, org_id, entry_id, remove_file } => {
+            JobSpec::Ingest { req, org_id, entry_id, remove_file } => {
+                let mut req = *req;
                 req.progress = progress.clone();
                 if remove_file {
                     remove = Some(req.file.clone());

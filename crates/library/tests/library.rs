@@ -294,7 +294,10 @@ async fn long_ingests_run_as_jobs_whose_status_and_report_stay_readable() {
     let file = req.file.clone();
     let job = f
         .service
-        .submit(&officer, tongshu_library::JobSpec::Ingest { req, org_id: None, entry_id: None, remove_file: true })
+        .submit(
+            &officer,
+            tongshu_library::JobSpec::Ingest { req: Box::new(req), org_id: None, entry_id: None, remove_file: true },
+        )
         .await
         .unwrap();
     assert!(job.status == "queued" || job.status == "running");
@@ -311,7 +314,10 @@ async fn long_ingests_run_as_jobs_whose_status_and_report_stay_readable() {
     let req = f.req("mzj_big", "bad.csv", "编号,名称\n1,a\nx,b\n", Mode::Append, false);
     let job = f
         .service
-        .submit(&officer, tongshu_library::JobSpec::Ingest { req, org_id: None, entry_id: None, remove_file: false })
+        .submit(
+            &officer,
+            tongshu_library::JobSpec::Ingest { req: Box::new(req), org_id: None, entry_id: None, remove_file: false },
+        )
         .await
         .unwrap();
     let done = f.service.wait_for_job(job.id, std::time::Duration::from_secs(60)).await.unwrap();

@@ -133,7 +133,7 @@ pub async fn ingest(
         progress: Default::default(),
         rows: None,
     };
-    let spec = JobSpec::Ingest { req, org_id: None, entry_id: q.entry, remove_file: true };
+    let spec = JobSpec::Ingest { req: Box::new(req), org_id: None, entry_id: q.entry, remove_file: true };
     let job = match state.library.submit(&who, spec).await {
         Ok(job) => job,
         Err(e) => {
