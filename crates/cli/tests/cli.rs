@@ -288,18 +288,10 @@ fn ingest_table_and_sql_keep_their_command_line_contract() {
 
 #[test]
 fn a_postgres_table_is_pulled_incrementally_from_the_command_line() {
-    let url = match std::env::var("TONGSHU_TEST_POSTGRES_URL") {
-        Ok(u) if !u.is_empty() => u,
-        _ if std::env::var_os("CI").is_some() => panic!("TONGSHU_TEST_POSTGRES_URL must be set under CI"),
-        _ => return,
-    };
+    let Some(url) = tongshu_sources::testing::env_url("TONGSHU_TEST_POSTGRES_URL") else { return };
     let psql = |sql: &str| {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        rt.block_on(async {
-            use sqlx::Connection as _;
-            let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
-            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(&mut c).await.unwrap();
-        });
+        rt.block_on(tongshu_sources::testing::exec(&url, sql));
     };
     let t = format!("cli_births_{}", std::process::id());
     psql(&format!(

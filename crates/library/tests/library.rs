@@ -116,24 +116,7 @@ async fn only_the_owning_department_and_administrators_feed_a_table() {
     assert_eq!(f.service.list().await.unwrap().len(), 1);
 }
 
-fn env_url(var: &str) -> Option<String> {
-    match std::env::var(var) {
-        Ok(u) if !u.is_empty() => Some(u),
-        _ if std::env::var_os("CI").is_some() => panic!("{var} must be set under CI (scripts/test sets it)"),
-        _ => None,
-    }
-}
-
-async fn source_exec(url: &str, sql: &str) {
-    use sqlx::Connection as _;
-    if url.starts_with("postgres") {
-        let mut c = sqlx::PgConnection::connect(url).await.unwrap();
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(&mut c).await.unwrap();
-    } else {
-        let mut c = sqlx::MySqlConnection::connect(url).await.unwrap();
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(&mut c).await.unwrap();
-    }
-}
+use tongshu_sources::testing::{env_url, exec as source_exec};
 
 /// A department database feeds a library table: registered with a sealed password, pulled
 /// incrementally by update time, then upserted by key.

@@ -431,3 +431,32 @@ mod send {
         is_send(super::check(c));
     }
 }
+
+/// Real source databases for tests of this and other crates (`scripts/test` starts them).
+pub mod testing {
+    /// The URL in `var` (`TONGSHU_TEST_POSTGRES_URL`, `TONGSHU_TEST_MYSQL_URL`); `None` outside
+    /// CI when it is unset, and a panic under CI, so that CI never skips these tests.
+    pub fn env_url(var: &str) -> Option<String> {
+        match std::env::var(var) {
+            Ok(u) if !u.is_empty() => Some(u),
+            _ if std::env::var_os("CI").is_some() => panic!("{var} must be set under CI (scripts/test sets it)"),
+            _ => {
+                eprintln!("{var} is not set; skipping");
+                None
+            }
+        }
+    }
+
+    /// Runs SQL statements (several, `;`-separated) against a PostgreSQL or MySQL URL.
+    pub async fn exec(url: &str, sql: &str) {
+        use sqlx::Connection as _;
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        if url.starts_with("postgres") {
+            let mut c = sqlx::PgConnection::connect(url).await.expect("connect to the test PostgreSQL");
+            sqlx::raw_sql(sql).execute(&mut c).await.expect("test SQL");
+        } else {
+            let mut c = sqlx::MySqlConnection::connect(url).await.expect("connect to the test MySQL");
+            sqlx::raw_sql(sql).execute(&mut c).await.expect("test SQL");
+        }
+    }
+}

@@ -5,6 +5,7 @@
 use proptest::prelude::*;
 use tongshu_lake::ColumnType;
 use tongshu_lake::source::Rows;
+use tongshu_sources::testing::{env_url, exec};
 use tongshu_sources::{Connection, Incremental, SealError, SecretKey, check_query, pull};
 
 proptest! {
@@ -59,17 +60,6 @@ fn urls_parse_and_passwords_are_hidden() {
     assert_eq!(tongshu_sources::redact("postgres://a:secret@h/db"), "postgres://a:***@h/db");
 }
 
-fn env_url(var: &str) -> Option<String> {
-    match std::env::var(var) {
-        Ok(u) if !u.is_empty() => Some(u),
-        _ if std::env::var_os("CI").is_some() => panic!("{var} must be set under CI (scripts/test sets it)"),
-        _ => {
-            eprintln!("{var} is not set; skipping");
-            None
-        }
-    }
-}
-
 fn unique(prefix: &str) -> String {
     format!("{prefix}_{}_{}", std::process::id(), SecretKey::generate().to_hex().get(..8).unwrap_or("0"))
 }
@@ -93,17 +83,6 @@ async fn drain(p: tongshu_sources::Pull) -> (Vec<String>, Vec<Vec<String>>, Opti
     .unwrap();
     let hw = hw.lock().unwrap().clone();
     (header, all, hw)
-}
-
-async fn exec(url: &str, sql: &str) {
-    use sqlx::Connection as _;
-    if url.starts_with("postgres") {
-        let mut c = sqlx::PgConnection::connect(url).await.unwrap();
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(&mut c).await.unwrap();
-    } else {
-        let mut c = sqlx::MySqlConnection::connect(url).await.unwrap();
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(&mut c).await.unwrap();
-    }
 }
 
 async fn types_and_increments(url: &str, ddl_types: [&str; 6]) {

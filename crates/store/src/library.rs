@@ -98,6 +98,19 @@ impl MetaStore {
         rows.iter().map(from_row).collect()
     }
 
+    /// The tables whose catalog entries belong to `org_id`.
+    pub async fn tables_of_org(&self, org_id: i64) -> Result<Vec<TableRecord>> {
+        let columns = COLUMNS.split(", ").map(|c| format!("t.{c}")).collect::<Vec<_>>().join(", ");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {columns} FROM library_tables t JOIN catalog_entries e ON e.id = t.entry_id
+             WHERE e.org_id = $1 ORDER BY t.name"
+        )))
+        .bind(org_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(from_row).collect()
+    }
+
     pub async fn tables_of_entry(&self, entry_id: i64) -> Result<Vec<TableRecord>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM library_tables WHERE entry_id = $1 ORDER BY name"

@@ -16,10 +16,10 @@ use tongshu_lake::{BadRowPolicy, ExportFormat, IngestRequest, InputFormat, Mode,
 use tongshu_library::{JobSpec, LibraryError};
 use tongshu_store::{JobRecord, TableRecord};
 
-use super::{ApiQuery, parse_id};
+use super::{ApiQuery, bad_param, parse_id};
 use crate::AppState;
 use crate::caller::Caller;
-use crate::error::{ApiError, ErrorBody, ErrorCode, field_error};
+use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::extract::ApiJson;
 
 impl From<LibraryError> for ApiError {
@@ -41,12 +41,6 @@ impl From<LibraryError> for ApiError {
             LibraryError::Lake(e) => ApiError::internal(e),
         }
     }
-}
-
-fn bad(field: &str, msg: impl Into<String>) -> ApiError {
-    let mut e = field_error(field, msg);
-    e.code = ErrorCode::BadRequest;
-    e
 }
 
 /// How to read the uploaded file and change the table.
@@ -87,28 +81,29 @@ pub async fn ingest(
 ) -> Result<Response, ApiError> {
     let who = caller.required()?.clone();
     let ApiQuery(q) = q?;
-    tongshu_lake::check_name(&name).map_err(|e| bad("name", e.to_string()))?;
+    tongshu_lake::check_name(&name).map_err(|e| bad_param("name", e.to_string()))?;
     let format = match q.format.as_deref().filter(|f| !f.is_empty()) {
-        Some(f) => Some(InputFormat::parse(f).ok_or_else(|| bad("format", format!("{f:?} is not a known format")))?),
+        Some(f) => {
+            Some(InputFormat::parse(f).ok_or_else(|| bad_param("format", format!("{f:?} is not a known format")))?)
+        }
         None => None,
     };
     let encoding = match q.encoding.as_deref().filter(|e| !e.is_empty()) {
         Some(e) => Some(
             tongshu_lake::encoding_named(e)
-                .ok_or_else(|| bad("encoding", format!("{e:?}: use utf-8, gbk or gb18030")))?,
+                .ok_or_else(|| bad_param("encoding", format!("{e:?}: use utf-8, gbk or gb18030")))?,
         ),
         None => None,
     };
     let mode = match q.mode.as_deref().filter(|m| !m.is_empty()) {
         None => Mode::Append,
-        Some(m) => {
-            Mode::parse(m).ok_or_else(|| bad("mode", format!("{m:?}: use append, overwrite, upsert or delete")))?
-        }
+        Some(m) => Mode::parse(m)
+            .ok_or_else(|| bad_param("mode", format!("{m:?}: use append, overwrite, upsert or delete")))?,
     };
     let on_bad_rows = match q.on_bad_rows.as_deref().filter(|m| !m.is_empty()) {
         None | Some("reject") => BadRowPolicy::Reject,
         Some("quarantine") => BadRowPolicy::Quarantine,
-        Some(o) => return Err(bad("on_bad_rows", format!("{o:?}: use reject or quarantine"))),
+        Some(o) => return Err(bad_param("on_bad_rows", format!("{o:?}: use reject or quarantine"))),
     };
     let keys: Vec<String> =
         q.key.unwrap_or_default().split(',').map(|k| k.trim().to_owned()).filter(|k| !k.is_empty()).collect();
@@ -116,7 +111,7 @@ pub async fn ingest(
     let ext =
         std::path::Path::new(&filename).extension().and_then(|e| e.to_str()).unwrap_or("csv").to_ascii_lowercase();
     if !ext.chars().all(|c| c.is_ascii_alphanumeric()) || ext.len() > 8 {
-        return Err(bad("filename", "the file name's extension is not a format"));
+        return Err(bad_param("filename", "the file name's extension is not a format"));
     }
     let file = save_upload(&state, body, &ext).await?;
     let create = q.create.unwrap_or(false) || q.entry.is_some();
@@ -171,7 +166,7 @@ async fn save_upload(state: &AppState, body: Body, ext: &str) -> Result<PathBuf,
             out.write_all(&chunk).await.map_err(ApiError::internal)?;
         }
         if total == 0 {
-            return Err(bad("body", "the file is empty"));
+            return Err(bad_param("body", "the file is empty"));
         }
         out.flush().await.map_err(ApiError::internal)?;
         Ok(())
@@ -252,7 +247,7 @@ pub async fn export(
     let ApiQuery(q) = q?;
     let fmt_name = q.format.unwrap_or_else(|| "csv".into());
     let format = ExportFormat::parse(&fmt_name, q.bom.unwrap_or(false))
-        .ok_or_else(|| bad("format", format!("{fmt_name:?}: use csv, xlsx, json, ndjson or parquet")))?;
+        .ok_or_else(|| bad_param("format", format!("{fmt_name:?}: use csv, xlsx, json, ndjson or parquet")))?;
     state.library.may_read_table(who, &name).await?;
     let (content_type, ext) = match format {
         ExportFormat::Csv { .. } => ("text/csv; charset=utf-8", "csv"),
@@ -315,7 +310,7 @@ pub async fn sql(
 pub async fn run_sql(state: &AppState, sql: &str, max_rows: Option<usize>) -> Result<SqlAnswer, ApiError> {
     let max_rows = max_rows.unwrap_or(1000);
     if !(1..=10_000).contains(&max_rows) {
-        return Err(bad("max_rows", "must be between 1 and 10000"));
+        return Err(bad_param("max_rows", "must be between 1 and 10000"));
     }
     let started = std::time::Instant::now();
     let limits = QueryLimits { max_rows, ..QueryLimits::default() };

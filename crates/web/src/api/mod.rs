@@ -34,28 +34,27 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
+/// A 400 naming the parameter (query, path or body field) that is wrong.
+pub fn bad_param(field: &str, message: impl Into<String>) -> ApiError {
+    let mut e = field_error(field, message);
+    e.code = ErrorCode::BadRequest;
+    e
+}
+
 /// Parses a numeric id from a path segment.
 pub fn parse_id(s: &str) -> Result<i64, ApiError> {
-    s.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| {
-        let mut e = field_error("id", format!("{s:?} is not a valid id"));
-        e.code = ErrorCode::BadRequest;
-        e
-    })
+    s.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| bad_param("id", format!("{s:?} is not a valid id")))
 }
 
 /// Checks paging parameters: `limit` 1..=max (default `default`), `offset` ≥ 0.
 pub fn paging(limit: Option<i64>, offset: Option<i64>, default: i64, max: i64) -> Result<(i64, i64), ApiError> {
     let limit = limit.unwrap_or(default);
     if !(1..=max).contains(&limit) {
-        let mut e = field_error("limit", format!("must be between 1 and {max}"));
-        e.code = ErrorCode::BadRequest;
-        return Err(e);
+        return Err(bad_param("limit", format!("must be between 1 and {max}")));
     }
     let offset = offset.unwrap_or(0);
     if offset < 0 {
-        let mut e = field_error("offset", "must not be negative");
-        e.code = ErrorCode::BadRequest;
-        return Err(e);
+        return Err(bad_param("offset", "must not be negative"));
     }
     Ok((limit, offset))
 }
