@@ -376,13 +376,22 @@ impl Rows for CsvRows {
 /// Reads every row once to choose each column's type (for new tables).
 pub fn infer(rows: &mut dyn Rows) -> Result<(Vec<TargetColumn>, Vec<String>), LakeError> {
     let header = rows.header().to_vec();
-    let mut inf = vec![Inference::default(); header.len()];
-    let mut cells = Vec::new();
-    while let Some(r) = rows.next_row(&mut cells) {
-        let Ok(row) = r else { continue };
-        for (i, cell) in cells.iter().enumerate().take(inf.len()) {
-            inf[i].observe(row, cell);
+    let width = header.len();
+    let (inf, failure) = in_two_stages(rows, move |chunks| {
+        let mut inf = vec![Inference::default(); width];
+        for (_, chunk) in chunks {
+            for i in 0..chunk.rows.len() {
+                let Ok((row, _)) = chunk.rows[i] else { continue };
+                for (inf, cell) in inf.iter_mut().zip(chunk.cells(i)) {
+                    inf.observe(row, cell);
+                }
+            }
         }
+        Ok(inf)
+    });
+    let inf = inf?;
+    if let Some(failure) = failure {
+        return Err(LakeError::Input(failure));
     }
     let mut notes = Vec::new();
     let cols = header
@@ -397,20 +406,60 @@ pub fn infer(rows: &mut dyn Rows) -> Result<(Vec<TargetColumn>, Vec<String>), La
     Ok((cols, notes))
 }
 
+/// Rows read but not yet converted: their cells in one flat buffer, so that handing a
+/// batch's worth of rows to the converting thread costs a few allocations, not one per cell.
+#[derive(Default)]
+struct Chunk {
+    text: String,
+    /// End offset in `text` of each cell.
+    ends: Vec<usize>,
+    /// Per row: its number and the index in `ends` of its first cell, or a row that could
+    /// not be read at all.
+    rows: Vec<Result<(u64, usize), BadRow>>,
+}
+
+impl Chunk {
+    fn push(&mut self, row: u64, cells: &[String]) {
+        self.rows.push(Ok((row, self.ends.len())));
+        for c in cells {
+            self.text.push_str(c);
+            self.ends.push(self.text.len());
+        }
+    }
+
+    /// The cells of row `i` of the chunk (none for a row that could not be read).
+    fn cells(&self, i: usize) -> impl Iterator<Item = &str> {
+        let range = match &self.rows[i] {
+            Err(_) => 0..0,
+            Ok((_, first)) => {
+                let next = self.rows[i + 1..].iter().find_map(|r| r.as_ref().ok()).map(|(_, next)| *next);
+                *first..next.unwrap_or(self.ends.len())
+            }
+        };
+        range.map(move |k| {
+            let start = if k == 0 { 0 } else { self.ends[k - 1] };
+            &self.text[start..self.ends[k]]
+        })
+    }
+}
+
 /// Reads every row into batches of `schema` (whose columns are `targets`), calling `emit`
 /// for each batch. Bad rows go to the report and are skipped; `emit` returning an error
 /// stops reading.
+///
+/// Two stages run on two threads: this one reads rows (decoding, CSV parsing) into chunks,
+/// a second converts chunks into typed Arrow batches; the Delta writer encodes the batches
+/// on a third. The channel between the stages is short, so memory stays bounded.
 pub fn read(
     rows: &mut dyn Rows,
     progress: &Progress,
     targets: &[TargetColumn],
     schema: SchemaRef,
-    mut emit: impl FnMut(RecordBatch) -> Result<(), LakeError>,
+    emit: impl FnMut(RecordBatch) -> Result<(), LakeError> + Send,
 ) -> Result<ReadReport, LakeError> {
-    let mut name = rows.name().to_owned();
+    let name = rows.name().to_owned();
     let encoding = rows.encoding();
     let header = rows.header().to_vec();
-    let mut report = ReadReport { encoding: encoding.clone(), ..Default::default() };
     // Where each target column comes from in the file.
     let sources: Vec<Option<usize>> = targets.iter().map(|t| header.iter().position(|h| *h == t.name)).collect();
     let unknown: Vec<&String> = header.iter().filter(|h| !targets.iter().any(|t| t.name == **h)).collect();
@@ -421,84 +470,141 @@ pub fn read(
             targets.iter().map(|t| &t.name).collect::<Vec<_>>()
         )));
     }
+    let mut notes = Vec::new();
     for (t, s) in targets.iter().zip(&sources) {
         if s.is_none() {
-            report.notes.push(format!("column {:?} is not in the file; it is left empty", t.name));
+            notes.push(format!("column {:?} is not in the file; it is left empty", t.name));
         }
     }
-    let width = header.len();
-    let mut builder = BatchBuilder::new(targets);
-    let mut cells: Vec<String> = Vec::with_capacity(width);
-    let mut values: Vec<Value> = Vec::with_capacity(targets.len());
-    while let Some(next) = rows.next_row(&mut cells) {
-        let row = match next {
-            Ok(row) => row,
-            Err(bad) => {
-                report.rows_read += 1;
-                let bad = BadRow { file: rows.name().to_owned(), ..bad };
-                report.bad(bad);
-                continue;
-            }
-        };
-        report.rows_read += 1;
-        if rows.name() != name {
-            name = rows.name().to_owned();
-        }
-        if cells.len() != width {
-            let reason = format!("has {} fields, the header has {width}", cells.len());
-            report.bad(BadRow { file: name.clone(), row, column: None, value: None, reason });
-            continue;
-        }
-        values.clear();
-        let mut bad = None;
-        for (t, s) in targets.iter().zip(&sources) {
-            let cell = s.and_then(|i| cells.get(i)).map(String::as_str).unwrap_or("");
-            if cell.contains('\u{fffd}') {
-                let reason = format!("is not valid {encoding} text; give the right --encoding");
-                bad = Some(BadRow {
-                    file: name.clone(),
-                    row,
-                    column: Some(t.name.clone()),
-                    value: Some(cell.chars().take(60).collect()),
-                    reason,
-                });
-                break;
-            }
-            match parse(cell, t.ty, t.max_len) {
-                Ok(v) => values.push(v),
-                Err(reason) => {
-                    let reason = format!("{reason} ({} column)", t.ty);
-                    bad = Some(BadRow {
-                        file: name.clone(),
-                        row,
-                        column: Some(t.name.clone()),
-                        value: Some(cell.chars().take(60).collect()),
-                        reason,
-                    });
+    let converter = Converter { targets, sources: &sources, width: header.len(), encoding: &encoding, progress };
+    let (converted, failure) = in_two_stages(rows, move |chunks| converter.run(chunks, schema, emit));
+    let mut report = converted?;
+    if let Some(failure) = failure {
+        return Err(LakeError::Input(failure));
+    }
+    notes.append(&mut report.notes);
+    report.notes = notes;
+    report.encoding = encoding;
+    report.bytes = progress.bytes.load(std::sync::atomic::Ordering::Relaxed);
+    Ok(report)
+}
+
+/// Reads rows on this thread into chunks of a batch each and hands them to `stage` on a
+/// second thread; returns what the stage returns, and why the rows ended early if they did
+/// ([`Rows::failure`]). A chunk also ends where the file name changes (every sheet of a
+/// workbook), so that reports name the right sheet. The channel holds two chunks, so memory
+/// stays bounded; when the stage stops early, reading stops too.
+fn in_two_stages<T: Send>(
+    rows: &mut dyn Rows,
+    stage: impl FnOnce(std::sync::mpsc::Receiver<(String, Chunk)>) -> Result<T, LakeError> + Send,
+) -> (Result<T, LakeError>, Option<String>) {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(String, Chunk)>(2);
+    std::thread::scope(|scope| {
+        let worker = scope.spawn(move || stage(rx));
+        let mut chunk = Chunk::default();
+        let mut chunk_name = rows.name().to_owned();
+        let mut cells: Vec<String> = Vec::with_capacity(rows.header().len());
+        let mut stopped = false;
+        while let Some(next) = rows.next_row(&mut cells) {
+            if rows.name() != chunk_name || chunk.rows.len() >= BATCH_ROWS {
+                let full = std::mem::take(&mut chunk);
+                let name = std::mem::replace(&mut chunk_name, rows.name().to_owned());
+                if tx.send((name, full)).is_err() {
+                    stopped = true; // the stage ended early: its error is the answer
                     break;
                 }
             }
+            match next {
+                Ok(row) => chunk.push(row, &cells),
+                Err(bad) => chunk.rows.push(Err(BadRow { file: rows.name().to_owned(), ..bad })),
+            }
         }
-        if let Some(b) = bad {
-            report.bad(b);
-            continue;
+        let failure = if stopped { None } else { rows.failure() };
+        if failure.is_none() && !stopped && !chunk.rows.is_empty() {
+            let _ = tx.send((chunk_name, chunk));
         }
-        builder.push(&values);
-        report.rows_taken += 1;
-        if builder.len() >= BATCH_ROWS {
-            progress.rows.fetch_add(builder.len() as u64, std::sync::atomic::Ordering::Relaxed);
-            emit(builder.finish(schema.clone())?)?;
+        drop(tx);
+        let result = worker.join().unwrap_or_else(|_| Err(LakeError::Internal("a reading thread panicked".into())));
+        (result, failure)
+    })
+}
+
+/// The second stage of [`read`]: chunks of text cells into typed batches.
+struct Converter<'a> {
+    targets: &'a [TargetColumn],
+    sources: &'a [Option<usize>],
+    width: usize,
+    encoding: &'a str,
+    progress: &'a Progress,
+}
+
+impl Converter<'_> {
+    fn run(
+        &self,
+        rx: std::sync::mpsc::Receiver<(String, Chunk)>,
+        schema: SchemaRef,
+        mut emit: impl FnMut(RecordBatch) -> Result<(), LakeError>,
+    ) -> Result<ReadReport, LakeError> {
+        let mut report = ReadReport::default();
+        let mut builder = BatchBuilder::new(self.targets);
+        let mut values: Vec<Value> = Vec::with_capacity(self.targets.len());
+        for (name, chunk) in rx {
+            let mut cells: Vec<&str> = Vec::with_capacity(self.width);
+            for i in 0..chunk.rows.len() {
+                report.rows_read += 1;
+                let row = match &chunk.rows[i] {
+                    Ok((row, _)) => *row,
+                    Err(bad) => {
+                        report.bad(bad.clone());
+                        continue;
+                    }
+                };
+                cells.clear();
+                cells.extend(chunk.cells(i));
+                match self.convert(&name, row, &cells, &mut values) {
+                    Ok(()) => {
+                        builder.push(&values, &cells, self.sources);
+                        report.rows_taken += 1;
+                    }
+                    Err(bad) => report.bad(bad),
+                }
+            }
+            if builder.len() >= BATCH_ROWS {
+                self.progress.rows.fetch_add(builder.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                emit(builder.finish(schema.clone())?)?;
+            }
         }
+        if builder.len() > 0 {
+            self.progress.rows.fetch_add(builder.len() as u64, std::sync::atomic::Ordering::Relaxed);
+            emit(builder.finish(schema)?)?;
+        }
+        Ok(report)
     }
-    if let Some(failure) = rows.failure() {
-        return Err(LakeError::Input(failure));
+
+    /// Parses one row completely (so a bad row is refused whole). Text cells are only
+    /// checked here; the builder copies them straight from the chunk.
+    fn convert(&self, file: &str, row: u64, cells: &[&str], values: &mut Vec<Value>) -> Result<(), BadRow> {
+        if cells.len() != self.width {
+            let reason = format!("has {} fields, the header has {}", cells.len(), self.width);
+            return Err(BadRow { file: file.to_owned(), row, column: None, value: None, reason });
+        }
+        values.clear();
+        for (t, s) in self.targets.iter().zip(self.sources) {
+            let cell = s.and_then(|i| cells.get(i).copied()).unwrap_or("");
+            let bad = |reason: String| BadRow {
+                file: file.to_owned(),
+                row,
+                column: Some(t.name.clone()),
+                value: Some(cell.chars().take(60).collect()),
+                reason,
+            };
+            if cell.contains('\u{fffd}') {
+                return Err(bad(format!("is not valid {} text; give the right --encoding", self.encoding)));
+            }
+            values.push(parse(cell, t.ty, t.max_len).map_err(|reason| bad(format!("{reason} ({} column)", t.ty)))?);
+        }
+        Ok(())
     }
-    if builder.len() > 0 {
-        progress.rows.fetch_add(builder.len() as u64, std::sync::atomic::Ordering::Relaxed);
-        emit(builder.finish(schema.clone())?)?;
-    }
-    report.bytes = progress.bytes.load(std::sync::atomic::Ordering::Relaxed);
-    Ok(report)
 }
 
 /// Column builders for one batch.
@@ -537,10 +643,11 @@ impl BatchBuilder {
     }
 
     /// Appends one row of values that were parsed for these columns' types.
-    fn push(&mut self, values: &[Value]) {
-        for (c, v) in self.cols.iter_mut().zip(values) {
+    /// Appends a parsed row; text comes from the row's `cells` via the column `sources`.
+    fn push(&mut self, values: &[Value], cells: &[&str], sources: &[Option<usize>]) {
+        for ((c, v), s) in self.cols.iter_mut().zip(values).zip(sources) {
             match (c, v) {
-                (Col::Text(b), Value::Text(s)) => b.append_value(s),
+                (Col::Text(b), Value::Text) => b.append_value(s.and_then(|i| cells.get(i)).copied().unwrap_or("")),
                 (Col::Integer(b), Value::Integer(n)) => b.append_value(*n),
                 (Col::Number(b), Value::Number(n)) => b.append_value(*n),
                 (Col::Date(b), Value::Date(d)) => b.append_value(*d),
@@ -574,5 +681,27 @@ impl BatchBuilder {
             .collect();
         self.rows = 0;
         RecordBatch::try_new(schema, arrays).map_err(|e| LakeError::Internal(format!("building a batch: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bad(row: u64) -> BadRow {
+        BadRow { file: "f".into(), row, column: None, value: None, reason: "broken".into() }
+    }
+
+    #[test]
+    fn chunks_give_back_each_rows_cells_around_unreadable_rows() {
+        let mut c = Chunk::default();
+        c.push(2, &["a".into(), "".into(), "丙".into()]);
+        c.rows.push(Err(bad(3)));
+        c.rows.push(Err(bad(4)));
+        c.push(5, &["d".into()]);
+        c.push(6, &[]);
+        c.push(7, &["x".into(), "y".into()]);
+        let rows: Vec<Vec<&str>> = (0..c.rows.len()).map(|i| c.cells(i).collect()).collect();
+        assert_eq!(rows, [vec!["a", "", "丙"], vec![], vec![], vec!["d"], vec![], vec!["x", "y"]]);
     }
 }

@@ -59,7 +59,9 @@ impl fmt::Display for ColumnType {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     Null,
-    Text(String),
+    /// Text: the cell itself, taken as is (parsing only checks it, so text is never copied
+    /// twice).
+    Text,
     Integer(i64),
     Number(f64),
     /// Days since 1970-01-01.
@@ -82,13 +84,16 @@ pub fn parse(cell: &str, ty: ColumnType, max_len: Option<u32>) -> Result<Value, 
     }
     match ty {
         ColumnType::Text => {
-            if let Some(max) = max_len {
+            if let Some(max) = max_len
+                // Characters are never more than bytes: count only when it may matter.
+                && cell.len() > max as usize
+            {
                 let n = cell.chars().count();
                 if n > max as usize {
                     return Err(format!("is {n} characters long, the item allows {max}"));
                 }
             }
-            Ok(Value::Text(cell.to_owned()))
+            Ok(Value::Text)
         }
         ColumnType::Integer => s.parse::<i64>().map(Value::Integer).map_err(|_| "is not a whole number".into()),
         ColumnType::Number => match s.parse::<f64>() {
