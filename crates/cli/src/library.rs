@@ -162,7 +162,7 @@ pub struct SqlArgs {
 /// The library of the configured data directory.
 pub fn library(s: &crate::settings::Settings) -> Result<Library> {
     let root = if s.library.is_empty() { s.data_dir.join("library").display().to_string() } else { s.library.clone() };
-    Ok(Library::open(&root, Default::default())?)
+    Ok(Library::open(&root, s.library_options.0.clone())?)
 }
 
 pub async fn principal(store: &MetaStore, username: Option<&str>) -> Result<Principal> {

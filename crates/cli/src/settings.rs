@@ -29,6 +29,18 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// Object-store options: their names may be printed, their values (credentials) not.
+#[derive(Clone, Default)]
+pub struct StorageOptions(pub std::collections::HashMap<String, String>);
+
+impl std::fmt::Debug for StorageOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut keys: Vec<&String> = self.0.keys().collect();
+        keys.sort();
+        f.debug_set().entries(keys).finish()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LogFormat {
     Text,
@@ -46,6 +58,9 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// Where the resource library's tables live; empty: `<data_dir>/library`.
     pub library: String,
+    /// Options of the library's object store (`AWS_ENDPOINT_URL`, `AWS_ACCESS_KEY_ID`, …);
+    /// `AWS_*` environment variables are read too.
+    pub library_options: StorageOptions,
     /// 32 hex digits sealing data-source passwords (SM4); empty: `<data_dir>/secret.key`,
     /// made on first use.
     pub secret_key: Secret,
@@ -69,6 +84,7 @@ struct File {
     secure_cookies: Option<bool>,
     max_body_bytes: Option<usize>,
     library: Option<String>,
+    library_options: Option<std::collections::HashMap<String, String>>,
     secret_key: Option<String>,
     upload_max_bytes: Option<u64>,
     upkeep_every_hours: Option<u64>,
@@ -140,6 +156,7 @@ impl Settings {
             secure_cookies,
             max_body_bytes,
             library,
+            library_options: StorageOptions(file.library_options.unwrap_or_default()),
             secret_key: Secret(secret_key),
             upload_max_bytes,
             upkeep_every_hours,
@@ -214,6 +231,19 @@ mod tests {
         assert_eq!(s.addr.to_string(), "127.0.0.1:8080");
         assert_eq!(s.data_dir, PathBuf::from("./tongshu-data"));
         assert_eq!(s.store_url(), "sqlite://./tongshu-data/meta.db");
+    }
+
+    #[test]
+    fn library_options_come_from_the_file_and_their_values_never_print() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.toml");
+        std::fs::write(&path, "library = \"s3://b/p\"\n[library_options]\nAWS_SECRET_ACCESS_KEY = \"hunter2\"\n")
+            .unwrap();
+        let s = Settings::load(&Overrides { config: Some(path), ..Default::default() }, &env(&[])).unwrap();
+        assert_eq!(s.library, "s3://b/p");
+        assert_eq!(s.library_options.0["AWS_SECRET_ACCESS_KEY"], "hunter2");
+        let printed = format!("{s:?}");
+        assert!(printed.contains("AWS_SECRET_ACCESS_KEY") && !printed.contains("hunter2"), "{printed}");
     }
 
     #[test]

@@ -337,3 +337,50 @@ fn a_postgres_table_is_pulled_incrementally_from_the_command_line() {
     assert!(!o.status.success() && text(&o).1.contains("nope"));
     psql(&format!("DROP TABLE {t}"));
 }
+
+#[test]
+fn a_library_on_s3_is_configured_in_the_config_file() {
+    let endpoint = match std::env::var("TONGSHU_TEST_S3_ENDPOINT") {
+        Ok(u) if !u.is_empty() => u,
+        _ if std::env::var_os("CI").is_some() => panic!("TONGSHU_TEST_S3_ENDPOINT must be set under CI"),
+        _ => return,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let config = dir.path().join("tongshu.toml");
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    std::fs::write(
+        &config,
+        format!(
+            "library = \"s3://tongshu-test/cli-{}-{nanos}\"\n[library_options]\nAWS_ENDPOINT_URL = \"{endpoint}\"\n\
+             AWS_ACCESS_KEY_ID = \"tongshu\"\nAWS_SECRET_ACCESS_KEY = \"very-secret\"\nAWS_REGION = \"us-east-1\"\n\
+             AWS_ALLOW_HTTP = \"true\"\nAWS_S3_ALLOW_UNSAFE_RENAME = \"true\"\n",
+            std::process::id()
+        ),
+    )
+    .unwrap();
+    let c = config.to_str().unwrap();
+    assert!(tongshu(&["demo", "--config", c, "--data-dir", d, "--rows", "20"]).status.success());
+    let csv = dir.path().join("t.csv");
+    std::fs::write(&csv, "编号,名称\n1,甲\n2,乙\n").unwrap();
+    let o = tongshu(&[
+        "ingest",
+        "--config",
+        c,
+        "--data-dir",
+        d,
+        "--table",
+        "s3_t",
+        "--file",
+        csv.to_str().unwrap(),
+        "--create",
+    ]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    let (out, _) = text(&tongshu(&["table", "info", "s3_t", "--config", c, "--data-dir", d, "--json"]));
+    let info: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(info["uri"].as_str().unwrap().starts_with("s3://tongshu-test/cli-"), "{info}");
+    assert_eq!(info["rows"], 2);
+    let (out, _) =
+        text(&tongshu(&["sql", "--config", c, "--data-dir", d, "--format", "csv", "SELECT COUNT(*) AS n FROM s3_t"]));
+    assert_eq!(out.trim(), "n\n2");
+}

@@ -171,7 +171,7 @@ impl Library {
         let table = req.table.clone();
         let result = self.ingest_inner(req).await;
         if result.is_err() && creating {
-            self.drop_local(&table);
+            let _ = self.drop_table(&table).await;
         }
         result
     }

@@ -240,32 +240,63 @@ impl Library {
         Ok(t)
     }
 
-    /// Removes a local table's directory (used to undo a table whose creation failed).
-    pub fn drop_local(&self, name: &str) {
-        if let Ok(url) = self.table_url(name)
-            && let Some(dir) = Self::local_dir(&url)
-        {
-            let _ = std::fs::remove_dir_all(dir);
+    /// The object store at `url` (a table's location, or the library's root).
+    fn store_at(&self, url: &Url) -> Result<Arc<dyn deltalake::ObjectStore>> {
+        let log_store = deltalake::DeltaTableBuilder::from_url(url.clone())?
+            .with_storage_options(self.storage_options.clone())
+            .build_storage()?;
+        Ok(log_store.object_store(None))
+    }
+
+    /// Removes a table and all its files, wherever the library lives (used to undo a table
+    /// whose creation failed).
+    pub async fn drop_table(&self, name: &str) -> Result<()> {
+        let url = self.table_url(name)?;
+        if let Some(dir) = Self::local_dir(&url) {
+            return match std::fs::remove_dir_all(&dir) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    Err(LakeError::Internal(format!("removing {}: {e}", dir.display())))
+                }
+                _ => Ok(()),
+            };
         }
+        let store = self.store_at(&url)?;
+        let paths = store.list(None).map_ok(|m| m.location).boxed();
+        let mut deleted = store.delete_stream(paths);
+        while let Some(r) = deleted.next().await {
+            r.map_err(|e| LakeError::Internal(format!("removing table {name:?}: {e}")))?;
+        }
+        Ok(())
     }
 
     /// The names of all tables in the library, sorted.
     pub async fn list(&self) -> Result<Vec<String>> {
-        if self.root.scheme() == "file" {
+        let mut names: Vec<String> = if self.root.scheme() == "file" {
             let dir = self.root.to_file_path().map_err(|_| LakeError::Internal("bad library path".into()))?;
-            let mut names: Vec<String> = std::fs::read_dir(&dir)
+            std::fs::read_dir(&dir)
                 .map_err(|e| LakeError::Input(format!("{}: {e}", dir.display())))?
                 .filter_map(|e| e.ok())
                 .filter(|e| e.path().join("_delta_log").is_dir())
                 .filter_map(|e| e.file_name().to_str().map(str::to_owned))
                 .filter(|n| check_name(n).is_ok())
-                .collect();
-            names.sort();
-            return Ok(names);
-        }
-        Err(LakeError::Input(
-            "listing tables is supported for local libraries; the metadata store lists the rest".into(),
-        ))
+                .collect()
+        } else {
+            let listing = self
+                .store_at(&self.root)?
+                .list_with_delimiter(None)
+                .await
+                .map_err(|e| LakeError::Input(format!("listing {}: {e}", self.root)))?;
+            let mut names = Vec::new();
+            for prefix in listing.common_prefixes {
+                let Some(name) = prefix.parts().next_back().map(|p| p.as_ref().to_owned()) else { continue };
+                if check_name(&name).is_ok() && self.exists(&name).await? {
+                    names.push(name);
+                }
+            }
+            names
+        };
+        names.sort();
+        Ok(names)
     }
 
     /// The columns of a table as the ingest sees them.

@@ -580,3 +580,51 @@ async fn xls_workbooks_are_read_one_sheet_or_every_sheet() {
     f.lib.ingest(one).await.unwrap();
     assert_eq!(f.rows("SELECT \"公民身份号码\" FROM xls_second").await, ["371312200001010011"]);
 }
+
+/// An S3-compatible server for the S3 test: `scripts/test` starts one (moto) and sets
+/// `TONGSHU_TEST_S3_ENDPOINT`; outside CI the test is skipped when it is not set.
+fn s3_endpoint() -> Option<String> {
+    match std::env::var("TONGSHU_TEST_S3_ENDPOINT") {
+        Ok(u) if !u.is_empty() => Some(u),
+        _ if std::env::var_os("CI").is_some() => panic!("TONGSHU_TEST_S3_ENDPOINT must be set under CI"),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn an_s3_library_holds_tables_like_a_local_one() {
+    let Some(endpoint) = s3_endpoint() else { return };
+    let options: HashMap<String, String> = [
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
+        ("AWS_ACCESS_KEY_ID", "tongshu"),
+        ("AWS_SECRET_ACCESS_KEY", "tongshu-secret"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ALLOW_HTTP", "true"),
+        ("AWS_S3_ALLOW_UNSAFE_RENAME", "true"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let root = format!("s3://tongshu-test/run-{}-{}", std::process::id(), rand_suffix());
+    let dir = tempfile::tempdir().unwrap();
+    let f = Fixture { lib: Library::open(&root, options).unwrap(), dir };
+    let file = f.file("people.csv", PEOPLE.as_bytes());
+    f.create("people", &file).await;
+    f.lib.ingest(f.req("people", &file, Mode::Append)).await.unwrap();
+    let info = f.lib.info("people").await.unwrap();
+    assert!(info.uri.starts_with("s3://tongshu-test/run-"), "{}", info.uri);
+    assert_eq!((info.version, info.rows), (2, 6));
+    assert_eq!(f.rows("SELECT COUNT(*), SUM(\"工资\") FROM people").await, ["6|53001.5"]);
+    assert_eq!(f.rows_at("SELECT COUNT(*) FROM people", &[("people".into(), 1)]).await, ["3"]);
+
+    // A table whose first ingest is refused is removed from the bucket again.
+    let ragged = f.file("ragged.csv", "a,b\n1,2\n3\n".as_bytes());
+    assert!(f.lib.ingest(IngestRequest { create: true, ..f.req("ragged", &ragged, Mode::Append) }).await.is_err());
+    assert_eq!(f.lib.list().await.unwrap(), ["people"]);
+    f.lib.drop_table("people").await.unwrap();
+    assert!(f.lib.list().await.unwrap().is_empty());
+}
+
+fn rand_suffix() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos() as u64
+}

@@ -159,7 +159,7 @@ impl LibraryService {
         let report = match self.lake.ingest(req).await {
             Ok(r) => r,
             Err(e) => {
-                self.lake.drop_local(&table);
+                let _ = self.lake.drop_table(&table).await;
                 return Err(e.into());
             }
         };
