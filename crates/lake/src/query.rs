@@ -102,16 +102,24 @@ pub struct ColumnFigures {
 }
 
 impl Library {
-    /// Null counts, approximate distinct counts and longest texts of every column, in one scan.
-    pub async fn column_figures(&self, name: &str) -> Result<Vec<ColumnFigures>> {
+    /// Null counts, approximate distinct counts and (with `lengths`) the longest texts of
+    /// every column, in one scan. Values are counted in their own types (no text casts):
+    /// numbers to the micro-unit, booleans exactly.
+    pub async fn column_figures(&self, name: &str, lengths: bool) -> Result<Vec<ColumnFigures>> {
         let t = self.table(name).await?;
         let cols = Library::columns_of(&t)?;
         let q = |c: &str| format!("\"{}\"", c.replace('"', "\"\""));
         let mut parts = Vec::new();
         for (i, c) in cols.iter().enumerate() {
             parts.push(format!("COUNT(*) - COUNT({}) AS n{i}", q(&c.name)));
-            parts.push(format!("APPROX_DISTINCT(CAST({} AS VARCHAR)) AS d{i}", q(&c.name)));
-            parts.push(if c.ty == crate::ColumnType::Text {
+            parts.push(match c.ty {
+                crate::ColumnType::Number => {
+                    format!("APPROX_DISTINCT(CAST(ROUND({} * 1000000) AS BIGINT)) AS d{i}", q(&c.name))
+                }
+                crate::ColumnType::Boolean => format!("COUNT(DISTINCT {}) AS d{i}", q(&c.name)),
+                _ => format!("APPROX_DISTINCT({}) AS d{i}", q(&c.name)),
+            });
+            parts.push(if lengths && c.ty == crate::ColumnType::Text {
                 format!("MAX(CHARACTER_LENGTH({})) AS l{i}", q(&c.name))
             } else {
                 format!("CAST(NULL AS BIGINT) AS l{i}")

@@ -75,11 +75,17 @@ async fn a_new_table_takes_its_types_from_the_whole_file() {
     assert!(r.created);
     assert_eq!((r.version, r.rows_written, r.bad_rows), (1, 3, 0));
     let info = f.lib.info("people").await.unwrap();
-    let figures = f.lib.column_figures("people").await.unwrap();
+    let figures = f.lib.column_figures("people", true).await.unwrap();
     let age = figures.iter().find(|c| c.name == "年龄").unwrap();
     assert_eq!((age.nulls, age.distinct, age.max_len), (1, 2, None));
     let name = figures.iter().find(|c| c.name == "姓名").unwrap();
     assert_eq!((name.nulls, name.distinct, name.max_len), (0, 3, Some(2)));
+    let distinct: Vec<(&str, u64)> = figures.iter().map(|c| (c.name.as_str(), c.distinct)).collect();
+    assert_eq!(
+        distinct,
+        [("身份证号", 3), ("姓名", 3), ("年龄", 2), ("工资", 3), ("出生日期", 3), ("登记时间", 3), ("在职", 2)],
+        "every type is counted in its own kind"
+    );
     let types: Vec<(&str, &str)> = info.columns.iter().map(|c| (c.name.as_str(), c.ty.as_str())).collect();
     assert_eq!(
         types,

@@ -169,7 +169,7 @@ impl LibraryService {
 
     /// Files a draft catalog entry whose items are the table's columns.
     async fn file_entry(&self, who: &Principal, org_id: i64, table: &str, file_stem: &str) -> Result<CatalogEntry> {
-        let figures = self.lake.column_figures(table).await?;
+        let figures = self.lake.column_figures(table, true).await?;
         let items: Vec<ItemInput> = figures
             .iter()
             .map(|c| ItemInput {
@@ -209,7 +209,7 @@ impl LibraryService {
     /// Reads a table's current figures from the lake and records them.
     pub async fn refresh(&self, name: &str, entry_id: Option<i64>) -> Result<TableRecord> {
         let info = self.lake.info(name).await?;
-        let figures = self.lake.column_figures(name).await?;
+        let figures = self.lake.column_figures(name, false).await?;
         let history = self.lake.history(name).await?;
         // Whole seconds, as the store keeps times.
         let last = history
