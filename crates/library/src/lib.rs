@@ -121,11 +121,14 @@ impl LibraryService {
         };
         let file_stem = Path::new(&req.file).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         let report = self.lake.ingest(req).await?;
-        let entry_id = match (report.created, entry) {
-            (true, _) => Some(self.file_entry(who, org_id, &report.table, &file_stem).await?.id),
-            (false, e) => e.map(|e| e.id),
+        let record = if report.created {
+            // One scan gives the figures for both the draft entry and the table record.
+            let figures = self.lake.column_figures(&report.table, true).await?;
+            let entry = self.file_entry(who, org_id, &report.table, &file_stem, &figures).await?;
+            self.record(&report.table, Some(entry.id), figures).await?
+        } else {
+            self.refresh(&report.table, entry.map(|e| e.id)).await?
         };
-        let record = self.refresh(&report.table, entry_id).await?;
         tracing::info!(table = %report.table, version = report.version, rows = report.rows_written, user = %who.username, "ingested");
         Ok((report, record))
     }
@@ -168,8 +171,14 @@ impl LibraryService {
     }
 
     /// Files a draft catalog entry whose items are the table's columns.
-    async fn file_entry(&self, who: &Principal, org_id: i64, table: &str, file_stem: &str) -> Result<CatalogEntry> {
-        let figures = self.lake.column_figures(table, true).await?;
+    async fn file_entry(
+        &self,
+        who: &Principal,
+        org_id: i64,
+        table: &str,
+        file_stem: &str,
+        figures: &[tongshu_lake::ColumnFigures],
+    ) -> Result<CatalogEntry> {
         let items: Vec<ItemInput> = figures
             .iter()
             .map(|c| ItemInput {
@@ -208,8 +217,18 @@ impl LibraryService {
 
     /// Reads a table's current figures from the lake and records them.
     pub async fn refresh(&self, name: &str, entry_id: Option<i64>) -> Result<TableRecord> {
-        let info = self.lake.info(name).await?;
         let figures = self.lake.column_figures(name, false).await?;
+        self.record(name, entry_id, figures).await
+    }
+
+    /// Records a table's current version, size and these column figures.
+    async fn record(
+        &self,
+        name: &str,
+        entry_id: Option<i64>,
+        figures: Vec<tongshu_lake::ColumnFigures>,
+    ) -> Result<TableRecord> {
+        let info = self.lake.info(name).await?;
         let history = self.lake.history(name).await?;
         // Whole seconds, as the store keeps times.
         let last = history
