@@ -54,7 +54,7 @@ impl Library {
         format: ExportFormat,
         out: W,
     ) -> Result<u64> {
-        let ctx = self.session(versions).await?;
+        let ctx = self.session(sql, versions).await?;
         let df = Library::read_only(&ctx, sql).await?;
         let schema = std::sync::Arc::new(df.schema().as_arrow().clone());
         let mut stream = df.execute_stream().await?;

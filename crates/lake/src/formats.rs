@@ -218,7 +218,7 @@ pub fn spreadsheet(path: &Path, sheet: Option<&str>, progress: Arc<Progress>) ->
     }
     sheets.reverse();
     let current = sheets.pop().expect("not empty");
-    Ok(Box::new(Sheets { current, rest: sheets }))
+    Ok(Box::new(Sheets { current, rest: sheets, started: 0 }))
 }
 
 /// Every sheet of a workbook, one after the other.
@@ -226,11 +226,17 @@ struct Sheets {
     current: VecRows,
     /// Still to read, last first.
     rest: Vec<VecRows>,
+    /// How many sheets were started.
+    started: usize,
 }
 
 impl Rows for Sheets {
     fn name(&self) -> &str {
         &self.current.name
+    }
+
+    fn part(&self) -> usize {
+        self.started
     }
 
     fn header(&self) -> &[String] {
@@ -247,6 +253,7 @@ impl Rows for Sheets {
                 return Some(r);
             }
             self.current = self.rest.pop()?;
+            self.started += 1;
         }
     }
 }

@@ -169,14 +169,29 @@ impl Library {
     pub async fn ingest(&self, req: IngestRequest) -> Result<IngestReport> {
         let creating = req.create && !self.exists(&req.table).await.unwrap_or(true);
         let table = req.table.clone();
-        let result = self.ingest_inner(req).await;
+        let mut result = self.ingest_inner(req.clone(), true).await;
+        if let Err(LakeError::GuessWrong(why)) = &result {
+            // Types from the first rows did not fit a later one: nothing was committed, so
+            // start again with types from the whole file.
+            let note = format!("column types were chosen from the whole file after the first rows misled: {why}");
+            let _ = self.drop_table(&table).await;
+            req.progress.rows.store(0, std::sync::atomic::Ordering::Relaxed);
+            req.progress.bytes.store(0, std::sync::atomic::Ordering::Relaxed);
+            result = self.ingest_inner(req, false).await.map(|mut r| {
+                r.notes.push(note);
+                r
+            });
+        }
         if result.is_err() && creating {
             let _ = self.drop_table(&table).await;
         }
         result
     }
 
-    async fn ingest_inner(&self, req: IngestRequest) -> Result<IngestReport> {
+    /// One attempt at an ingest; a new table's column types are guessed from the first rows
+    /// when `guess` is set (the read then stops with [`LakeError::GuessWrong`] if a later
+    /// value does not fit), else chosen from the whole file.
+    async fn ingest_inner(&self, req: IngestRequest, guess: bool) -> Result<IngestReport> {
         let started = std::time::Instant::now();
         crate::check_name(&req.table)?;
         if req.rows.is_none() && !req.file.is_file() {
@@ -184,6 +199,7 @@ impl Library {
         }
         let exists = self.exists(&req.table).await?;
         let mut notes = Vec::new();
+        let mut guessed_types = None;
         let (table, created) = match (exists, req.create) {
             (true, true) => return Err(LakeError::TableExists(req.table.clone())),
             (false, false) => return Err(LakeError::NoSuchTable(req.table.clone())),
@@ -195,15 +211,18 @@ impl Library {
             }
             (false, true) => {
                 let (file, opts) = (req.file.clone(), req.source.clone());
-                let (cols, inferred_notes) = tokio::task::spawn_blocking(move || {
-                    crate::source::infer(crate::source::open(&file, &opts, Arc::default())?.as_mut())
+                let limit = guess.then_some(crate::source::GUESS_ROWS);
+                let guessed = tokio::task::spawn_blocking(move || {
+                    crate::source::infer(crate::source::open(&file, &opts, Arc::default())?.as_mut(), limit)
                 })
                 .await
                 .map_err(|e| LakeError::Internal(e.to_string()))??;
-                notes.extend(inferred_notes);
+                notes.extend(guessed.notes.iter().cloned());
                 let comment =
                     format!("created from {}", req.file.file_name().map(|n| n.to_string_lossy()).unwrap_or_default());
-                (self.create_table(&req.table, &cols, &comment).await?, true)
+                let table = self.create_table(&req.table, &guessed.columns, &comment).await?;
+                guessed_types = Some(guessed);
+                (table, true)
             }
         };
         let mut targets = Library::columns_of(&table)?;
@@ -225,6 +244,7 @@ impl Library {
         let outcome: Arc<Mutex<Option<Result<ReadReport>>>> = Arc::default();
         let reader = {
             let stream = req.rows.clone();
+            let guessed_types = guessed_types.clone();
             let (file, csv, policy, targets, schema, outcome, progress) = (
                 req.file.clone(),
                 req.source.clone(),
@@ -240,7 +260,7 @@ impl Library {
                     None => crate::source::open(&file, &csv, progress.clone()),
                 };
                 let result = opened.and_then(|mut rows| {
-                    crate::source::read(rows.as_mut(), &progress, &targets, schema, |batch| {
+                    crate::source::read(rows.as_mut(), &progress, &targets, schema, guessed_types.as_ref(), |batch| {
                         tx.blocking_send(Ok(batch)).map_err(|_| LakeError::Internal("the writer stopped".into()))
                     })
                 });

@@ -27,7 +27,7 @@ pub use deltalake::arrow;
 pub use export::ExportFormat;
 pub use ingest::{BadRowPolicy, IngestReport, IngestRequest, Mode, RowStream};
 pub use query::{ColumnFigures, QueryLimits, QueryResult};
-pub use source::{BadRow, InputFormat, Progress, SourceOptions, TargetColumn, encoding_named};
+pub use source::{BadRow, GUESS_ROWS, InputFormat, Progress, SourceOptions, TargetColumn, encoding_named};
 pub use upkeep::CompactReport;
 pub use values::ColumnType;
 
@@ -52,6 +52,10 @@ pub enum LakeError {
     Delta(#[from] deltalake::DeltaTableError),
     #[error("internal: {0}")]
     Internal(String),
+    /// A column type guessed from the first rows of a new table's file did not fit a later
+    /// value; the ingest starts again with types from the whole file (never shown to users).
+    #[error("column types guessed from the first rows do not fit the rest: {0}")]
+    GuessWrong(String),
 }
 
 impl From<deltalake::datafusion::error::DataFusionError> for LakeError {

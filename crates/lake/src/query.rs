@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use deltalake::arrow::record_batch::RecordBatch;
 use deltalake::datafusion::execution::context::SQLOptions;
-use deltalake::datafusion::prelude::SessionContext;
+use deltalake::datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::{LakeError, Library, Result};
 
@@ -32,7 +32,7 @@ impl Library {
     /// Runs one read-only SQL statement. Every table of the library is visible by name;
     /// `versions` pins tables to an earlier version (time travel).
     pub async fn sql(&self, sql: &str, versions: &[(String, u64)], limits: QueryLimits) -> Result<QueryResult> {
-        let ctx = self.session(versions).await?;
+        let ctx = self.session(sql, versions).await?;
         let run = async {
             let df = Library::read_only(&ctx, sql).await?;
             let df = df.limit(0, Some(limits.max_rows + 1)).map_err(|e| LakeError::Query(e.to_string()))?;
@@ -57,11 +57,35 @@ impl Library {
 }
 
 impl Library {
-    /// A DataFusion session with every table registered by name; `versions` pins tables to
-    /// earlier versions.
-    pub(crate) async fn session(&self, versions: &[(String, u64)]) -> Result<SessionContext> {
-        let ctx = SessionContext::new();
-        for name in self.list().await? {
+    /// A DataFusion session for one statement, with the library tables it names registered
+    /// by name (only those: a library of thousands of tables costs nothing extra);
+    /// `versions` pins tables to earlier versions. Settings come from `DATAFUSION_*`
+    /// environment variables where set (e.g. `DATAFUSION_EXECUTION_TARGET_PARTITIONS`).
+    pub(crate) async fn session(&self, sql: &str, versions: &[(String, u64)]) -> Result<SessionContext> {
+        let config =
+            SessionConfig::from_env().map_err(|e| LakeError::Internal(format!("DATAFUSION_* settings: {e}")))?;
+        let ctx = SessionContext::new_with_config(config);
+        for (n, _) in versions {
+            if !self.exists(n).await? {
+                return Err(LakeError::NoSuchTable(n.clone()));
+            }
+        }
+        let state = ctx.state();
+        let dialect = state.config().options().sql_parser.dialect;
+        let statement = state.sql_to_statement(sql, &dialect).map_err(|e| LakeError::Query(e.to_string()))?;
+        let mut names: Vec<String> = state
+            .resolve_table_references(&statement)
+            .map_err(|e| LakeError::Query(e.to_string()))?
+            .into_iter()
+            .filter(|r| r.schema().is_none())
+            .map(|r| r.table().to_owned())
+            .collect();
+        names.sort();
+        names.dedup();
+        for name in names {
+            if crate::check_name(&name).is_err() || !self.exists(&name).await? {
+                continue; // DataFusion names the unknown table
+            }
             let mut t = self.table(&name).await?;
             if let Some((_, v)) = versions.iter().find(|(n, _)| *n == name) {
                 t.load_version(*v)
@@ -71,11 +95,6 @@ impl Library {
             t.update_datafusion_session(&ctx.state())?;
             let provider = t.table_provider().await?;
             ctx.register_table(name.as_str(), provider).map_err(|e| LakeError::Internal(e.to_string()))?;
-        }
-        for (n, _) in versions {
-            if !self.exists(n).await? {
-                return Err(LakeError::NoSuchTable(n.clone()));
-            }
         }
         Ok(ctx)
     }

@@ -20,7 +20,7 @@ use encoding_rs::Encoding;
 use serde::Serialize;
 
 use crate::LakeError;
-use crate::values::{ColumnType, Inference, Value, parse};
+use crate::values::{ColumnType, Inference, Value, fits_inferred, parse};
 
 /// Rows per Arrow batch.
 pub const BATCH_ROWS: usize = 8192;
@@ -156,12 +156,14 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
-/// Opens `path` as UTF-8 text, detecting or applying the encoding.
+/// Opens `path` as UTF-8 text, detecting or applying the encoding. UTF-8 files are read as
+/// they are (less a BOM; the rows check their bytes); other encodings are decoded on the way,
+/// undecodable bytes becoming U+FFFD. Returns the reader, the encoding, and whether it decodes.
 fn open_text(
     path: &Path,
     opts: &SourceOptions,
     bytes: Arc<Progress>,
-) -> Result<(Box<dyn Read + Send>, &'static Encoding), LakeError> {
+) -> Result<(Box<dyn Read + Send>, &'static Encoding, bool), LakeError> {
     let io = |e: std::io::Error| LakeError::Input(format!("{}: {e}", path.display()));
     let mut head = vec![0u8; 64 * 1024];
     let mut f = File::open(path).map_err(io)?;
@@ -170,26 +172,34 @@ fn open_text(
     if n == 0 {
         return Err(LakeError::Input(format!("{}: the file is empty", path.display())));
     }
-    let encoding = match opts.encoding {
-        Some(e) => e,
-        None => match Encoding::for_bom(&head) {
-            Some((e, _)) => e,
-            None => match std::str::from_utf8(&head) {
-                Ok(_) => encoding_rs::UTF_8,
-                // A multi-byte character cut at the end of the sample is still UTF-8.
-                Err(e) if e.error_len().is_none() => encoding_rs::UTF_8,
-                Err(_) => encoding_rs::GB18030,
-            },
+    let bom = Encoding::for_bom(&head);
+    let encoding = match (opts.encoding, bom) {
+        (Some(e), _) => e,
+        (None, Some((e, _))) => e,
+        (None, None) => match std::str::from_utf8(&head) {
+            Ok(_) => encoding_rs::UTF_8,
+            // A multi-byte character cut at the end of the sample is still UTF-8.
+            Err(e) if e.error_len().is_none() => encoding_rs::UTF_8,
+            Err(_) => encoding_rs::GB18030,
         },
     };
-    let f = File::open(path).map_err(io)?;
+    let mut f = File::open(path).map_err(io)?;
+    if encoding == encoding_rs::UTF_8 {
+        if let Some((e, len)) = bom
+            && e == encoding_rs::UTF_8
+        {
+            std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(len as u64)).map_err(io)?;
+        }
+        let counted = Counting { inner: f, count: bytes };
+        return Ok((Box::new(counted), encoding, false));
+    }
     let counted = Counting { inner: BufReader::with_capacity(1 << 20, f), count: bytes };
     let decoder = encoding_rs_io::DecodeReaderBytesBuilder::new()
         .encoding(Some(encoding))
         .bom_override(true)
         .strip_bom(true)
         .build(counted);
-    Ok((Box::new(decoder), encoding))
+    Ok((Box::new(decoder), encoding, true))
 }
 
 fn read_full(f: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -223,12 +233,33 @@ fn sniff(line: &str) -> u8 {
 pub trait Rows: Send {
     /// The file's name, for reports.
     fn name(&self) -> &str;
+    /// Which part of the input the last row came from (a workbook's sheet), when the name
+    /// can change: a cheap way to tell that it did.
+    fn part(&self) -> usize {
+        0
+    }
     fn header(&self) -> &[String];
     /// The text encoding or container format, for reports.
     fn encoding(&self) -> String;
     /// Fills `cells` with the next data row and returns its row number (the header is row
     /// 1), or a row that could not be read at all; `None` at the end.
     fn next_row(&mut self, cells: &mut Vec<String>) -> Option<Result<u64, BadRow>>;
+    /// Like [`Rows::next_row`], but appends the row's cells to `chunk` (sources that can
+    /// copy their cells there directly override it).
+    fn next_into(&mut self, chunk: &mut Chunk) -> Option<Result<u64, BadRow>> {
+        let mut cells = std::mem::take(&mut chunk.scratch);
+        let next = self.next_row(&mut cells);
+        if let Some(Ok(row)) = &next {
+            chunk.push(*row, &cells);
+        }
+        chunk.scratch = cells;
+        next
+    }
+    /// Whether cells may hold U+FFFD for bytes that could not be decoded (each is then
+    /// checked, and such a row refused).
+    fn decodes(&self) -> bool {
+        true
+    }
     /// Why the rows ended early, when they did (a source database failing mid-way): asked
     /// after `next_row` returned `None`; the ingest is then refused whatever the bad-row policy.
     fn failure(&mut self) -> Option<String> {
@@ -294,24 +325,20 @@ pub struct CsvRows {
     reader: csv::Reader<Box<dyn Read + Send>>,
     header: Vec<String>,
     encoding: &'static Encoding,
-    record: csv::StringRecord,
+    /// The text is decoded from another encoding on the way (see [`open_text`]).
+    decoded: bool,
+    record: csv::ByteRecord,
 }
 
 impl CsvRows {
     pub fn open(path: &Path, opts: &SourceOptions, progress: Arc<Progress>) -> Result<Self, LakeError> {
-        let (mut text, encoding) = open_text(path, opts, progress)?;
+        let (text, encoding, decoded) = open_text(path, opts, progress)?;
+        let mut text = BufReader::with_capacity(1 << 20, text);
         // Read the header line ourselves to sniff the separator, then hand the rest to csv.
         let mut first = Vec::new();
-        let mut byte = [0u8; 1];
-        loop {
-            match text.read(&mut byte) {
-                Ok(0) => break,
-                Ok(_) if byte[0] == b'\n' => break,
-                Ok(_) => first.push(byte[0]),
-                Err(e) => return Err(LakeError::Input(format!("{}: {e}", path.display()))),
-            }
-        }
-        let first = String::from_utf8_lossy(&first).trim_end_matches('\r').to_owned();
+        std::io::BufRead::read_until(&mut text, b'\n', &mut first)
+            .map_err(|e| LakeError::Input(format!("{}: {e}", path.display())))?;
+        let first = String::from_utf8_lossy(&first).trim_end_matches(['\r', '\n']).to_owned();
         let delimiter = opts.delimiter.unwrap_or_else(|| sniff(&first));
         let header: Vec<String> = csv::ReaderBuilder::new()
             .delimiter(delimiter)
@@ -329,8 +356,42 @@ impl CsvRows {
                 encoding.name()
             )));
         }
+        let text: Box<dyn Read + Send> = Box::new(text);
         let reader = csv::ReaderBuilder::new().delimiter(delimiter).has_headers(false).flexible(true).from_reader(text);
-        Ok(Self { name: file_name(path), reader, header, encoding, record: csv::StringRecord::new() })
+        Ok(Self { name: file_name(path), reader, header, encoding, decoded, record: csv::ByteRecord::new() })
+    }
+
+    /// Reads the next record that is not a blank line: its row number, or why it is unreadable.
+    fn next_record(&mut self) -> Option<Result<u64, BadRow>> {
+        loop {
+            match self.reader.read_byte_record(&mut self.record) {
+                Ok(false) => return None,
+                Ok(true) => {}
+                Err(e) => {
+                    let row = e.position().map(|p| p.line() + 1).unwrap_or(0);
+                    let reason = e.to_string();
+                    return Some(Err(BadRow { file: self.name.clone(), row, column: None, value: None, reason }));
+                }
+            }
+            if self.record.len() == 1 && self.record.get(0).is_some_and(|c| c.trim_ascii().is_empty()) {
+                continue; // a blank line
+            }
+            return Some(Ok(self.record.position().map(|p| p.line() + 1).unwrap_or(0)));
+        }
+    }
+
+    /// The record as text, or the bad row naming the first cell that is not valid text.
+    fn text(&self, row: u64) -> Result<&str, BadRow> {
+        simdutf8::basic::from_utf8(self.record.as_slice()).map_err(|_| {
+            let i = (0..self.record.len()).find(|i| std::str::from_utf8(&self.record[*i]).is_err()).unwrap_or(0);
+            BadRow {
+                file: self.name.clone(),
+                row,
+                column: self.header.get(i).cloned(),
+                value: Some(String::from_utf8_lossy(&self.record[i]).chars().take(60).collect()),
+                reason: format!("is not valid {} text; give the right --encoding", self.encoding.name()),
+            }
+        })
     }
 }
 
@@ -347,75 +408,124 @@ impl Rows for CsvRows {
         self.encoding.name().to_owned()
     }
 
+    fn decodes(&self) -> bool {
+        self.decoded
+    }
+
     fn next_row(&mut self, cells: &mut Vec<String>) -> Option<Result<u64, BadRow>> {
-        loop {
-            match self.reader.read_record(&mut self.record) {
-                Ok(false) => return None,
-                Ok(true) => {}
-                Err(e) => {
-                    let row = e.position().map(|p| p.line() + 1).unwrap_or(0);
-                    return Some(Err(BadRow {
-                        file: self.name.clone(),
-                        row,
-                        column: None,
-                        value: None,
-                        reason: e.to_string(),
-                    }));
-                }
-            }
-            if self.record.len() == 1 && self.record.get(0).is_some_and(|c| c.trim().is_empty()) {
-                continue; // a blank line
-            }
-            let row = self.record.position().map(|p| p.line() + 1).unwrap_or(0);
-            fill(cells, self.record.iter());
-            return Some(Ok(row));
-        }
+        let row = match self.next_record()? {
+            Ok(row) => row,
+            Err(bad) => return Some(Err(bad)),
+        };
+        Some(self.text(row).map(|text| {
+            fill(cells, (0..self.record.len()).map(|i| self.record.range(i).map(|r| &text[r]).unwrap_or("")));
+            row
+        }))
+    }
+
+    fn next_into(&mut self, chunk: &mut Chunk) -> Option<Result<u64, BadRow>> {
+        let row = match self.next_record()? {
+            Ok(row) => row,
+            Err(bad) => return Some(Err(bad)),
+        };
+        Some(self.text(row).map(|text| {
+            // One copy of the whole record; the cells are ranges of it.
+            let base = chunk.text.len();
+            chunk.rows.push(Ok((row, chunk.ends.len())));
+            chunk.text.push_str(text);
+            chunk.ends.extend((0..self.record.len()).filter_map(|i| self.record.range(i)).map(|r| base + r.end));
+            row
+        }))
     }
 }
 
-/// Reads every row once to choose each column's type (for new tables).
-pub fn infer(rows: &mut dyn Rows) -> Result<(Vec<TargetColumn>, Vec<String>), LakeError> {
+/// Column types chosen from a file's rows: from all of them, or (for a new table, so that its
+/// file is read only once) from the first rows, to be confirmed by the rest during the ingest.
+#[derive(Debug, Clone)]
+pub struct Guess {
+    pub columns: Vec<TargetColumn>,
+    /// Notes on the columns whose type is settled.
+    pub notes: Vec<String>,
+    /// Whether every row was looked at (the types are then final).
+    pub complete: bool,
+    /// Per column, the inference so far; the ingest goes on observing the columns that had
+    /// no value in the first rows, and checks every value of the others against its type.
+    inferences: Vec<Inference>,
+}
+
+/// Rows looked at to guess a new table's column types before the ingest confirms them.
+pub const GUESS_ROWS: u64 = 100_000;
+
+/// Looks at the rows (all of them, or the first `limit`) to choose each column's type.
+/// Rows that cannot be read, or have the wrong number of fields, are not looked at: the
+/// ingest refuses them.
+pub fn infer(rows: &mut dyn Rows, limit: Option<u64>) -> Result<Guess, LakeError> {
     let header = rows.header().to_vec();
     let width = header.len();
-    let (inf, failure) = in_two_stages(rows, move |chunks| {
+    let limit = limit.unwrap_or(u64::MAX);
+    let (looked, failure) = in_two_stages(rows, move |chunks| {
         let mut inf = vec![Inference::default(); width];
+        let mut seen = 0u64;
         for (_, chunk) in chunks {
             for i in 0..chunk.rows.len() {
                 let Ok((row, _)) = chunk.rows[i] else { continue };
+                if chunk.cells(i).count() != width {
+                    continue;
+                }
                 for (inf, cell) in inf.iter_mut().zip(chunk.cells(i)) {
                     inf.observe(row, cell);
                 }
             }
+            seen += chunk.rows.len() as u64;
+            if seen >= limit {
+                return Ok((inf, false)); // reading stops too
+            }
         }
-        Ok(inf)
+        Ok((inf, true))
     });
-    let inf = inf?;
+    let (inferences, complete) = looked?;
     if let Some(failure) = failure {
         return Err(LakeError::Input(failure));
     }
     let mut notes = Vec::new();
-    let cols = header
+    let columns = header
         .iter()
-        .zip(&inf)
+        .zip(&inferences)
         .map(|(name, inf)| {
             let (ty, note) = inf.decide(name);
-            notes.extend(note);
+            // A column empty so far is only settled at the end.
+            if complete || inf.seen() > 0 {
+                notes.extend(note);
+            }
             TargetColumn { name: name.clone(), ty, max_len: None }
         })
         .collect();
-    Ok((cols, notes))
+    Ok(Guess { columns, notes, complete, inferences })
+}
+
+/// How the ingest confirms a guessed column type, value by value.
+enum Confirm {
+    /// Settled (text stays text whatever comes).
+    Nothing,
+    /// Every value must parse as the column's type (and, for numbers, not look like an
+    /// identifier), or the guess was wrong.
+    Parses,
+    /// The column had no value in the first rows: watch the rest, decide at the end.
+    Observe(Inference),
 }
 
 /// Rows read but not yet converted: their cells in one flat buffer, so that handing a
 /// batch's worth of rows to the converting thread costs a few allocations, not one per cell.
 #[derive(Default)]
-struct Chunk {
+pub struct Chunk {
     text: String,
     /// End offset in `text` of each cell.
     ends: Vec<usize>,
     /// Per row: its number and the index in `ends` of its first cell, or a row that could
     /// not be read at all.
     rows: Vec<Result<(u64, usize), BadRow>>,
+    /// Cells for [`Rows::next_into`]'s default.
+    scratch: Vec<String>,
 }
 
 impl Chunk {
@@ -441,6 +551,25 @@ impl Chunk {
             &self.text[start..self.ends[k]]
         })
     }
+
+    /// Takes the last row out into a chunk of its own.
+    fn split_last(&mut self) -> Chunk {
+        let mut rest = Chunk::default();
+        let Some(last) = self.rows.pop() else { return rest };
+        match last {
+            Err(bad) => rest.rows.push(Err(bad)),
+            Ok((row, first)) => {
+                let start = if first == 0 { 0 } else { self.ends[first - 1] };
+                let cells: Vec<String> = (first..self.ends.len())
+                    .map(|k| self.text[if k == first { start } else { self.ends[k - 1] }..self.ends[k]].to_owned())
+                    .collect();
+                self.text.truncate(start);
+                self.ends.truncate(first);
+                rest.push(row, &cells);
+            }
+        }
+        rest
+    }
 }
 
 /// Reads every row into batches of `schema` (whose columns are `targets`), calling `emit`
@@ -450,11 +579,16 @@ impl Chunk {
 /// Two stages run on two threads: this one reads rows (decoding, CSV parsing) into chunks,
 /// a second converts chunks into typed Arrow batches; the Delta writer encodes the batches
 /// on a third. The channel between the stages is short, so memory stays bounded.
+///
+/// With a `guess` (column types chosen from the first rows of a new table's file), every
+/// value is also checked against it; when one does not fit, reading stops with
+/// [`LakeError::GuessWrong`] (and the caller starts again with types from the whole file).
 pub fn read(
     rows: &mut dyn Rows,
     progress: &Progress,
     targets: &[TargetColumn],
     schema: SchemaRef,
+    guess: Option<&Guess>,
     emit: impl FnMut(RecordBatch) -> Result<(), LakeError> + Send,
 ) -> Result<ReadReport, LakeError> {
     let name = rows.name().to_owned();
@@ -476,9 +610,44 @@ pub fn read(
             notes.push(format!("column {:?} is not in the file; it is left empty", t.name));
         }
     }
-    let converter = Converter { targets, sources: &sources, width: header.len(), encoding: &encoding, progress };
-    let (converted, failure) = in_two_stages(rows, move |chunks| converter.run(chunks, schema, emit));
+    let confirm: Vec<Confirm> = targets
+        .iter()
+        .map(|t| {
+            let guessed = guess.filter(|g| !g.complete).and_then(|g| {
+                g.columns.iter().position(|c| c.name == t.name && c.ty == t.ty).map(|i| &g.inferences[i])
+            });
+            match guessed {
+                None => Confirm::Nothing,
+                Some(inf) if inf.seen() == 0 => Confirm::Observe(inf.clone()),
+                Some(_) if t.ty == ColumnType::Text => Confirm::Nothing,
+                Some(_) => Confirm::Parses,
+            }
+        })
+        .collect();
+    let mut converter = Converter {
+        targets,
+        sources: &sources,
+        width: header.len(),
+        encoding: &encoding,
+        decodes: rows.decodes(),
+        progress,
+        confirm,
+    };
+    let (converted, failure) = in_two_stages(rows, |chunks| converter.run(chunks, schema, emit));
     let mut report = converted?;
+    for (t, c) in targets.iter().zip(&converter.confirm) {
+        if let Confirm::Observe(inf) = c {
+            match inf.decide(&t.name) {
+                (ColumnType::Text, note) => notes.extend(note),
+                (ty, _) => {
+                    return Err(LakeError::GuessWrong(format!(
+                        "column {:?} has no value in the first rows but is {ty} in the rest",
+                        t.name
+                    )));
+                }
+            }
+        }
+    }
     if let Some(failure) = failure {
         return Err(LakeError::Input(failure));
     }
@@ -503,20 +672,27 @@ fn in_two_stages<T: Send>(
         let worker = scope.spawn(move || stage(rx));
         let mut chunk = Chunk::default();
         let mut chunk_name = rows.name().to_owned();
-        let mut cells: Vec<String> = Vec::with_capacity(rows.header().len());
+        let mut part = rows.part();
         let mut stopped = false;
-        while let Some(next) = rows.next_row(&mut cells) {
-            if rows.name() != chunk_name || chunk.rows.len() >= BATCH_ROWS {
-                let full = std::mem::take(&mut chunk);
+        loop {
+            if chunk.rows.len() >= BATCH_ROWS && tx.send((chunk_name.clone(), std::mem::take(&mut chunk))).is_err() {
+                stopped = true; // the stage ended early: its error is the answer
+                break;
+            }
+            let Some(next) = rows.next_into(&mut chunk) else { break };
+            if let Err(bad) = next {
+                chunk.rows.push(Err(BadRow { file: rows.name().to_owned(), ..bad }));
+            }
+            if rows.part() != part {
+                // A new sheet: its first row starts a chunk of its own.
+                part = rows.part();
+                let first = chunk.split_last();
                 let name = std::mem::replace(&mut chunk_name, rows.name().to_owned());
-                if tx.send((name, full)).is_err() {
-                    stopped = true; // the stage ended early: its error is the answer
+                let full = std::mem::replace(&mut chunk, first);
+                if !full.rows.is_empty() && tx.send((name, full)).is_err() {
+                    stopped = true;
                     break;
                 }
-            }
-            match next {
-                Ok(row) => chunk.push(row, &cells),
-                Err(bad) => chunk.rows.push(Err(BadRow { file: rows.name().to_owned(), ..bad })),
             }
         }
         let failure = if stopped { None } else { rows.failure() };
@@ -535,12 +711,22 @@ struct Converter<'a> {
     sources: &'a [Option<usize>],
     width: usize,
     encoding: &'a str,
+    /// Whether cells may hold U+FFFD for undecodable bytes ([`Rows::decodes`]).
+    decodes: bool,
     progress: &'a Progress,
+    /// Per target column, how a guessed type is confirmed.
+    confirm: Vec<Confirm>,
+}
+
+/// Why a row is not taken.
+enum Refusal {
+    Bad(BadRow),
+    GuessWrong(String),
 }
 
 impl Converter<'_> {
     fn run(
-        &self,
+        &mut self,
         rx: std::sync::mpsc::Receiver<(String, Chunk)>,
         schema: SchemaRef,
         mut emit: impl FnMut(RecordBatch) -> Result<(), LakeError>,
@@ -566,7 +752,8 @@ impl Converter<'_> {
                         builder.push(&values, &cells, self.sources);
                         report.rows_taken += 1;
                     }
-                    Err(bad) => report.bad(bad),
+                    Err(Refusal::Bad(bad)) => report.bad(bad),
+                    Err(Refusal::GuessWrong(why)) => return Err(LakeError::GuessWrong(why)),
                 }
             }
             if builder.len() >= BATCH_ROWS {
@@ -581,29 +768,53 @@ impl Converter<'_> {
         Ok(report)
     }
 
-    /// Parses one row completely (so a bad row is refused whole). Text cells are only
-    /// checked here; the builder copies them straight from the chunk.
-    fn convert(&self, file: &str, row: u64, cells: &[&str], values: &mut Vec<Value>) -> Result<(), BadRow> {
+    /// Parses one row completely (so a bad row is refused whole), and confirms guessed
+    /// column types with every cell. Text cells are only checked here; the builder copies
+    /// them straight from the chunk.
+    fn convert(&mut self, file: &str, row: u64, cells: &[&str], values: &mut Vec<Value>) -> Result<(), Refusal> {
         if cells.len() != self.width {
             let reason = format!("has {} fields, the header has {}", cells.len(), self.width);
-            return Err(BadRow { file: file.to_owned(), row, column: None, value: None, reason });
+            return Err(Refusal::Bad(BadRow { file: file.to_owned(), row, column: None, value: None, reason }));
         }
         values.clear();
-        for (t, s) in self.targets.iter().zip(self.sources) {
+        let mut bad = None;
+        for ((t, s), confirm) in self.targets.iter().zip(self.sources).zip(&mut self.confirm) {
             let cell = s.and_then(|i| cells.get(i).copied()).unwrap_or("");
-            let bad = |reason: String| BadRow {
+            let parsed = parse(cell, t.ty, t.max_len);
+            match confirm {
+                Confirm::Nothing => {}
+                Confirm::Observe(inf) => inf.observe(row, cell),
+                Confirm::Parses => {
+                    if !parsed.as_ref().is_ok_and(|_| fits_inferred(t.ty, cell)) {
+                        return Err(Refusal::GuessWrong(format!(
+                            "row {row} has {:?} in column {:?}, which the first rows made {}",
+                            cell.chars().take(60).collect::<String>(),
+                            t.name,
+                            t.ty
+                        )));
+                    }
+                }
+            }
+            if bad.is_some() {
+                continue; // the other cells are still looked at for the guess
+            }
+            let refuse = |reason: String| BadRow {
                 file: file.to_owned(),
                 row,
                 column: Some(t.name.clone()),
                 value: Some(cell.chars().take(60).collect()),
                 reason,
             };
-            if cell.contains('\u{fffd}') {
-                return Err(bad(format!("is not valid {} text; give the right --encoding", self.encoding)));
+            if self.decodes && cell.contains('\u{fffd}') {
+                bad = Some(refuse(format!("is not valid {} text; give the right --encoding", self.encoding)));
+                continue;
             }
-            values.push(parse(cell, t.ty, t.max_len).map_err(|reason| bad(format!("{reason} ({} column)", t.ty)))?);
+            match parsed {
+                Ok(v) => values.push(v),
+                Err(reason) => bad = Some(refuse(format!("{reason} ({} column)", t.ty))),
+            }
         }
-        Ok(())
+        bad.map_or(Ok(()), |b| Err(Refusal::Bad(b)))
     }
 }
 

@@ -78,7 +78,7 @@ const BEIJING: time::UtcOffset = match time::UtcOffset::from_hms(8, 0, 0) {
 
 /// Parses one cell as `ty`. Empty cells are null. `max_len` limits text, in characters.
 pub fn parse(cell: &str, ty: ColumnType, max_len: Option<u32>) -> Result<Value, String> {
-    let s = cell.trim();
+    let s = trim(cell);
     if s.is_empty() {
         return Ok(Value::Null);
     }
@@ -110,6 +110,33 @@ pub fn parse(cell: &str, ty: ColumnType, max_len: Option<u32>) -> Result<Value, 
     }
 }
 
+/// `cell` without surrounding whitespace; cheap for the common cell that starts and ends
+/// with a visible ASCII character.
+fn trim(cell: &str) -> &str {
+    let visible = |b: Option<&u8>| b.is_some_and(|b| (0x21..0x7f).contains(b));
+    let b = cell.as_bytes();
+    if b.is_empty() || visible(b.first()) && visible(b.last()) { cell } else { cell.trim() }
+}
+
+/// Whether an all-digits-looking value is an identifier rather than a quantity: ID numbers,
+/// mobile numbers and codes with leading zeros, which as numbers would lose digits or zeros.
+/// `s` is trimmed and not empty.
+pub fn looks_like_identifier(s: &str) -> bool {
+    if s.len() < 11 && !s.starts_with('0') {
+        return false; // the common quantity: too short for a mobile or ID number, no leading zero
+    }
+    let digits = s.bytes().filter(u8::is_ascii_digit).count();
+    let mobile = s.len() == 11 && digits == 11 && s.starts_with('1') && matches!(s.as_bytes()[1], b'3'..=b'9');
+    s.len() > 1 && s.starts_with('0') && !s.starts_with("0.") || digits > 15 || mobile
+}
+
+/// Whether a cell that parsed as `ty` keeps a column inferred as `ty` at that type (numbers
+/// that look like identifiers make a column text).
+pub fn fits_inferred(ty: ColumnType, cell: &str) -> bool {
+    let s = trim(cell);
+    !matches!(ty, ColumnType::Integer | ColumnType::Number) || s.is_empty() || !looks_like_identifier(s)
+}
+
 fn days(d: time::Date) -> i32 {
     /// The Julian day number of 1970-01-01.
     const EPOCH: i32 = 2_440_588;
@@ -126,6 +153,9 @@ fn parse_bool(s: &str) -> Option<bool> {
 
 /// `2024-03-05`, `2024/3/5`, `20240305`, `2024年3月5日`.
 fn parse_date(s: &str) -> Option<time::Date> {
+    if let Some(date) = parse_iso_date(s) {
+        return Some(date);
+    }
     let (y, m, d) = if s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()) {
         (s[..4].parse().ok()?, s[4..6].parse().ok()?, s[6..].parse().ok()?)
     } else {
@@ -143,6 +173,23 @@ fn parse_date(s: &str) -> Option<time::Date> {
         return None;
     }
     time::Date::from_calendar_date(y, time::Month::try_from(m).ok()?, d).ok()
+}
+
+/// The common `YYYY-MM-DD` without allocating; `None` for anything else (which the general
+/// parser then tries).
+fn parse_iso_date(s: &str) -> Option<time::Date> {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| {
+        b[r].iter().try_fold(0u32, |n, c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
+    };
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    if y == 0 {
+        return None;
+    }
+    time::Date::from_calendar_date(y as i32, time::Month::try_from(m as u8).ok()?, d as u8).ok()
 }
 
 /// `2024-03-05 08:30:00`, `2024-03-05T08:30`, with optional fraction and `Z`/`+08:00`.
@@ -197,16 +244,17 @@ impl Default for Inference {
 impl Inference {
     /// Looks at the cell of data row `row`.
     pub fn observe(&mut self, row: u64, cell: &str) {
-        let s = cell.trim();
+        let s = trim(cell);
         if s.is_empty() {
             return;
         }
         self.seen += 1;
+        if !self.candidates.contains(&true) {
+            return; // text already, whatever comes
+        }
         // Identifiers (ID numbers, phone numbers, codes with leading zeros) are text even
         // when they are all digits: as numbers they would lose digits or their zeros.
-        let digits = s.bytes().filter(u8::is_ascii_digit).count();
-        let mobile = s.len() == 11 && digits == 11 && s.starts_with('1') && matches!(s.as_bytes()[1], b'3'..=b'9');
-        let identifier = s.len() > 1 && s.starts_with('0') && !s.starts_with("0.") || digits > 15 || mobile;
+        let identifier = (self.candidates[0] || self.candidates[1]) && looks_like_identifier(s);
         for (i, ty) in ORDER.iter().enumerate() {
             let numeric = matches!(ty, ColumnType::Integer | ColumnType::Number);
             if self.candidates[i] && numeric && identifier {
@@ -219,6 +267,11 @@ impl Inference {
                 self.first_misfit[i] = Some((row, s.chars().take(40).collect()));
             }
         }
+    }
+
+    /// How many non-empty values were seen.
+    pub fn seen(&self) -> u64 {
+        self.seen
     }
 
     /// The most specific type every value fits, and a note when a column that looked typed

@@ -127,6 +127,49 @@ async fn a_stray_value_late_in_the_file_makes_text_with_a_note_never_a_late_fail
     );
 }
 
+/// A new table's types are guessed from the first rows (so its file is read once) and
+/// every later value confirms them; when one does not, the types come from the whole file.
+#[tokio::test]
+async fn types_guessed_from_the_first_rows_are_confirmed_by_every_later_row() {
+    let f = fixture();
+    let n = tongshu_lake::GUESS_ROWS + 20_000;
+    let late = n - 10;
+    let mut csv = String::from("编号,数量,区号,备注,补充\n");
+    for i in 0..n {
+        let amount = if i == late { "N/A".to_owned() } else { i.to_string() };
+        let code = if i == late { "0539".to_owned() } else { (100 + i % 800).to_string() };
+        let (remark, extra) = if i >= n - 1000 { ("备注", i.to_string()) } else { ("", String::new()) };
+        csv.push_str(&format!("{i},{amount},{code},{remark},{extra}\n"));
+    }
+    let file = f.file("guess.csv", csv.as_bytes());
+    let r = f.create("guess", &file).await;
+    assert_eq!((r.rows_written, r.bad_rows), (n, 0));
+    let types: Vec<(String, String)> =
+        f.lib.info("guess").await.unwrap().columns.into_iter().map(|c| (c.name, c.ty)).collect();
+    let types: Vec<(&str, &str)> = types.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    assert_eq!(
+        types,
+        [("编号", "integer"), ("数量", "text"), ("区号", "text"), ("备注", "text"), ("补充", "integer")],
+        "a late stray value, a late leading zero and columns empty at first all count"
+    );
+    assert!(
+        r.notes.iter().any(|x| x.contains("数量") && x.contains(&format!("row {}", late + 2)) && x.contains("N/A")),
+        "{:?}",
+        r.notes
+    );
+    assert_eq!(f.rows(&format!("SELECT \"区号\" FROM guess WHERE \"编号\" = {late}")).await, ["0539"]);
+
+    // When the first rows tell the truth, the file is read once and nothing is said about it.
+    let mut csv = String::from("编号,名称\n");
+    for i in 0..n {
+        csv.push_str(&format!("{i},单位{i}\n"));
+    }
+    let r = f.create("honest", &f.file("honest.csv", csv.as_bytes())).await;
+    assert_eq!(r.rows_written, n);
+    assert!(r.notes.is_empty(), "{:?}", r.notes);
+    assert_eq!(f.lib.info("honest").await.unwrap().columns[0].ty, "integer");
+}
+
 #[tokio::test]
 async fn encodings_are_detected_or_given() {
     let f = fixture();
@@ -164,8 +207,14 @@ async fn encodings_are_detected_or_given() {
         source: SourceOptions { encoding: encoding_named("utf-8"), ..Default::default() },
         ..f.req("wrong", &file, Mode::Append)
     };
-    let err = f.lib.ingest(req).await.unwrap_err();
-    assert!(err.to_string().contains("--encoding") || err.to_string().contains("UTF-8"), "{err}");
+    let err = f.lib.ingest(req).await.unwrap_err().to_string();
+    assert!(err.contains("header") && err.contains("--encoding"), "{err}");
+    // A UTF-8 file with a GBK row after the part encodings are detected from: the row and
+    // its cell are named.
+    let mut mixed = ("区划,名称\n".to_owned() + &"371311,罗庄区\n".repeat(5000)).into_bytes();
+    mixed.extend_from_slice(&encoding_rs::GBK.encode("371302,兰山区\n").0);
+    let err = f.lib.ingest(f.req("wrong", &f.file("mixed.csv", &mixed), Mode::Append)).await.unwrap_err().to_string();
+    assert!(err.contains("row 5002, column \"名称\"") && err.contains("--encoding"), "{err}");
 }
 
 #[tokio::test]
