@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use deltalake::arrow::record_batch::RecordBatch;
 use deltalake::datafusion::execution::context::SQLOptions;
+use deltalake::datafusion::logical_expr::LogicalPlan;
 use deltalake::datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::{LakeError, Library, Result};
@@ -35,7 +36,13 @@ impl Library {
         let ctx = self.session(sql, versions).await?;
         let run = async {
             let df = Library::read_only(&ctx, sql).await?;
-            let df = df.limit(0, Some(limits.max_rows + 1)).map_err(|e| LakeError::Query(e.to_string()))?;
+            // EXPLAIN must stay the root of its plan; its few rows need no limit.
+            let explain = matches!(df.logical_plan(), LogicalPlan::Explain(_) | LogicalPlan::Analyze(_));
+            let df = if explain {
+                df
+            } else {
+                df.limit(0, Some(limits.max_rows + 1)).map_err(|e| LakeError::Query(e.to_string()))?
+            };
             df.collect().await.map_err(|e| LakeError::Query(e.to_string()))
         };
         let mut batches = tokio::time::timeout(limits.timeout, run)

@@ -373,8 +373,14 @@ async fn sql_is_read_only_and_limited() {
         "INSERT INTO nums VALUES (1)",
         "CREATE TABLE x AS SELECT 1",
         "SET datafusion.execution.batch_size = 1",
+        "EXPLAIN ANALYZE INSERT INTO nums VALUES (1)",
     ] {
         assert!(f.lib.sql(stmt, &[], QueryLimits::default()).await.is_err(), "{stmt} must be refused");
+    }
+    assert_eq!(f.rows("SELECT COUNT(*) FROM nums").await, ["100"]);
+    for stmt in ["EXPLAIN SELECT SUM(n) FROM nums", "EXPLAIN ANALYZE SELECT SUM(n) FROM nums"] {
+        let plan = f.rows(stmt).await.join("\n");
+        assert!(plan.contains("nums") || plan.contains("Aggregate"), "{stmt}: {plan}");
     }
     let err = f.lib.sql("SELECT * FROM nope", &[], QueryLimits::default()).await.unwrap_err();
     assert!(err.to_string().contains("nope"), "{err}");
