@@ -245,6 +245,8 @@ async fn run(cli: Cli) -> Result<()> {
                 tick: std::time::Duration::from_secs(30),
             });
             let state = tongshu_web::AppState::new(store.clone(), Accounts::new(store.clone()), library, web);
+            // The portal's datasets and search index follow the catalog within seconds.
+            state.portal.spawn_refresh(std::time::Duration::from_secs(2));
             tongshu_web::serve(listener, state, shutdown_signal()).await?;
             store.close().await;
             Ok(())

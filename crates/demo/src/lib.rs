@@ -440,6 +440,71 @@ const DEMO_TABLES: &[(&str, &str, &str, Fill)] = &[
     ("wjw_weijian_tongji", "wjw", "卫生健康统计信息", Fill::Statistics),
 ];
 
+/// Small tables for the listed, unconditionally open entries of database or spreadsheet
+/// kind that have none yet, filled after their subject (firms, things, statistics). Named
+/// `<provider slug>_<entry id>`.
+async fn seed_open_tables(
+    store: &MetaStore,
+    library: &tongshu_library::LibraryService,
+    admin: &tongshu_core::policy::Principal,
+    dir: &std::path::Path,
+) -> Result<(usize, u64), DemoError> {
+    use resources::Subject;
+    let entries = store
+        .list_entries(&tongshu_store::EntryFilter {
+            statuses: vec![tongshu_core::catalog::EntryStatus::Listed],
+            open_type: Some("open".into()),
+            limit: 10_000,
+            ..Default::default()
+        })
+        .await?
+        .entries;
+    let (mut count, mut rows) = (0, 0u64);
+    for entry in entries {
+        use tongshu_core::catalog::ResourceFormat;
+        if !matches!(entry.body.format, ResourceFormat::Database | ResourceFormat::Spreadsheet) {
+            continue;
+        }
+        let io = |e: String| DemoError::Io(e);
+        if !library.tables_of_entry(entry.id).await.map_err(|e| io(e.to_string()))?.is_empty() {
+            continue;
+        }
+        let org = store.get_org(entry.org_id).await?;
+        let table = format!("{}_{}", org.slug.replace('-', "_"), entry.id);
+        if library.lake().exists(&table).await.map_err(|e| io(e.to_string()))? {
+            continue;
+        }
+        let core = entry.body.name.trim_end_matches("信息").to_owned();
+        let file = dir.join(format!("{table}.csv"));
+        let seed = 5000 + entry.id as u64;
+        let written = match resources::subject_of(&entry.body.name) {
+            Subject::Statistic => tables::statistic_csv(&file, &core, 12, seed),
+            Subject::LegalPerson => tables::firm_csv(&file, &core, 150, seed),
+            Subject::Thing => tables::thing_csv(&file, &core, 150, seed),
+            Subject::Person => continue,
+        }
+        .map_err(|e| io(e.to_string()))?;
+        let req = tongshu_lake::IngestRequest {
+            table: table.clone(),
+            file: file.clone(),
+            source: Default::default(),
+            mode: tongshu_lake::Mode::Append,
+            keys: vec![],
+            on_bad_rows: tongshu_lake::BadRowPolicy::Reject,
+            create: true,
+            max_lengths: Default::default(),
+            user: "demo".into(),
+            progress: Default::default(),
+            rows: None,
+        };
+        library.create_for_entry(admin, req, entry.id).await.map_err(|e| io(format!("demo table {table}: {e}")))?;
+        let _ = std::fs::remove_file(&file);
+        count += 1;
+        rows += written as u64;
+    }
+    Ok((count, rows))
+}
+
 /// Loads the demo tables into the library (unless already there): `people` residents, a
 /// tenth as many firms, and two years of monthly statistics per district. Each table is
 /// linked to the demo catalog entry it holds the data of.
@@ -506,6 +571,11 @@ pub async fn seed_tables(
         count += 1;
         rows += written as u64;
     }
+    // Every other open dataset of tabular kind gets a small table too, so that the open data
+    // portal has rows to preview, download and query for most of its datasets.
+    let (open_count, open_rows) = seed_open_tables(store, library, &admin, &dir).await?;
+    count += open_count;
+    rows += open_rows;
     let _ = std::fs::remove_dir_all(&dir);
     store.meta_set_once(TABLES_KEY, &tongshu_core::now().to_string()).await?;
     tracing::info!(tables = count, rows, "demo tables loaded");

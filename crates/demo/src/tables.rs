@@ -175,6 +175,39 @@ pub fn firm_csv(path: &Path, core: &str, n: usize, seed: u64) -> std::io::Result
     Ok(n)
 }
 
+/// Writes the CSV for a "thing" entry (facilities, places, events): `n` named objects with
+/// addresses and WGS84 coordinates inside the city.
+pub fn thing_csv(path: &Path, core: &str, n: usize, seed: u64) -> std::io::Result<usize> {
+    let mut rng = Rng::new(seed);
+    let mut out = format!("名称,地址,行政区划代码,经度,纬度,{core}编号,办理日期,状态,更新时间\n");
+    let base = time::Date::from_calendar_date(2015, time::Month::January, 1).unwrap_or(time::Date::MIN);
+    for i in 0..n {
+        let district = *rng.pick(&LINYI_DISTRICTS);
+        let handled = base + time::Duration::days(rng.below(365 * 10) as i64);
+        let _ = writeln!(
+            out,
+            "{}{}{}{}号,{}{}{}号,{},{:.6},{:.6},{}{:08},{},{},{} 10:30:00",
+            district.1,
+            rng.pick(STREETS),
+            core,
+            1 + i,
+            district.1,
+            rng.pick(STREETS),
+            1 + rng.below(800),
+            district.0,
+            117.6 + rng.below(1_300_000) as f64 / 1e6,
+            34.4 + rng.below(1_400_000) as f64 / 1e6,
+            district.0,
+            i,
+            date(handled),
+            ["在用", "在用", "在用", "停用", "在建"][rng.below(5) as usize],
+            date(handled),
+        );
+    }
+    std::fs::write(path, out)?;
+    Ok(n)
+}
+
 /// Writes the CSV for a statistics entry: monthly figures per district.
 pub fn statistic_csv(path: &Path, indicator: &str, months: usize, seed: u64) -> std::io::Result<usize> {
     let mut rng = Rng::new(seed);

@@ -4,7 +4,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use deltalake::arrow::util::display::array_value_to_string;
-use tongshu_lake::{BadRowPolicy, IngestRequest, LakeError, Library, Mode, QueryLimits, SourceOptions, encoding_named};
+use tongshu_lake::{
+    BadRowPolicy, IngestRequest, LakeError, Library, Mode, QueryLimits, RowQuery, SourceOptions, encoding_named,
+};
 
 struct Fixture {
     dir: tempfile::TempDir,
@@ -51,15 +53,20 @@ impl Fixture {
 
     async fn rows_at(&self, sql: &str, versions: &[(String, u64)]) -> Vec<String> {
         let r = self.lib.sql(sql, versions, QueryLimits::default()).await.unwrap();
-        let mut out = Vec::new();
-        for b in &r.batches {
-            for i in 0..b.num_rows() {
-                let cells: Vec<String> = b.columns().iter().map(|c| array_value_to_string(c, i).unwrap()).collect();
-                out.push(cells.join("|"));
-            }
-        }
-        out
+        lines(&r.batches)
     }
+}
+
+/// Rows as strings, one line per row, columns joined by `|`.
+fn lines(batches: &[deltalake::arrow::record_batch::RecordBatch]) -> Vec<String> {
+    let mut out = Vec::new();
+    for b in batches {
+        for i in 0..b.num_rows() {
+            let cells: Vec<String> = b.columns().iter().map(|c| array_value_to_string(c, i).unwrap()).collect();
+            out.push(cells.join("|"));
+        }
+    }
+    out
 }
 
 const PEOPLE: &str = "身份证号,姓名,年龄,工资,出生日期,登记时间,在职\n\
@@ -354,6 +361,66 @@ async fn time_travel_and_restore() {
     assert_eq!(v, 4);
     assert_eq!(f.rows("SELECT id FROM tt ORDER BY id").await, ["1", "2"]);
     assert!(f.lib.restore("tt", 9).await.is_err());
+}
+
+#[tokio::test]
+async fn pages_of_rows_are_filtered_sorted_and_counted_without_sql_text() {
+    let f = fixture();
+    f.create("people", &f.file("people.csv", PEOPLE.as_bytes())).await;
+    let q = |edit: &dyn Fn(&mut RowQuery)| {
+        let mut q = RowQuery { table: "people".into(), limit: 10, total: true, ..Default::default() };
+        edit(&mut q);
+        q
+    };
+    let page = f.lib.rows(&q(&|_| {})).await.unwrap();
+    assert_eq!((page.total, page.fields.len()), (Some(3), 7));
+    let page = f
+        .lib
+        .rows(&q(&|q| {
+            q.columns = Some(vec!["姓名".into(), "年龄".into()]);
+            q.equals = vec![("在职".into(), vec!["是".into()])];
+            q.sort = vec![("姓名".into(), true)];
+        }))
+        .await
+        .unwrap();
+    assert_eq!(page.total, Some(2));
+    assert_eq!(lines(&page.batches), ["王五|", "张三|34"]);
+    let page = f.lib.rows(&q(&|q| q.equals = vec![("年龄".into(), vec!["34".into(), "39".into()])])).await.unwrap();
+    assert_eq!(page.total, Some(2), "values of one filter are alternatives");
+    let page = f.lib.rows(&q(&|q| q.text = Some("李".into()))).await.unwrap();
+    assert_eq!((page.total, lines(&page.batches)[0].starts_with("371311")), (Some(1), true));
+    let page = f
+        .lib
+        .rows(&q(&|q| {
+            q.sort = vec![("年龄".into(), false)];
+            q.offset = 1;
+            q.limit = 1;
+            q.columns = Some(vec!["年龄".into()]);
+        }))
+        .await
+        .unwrap();
+    assert_eq!(lines(&page.batches), ["39"], "nulls last, then paged");
+    let page = f
+        .lib
+        .rows(&q(&|q| {
+            q.columns = Some(vec!["在职".into()]);
+            q.distinct = true;
+        }))
+        .await
+        .unwrap();
+    assert_eq!(page.total, Some(2));
+    // Bad names and values are refused by name; a value that looks like SQL is only a value.
+    for (edit, expected) in [
+        (&(|q: &mut RowQuery| q.columns = Some(vec!["nope".into()])) as &dyn Fn(&mut RowQuery), "\"nope\""),
+        (&|q: &mut RowQuery| q.equals = vec![("年龄".into(), vec!["1 OR 1=1".into()])], "年龄"),
+        (&|q: &mut RowQuery| q.sort = vec![("姓名; DROP TABLE people".into(), false)], "DROP"),
+    ] {
+        let err = f.lib.rows(&q(edit)).await.unwrap_err();
+        assert!(matches!(err, LakeError::Input(_)) && err.to_string().contains(expected), "{err}");
+    }
+    let page = f.lib.rows(&q(&|q| q.equals = vec![("姓名".into(), vec!["' OR '1'='1".into()])])).await.unwrap();
+    assert_eq!(page.total, Some(0));
+    assert_eq!(f.lib.info("people").await.unwrap().rows, 3);
 }
 
 #[tokio::test]

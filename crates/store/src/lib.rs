@@ -133,6 +133,16 @@ impl MetaStore {
         self.pool.close().await;
     }
 
+    /// A value that changes whenever a catalog entry or a library table record changes
+    /// (counts and latest change times), for caches of public data to notice cheaply.
+    pub async fn change_stamp(&self) -> Result<String> {
+        let (entries, entry_at): (i64, Option<String>) =
+            sqlx::query_as("SELECT COUNT(*), MAX(updated_at) FROM catalog_entries").fetch_one(&self.pool).await?;
+        let (tables, table_at): (i64, Option<String>) =
+            sqlx::query_as("SELECT COUNT(*), MAX(updated_at) FROM library_tables").fetch_one(&self.pool).await?;
+        Ok(format!("{entries}/{}/{tables}/{}", entry_at.unwrap_or_default(), table_at.unwrap_or_default()))
+    }
+
     /// Reads a value of the store's small key-value table.
     pub async fn meta_get(&self, key: &str) -> Result<Option<String>> {
         let v: Option<(String,)> =

@@ -62,6 +62,7 @@ pub struct AppState {
     pub accounts: Accounts,
     pub catalog: Catalog,
     pub library: LibraryService,
+    pub portal: tongshu_portal::Portal,
     pub settings: Arc<WebSettings>,
     metrics: Arc<metrics::Metrics>,
     templates: Arc<templates::Templates>,
@@ -71,6 +72,8 @@ impl AppState {
     pub fn new(store: MetaStore, accounts: Accounts, library: LibraryService, settings: WebSettings) -> Self {
         Self {
             catalog: Catalog::new(store.clone()),
+            // An in-memory index: creating it fails only if tantivy itself is broken.
+            portal: tongshu_portal::Portal::new(store.clone(), library.clone()).expect("an in-memory search index"),
             library,
             store,
             accounts,

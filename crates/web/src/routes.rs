@@ -57,6 +57,13 @@ fn table() -> Vec<Route> {
         route!(GET "/api/v1/users" => ReadAccounts, api::orgs::list_users),
         route!(POST "/api/v1/users" => ManageAccounts, api::orgs::create_user),
         route!(GET "/api/v1/catalog" => Public, api::catalog::browse),
+        // The open data portal's APIs: CKAN's Action API, public downloads.
+        route!(GET "/api/3/action/{action}" => Public, api::ckan::action),
+        route!(POST "/api/3/action/{action}" => Public, api::ckan::action),
+        // CKAN answers without the version too (ckanapi calls these).
+        route!(GET "/api/action/{action}" => Public, api::ckan::action),
+        route!(POST "/api/action/{action}" => Public, api::ckan::action),
+        route!(GET "/api/v1/open/tables/{name}/download" => Public, api::library::open_download),
         route!(POST "/api/v1/catalog" => EditEntries, api::catalog::create),
         route!(GET "/api/v1/catalog/facets" => Public, api::catalog::facets),
         route!(GET "/api/v1/catalog/{id}" => Public, api::catalog::get),

@@ -249,6 +249,47 @@ pub async fn export(
     let format = ExportFormat::parse(&fmt_name, q.bom.unwrap_or(false))
         .ok_or_else(|| bad_param("format", format!("{fmt_name:?}: use csv, xlsx, json, ndjson or parquet")))?;
     state.library.may_read_table(who, &name).await?;
+    let versions: Vec<(String, u64)> = q.version.map(|v| vec![(name.clone(), v)]).unwrap_or_default();
+    stream_export(&state, &name, format, &versions).await
+}
+
+/// A public table's rows as a file (`format` as for exports), for anyone when its dataset
+/// is open unconditionally.
+pub async fn open_download(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    q: Result<ApiQuery<ExportQuery>, ApiError>,
+) -> Result<Response, ApiError> {
+    let ApiQuery(q) = q?;
+    let fmt_name = q.format.unwrap_or_else(|| "csv".into());
+    let format = ExportFormat::parse(&fmt_name, q.bom.unwrap_or(false))
+        .ok_or_else(|| bad_param("format", format!("{fmt_name:?}: use csv, xlsx, json, ndjson or parquet")))?;
+    state.portal.refresh_if_due(std::time::Duration::from_secs(1)).await.map_err(portal_error)?;
+    let ds = state.portal.dataset_of_table(&name).map_err(portal_error)?;
+    if !ds.rows_public() {
+        return Err(ApiError::new(ErrorCode::Forbidden, "this dataset is open on conditions: apply for access first"));
+    }
+    let versions: Vec<(String, u64)> = q.version.map(|v| vec![(name.clone(), v)]).unwrap_or_default();
+    stream_export(&state, &name, format, &versions).await
+}
+
+fn portal_error(e: tongshu_portal::PortalError) -> ApiError {
+    match e {
+        tongshu_portal::PortalError::NotFound(m) => ApiError::new(ErrorCode::NotFound, format!("{m} not found")),
+        tongshu_portal::PortalError::Forbidden(m) => ApiError::new(ErrorCode::Forbidden, m),
+        tongshu_portal::PortalError::Invalid(m) => ApiError::new(ErrorCode::BadRequest, m),
+        e => ApiError::internal(e),
+    }
+}
+
+/// Writes a table's rows in `format` to a temporary file (bounded memory, and an error can
+/// still be a clean 4xx), then streams it; the file is unlinked once open.
+async fn stream_export(
+    state: &AppState,
+    name: &str,
+    format: ExportFormat,
+    versions: &[(String, u64)],
+) -> Result<Response, ApiError> {
     let (content_type, ext) = match format {
         ExportFormat::Csv { .. } => ("text/csv; charset=utf-8", "csv"),
         ExportFormat::Json => ("application/json", "json"),
@@ -256,15 +297,12 @@ pub async fn export(
         ExportFormat::Parquet => ("application/vnd.apache.parquet", "parquet"),
         ExportFormat::Xlsx => ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
     };
-    // Written to a temporary file first (bounded memory, and an error can still be a clean
-    // 4xx), then streamed; the file is unlinked once open.
     tokio::fs::create_dir_all(&state.settings.upload_dir).await.map_err(ApiError::internal)?;
     let path =
         state.settings.upload_dir.join(format!("export-{}-{:08x}.{ext}", std::process::id(), rand::random::<u32>()));
     let out = std::fs::File::create(&path).map_err(ApiError::internal)?;
     let sql = format!("SELECT * FROM \"{name}\"");
-    let versions: Vec<(String, u64)> = q.version.map(|v| vec![(name.clone(), v)]).unwrap_or_default();
-    let written = state.library.lake().export(&sql, &versions, format, std::io::BufWriter::new(out)).await;
+    let written = state.library.lake().export(&sql, versions, format, std::io::BufWriter::new(out)).await;
     let file = tokio::fs::File::open(&path).await;
     let _ = std::fs::remove_file(&path);
     written.map_err(|e| ApiError::from(LibraryError::Lake(e)))?;

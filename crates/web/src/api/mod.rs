@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod catalog;
+pub mod ckan;
 pub mod library;
 pub mod openapi;
 pub mod ops;

@@ -4,6 +4,7 @@ mod support;
 
 mod authz;
 mod bad_input;
+mod ckan;
 mod library;
 mod pages;
 mod stories;

@@ -1,0 +1,343 @@
+//! The open data portal's service: which catalog entries the public sees as datasets, how
+//! they are described (CKAN's dataset model: names, organizations, groups, tags,
+//! resources), the search index over them, and their rows for data APIs.
+//!
+//! A public dataset is a listed catalog entry whose open attribute is 无条件开放 or
+//! 有条件开放. Its resources are the library tables linked to the entry. Rows of an
+//! unconditionally open dataset are served to anyone; rows of a conditionally open one need
+//! an approved application (refused here until applications exist).
+//!
+//! The portal keeps a snapshot of the public datasets in memory and rebuilds it (and the
+//! search index) when the metadata store's change stamp moves; [`Portal::spawn_refresh`]
+//! checks every few seconds, so a listed, changed or delisted entry shows within seconds.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use tongshu_core::catalog::{CatalogEntry, EntryStatus, OpenType};
+use tongshu_core::org::Organization;
+use tongshu_lake::{RowPage, RowQuery};
+use tongshu_library::LibraryService;
+use tongshu_search::{SearchDoc, SearchIndex, SearchQuery, SearchResults};
+use tongshu_store::{EntryFilter, MetaStore, StoreError, TableRecord};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PortalError {
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Search(#[from] tongshu_search::SearchError),
+    #[error("{0}")]
+    Lake(tongshu_lake::LakeError),
+}
+
+impl From<tongshu_lake::LakeError> for PortalError {
+    fn from(e: tongshu_lake::LakeError) -> Self {
+        match e {
+            tongshu_lake::LakeError::Input(m) => PortalError::Invalid(m),
+            e => PortalError::Lake(e),
+        }
+    }
+}
+
+pub type Result<T, E = PortalError> = std::result::Result<T, E>;
+
+/// Topics (CKAN groups): slug, title, and the providers whose datasets belong to each.
+pub const TOPICS: &[(&str, &str, &[&str])] = &[
+    ("jingji", "经济建设", &["fgw", "gxj", "tjj", "swuj", "gzw", "sjj"]),
+    ("caishui-jinrong", "财税金融", &["swj", "czj", "jrj", "gjj"]),
+    ("ziyuan-huanjing", "资源环境", &["zrzyj", "sthjj", "slj", "qxj", "swjt", "gdgs"]),
+    ("jiaoyu-keji", "教育科技", &["jyj", "kjj", "lydx"]),
+    ("daolu-jiaotong", "道路交通", &["jtysj", "gjjt"]),
+    ("shehui-fazhan", "社会发展", &["mzj", "mzzjj", "xfj", "tyjrj", "cl", "dag"]),
+    ("nongye-nongcun", "农业农村", &["nyncj"]),
+    ("gonggong-anquan", "公共安全", &["gaj", "yjglj", "xfzd", "rfb", "sfj"]),
+    ("shichang-jianguan", "市场监管", &["scjgj", "ycj", "hg", "ggzy"]),
+    ("chengjian-zhufang", "城建住房", &["zjj", "cgj"]),
+    ("shebao-jiuye", "社保就业", &["rsj", "ybj"]),
+    ("yiliao-weisheng", "医疗卫生", &["wjw"]),
+    ("wenhua-xiuxian", "文化休闲", &["whlyj", "tyj"]),
+    ("zhengwu-fuwu", "政务服务", &["dsjj", "xzspj", "jgswj", "yzglj"]),
+    ("qita", "其他", &[]),
+];
+
+/// The topic of a provider (by its slug). A county's department (`lanling-ga`) shares the
+/// topic of the city's (`gaj`).
+pub fn topic_of(org_slug: &str) -> (&'static str, &'static str) {
+    let find = |slug: &str| TOPICS.iter().find(|(_, _, orgs)| orgs.contains(&slug)).map(|(s, t, _)| (*s, *t));
+    find(org_slug)
+        .or_else(|| {
+            let (_, dept) = org_slug.rsplit_once('-')?;
+            find(dept).or_else(|| find(&format!("{dept}j")))
+        })
+        .unwrap_or(("qita", "其他"))
+}
+
+/// A dataset name as CKAN requires it: lowercase ASCII letters, digits, `-` and `_`, from
+/// the provider's slug and the entry's resource code (unique and stable).
+pub fn dataset_name(org_slug: &str, code: &str) -> String {
+    let slug: String = org_slug
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '-' })
+        .collect();
+    let digits: String = code.chars().filter(char::is_ascii_digit).collect();
+    format!("{slug}-{digits}")
+}
+
+/// One public dataset.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    pub entry: CatalogEntry,
+    pub org: Organization,
+    /// The CKAN name (URL slug).
+    pub name: String,
+    pub topic: (&'static str, &'static str),
+    /// The district's name.
+    pub district: String,
+    /// Library tables holding its data.
+    pub tables: Vec<TableRecord>,
+}
+
+impl Dataset {
+    /// Whether anyone may read its rows (else an approved application is needed).
+    pub fn rows_public(&self) -> bool {
+        self.entry.body.open.kind == OpenType::Open
+    }
+
+    /// The resource format shown to users.
+    pub fn formats(&self) -> Vec<String> {
+        if self.tables.is_empty() {
+            vec![self.entry.body.format.label().to_owned()]
+        } else {
+            vec!["CSV".into(), "XLSX".into(), "JSON".into(), "Parquet".into()]
+        }
+    }
+
+    fn search_doc(&self) -> SearchDoc {
+        let e = &self.entry;
+        let mut facets = vec![
+            ("organization", self.org.slug.clone()),
+            ("district", self.district.clone()),
+            ("topic", self.topic.0.to_owned()),
+            ("open", e.body.open.kind.as_str().to_owned()),
+            ("cycle", e.body.update_cycle.as_str().to_owned()),
+        ];
+        facets.extend(self.formats().into_iter().map(|f| ("format", f)));
+        facets.extend(e.body.keywords.iter().map(|k| ("tags", k.clone())));
+        SearchDoc {
+            id: e.id,
+            title: e.body.name.clone(),
+            summary: e.body.summary.clone(),
+            keywords: e.body.keywords.clone(),
+            items: e.body.items.iter().map(|i| i.name.clone()).collect(),
+            organization: self.org.name.clone(),
+            facets,
+            updated: e.updated_at.unix_timestamp(),
+            downloads: 0,
+            calls: 0,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Snapshot {
+    stamp: String,
+    datasets: BTreeMap<i64, Arc<Dataset>>,
+    by_name: HashMap<String, i64>,
+    /// Table name → dataset id.
+    by_table: HashMap<String, i64>,
+    orgs: Vec<Organization>,
+}
+
+/// The portal service. Cheap to clone.
+#[derive(Clone)]
+pub struct Portal {
+    store: MetaStore,
+    library: LibraryService,
+    search: Arc<SearchIndex>,
+    snapshot: Arc<RwLock<Arc<Snapshot>>>,
+    refreshing: Arc<tokio::sync::Mutex<()>>,
+    /// When the store was last checked for changes (milliseconds since `started`).
+    checked: Arc<std::sync::atomic::AtomicU64>,
+    started: std::time::Instant,
+}
+
+/// One page of search results with their datasets.
+pub struct Found {
+    pub results: SearchResults,
+    pub datasets: Vec<Arc<Dataset>>,
+}
+
+impl Portal {
+    pub fn new(store: MetaStore, library: LibraryService) -> Result<Self> {
+        Ok(Self {
+            store,
+            library,
+            search: Arc::new(SearchIndex::new()?),
+            snapshot: Arc::default(),
+            refreshing: Arc::default(),
+            checked: Arc::default(),
+            started: std::time::Instant::now(),
+        })
+    }
+
+    pub fn library(&self) -> &LibraryService {
+        &self.library
+    }
+
+    fn snap(&self) -> Arc<Snapshot> {
+        self.snapshot.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Rebuilds the public datasets and the search index when the store changed since the
+    /// last time. Returns whether it rebuilt.
+    pub async fn refresh(&self) -> Result<bool> {
+        let _one = self.refreshing.lock().await;
+        let stamp = self.store.change_stamp().await?;
+        let old = self.snap();
+        if !old.stamp.is_empty() && old.stamp == stamp {
+            return Ok(false);
+        }
+        let orgs = self.store.list_orgs().await?;
+        let org_of: HashMap<i64, &Organization> = orgs.iter().map(|o| (o.id, o)).collect();
+        let mut tables: HashMap<i64, Vec<TableRecord>> = HashMap::new();
+        for t in self.library.list().await.map_err(|e| PortalError::Invalid(e.to_string()))? {
+            if let Some(id) = t.entry_id {
+                tables.entry(id).or_default().push(t);
+            }
+        }
+        let mut datasets = BTreeMap::new();
+        let mut offset = 0;
+        loop {
+            let page = self
+                .store
+                .list_entries(&EntryFilter {
+                    statuses: vec![EntryStatus::Listed],
+                    public_only: true,
+                    limit: 1000,
+                    offset,
+                    ..Default::default()
+                })
+                .await?;
+            let n = page.entries.len();
+            for entry in page.entries {
+                let Some(org) = org_of.get(&entry.org_id) else { continue };
+                let district = tongshu_core::ids::LINYI_DISTRICTS
+                    .iter()
+                    .chain([&tongshu_core::ids::LINYI])
+                    .find(|(code, _)| *code == entry.district_code)
+                    .map(|(_, name)| (*name).to_owned())
+                    .unwrap_or_else(|| entry.district_code.clone());
+                let ds = Dataset {
+                    name: dataset_name(&org.slug, entry.code.as_str()),
+                    topic: topic_of(&org.slug),
+                    district,
+                    tables: tables.remove(&entry.id).unwrap_or_default(),
+                    org: (*org).clone(),
+                    entry,
+                };
+                datasets.insert(ds.entry.id, Arc::new(ds));
+            }
+            if n < 1000 {
+                break;
+            }
+            offset += 1000;
+        }
+        let gone: Vec<i64> = old.datasets.keys().filter(|id| !datasets.contains_key(id)).copied().collect();
+        self.search.remove(&gone)?;
+        self.search.upsert(datasets.values().map(|d| d.search_doc()))?;
+        let by_name = datasets.values().map(|d| (d.name.clone(), d.entry.id)).collect();
+        let by_table = datasets.values().flat_map(|d| d.tables.iter().map(|t| (t.name.clone(), d.entry.id))).collect();
+        let snapshot = Snapshot { stamp, datasets, by_name, by_table, orgs };
+        tracing::debug!(datasets = snapshot.datasets.len(), "portal refreshed");
+        *self.snapshot.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(snapshot);
+        Ok(true)
+    }
+
+    /// Refreshes unless the store was checked less than `within` ago (so that answers are
+    /// never staler than that, at the cost of one cheap query per `within`).
+    pub async fn refresh_if_due(&self, within: Duration) -> Result<()> {
+        use std::sync::atomic::Ordering;
+        let now = self.started.elapsed().as_millis() as u64 + 1;
+        let last = self.checked.load(Ordering::Relaxed);
+        if last != 0 && now.saturating_sub(last) < within.as_millis() as u64 {
+            return Ok(());
+        }
+        self.checked.store(now, Ordering::Relaxed);
+        self.refresh().await.map(|_| ())
+    }
+
+    /// Refreshes every `every` in the background, for as long as the runtime runs.
+    pub fn spawn_refresh(&self, every: Duration) {
+        let me = self.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Err(e) = me.refresh().await {
+                    tracing::warn!(error = %e, "portal refresh failed");
+                }
+                tokio::time::sleep(every).await;
+            }
+        });
+    }
+
+    /// Every public dataset, by id.
+    pub fn datasets(&self) -> Vec<Arc<Dataset>> {
+        self.snap().datasets.values().cloned().collect()
+    }
+
+    /// A public dataset by its name or id.
+    pub fn dataset(&self, key: &str) -> Result<Arc<Dataset>> {
+        let snap = self.snap();
+        let id = snap.by_name.get(key).copied().or_else(|| key.parse::<i64>().ok());
+        id.and_then(|id| snap.datasets.get(&id).cloned())
+            .ok_or_else(|| PortalError::NotFound(format!("dataset {key:?}")))
+    }
+
+    /// The dataset holding a table (a CKAN resource id).
+    pub fn dataset_of_table(&self, table: &str) -> Result<Arc<Dataset>> {
+        let snap = self.snap();
+        snap.by_table
+            .get(table)
+            .and_then(|id| snap.datasets.get(id).cloned())
+            .ok_or_else(|| PortalError::NotFound(format!("resource {table:?}")))
+    }
+
+    /// Organizations with public datasets, with their counts.
+    pub fn organizations(&self) -> Vec<(Organization, usize)> {
+        let snap = self.snap();
+        let mut counts: HashMap<i64, usize> = HashMap::new();
+        for d in snap.datasets.values() {
+            *counts.entry(d.org.id).or_default() += 1;
+        }
+        snap.orgs.iter().filter_map(|o| counts.get(&o.id).map(|n| (o.clone(), *n))).collect()
+    }
+
+    /// Searches the public datasets.
+    pub fn search(&self, q: &SearchQuery) -> Result<Found> {
+        let results = self.search.search(q)?;
+        let snap = self.snap();
+        let datasets = results.hits.iter().filter_map(|h| snap.datasets.get(&h.id).cloned()).collect();
+        Ok(Found { results, datasets })
+    }
+
+    /// Rows of a public table, for anyone when its dataset is open unconditionally.
+    pub async fn rows(&self, q: &RowQuery) -> Result<(Arc<Dataset>, RowPage)> {
+        let ds = self.dataset_of_table(&q.table)?;
+        if !ds.rows_public() {
+            return Err(PortalError::Forbidden(format!(
+                "the rows of {:?} are open on conditions: apply for access first",
+                ds.entry.body.name
+            )));
+        }
+        let page = self.library.lake().rows(q).await?;
+        Ok((ds, page))
+    }
+}
