@@ -105,7 +105,7 @@ impl Library {
         let sort = q
             .sort
             .iter()
-            .map(|(name, desc)| find(name).map(|c| col(&c.name).sort(!desc, true)))
+            .map(|(name, desc)| find(name).map(|c| col(&c.name).sort(!desc, *desc)))
             .collect::<Result<Vec<_>>>()?;
 
         let ctx = SessionContext::new();

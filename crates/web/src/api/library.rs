@@ -253,6 +253,9 @@ pub async fn export(
     stream_export(&state, &name, format, &versions).await
 }
 
+#[utoipa::path(get, path = "/api/v1/open/tables/{name}/download", tag = "portal",
+    params(("name" = String, Path), ExportQuery),
+    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 /// A public table's rows as a file (`format` as for exports), for anyone when its dataset
 /// is open unconditionally.
 pub async fn open_download(

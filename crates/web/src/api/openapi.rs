@@ -13,11 +13,12 @@ use super::{auth, catalog, library, orgs};
         orgs::list, orgs::list_users, orgs::create_user,
         catalog::browse, catalog::facets, catalog::get, catalog::create, catalog::update, catalog::history, catalog::tables,
         catalog::submit, catalog::approve, catalog::return_entry, catalog::delist, catalog::workbench, catalog::review_queue,
-        library::tables, library::ingest, library::export, library::sql, library::jobs, library::job,
+        library::tables, library::ingest, library::export, library::open_download, library::sql, library::jobs, library::job,
     ),
     tags((name = "catalog", description = "政务信息资源目录"), (name = "review", description = "目录审核"),
          (name = "accounts", description = "账号与令牌"), (name = "organizations", description = "机构与用户"),
-         (name = "library", description = "资源库：导入、导出、作业与 SQL")),
+         (name = "library", description = "资源库：导入、导出、作业与 SQL"),
+         (name = "portal", description = "公共数据开放：公开下载（CKAN 兼容接口见 /api/3/action）")),
     modifiers(&Security),
 )]
 struct ApiDoc;
