@@ -11,6 +11,8 @@
 //! search index) when the metadata store's change stamp moves; [`Portal::spawn_refresh`]
 //! checks every few seconds, so a listed, changed or delisted entry shows within seconds.
 
+pub mod dcat;
+
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;

@@ -98,7 +98,7 @@ fn error_response(action: &str, base: &str, e: CkanError) -> Response {
 }
 
 /// The site's base URL as the caller reached it (for links in answers).
-fn base_url(headers: &HeaderMap) -> String {
+pub(crate) fn base_url(headers: &HeaderMap) -> String {
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
     let scheme = headers.get("x-forwarded-proto").and_then(|h| h.to_str().ok()).unwrap_or("http");
     format!("{scheme}://{host}")

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod catalog;
 pub mod ckan;
+pub mod dcat;
 pub mod library;
 pub mod openapi;
 pub mod ops;

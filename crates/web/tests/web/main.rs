@@ -5,6 +5,7 @@ mod support;
 mod authz;
 mod bad_input;
 mod ckan;
+mod dcat;
 mod library;
 mod pages;
 mod stories;
