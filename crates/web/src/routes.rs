@@ -89,6 +89,8 @@ fn table() -> Vec<Route> {
         // Pages.
         route!(GET "/" => Public, pages::catalog::home),
         route!(GET "/catalog" => Public, pages::catalog::list),
+        route!(GET "/datasets" => Public, pages::portal::search),
+        route!(GET "/datasets/{name}" => Public, pages::portal::detail),
         route!(GET "/catalog/{id}" => Public, pages::catalog::detail),
         route!(GET "/login" => Public, pages::account::login_form),
         route!(POST "/login" => Public, pages::account::login),

@@ -39,6 +39,8 @@ impl Templates {
             "library.html",
             "job.html",
             "sql.html",
+            "datasets.html",
+            "dataset.html",
         );
         env.add_filter("label", label);
         env.add_filter("beijing", beijing);

@@ -5,6 +5,7 @@ pub mod account;
 pub mod catalog;
 mod form;
 pub mod library;
+pub mod portal;
 pub mod review;
 pub mod workbench;
 mod zh;

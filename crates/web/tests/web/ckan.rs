@@ -255,3 +255,51 @@ async fn non_public_data_never_appears_and_bad_input_gets_a_clear_4xx() {
     let (status, _) = post(&app, "package_search", json!([1, 2])).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn portal_pages_search_with_facets_and_show_a_dataset_with_preview_and_downloads() {
+    let app = spawn_app().await;
+    let (name, table) = with_table(&app, "open", "企业", FIRMS, "page_firms").await;
+    let page = |path: String| {
+        let url = app.url(&path);
+        async move {
+            let r = client().get(url).send().await.unwrap();
+            (r.status(), r.text().await.unwrap())
+        }
+    };
+    let (status, html) = page("/datasets?q=企业".into()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("<mark>企业</mark>"), "matches are highlighted");
+    assert!(html.contains(&format!("/datasets/{name}")), "the dataset with a table is found");
+    // A facet link narrows the results and is marked as chosen.
+    let (_, html) = page("/datasets?q=企业&open=open".into()).await;
+    assert!(html.contains("aria-current=\"true\""));
+    assert!(!html.contains("有条件开放 ·"), "only open datasets are listed");
+    // The dataset page: metadata, the item list, a preview of rows, downloads, API calls.
+    let (status, html) = page(format!("/datasets/{name}")).await;
+    assert_eq!(status, StatusCode::OK);
+    for expected in
+        ["临沂兰山商贸有限公司", "统一社会信用代码", "datastore_search?resource_id=page_firms", "download?format=xlsx"]
+    {
+        assert!(html.contains(expected), "{expected} on the dataset page");
+    }
+    assert!(html.contains(&table));
+    // A conditionally open dataset shows no rows; a not-open entry has no page at all.
+    let (_, cond) = call(&app, "package_search", "fq=open_type:conditional&rows=1").await;
+    let cond_name = cond["result"]["results"][0]["name"].as_str().unwrap().to_owned();
+    let (status, html) = page(format!("/datasets/{cond_name}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!html.contains("<table class=\"preview\">"));
+    let hidden = app
+        .store
+        .list_entries(&tongshu_store::EntryFilter {
+            open_type: Some("not_open".into()),
+            limit: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .entries;
+    let (status, _) = page(format!("/datasets/{}", hidden[0].id)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
