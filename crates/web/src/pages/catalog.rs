@@ -35,7 +35,32 @@ pub async fn home(State(state): State<AppState>, caller: Caller) -> Response {
     );
     ctx.insert("facets".into(), json!(facets));
     ctx.insert("newest".into(), json!(newest.entries));
+    ctx.insert("open".into(), open_figures(&state).await);
     render(&state, StatusCode::OK, "home.html", ctx)
+}
+
+/// Headline figures of the open data portal, and its topics with their dataset counts.
+async fn open_figures(state: &AppState) -> Value {
+    if let Err(e) = state.portal.refresh_if_due(std::time::Duration::from_secs(1)).await {
+        tracing::warn!(error = %e, "portal refresh failed");
+    }
+    let datasets = state.portal.datasets();
+    let tables: Vec<&tongshu_store::TableRecord> =
+        datasets.iter().filter(|d| d.rows_public()).flat_map(|d| d.tables.iter()).collect();
+    let topics: Vec<Value> = tongshu_portal::TOPICS
+        .iter()
+        .filter_map(|(slug, title, _)| {
+            let n = datasets.iter().filter(|d| d.topic.0 == *slug).count();
+            (n > 0).then(|| json!({"slug": slug, "title": title, "count": n}))
+        })
+        .collect();
+    json!({
+        "datasets": datasets.len(),
+        "records": tables.iter().map(|t| t.rows).sum::<i64>(),
+        "providers": state.portal.organizations().len(),
+        "apis": tables.len(),
+        "topics": topics,
+    })
 }
 
 /// The current filters as query pairs, without paging.

@@ -114,7 +114,8 @@ async fn public_pages_browse_and_protected_pages_ask_to_sign_in() {
     let app = spawn_app().await;
     let c = client();
     let home = c.get(app.url("/")).send().await.unwrap().text().await.unwrap();
-    assert!(home.contains("临沂市政务信息资源目录") && home.contains("兰山区") && home.contains("临沂市公安局"));
+    assert!(home.contains("临沂市公共数据开放网") && home.contains("兰山区") && home.contains("临沂市公安局"));
+    assert!(home.contains("开放数据集") && home.contains("/datasets?topic="), "the open data figures and topics");
     let list = c.get(app.url("/catalog?district=371302")).send().await.unwrap();
     assert_eq!(list.status(), StatusCode::OK);
     let html = list.text().await.unwrap();
