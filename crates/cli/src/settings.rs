@@ -70,6 +70,8 @@ pub struct Settings {
     pub upkeep_every_hours: u64,
     /// Files no longer part of a table are removed after this many hours.
     pub vacuum_retention_hours: u64,
+    /// Requests a minute each client address may make to the public data APIs; 0: no limit.
+    pub public_rate_per_minute: u64,
 }
 
 /// The file's shape: every key optional, unknown keys refused (typos are caught).
@@ -89,6 +91,7 @@ struct File {
     upload_max_bytes: Option<u64>,
     upkeep_every_hours: Option<u64>,
     vacuum_retention_hours: Option<u64>,
+    public_rate_per_minute: Option<u64>,
 }
 
 /// Flags that override the file and the environment.
@@ -147,6 +150,7 @@ impl Settings {
         let upload_max_bytes = number("TONGSHU_UPLOAD_MAX_BYTES", file.upload_max_bytes, 20 << 30)?;
         let upkeep_every_hours = number("TONGSHU_UPKEEP_EVERY_HOURS", file.upkeep_every_hours, 24)?;
         let vacuum_retention_hours = number("TONGSHU_VACUUM_RETENTION_HOURS", file.vacuum_retention_hours, 168)?;
+        let public_rate_per_minute = number("TONGSHU_PUBLIC_RATE_PER_MINUTE", file.public_rate_per_minute, 600)?;
         Ok(Self {
             addr,
             data_dir,
@@ -161,6 +165,7 @@ impl Settings {
             upload_max_bytes,
             upkeep_every_hours,
             vacuum_retention_hours,
+            public_rate_per_minute,
         })
     }
 

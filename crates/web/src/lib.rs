@@ -13,6 +13,7 @@ mod error;
 mod extract;
 mod metrics;
 mod pages;
+mod ratelimit;
 pub mod routes;
 mod templates;
 
@@ -41,6 +42,9 @@ pub struct WebSettings {
     pub upload_max_bytes: u64,
     /// Where uploads and exports are staged.
     pub upload_dir: std::path::PathBuf,
+    /// Requests a minute each client address may make to the public data APIs (CKAN
+    /// actions, downloads, DCAT); 0: no limit.
+    pub public_rate_per_minute: u32,
 }
 
 impl Default for WebSettings {
@@ -51,6 +55,7 @@ impl Default for WebSettings {
             demo: false,
             upload_max_bytes: 20 << 30,
             upload_dir: std::env::temp_dir().join("tongshu-uploads"),
+            public_rate_per_minute: 600,
         }
     }
 }
@@ -64,6 +69,7 @@ pub struct AppState {
     pub library: LibraryService,
     pub portal: tongshu_portal::Portal,
     pub settings: Arc<WebSettings>,
+    limiter: Arc<ratelimit::Limiter>,
     metrics: Arc<metrics::Metrics>,
     templates: Arc<templates::Templates>,
 }
@@ -77,6 +83,7 @@ impl AppState {
             library,
             store,
             accounts,
+            limiter: Arc::new(ratelimit::Limiter::new(settings.public_rate_per_minute)),
             settings: Arc::new(settings),
             metrics: Arc::new(metrics::Metrics::default()),
             templates: Arc::new(templates::Templates::new()),

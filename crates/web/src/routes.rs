@@ -142,6 +142,7 @@ pub fn router(state: AppState) -> Router {
         .route_layer(from_fn_with_state(state.clone(), observe))
         .fallback(pages::not_found)
         .layer(from_fn_with_state(state.clone(), caller::resolve))
+        .layer(from_fn_with_state(state.clone(), crate::ratelimit::limit))
         .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
         .layer(
             TraceLayer::new_for_http()

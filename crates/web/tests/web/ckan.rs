@@ -303,3 +303,21 @@ async fn portal_pages_search_with_facets_and_show_a_dataset_with_preview_and_dow
     let (status, _) = page(format!("/datasets/{}", hidden[0].id)).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn public_apis_are_rate_limited_per_address_with_retry_after() {
+    let app = crate::support::spawn_limited(5).await;
+    for i in 0..5 {
+        let (status, _) = call(&app, "status_show", "").await;
+        assert_eq!(status, StatusCode::OK, "request {i} is within the limit");
+    }
+    let r = client().get(app.url("/api/3/action/package_list")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=12).contains(&wait), "one request comes back every 12 s: {wait}");
+    let r = client().get(app.url("/catalog.ttl")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS, "downloads and DCAT share the limit");
+    // Pages and the rest of the API are not limited by it.
+    let r = client().get(app.url("/datasets")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}
