@@ -65,6 +65,8 @@ fn table() -> Vec<Route> {
         route!(POST "/api/action/{action}" => Public, api::ckan::action),
         route!(GET "/api/v1/open/tables/{name}/download" => Public, api::library::open_download),
         route!(GET "/catalog.ttl" => Public, api::dcat::catalog_ttl),
+        route!(GET "/robots.txt" => Public, api::dcat::robots),
+        route!(GET "/sitemap.xml" => Public, api::dcat::sitemap),
         route!(GET "/catalog.jsonld" => Public, api::dcat::catalog_jsonld),
         route!(GET "/datasets/{name}/dcat.ttl" => Public, api::dcat::dataset_ttl),
         route!(GET "/datasets/{name}/dcat.jsonld" => Public, api::dcat::dataset_jsonld),

@@ -56,3 +56,36 @@ pub async fn dataset_jsonld(
 ) -> Result<Response, ApiError> {
     dataset(&state, &headers, &name, false).await
 }
+
+/// `GET /robots.txt`: crawlers may read the public pages, not the APIs or work areas.
+pub async fn robots(headers: HeaderMap) -> Response {
+    let base = super::ckan::base_url(&headers);
+    let body = format!(
+        "User-agent: *\nAllow: /\nDisallow: /api/\nDisallow: /workbench\nDisallow: /library\nDisallow: /review\nDisallow: /sql\nDisallow: /account\nDisallow: /jobs/\nSitemap: {base}/sitemap.xml\n"
+    );
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
+}
+
+/// `GET /sitemap.xml`: the home page, the dataset search and every public dataset's page.
+pub async fn sitemap(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    state.portal.refresh_if_due(std::time::Duration::from_secs(1)).await.map_err(ApiError::internal)?;
+    let base = super::ckan::base_url(&headers);
+    let mut xml = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
+    );
+    for path in ["/", "/datasets", "/catalog"] {
+        xml.push_str(&format!("  <url><loc>{base}{path}</loc></url>\n"));
+    }
+    for d in state.portal.datasets() {
+        let t = d.entry.updated_at.to_offset(time::UtcOffset::UTC);
+        xml.push_str(&format!(
+            "  <url><loc>{base}/datasets/{}</loc><lastmod>{:04}-{:02}-{:02}</lastmod></url>\n",
+            d.name,
+            t.year(),
+            u8::from(t.month()),
+            t.day()
+        ));
+    }
+    xml.push_str("</urlset>\n");
+    Ok(([(header::CONTENT_TYPE, "application/xml; charset=utf-8")], xml).into_response())
+}

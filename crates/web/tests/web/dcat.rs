@@ -71,3 +71,20 @@ async fn the_catalogue_in_dcat_ap_conforms_to_the_official_shapes() {
     assert_eq!(jsonld_report, None, "catalog.jsonld");
     assert_eq!(one_report, None, "one dataset");
 }
+
+#[tokio::test]
+async fn robots_and_sitemap_point_crawlers_at_the_public_datasets() {
+    let app = spawn_app().await;
+    let (status, ct, robots) = fetch(&app, "/robots.txt").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(ct.starts_with("text/plain"));
+    assert!(robots.contains("Disallow: /api/") && robots.contains("/sitemap.xml"));
+    let (status, ct, xml) = fetch(&app, "/sitemap.xml").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(ct.starts_with("application/xml"));
+    let (_, names) =
+        crate::support::Session { client: client(), csrf: String::new() }.get(&app, "/api/3/action/package_list").await;
+    let names = names["result"].as_array().unwrap();
+    assert_eq!(xml.matches("<url>").count(), names.len() + 3, "every public dataset, the home and two lists");
+    assert!(xml.contains(&format!("/datasets/{}</loc><lastmod>", names[0].as_str().unwrap())));
+}
