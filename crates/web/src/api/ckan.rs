@@ -451,7 +451,9 @@ fn parse_terms(s: &str, param: &str) -> Result<(Vec<(String, String)>, String), 
                         ),
                     )
                 })?;
-                filters.push((dim.to_owned(), value.to_owned()));
+                if !value.is_empty() {
+                    filters.push((dim.to_owned(), value.to_owned()));
+                }
             }
             None => text.push(token),
         }
