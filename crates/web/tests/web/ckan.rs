@@ -7,7 +7,7 @@ use tongshu_core::policy::Principal;
 
 use crate::support::{TestApp, client, spawn_app};
 
-const FIRMS: &str = "统一社会信用代码,单位名称,法定代表人,住所,成立日期,X编号,办理日期,状态,更新时间\n\
+pub const FIRMS: &str = "统一社会信用代码,单位名称,法定代表人,住所,成立日期,X编号,办理日期,状态,更新时间\n\
 91371302MA3C4D5E6F,临沂兰山商贸有限公司,王伟,兰山区通达路1号,2010-01-02,A1,2020-01-01,存续,2024-01-01 09:00:00\n\
 91371311MA3C4D5E7G,临沂罗庄建材有限公司,李娜,罗庄区沂蒙路2号,2012-03-04,A2,2021-02-02,注销,2024-01-02 09:00:00\n\
 91371312MA3C4D5E8H,临沂河东物流有限公司,张强,河东区解放路3号,2015-05-06,A3,2022-03-03,存续,2024-01-03 09:00:00\n";
@@ -31,7 +31,7 @@ async fn admin(app: &TestApp) -> Principal {
 
 /// Gives the first listed entry matching `open_type` and `name_part` a table of `csv`;
 /// returns (dataset name, table name).
-async fn with_table(app: &TestApp, open_type: &str, name_part: &str, csv: &str, table: &str) -> (String, String) {
+pub async fn with_table(app: &TestApp, open_type: &str, name_part: &str, csv: &str, table: &str) -> (String, String) {
     let (status, found) = call(app, "package_search", &format!("q={name_part}&fq=open_type:{open_type}&rows=50")).await;
     assert_eq!(status, StatusCode::OK, "{found}");
     let ds = found["result"]["results"]

@@ -4,6 +4,7 @@ mod support;
 
 mod authz;
 mod bad_input;
+mod browser;
 mod ckan;
 mod dcat;
 mod library;
