@@ -249,3 +249,29 @@ pub async fn detail(
     ctx.insert("related".into(), json!(related));
     render(&state, StatusCode::OK, "dataset.html", ctx)
 }
+
+/// The open data's organization, topic and district addresses (also the IRIs of the DCAT
+/// description): each leads to the dataset search narrowed to it.
+pub async fn organization(Path(slug): Path<String>) -> axum::response::Redirect {
+    axum::response::Redirect::to(&format!("/datasets?organization={}", urlencode(&slug)))
+}
+
+pub async fn topic(Path(slug): Path<String>) -> axum::response::Redirect {
+    axum::response::Redirect::to(&format!("/datasets?topic={}", urlencode(&slug)))
+}
+
+/// A district by its GB/T 2260 code.
+pub async fn district(Path(code): Path<String>) -> axum::response::Redirect {
+    let name = tongshu_core::ids::LINYI_DISTRICTS
+        .iter()
+        .chain([&tongshu_core::ids::LINYI])
+        .find(|(c, _)| *c == code)
+        .map(|(_, n)| (*n).to_owned())
+        .unwrap_or(code);
+    axum::response::Redirect::to(&format!("/datasets?district={}", urlencode(&name)))
+}
+
+/// The catalogue and its topic scheme: the dataset search.
+pub async fn all() -> axum::response::Redirect {
+    axum::response::Redirect::to("/datasets")
+}

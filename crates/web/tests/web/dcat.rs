@@ -88,3 +88,22 @@ async fn robots_and_sitemap_point_crawlers_at_the_public_datasets() {
     assert_eq!(xml.matches("<url>").count(), names.len() + 3, "every public dataset, the home and two lists");
     assert!(xml.contains(&format!("/datasets/{}</loc><lastmod>", names[0].as_str().unwrap())));
 }
+
+#[tokio::test]
+async fn the_iris_of_the_dcat_description_lead_to_the_datasets_they_name() {
+    let app = spawn_app().await;
+    for (path, expected) in [
+        ("/organizations/gaj", "/datasets?organization=gaj"),
+        ("/topics/gonggong-anquan", "/datasets?topic=gonggong-anquan"),
+        ("/topics", "/datasets"),
+        ("/districts/371302", "/datasets?district=%E5%85%B0%E5%B1%B1%E5%8C%BA"),
+    ] {
+        let r = client().get(app.url(path)).send().await.unwrap();
+        assert!(r.status().is_redirection(), "{path}: {}", r.status());
+        assert_eq!(r.headers()["location"], expected, "{path}");
+    }
+    // Following one lands on a page listing that organization's datasets.
+    let r = client().get(app.url("/datasets?organization=gaj")).send().await.unwrap();
+    let html = r.text().await.unwrap();
+    assert!(html.contains("临沂市公安局") && html.contains("aria-current=\"true\""));
+}
