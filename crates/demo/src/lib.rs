@@ -485,17 +485,8 @@ async fn seed_open_tables(
         }
         .map_err(|e| io(e.to_string()))?;
         let req = tongshu_lake::IngestRequest {
-            table: table.clone(),
-            file: file.clone(),
-            source: Default::default(),
-            mode: tongshu_lake::Mode::Append,
-            keys: vec![],
-            on_bad_rows: tongshu_lake::BadRowPolicy::Reject,
             create: true,
-            max_lengths: Default::default(),
-            user: "demo".into(),
-            progress: Default::default(),
-            rows: None,
+            ..tongshu_lake::IngestRequest::new(table.clone(), file.clone(), "demo")
         };
         library.create_for_entry(admin, req, entry.id).await.map_err(|e| io(format!("demo table {table}: {e}")))?;
         let _ = std::fs::remove_file(&file);
@@ -551,17 +542,8 @@ pub async fn seed_tables(
         }
         .map_err(|e| DemoError::Io(e.to_string()))?;
         let req = tongshu_lake::IngestRequest {
-            table: (*table).into(),
-            file: file.clone(),
-            source: Default::default(),
-            mode: tongshu_lake::Mode::Append,
-            keys: vec![],
-            on_bad_rows: tongshu_lake::BadRowPolicy::Reject,
             create: true,
-            max_lengths: Default::default(),
-            user: "demo".into(),
-            progress: Default::default(),
-            rows: None,
+            ..tongshu_lake::IngestRequest::new(*table, file.clone(), "demo")
         };
         library
             .create_for_entry(&admin, req, entry.id)

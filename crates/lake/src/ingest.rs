@@ -82,6 +82,26 @@ pub struct IngestRequest {
     pub rows: Option<RowStream>,
 }
 
+impl IngestRequest {
+    /// An append of `file` into the existing `table` by `user` that refuses bad rows;
+    /// change the other fields as needed (`IngestRequest { create: true, ..IngestRequest::new(…) }`).
+    pub fn new(table: impl Into<String>, file: impl Into<PathBuf>, user: impl Into<String>) -> Self {
+        Self {
+            table: table.into(),
+            file: file.into(),
+            source: SourceOptions::default(),
+            mode: Mode::Append,
+            keys: vec![],
+            on_bad_rows: BadRowPolicy::Reject,
+            create: false,
+            max_lengths: Default::default(),
+            user: user.into(),
+            progress: Arc::default(),
+            rows: None,
+        }
+    }
+}
+
 /// Rows from somewhere other than a file (a database pull), taken once by the ingest.
 #[derive(Clone)]
 pub struct RowStream {

@@ -5,6 +5,7 @@
 //! handed to a Delta write or merge as a DataFusion plan, so memory stays bounded and a
 //! failure anywhere leaves the previous version as it was.
 
+mod csv_rows;
 mod export;
 mod formats;
 mod ingest;

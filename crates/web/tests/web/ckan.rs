@@ -44,19 +44,7 @@ pub async fn with_table(app: &TestApp, open_type: &str, name_part: &str, csv: &s
     let file = app.dir.join(format!("{table}.csv"));
     let core = ds["title"].as_str().unwrap().trim_end_matches("信息").to_owned();
     std::fs::write(&file, csv.replace("X编号", &format!("{core}编号"))).unwrap();
-    let req = tongshu_lake::IngestRequest {
-        table: table.into(),
-        file,
-        source: Default::default(),
-        mode: tongshu_lake::Mode::Append,
-        keys: vec![],
-        on_bad_rows: tongshu_lake::BadRowPolicy::Reject,
-        create: true,
-        max_lengths: Default::default(),
-        user: "test".into(),
-        progress: Default::default(),
-        rows: None,
-    };
+    let req = tongshu_lake::IngestRequest { create: true, ..tongshu_lake::IngestRequest::new(table, file, "test") };
     let id: i64 = ds["id"].as_str().unwrap().parse().unwrap();
     app.library.create_for_entry(&admin(app).await, req, id).await.unwrap();
     // The portal notices changes within a second.
