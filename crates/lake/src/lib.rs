@@ -7,6 +7,7 @@
 
 mod csv_rows;
 mod export;
+mod figures;
 mod formats;
 mod ingest;
 mod query;
@@ -27,8 +28,9 @@ use url::Url;
 
 pub use deltalake::arrow;
 pub use export::ExportFormat;
+pub use figures::{AddedFigures, ColumnFigures};
 pub use ingest::{BadRowPolicy, IngestReport, IngestRequest, Mode, RowStream};
-pub use query::{ColumnFigures, QueryLimits, QueryResult};
+pub use query::{QueryLimits, QueryResult};
 pub use rows::{RowPage, RowQuery};
 pub use source::{BadRow, GUESS_ROWS, InputFormat, Progress, SourceOptions, TargetColumn, encoding_named};
 pub use upkeep::CompactReport;

@@ -744,6 +744,8 @@ async fn an_s3_library_holds_tables_like_a_local_one() {
     assert_eq!((info.version, info.rows), (2, 6));
     assert_eq!(f.rows("SELECT COUNT(*), SUM(\"工资\") FROM people").await, ["6|53001.5"]);
     assert_eq!(f.rows_at("SELECT COUNT(*) FROM people", &[("people".into(), 1)]).await, ["3"]);
+    let added = f.lib.added_figures("people", 2).await.unwrap().expect("an append");
+    assert_eq!(added.rows, 3, "only the appended rows are scanned");
 
     // A table whose first ingest is refused is removed from the bucket again.
     let ragged = f.file("ragged.csv", "a,b\n1,2\n3\n".as_bytes());

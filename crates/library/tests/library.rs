@@ -116,6 +116,64 @@ async fn only_the_owning_department_and_administrators_feed_a_table() {
     assert_eq!(f.service.list().await.unwrap().len(), 1);
 }
 
+/// Appends count only their own rows: null counts add up exactly and distinct estimates
+/// merge, until the table has grown by a quarter and is counted whole again.
+#[tokio::test]
+async fn appends_update_column_figures_from_their_own_rows() {
+    let f = fixture().await;
+    let officer = f.who("officer.mzj").await;
+    let rows = |from: u32, to: u32, district: &str| -> String {
+        (from..to).map(|i| format!("{i},{},{district}\n", if i % 4 == 0 { "" } else { "某某" })).collect::<String>()
+    };
+    let header = "编号,姓名,区县\n";
+    let first = format!("{header}{}{}", rows(0, 4, "兰山区"), rows(4, 8, "罗庄区"));
+    f.service.ingest(&officer, f.req("mzj_fig", "a.csv", &first, Mode::Append, true), None).await.unwrap();
+    let column = |r: &tongshu_store::TableRecord, name: &str| {
+        let c = r.columns.iter().find(|c| c.name == name).unwrap().clone();
+        (c.nulls, c.distinct, c.distinct_rows)
+    };
+
+    // One row more (8 → 9, under a quarter): merged from the new row alone.
+    let (_, r) = f
+        .service
+        .ingest(
+            &officer,
+            f.req("mzj_fig", "b.csv", &format!("{header}{}", rows(8, 9, "河东区")), Mode::Append, false),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.rows, 9);
+    assert_eq!(column(&r, "姓名"), (3, 1, 8), "nulls add up exactly (rows 0, 4 and 8)");
+    assert_eq!(column(&r, "编号"), (0, 9, 8), "a column unique in both parts adds up");
+    assert_eq!(column(&r, "区县"), (0, 2, 8), "a repeating column keeps the larger estimate until the next count");
+
+    // Two more (→ 11, a quarter over 8): the whole table is counted again.
+    let (_, r) = f
+        .service
+        .ingest(
+            &officer,
+            f.req("mzj_fig", "c.csv", &format!("{header}{}", rows(9, 11, "河东区")), Mode::Append, false),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(column(&r, "区县"), (0, 3, 11));
+    assert_eq!(column(&r, "姓名"), (3, 1, 11));
+
+    // Any other mode counts the whole table.
+    let (_, r) = f
+        .service
+        .ingest(
+            &officer,
+            f.req("mzj_fig", "d.csv", &format!("{header}{}", rows(0, 2, "费县")), Mode::Overwrite, false),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!((r.rows, column(&r, "区县"), column(&r, "姓名")), (2, (0, 1, 2), (1, 1, 2)));
+}
+
 use tongshu_sources::testing::{env_url, exec as source_exec};
 
 /// A department database feeds a library table: registered with a sealed password, pulled

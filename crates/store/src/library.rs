@@ -16,6 +16,10 @@ pub struct ColumnStats {
     pub nulls: u64,
     /// Approximate number of distinct values (HyperLogLog).
     pub distinct: u64,
+    /// The table's rows when `distinct` was last counted over all of them (appends in
+    /// between merge their own counts in).
+    #[serde(default)]
+    pub distinct_rows: u64,
 }
 
 /// A library table's record.

@@ -289,7 +289,13 @@ async fn library_tables_are_recorded_and_linked(store: MetaStore) {
         rows: 3,
         bytes: 100,
         files: 1,
-        columns: vec![tongshu_store::ColumnStats { name: "姓名".into(), ty: "text".into(), nulls: 0, distinct: 3 }],
+        columns: vec![tongshu_store::ColumnStats {
+            name: "姓名".into(),
+            ty: "text".into(),
+            nulls: 0,
+            distinct: 3,
+            distinct_rows: 3,
+        }],
         updated_at: tongshu_core::now(),
     };
     store.put_table(&t).await.unwrap();
