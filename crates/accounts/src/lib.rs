@@ -13,8 +13,9 @@ use std::time::Duration;
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash};
 use sha2::{Digest, Sha256};
+use tongshu_core::org::OrgKind;
 use tongshu_core::policy::{Principal, Role};
-use tongshu_store::{MetaStore, NewUser, SessionInfo, StoreError, TokenInfo, UserRecord};
+use tongshu_store::{MetaStore, NewToken, NewUser, SessionInfo, StoreError, TokenInfo, TokenOwner, UserRecord};
 
 pub use throttle::LoginThrottle;
 
@@ -55,7 +56,15 @@ pub struct Accounts {
     by_user: Arc<LoginThrottle>,
     /// Failed sign-ins per client address: more, since many people may share one address.
     by_address: Arc<LoginThrottle>,
+    /// Recently checked API tokens, so busy API clients cost no store lookup per call.
+    /// Revoking through this service empties it at once.
+    tokens: Arc<std::sync::Mutex<std::collections::HashMap<String, (TokenOwner, std::time::Instant)>>>,
 }
+
+/// How long a checked API token is trusted without asking the store again.
+const TOKEN_CACHE_TTL: Duration = Duration::from_secs(30);
+/// The organization of self-registered members of the public.
+pub const PUBLIC_ORG_SLUG: &str = "public";
 
 impl Accounts {
     pub fn new(store: MetaStore) -> Self {
@@ -64,6 +73,7 @@ impl Accounts {
             store,
             by_user: Arc::new(LoginThrottle::new(5, window)),
             by_address: Arc::new(LoginThrottle::new(50, window)),
+            tokens: Default::default(),
         }
     }
 
@@ -116,19 +126,52 @@ impl Accounts {
 
     /// Creates an API token for `owner`. The returned string is the only time it is shown.
     pub async fn create_token(&self, owner: &Principal, name: &str) -> Result<(String, TokenInfo), AccountError> {
+        self.create_app(owner, name, None).await
+    }
+
+    /// Registers an app of `owner` (developer centre): an API token with a name and a
+    /// description. The returned key is the only time it is shown.
+    pub async fn create_app(
+        &self,
+        owner: &Principal,
+        name: &str,
+        description: Option<&str>,
+    ) -> Result<(String, TokenInfo), AccountError> {
         let token = format!("{TOKEN_PREFIX}{}", random_token(24));
         let prefix: String = token.chars().take(TOKEN_PREFIX.len() + 6).collect();
         let name = if name.trim().is_empty() { "api" } else { name.trim() };
-        let info = self.store.insert_token(owner.user_id, name, &token_hash(&token), &prefix).await?;
+        let new = NewToken {
+            name: name.chars().take(100).collect(),
+            token_hash: token_hash(&token),
+            prefix,
+            description: description.map(str::trim).filter(|d| !d.is_empty()).map(|d| d.chars().take(1000).collect()),
+            rate_per_minute: None,
+        };
+        let info = self.store.insert_token(owner.user_id, &new).await?;
         Ok((token, info))
     }
 
     /// The owner of a bearer token, when the token is live.
-    pub async fn authenticate_token(&self, token: &str) -> Result<Option<Principal>, AccountError> {
+    pub async fn authenticate_token(&self, token: &str) -> Result<Option<TokenOwner>, AccountError> {
         if !token.starts_with(TOKEN_PREFIX) {
             return Ok(None);
         }
-        Ok(self.store.token_principal(&token_hash(token)).await?)
+        let hash = token_hash(token);
+        if let Some((owner, at)) = self.tokens.lock().expect("token cache").get(&hash)
+            && at.elapsed() < TOKEN_CACHE_TTL
+        {
+            return Ok(Some(owner.clone()));
+        }
+        let owner = self.store.token_owner(&hash).await?;
+        let mut cache = self.tokens.lock().expect("token cache");
+        if cache.len() > 10_000 {
+            cache.clear();
+        }
+        match &owner {
+            Some(o) => cache.insert(hash, (o.clone(), std::time::Instant::now())),
+            None => cache.remove(&hash),
+        };
+        Ok(owner)
     }
 
     pub async fn list_tokens(&self, owner: &Principal) -> Result<Vec<TokenInfo>, AccountError> {
@@ -136,7 +179,39 @@ impl Accounts {
     }
 
     pub async fn revoke_token(&self, owner: &Principal, token_id: i64) -> Result<(), AccountError> {
-        Ok(self.store.revoke_token(owner.user_id, token_id).await?)
+        self.store.revoke_token(owner.user_id, token_id).await?;
+        self.tokens.lock().expect("token cache").clear();
+        Ok(())
+    }
+
+    /// Registers a member of the public (role [`Role::Public`], in the platform's public
+    /// organization, created on first use).
+    pub async fn register(
+        &self,
+        username: &str,
+        display_name: &str,
+        password: &str,
+    ) -> Result<UserRecord, AccountError> {
+        let org = match self.store.get_org_by_slug(PUBLIC_ORG_SLUG).await {
+            Ok(o) => o,
+            Err(StoreError::NotFound(_)) => {
+                let new = tongshu_core::org::Organization {
+                    id: 0,
+                    parent_id: None,
+                    kind: OrgKind::Other,
+                    name: "社会公众".into(),
+                    slug: PUBLIC_ORG_SLUG.into(),
+                    district_code: "000000".into(),
+                    credit_code: None,
+                };
+                match self.store.insert_org(&new).await {
+                    Err(StoreError::Conflict(_)) => self.store.get_org_by_slug(PUBLIC_ORG_SLUG).await?,
+                    other => other?,
+                }
+            }
+            Err(e) => return Err(e.into()),
+        };
+        self.add_user(username, display_name, password, Role::Public, org.id).await
     }
 
     /// Creates an account after checking the username and password rules.

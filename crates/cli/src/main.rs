@@ -233,6 +233,7 @@ async fn run(cli: Cli) -> Result<()> {
                 upload_max_bytes: s.upload_max_bytes,
                 upload_dir: s.data_dir.join("uploads"),
                 public_rate_per_minute: u32::try_from(s.public_rate_per_minute).unwrap_or(u32::MAX),
+                key_rate_per_minute: u32::try_from(s.key_rate_per_minute).unwrap_or(u32::MAX),
             };
             let library = library_service(&s, &store)?;
             let interrupted = store.fail_interrupted_jobs().await?;

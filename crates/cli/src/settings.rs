@@ -72,6 +72,8 @@ pub struct Settings {
     pub vacuum_retention_hours: u64,
     /// Requests a minute each client address may make to the public data APIs; 0: no limit.
     pub public_rate_per_minute: u64,
+    /// Requests a minute per API key (keys without a rate of their own).
+    pub key_rate_per_minute: u64,
 }
 
 /// The file's shape: every key optional, unknown keys refused (typos are caught).
@@ -92,6 +94,7 @@ struct File {
     upkeep_every_hours: Option<u64>,
     vacuum_retention_hours: Option<u64>,
     public_rate_per_minute: Option<u64>,
+    key_rate_per_minute: Option<u64>,
 }
 
 /// Flags that override the file and the environment.
@@ -151,6 +154,7 @@ impl Settings {
         let upkeep_every_hours = number("TONGSHU_UPKEEP_EVERY_HOURS", file.upkeep_every_hours, 24)?;
         let vacuum_retention_hours = number("TONGSHU_VACUUM_RETENTION_HOURS", file.vacuum_retention_hours, 168)?;
         let public_rate_per_minute = number("TONGSHU_PUBLIC_RATE_PER_MINUTE", file.public_rate_per_minute, 600)?;
+        let key_rate_per_minute = number("TONGSHU_KEY_RATE_PER_MINUTE", file.key_rate_per_minute, 6000)?;
         Ok(Self {
             addr,
             data_dir,
@@ -166,6 +170,7 @@ impl Settings {
             upkeep_every_hours,
             vacuum_retention_hours,
             public_rate_per_minute,
+            key_rate_per_minute,
         })
     }
 

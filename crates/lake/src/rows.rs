@@ -20,6 +20,8 @@ pub struct RowQuery {
     pub columns: Option<Vec<String>>,
     /// Column equals one of the values (values given as text, parsed by the column's type).
     pub equals: Vec<(String, Vec<String>)>,
+    /// Further conditions (ranges, inequality, containment, nulls).
+    pub conditions: Vec<Condition>,
     /// Rows where some text column contains this text.
     pub text: Option<String>,
     /// (column, descending).
@@ -30,6 +32,57 @@ pub struct RowQuery {
     pub distinct: bool,
     /// Count the matching rows too.
     pub total: bool,
+    /// Page in the table's stored order from this position (keyset paging: the cost of a
+    /// page does not grow with its depth). Needs no `sort`, no `distinct` and no `offset`.
+    pub after: Option<Position>,
+}
+
+/// Where a page in stored order starts: a table version (pinned, so that paging sees one
+/// consistent table), one of its data files (in path order), and how many matching rows
+/// of that file came before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Position {
+    pub version: u64,
+    pub file: usize,
+    pub skip: usize,
+}
+
+/// How a [`Condition`] compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Ne,
+    Gt,
+    Gte,
+    Lt,
+    Lte,
+    /// Text contains the value.
+    Contains,
+    /// `true`: the column is null; `false`: it is not.
+    IsNull,
+}
+
+impl Op {
+    pub const ALL: [(&'static str, Op); 7] = [
+        ("ne", Op::Ne),
+        ("gt", Op::Gt),
+        ("gte", Op::Gte),
+        ("lt", Op::Lt),
+        ("lte", Op::Lte),
+        ("contains", Op::Contains),
+        ("isnull", Op::IsNull),
+    ];
+
+    pub fn parse(s: &str) -> Option<Op> {
+        Op::ALL.iter().find(|(n, _)| *n == s).map(|(_, o)| *o)
+    }
+}
+
+/// One condition on a column; the value is text, parsed by the column's type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Condition {
+    pub column: String,
+    pub op: Op,
+    pub value: String,
 }
 
 /// A page of rows.
@@ -39,6 +92,8 @@ pub struct RowPage {
     pub fields: Vec<(String, ColumnType)>,
     pub batches: Vec<RecordBatch>,
     pub total: Option<u64>,
+    /// Where the next page starts, for pages in stored order (`None`: this was the last).
+    pub next: Option<Position>,
 }
 
 /// A column by its exact name (no parsing of dots or case folding).
@@ -63,7 +118,17 @@ fn scalar(v: Value, ty: ColumnType, text: &str) -> ScalarValue {
 impl Library {
     /// One page of rows of a table.
     pub async fn rows(&self, q: &RowQuery) -> Result<RowPage> {
-        let table = self.table(&q.table).await?;
+        let mut table = self.table(&q.table).await?;
+        if let Some(p) = q.after
+            && table.version() != Some(p.version)
+        {
+            table.load_version(p.version).await.map_err(|e| {
+                LakeError::Input(format!(
+                    "the cursor's version {} of {:?} is gone ({e}); start again",
+                    p.version, q.table
+                ))
+            })?;
+        }
         let columns = Library::columns_of(&table)?;
         let find = |name: &str| {
             columns.iter().find(|c| c.name == name).ok_or_else(|| {
@@ -93,6 +158,32 @@ impl Library {
                 filters.push(any);
             }
         }
+        for c in &q.conditions {
+            let column = find(&c.column)?;
+            let bad = |why: String| LakeError::Input(format!("filter on {:?}: {why}", c.column));
+            let value = || -> Result<ScalarValue> {
+                match parse(&c.value, column.ty, None) {
+                    Ok(Value::Null) => Err(bad(format!("{:?} is empty; use isnull to find nulls", c.value))),
+                    Ok(p) => Ok(scalar(p, column.ty, c.value.trim())),
+                    Err(why) => Err(bad(format!("{:?} {why} ({} column)", c.value, column.ty))),
+                }
+            };
+            let e = col(&column.name);
+            filters.push(match c.op {
+                Op::Ne => e.not_eq(lit(value()?)),
+                Op::Gt => e.gt(lit(value()?)),
+                Op::Gte => e.gt_eq(lit(value()?)),
+                Op::Lt => e.lt(lit(value()?)),
+                Op::Lte => e.lt_eq(lit(value()?)),
+                Op::Contains if column.ty == ColumnType::Text => contains(e, lit(c.value.clone())),
+                Op::Contains => return Err(bad(format!("contains needs a text column, not a {} one", column.ty))),
+                Op::IsNull => match c.value.trim() {
+                    "" | "1" | "true" => e.is_null(),
+                    "0" | "false" => e.is_not_null(),
+                    v => return Err(bad(format!("isnull takes true or false, not {v:?}"))),
+                },
+            });
+        }
         if let Some(text) = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
             let any = columns
                 .iter()
@@ -108,10 +199,28 @@ impl Library {
             .map(|(name, desc)| find(name).map(|c| col(&c.name).sort(!desc, *desc)))
             .collect::<Result<Vec<_>>>()?;
 
+        let filter = filters.into_iter().reduce(Expr::and);
+        if let Some(from) = q.after {
+            if !sort.is_empty() || q.distinct || q.offset > 0 {
+                return Err(LakeError::Input("a cursor pages in stored order: drop sort, distinct and offset".into()));
+            }
+            let select: Vec<Expr> = chosen.iter().map(|c| col(&c.name)).collect();
+            let (batches, next) = stored_order_page(&table, select, filter.clone(), from, q.limit).await?;
+            let total = match q.total {
+                true => Some(self.count_rows(&table, filter).await?),
+                false => None,
+            };
+            return Ok(RowPage {
+                fields: chosen.iter().map(|c| (c.name.clone(), c.ty)).collect(),
+                batches,
+                total,
+                next,
+            });
+        }
         let ctx = SessionContext::new();
         table.update_datafusion_session(&ctx.state())?;
         let mut df = ctx.read_table(table.table_provider().await?)?;
-        if let Some(f) = filters.into_iter().reduce(Expr::and) {
+        if let Some(f) = filter {
             df = df.filter(f)?;
         }
         df = df.select(chosen.iter().map(|c| col(&c.name)).collect::<Vec<_>>())?;
@@ -120,7 +229,11 @@ impl Library {
         }
         let total = if !q.total {
             None
-        } else if q.equals.is_empty() && q.text.as_deref().is_none_or(|t| t.trim().is_empty()) && !q.distinct {
+        } else if q.equals.is_empty()
+            && q.conditions.is_empty()
+            && q.text.as_deref().is_none_or(|t| t.trim().is_empty())
+            && !q.distinct
+        {
             Some(self.info(&q.table).await?.rows) // from the Delta log, no scan
         } else {
             Some(df.clone().count().await? as u64)
@@ -129,6 +242,90 @@ impl Library {
             df = df.sort(sort)?;
         }
         let batches = df.limit(q.offset, Some(q.limit))?.collect().await?;
-        Ok(RowPage { fields: chosen.iter().map(|c| (c.name.clone(), c.ty)).collect(), batches, total })
+        Ok(RowPage { fields: chosen.iter().map(|c| (c.name.clone(), c.ty)).collect(), batches, total, next: None })
     }
+
+    /// Rows of `table` (at its loaded version) matching `filter`: from the Delta log when
+    /// there is no filter, else by a scan.
+    async fn count_rows(&self, table: &deltalake::DeltaTable, filter: Option<Expr>) -> Result<u64> {
+        let ctx = SessionContext::new();
+        table.update_datafusion_session(&ctx.state())?;
+        let mut df = ctx.read_table(table.table_provider().await?)?;
+        match filter {
+            None => {
+                let snapshot = table.snapshot()?;
+                let mut views = snapshot.snapshot().file_views(table.log_store().as_ref(), None);
+                let mut rows = 0u64;
+                while let Some(f) = futures::StreamExt::next(&mut views).await {
+                    rows += f?.num_records().unwrap_or(0) as u64;
+                }
+                Ok(rows)
+            }
+            Some(f) => {
+                df = df.filter(f)?;
+                Ok(df.count().await? as u64)
+            }
+        }
+    }
+}
+
+/// The data files of a table's loaded version, in path order (a stable order for paging).
+async fn data_files(table: &deltalake::DeltaTable) -> Result<Vec<String>> {
+    let snapshot = table.snapshot()?;
+    let mut views = snapshot.snapshot().file_views(table.log_store().as_ref(), None);
+    let mut files = Vec::new();
+    while let Some(f) = futures::StreamExt::next(&mut views).await {
+        files.push(f?.path().into_owned());
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Up to `limit` matching rows in stored order from `from`, and where the next page starts.
+/// Each file is scanned by one partition, so its rows come in their stored order; a page
+/// reads only the files it takes rows from (skipping a file's earlier matches costs at
+/// most that file).
+async fn stored_order_page(
+    table: &deltalake::DeltaTable,
+    select: Vec<Expr>,
+    filter: Option<Expr>,
+    from: Position,
+    limit: usize,
+) -> Result<(Vec<RecordBatch>, Option<Position>)> {
+    use deltalake::datafusion::prelude::SessionConfig;
+    let files = data_files(table).await?;
+    let version = table.version().unwrap_or(0);
+    let mut pos = Position { version, ..from };
+    let mut out = Vec::new();
+    let mut got = 0;
+    while pos.file < files.len() && got < limit {
+        let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(1));
+        table.update_datafusion_session(&ctx.state())?;
+        let selection = deltalake::delta_datafusion::FileSelection::from_file_paths([files[pos.file].clone()]);
+        let mut df = ctx.read_table(table.table_provider().with_file_selection(selection).await?)?;
+        if let Some(f) = filter.clone() {
+            df = df.filter(f)?;
+        }
+        let want = limit - got;
+        let batches = df.select(select.clone())?.limit(pos.skip, Some(want + 1))?.collect().await?;
+        let n: usize = batches.iter().map(|b| b.num_rows()).sum();
+        let mut left = want.min(n);
+        for b in batches {
+            if left == 0 {
+                break;
+            }
+            let take = b.num_rows().min(left);
+            out.push(b.slice(0, take));
+            left -= take;
+        }
+        if n > want {
+            pos.skip += want;
+            got += want;
+        } else {
+            got += n;
+            pos = Position { version, file: pos.file + 1, skip: 0 };
+        }
+    }
+    let next = (pos.file < files.len()).then_some(pos);
+    Ok((out, next))
 }

@@ -5,13 +5,15 @@
 //! A public dataset is a listed catalog entry whose open attribute is 无条件开放 or
 //! 有条件开放. Its resources are the library tables linked to the entry. Rows of an
 //! unconditionally open dataset are served to anyone; rows of a conditionally open one need
-//! an approved application (refused here until applications exist).
+//! an approved application ([`interact`]).
 //!
 //! The portal keeps a snapshot of the public datasets in memory and rebuilds it (and the
 //! search index) when the metadata store's change stamp moves; [`Portal::spawn_refresh`]
 //! checks every few seconds, so a listed, changed or delisted entry shows within seconds.
 
 pub mod dcat;
+pub mod interact;
+pub mod quality;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
@@ -19,10 +21,11 @@ use std::time::Duration;
 
 use tongshu_core::catalog::{CatalogEntry, EntryStatus, OpenType};
 use tongshu_core::org::Organization;
+use tongshu_core::policy::Principal;
 use tongshu_lake::{RowPage, RowQuery};
 use tongshu_library::LibraryService;
 use tongshu_search::{SearchDoc, SearchIndex, SearchQuery, SearchResults};
-use tongshu_store::{EntryFilter, MetaStore, StoreError, TableRecord};
+use tongshu_store::{EntryFilter, MetaStore, StoreError, TableRecord, UsageKind, UsageTotals};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PortalError {
@@ -123,7 +126,7 @@ impl Dataset {
         }
     }
 
-    fn search_doc(&self) -> SearchDoc {
+    fn search_doc(&self, usage: UsageTotals) -> SearchDoc {
         let e = &self.entry;
         let mut facets = vec![
             ("organization", self.org.slug.clone()),
@@ -143,8 +146,8 @@ impl Dataset {
             organization: self.org.name.clone(),
             facets,
             updated: e.updated_at.unix_timestamp(),
-            downloads: 0,
-            calls: 0,
+            downloads: usage.downloads,
+            calls: usage.calls,
         }
     }
 }
@@ -170,7 +173,15 @@ pub struct Portal {
     /// When the store was last checked for changes (milliseconds since `started`).
     checked: Arc<std::sync::atomic::AtomicU64>,
     started: std::time::Instant,
+    /// Downloads and calls per dataset name: counted here at once, reloaded from the
+    /// store (other processes count too) and fed to the search index every [`USAGE_RELOAD`].
+    usage: Arc<RwLock<HashMap<String, UsageTotals>>>,
+    /// When usage was last reloaded (milliseconds since `started`).
+    usage_loaded: Arc<std::sync::atomic::AtomicU64>,
 }
+
+/// How often usage counts are reloaded and re-sorted in the search index.
+pub const USAGE_RELOAD: Duration = Duration::from_secs(30);
 
 /// One page of search results with their datasets.
 pub struct Found {
@@ -188,6 +199,8 @@ impl Portal {
             refreshing: Arc::default(),
             checked: Arc::default(),
             started: std::time::Instant::now(),
+            usage: Arc::default(),
+            usage_loaded: Arc::default(),
         })
     }
 
@@ -206,8 +219,10 @@ impl Portal {
         let stamp = self.store.change_stamp().await?;
         let old = self.snap();
         if !old.stamp.is_empty() && old.stamp == stamp {
+            self.reload_usage_if_due(&old).await?;
             return Ok(false);
         }
+        self.load_usage().await?;
         let orgs = self.store.list_orgs().await?;
         let org_of: HashMap<i64, &Organization> = orgs.iter().map(|o| (o.id, o)).collect();
         let mut tables: HashMap<i64, Vec<TableRecord>> = HashMap::new();
@@ -255,7 +270,8 @@ impl Portal {
         }
         let gone: Vec<i64> = old.datasets.keys().filter(|id| !datasets.contains_key(id)).copied().collect();
         self.search.remove(&gone)?;
-        self.search.upsert(datasets.values().map(|d| d.search_doc()))?;
+        let usage = self.usage.read().unwrap_or_else(|e| e.into_inner()).clone();
+        self.search.upsert(datasets.values().map(|d| d.search_doc(usage.get(&d.name).copied().unwrap_or_default())))?;
         let by_name = datasets.values().map(|d| (d.name.clone(), d.entry.id)).collect();
         let by_table = datasets.values().flat_map(|d| d.tables.iter().map(|t| (t.name.clone(), d.entry.id))).collect();
         let snapshot = Snapshot { stamp, datasets, by_name, by_table, orgs };
@@ -264,11 +280,57 @@ impl Portal {
         Ok(true)
     }
 
+    fn ms_now(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64 + 1
+    }
+
+    /// Reloads usage counts from the store; returns the datasets whose counts changed.
+    async fn load_usage(&self) -> Result<Vec<String>> {
+        let fresh: HashMap<String, UsageTotals> = self.store.usage_by_dataset().await?.into_iter().collect();
+        self.usage_loaded.store(self.ms_now(), std::sync::atomic::Ordering::Relaxed);
+        let mut usage = self.usage.write().unwrap_or_else(|e| e.into_inner());
+        let changed = fresh.iter().filter(|(k, v)| usage.get(*k) != Some(v)).map(|(k, _)| k.clone()).collect();
+        *usage = fresh;
+        Ok(changed)
+    }
+
+    async fn reload_usage_if_due(&self, snap: &Snapshot) -> Result<()> {
+        let last = self.usage_loaded.load(std::sync::atomic::Ordering::Relaxed);
+        if self.ms_now().saturating_sub(last) < USAGE_RELOAD.as_millis() as u64 {
+            return Ok(());
+        }
+        let changed = self.load_usage().await?;
+        let usage = self.usage.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let docs = changed
+            .iter()
+            .filter_map(|n| snap.by_name.get(n).and_then(|id| snap.datasets.get(id)))
+            .map(|d| d.search_doc(usage.get(&d.name).copied().unwrap_or_default()));
+        self.search.upsert(docs)?;
+        Ok(())
+    }
+
+    /// Counts `n` downloads or API calls of a dataset (for `token_id`, 0 for none).
+    pub async fn count_usage(&self, dataset: &str, kind: UsageKind, token_id: i64, n: u64) -> Result<()> {
+        self.store.count_usage(dataset, kind, token_id, n).await?;
+        let mut usage = self.usage.write().unwrap_or_else(|e| e.into_inner());
+        let u = usage.entry(dataset.to_owned()).or_default();
+        match kind {
+            UsageKind::Download => u.downloads += n,
+            UsageKind::Call => u.calls += n,
+        }
+        Ok(())
+    }
+
+    /// Downloads and calls of a dataset so far.
+    pub fn usage_of(&self, dataset: &str) -> UsageTotals {
+        self.usage.read().unwrap_or_else(|e| e.into_inner()).get(dataset).copied().unwrap_or_default()
+    }
+
     /// Refreshes unless the store was checked less than `within` ago (so that answers are
     /// never staler than that, at the cost of one cheap query per `within`).
     pub async fn refresh_if_due(&self, within: Duration) -> Result<()> {
         use std::sync::atomic::Ordering;
-        let now = self.started.elapsed().as_millis() as u64 + 1;
+        let now = self.ms_now();
         let last = self.checked.load(Ordering::Relaxed);
         if last != 0 && now.saturating_sub(last) < within.as_millis() as u64 {
             return Ok(());
@@ -330,16 +392,28 @@ impl Portal {
         Ok(Found { results, datasets })
     }
 
-    /// Rows of a public table, for anyone when its dataset is open unconditionally.
-    pub async fn rows(&self, q: &RowQuery) -> Result<(Arc<Dataset>, RowPage)> {
+    /// Rows of a public table: for anyone when its dataset is open unconditionally, else
+    /// for viewers with access ([`Portal::has_access`]).
+    pub async fn rows(&self, q: &RowQuery, viewer: Option<&Principal>) -> Result<(Arc<Dataset>, RowPage)> {
         let ds = self.dataset_of_table(&q.table)?;
-        if !ds.rows_public() {
+        self.check_rows(&ds, viewer).await?;
+        let page = self.library.lake().rows(q).await?;
+        Ok((ds, page))
+    }
+
+    /// Refuses viewers who may not read the rows of `ds`.
+    pub async fn check_rows(&self, ds: &Dataset, viewer: Option<&Principal>) -> Result<()> {
+        let allowed = match viewer {
+            _ if ds.rows_public() => true,
+            Some(who) => self.has_access(who, ds).await?,
+            None => false,
+        };
+        if !allowed {
             return Err(PortalError::Forbidden(format!(
                 "the rows of {:?} are open on conditions: apply for access first",
                 ds.entry.body.name
             )));
         }
-        let page = self.library.lake().rows(q).await?;
-        Ok((ds, page))
+        Ok(())
     }
 }

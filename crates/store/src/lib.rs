@@ -9,6 +9,7 @@
 mod entries;
 mod library;
 mod orgs;
+mod portal;
 mod sources;
 mod users;
 
@@ -20,8 +21,12 @@ use sqlx::{AnyPool, ConnectOptions, Executor};
 
 pub use entries::{Dimension, EntryFilter, EntryPage};
 pub use library::{ColumnStats, TableRecord};
+pub use portal::{
+    Interaction, InteractionFilter, InteractionKind, InteractionStatus, NewInteraction, UsageDay, UsageKind,
+    UsageTotals,
+};
 pub use sources::{DataSourceRecord, JobRecord, NewPull, PullRecord};
-pub use users::{NewUser, SessionInfo, TokenInfo, UserRecord};
+pub use users::{NewToken, NewUser, SessionInfo, TokenInfo, TokenOwner, UserRecord};
 
 /// Which database a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

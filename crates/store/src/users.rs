@@ -62,6 +62,28 @@ pub struct TokenInfo {
     pub last_used_at: Option<time::OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub revoked_at: Option<time::OffsetDateTime>,
+    /// What the app using the token does (developer centre).
+    pub description: Option<String>,
+    /// The token's own rate limit on public data APIs; `None`: the platform default.
+    pub rate_per_minute: Option<i64>,
+}
+
+/// The owner of a live token, and what the token allows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenOwner {
+    pub principal: Principal,
+    pub token_id: i64,
+    pub rate_per_minute: Option<i64>,
+}
+
+/// A token to store (its hash; the token itself is never stored).
+#[derive(Debug, Clone, Default)]
+pub struct NewToken {
+    pub name: String,
+    pub token_hash: String,
+    pub prefix: String,
+    pub description: Option<String>,
+    pub rate_per_minute: Option<i64>,
 }
 
 const USER_COLUMNS: &str = "u.id, u.username, u.display_name, u.role, u.org_id, o.name AS org_name, u.disabled";
@@ -79,6 +101,8 @@ fn user_from_row(r: &AnyRow) -> Result<UserRecord> {
     })
 }
 
+const TOKEN_COLUMNS: &str = "id, name, prefix, created_at, last_used_at, revoked_at, description, rate_per_minute";
+
 fn token_from_row(r: &AnyRow) -> Result<TokenInfo> {
     let opt_ts = |c: &str| -> Result<Option<time::OffsetDateTime>> {
         r.try_get::<Option<String>, _>(c)?.as_deref().map(parse_ts).transpose()
@@ -90,6 +114,8 @@ fn token_from_row(r: &AnyRow) -> Result<TokenInfo> {
         created_at: parse_ts(&r.try_get::<String, _>("created_at")?)?,
         last_used_at: opt_ts("last_used_at")?,
         revoked_at: opt_ts("revoked_at")?,
+        description: r.try_get("description")?,
+        rate_per_minute: r.try_get("rate_per_minute")?,
     })
 }
 
@@ -215,25 +241,29 @@ impl MetaStore {
         Ok(())
     }
 
-    pub async fn insert_token(&self, user_id: i64, name: &str, token_hash: &str, prefix: &str) -> Result<TokenInfo> {
-        let row = sqlx::query(
-            "INSERT INTO api_tokens (user_id, name, token_hash, prefix, created_at) VALUES ($1, $2, $3, $4, $5)
-             RETURNING id, name, prefix, created_at, last_used_at, revoked_at",
-        )
+    pub async fn insert_token(&self, user_id: i64, t: &NewToken) -> Result<TokenInfo> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO api_tokens (user_id, name, token_hash, prefix, description, rate_per_minute, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {TOKEN_COLUMNS}"
+        )))
         .bind(user_id)
-        .bind(name)
-        .bind(token_hash)
-        .bind(prefix)
+        .bind(t.name.clone())
+        .bind(t.token_hash.clone())
+        .bind(t.prefix.clone())
+        .bind(t.description.clone())
+        .bind(t.rate_per_minute)
         .bind(ts(tongshu_core::now()))
         .fetch_one(&self.pool)
         .await?;
         token_from_row(&row)
     }
 
-    /// The owner of a live (not revoked) token, marking the token as used.
-    pub async fn token_principal(&self, token_hash: &str) -> Result<Option<Principal>> {
+    /// The owner of a live (not revoked) token. The token's last use is recorded at most
+    /// once a minute, so busy API clients cost no write per call.
+    pub async fn token_owner(&self, token_hash: &str) -> Result<Option<TokenOwner>> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {USER_COLUMNS}, t.id AS token_id FROM api_tokens t JOIN users u ON u.id = t.user_id
+            "SELECT {USER_COLUMNS}, t.id AS token_id, t.rate_per_minute, t.last_used_at
+             FROM api_tokens t JOIN users u ON u.id = t.user_id
              JOIN organizations o ON o.id = u.org_id
              WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.disabled = 0"
         )))
@@ -242,18 +272,30 @@ impl MetaStore {
         .await?;
         let Some(r) = row else { return Ok(None) };
         let token_id: i64 = r.try_get("token_id")?;
-        sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
-            .bind(ts(tongshu_core::now()))
-            .bind(token_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(Some(user_from_row(&r)?.principal()))
+        let now = tongshu_core::now();
+        let last: Option<String> = r.try_get("last_used_at")?;
+        let stale = match last.as_deref().map(parse_ts).transpose()? {
+            Some(t) => now - t >= time::Duration::minutes(1),
+            None => true,
+        };
+        if stale {
+            sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+                .bind(ts(now))
+                .bind(token_id)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(Some(TokenOwner {
+            principal: user_from_row(&r)?.principal(),
+            token_id,
+            rate_per_minute: r.try_get("rate_per_minute")?,
+        }))
     }
 
     pub async fn list_tokens(&self, user_id: i64) -> Result<Vec<TokenInfo>> {
-        let rows = sqlx::query(
-            "SELECT id, name, prefix, created_at, last_used_at, revoked_at FROM api_tokens WHERE user_id = $1 ORDER BY id",
-        )
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE user_id = $1 ORDER BY id"
+        )))
         .bind(user_id)
         .fetch_all(&self.pool)
         .await?;

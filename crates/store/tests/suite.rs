@@ -35,6 +35,7 @@ store_suite!(
     listing_filters_and_counts,
     migrations_and_meta_are_idempotent,
     library_tables_are_recorded_and_linked,
+    portal_posts_and_usage_counts,
 );
 
 fn org(slug: &str, kind: OrgKind, parent: Option<i64>) -> Organization {
@@ -125,12 +126,21 @@ async fn users_sessions_and_tokens(store: MetaStore) {
     store.delete_session("s1").await.unwrap();
     assert!(store.session("s1").await.unwrap().is_none());
 
-    let t = store.insert_token(user_id, "etl", "th", "ts_abcd").await.unwrap();
-    assert_eq!(store.token_principal("th").await.unwrap().unwrap().user_id, user_id);
+    let new = tongshu_store::NewToken {
+        name: "etl".into(),
+        token_hash: "th".into(),
+        prefix: "ts_abcd".into(),
+        description: Some("nightly sync".into()),
+        rate_per_minute: Some(30),
+    };
+    let t = store.insert_token(user_id, &new).await.unwrap();
+    assert_eq!((t.description.as_deref(), t.rate_per_minute), (Some("nightly sync"), Some(30)));
+    let owner = store.token_owner("th").await.unwrap().unwrap();
+    assert_eq!((owner.principal.user_id, owner.token_id, owner.rate_per_minute), (user_id, t.id, Some(30)));
     assert!(store.list_tokens(user_id).await.unwrap()[0].last_used_at.is_some());
     assert!(matches!(store.revoke_token(user_id + 1, t.id).await, Err(StoreError::NotFound(_))));
     store.revoke_token(user_id, t.id).await.unwrap();
-    assert!(store.token_principal("th").await.unwrap().is_none(), "revoked tokens do not authenticate");
+    assert!(store.token_owner("th").await.unwrap().is_none(), "revoked tokens do not authenticate");
 }
 
 async fn entries_get_sequential_codes_per_classification(store: MetaStore) {
@@ -312,4 +322,48 @@ async fn library_tables_are_recorded_and_linked(store: MetaStore) {
     t.name = "orphan".into();
     t.entry_id = Some(9999);
     assert!(matches!(store.put_table(&t).await, Err(StoreError::NotFound(_))));
+}
+
+async fn portal_posts_and_usage_counts(store: MetaStore) {
+    use tongshu_store::{InteractionFilter, InteractionKind as K, InteractionStatus as S, NewInteraction, UsageKind};
+    let (dept, uid) = setup(&store).await;
+    let new = |title: &str| NewInteraction {
+        user_id: uid,
+        dataset: Some("gaj-1".into()),
+        org_id: Some(dept.id),
+        title: title.into(),
+        body: "正文".into(),
+        rating: Some(4),
+        link: None,
+    };
+    let a = store.insert_interaction(K::Comment, S::Pending, &new("好")).await.unwrap();
+    let b = store.insert_interaction(K::Request, S::Pending, &new("要数据")).await.unwrap();
+    assert_eq!(
+        (a.kind, a.status, a.rating, a.org_name.as_deref()),
+        (K::Comment, S::Pending, Some(4), Some(dept.name.as_str()))
+    );
+    let until = tongshu_core::now() + time::Duration::days(3);
+    let answered = store.answer_interaction(b.id, S::Answered, Some("已开放"), "officer", Some(until)).await.unwrap();
+    assert_eq!((answered.status, answered.answer.as_deref()), (S::Answered, Some("已开放")));
+    assert!(answered.answered_at.is_some() && answered.expires_at.is_some());
+    let f = |kind, statuses: Vec<S>| InteractionFilter { kind: Some(kind), statuses, ..Default::default() };
+    assert_eq!(store.list_interactions(&f(K::Request, vec![S::Answered])).await.unwrap().len(), 1);
+    assert!(store.list_interactions(&f(K::Comment, vec![S::Published])).await.unwrap().is_empty());
+    let mine = InteractionFilter { user_id: Some(uid), ..Default::default() };
+    let ids: Vec<i64> = store.list_interactions(&mine).await.unwrap().iter().map(|p| p.id).collect();
+    assert_eq!(ids, [b.id, a.id], "newest first");
+    assert!(matches!(
+        store.answer_interaction(999_999, S::Hidden, None, "x", None).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    store.count_usage("gaj-1", UsageKind::Download, 0, 1).await.unwrap();
+    store.count_usage("gaj-1", UsageKind::Download, 0, 2).await.unwrap();
+    store.count_usage("gaj-1", UsageKind::Call, 7, 5).await.unwrap();
+    store.count_usage("gaj-2", UsageKind::Call, 7, 1).await.unwrap();
+    let totals = store.usage_by_dataset().await.unwrap();
+    assert_eq!(totals.len(), 2);
+    assert_eq!((totals[0].0.as_str(), totals[0].1.downloads, totals[0].1.calls), ("gaj-1", 3, 5));
+    let days = store.usage_by_day("2000-01-01", Some(7)).await.unwrap();
+    assert_eq!((days.len(), days[0].downloads, days[0].calls), (1, 0, 6), "one token's calls of today");
 }

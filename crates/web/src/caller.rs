@@ -26,8 +26,12 @@ pub enum Via {
     Anonymous,
     /// A browser session; holds the session token (to sign out).
     Session(String),
-    /// An API token in the `Authorization` header.
-    Token,
+    /// An API token (`Authorization: Bearer <token>`, CKAN's bare `Authorization: <token>`,
+    /// or `X-API-Key`), by its id, with its own rate limit if it has one.
+    Token {
+        id: i64,
+        rate_per_minute: Option<i64>,
+    },
 }
 
 /// The caller of the current request.
@@ -41,6 +45,14 @@ pub struct Caller {
 impl Caller {
     pub fn anonymous() -> Self {
         Self { principal: None, csrf: None, via: Via::Anonymous }
+    }
+
+    /// The id of the API key the call came with (0: none), for usage counts.
+    pub fn token_id(&self) -> i64 {
+        match self.via {
+            Via::Token { id, .. } => id,
+            _ => 0,
+        }
     }
 
     /// The principal, for routes whose policy already required one.
@@ -83,17 +95,31 @@ pub async fn resolve(State(state): State<AppState>, mut req: Request, next: Next
 }
 
 async fn caller_of(state: &AppState, headers: &axum::http::HeaderMap) -> Result<Caller, ApiError> {
-    if let Some(auth) = headers.get(AUTHORIZATION) {
-        let token =
-            auth.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).map(str::trim).ok_or_else(|| {
-                ApiError::new(ErrorCode::Unauthorized, "authorization header must be 'Bearer <token>'")
-            })?;
-        let principal = state
+    let key = match (headers.get(AUTHORIZATION), headers.get("x-api-key")) {
+        (Some(auth), _) => {
+            let v = auth
+                .to_str()
+                .map_err(|_| ApiError::new(ErrorCode::Unauthorized, "authorization header is not text"))?;
+            let v = v.strip_prefix("Bearer ").unwrap_or(v).trim();
+            if !v.starts_with(tongshu_accounts::TOKEN_PREFIX) {
+                return Err(ApiError::new(
+                    ErrorCode::Unauthorized,
+                    "authorization header must be 'Bearer <token>' with an API token (tsk_...)",
+                ));
+            }
+            Some(v.to_owned())
+        }
+        (None, Some(k)) => Some(k.to_str().unwrap_or_default().trim().to_owned()),
+        (None, None) => None,
+    };
+    if let Some(token) = key {
+        let owner = state
             .accounts
-            .authenticate_token(token)
+            .authenticate_token(&token)
             .await?
             .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "api token is unknown or revoked"))?;
-        return Ok(Caller { principal: Some(principal), csrf: None, via: Via::Token });
+        let via = Via::Token { id: owner.token_id, rate_per_minute: owner.rate_per_minute };
+        return Ok(Caller { principal: Some(owner.principal), csrf: None, via });
     }
     if let Some(token) = cookie(headers, SESSION_COOKIE)
         && let Some(s) = state.accounts.session(token).await?
@@ -107,8 +133,9 @@ async fn caller_of(state: &AppState, headers: &axum::http::HeaderMap) -> Result<
     Ok(Caller::anonymous())
 }
 
-/// Routes whose writes need no CSRF token: signing in (there is no session yet).
-const CSRF_EXEMPT: &[&str] = &["/login", "/api/v1/session"];
+/// Routes whose writes need no CSRF token: signing in and registering (there is no session
+/// yet).
+const CSRF_EXEMPT: &[&str] = &["/login", "/register", "/api/v1/session", "/api/v1/register"];
 
 /// Enforces the policy table and CSRF tokens. Runs on matched routes only.
 pub async fn authorize(State(state): State<AppState>, req: Request, next: Next) -> Response {

@@ -127,6 +127,19 @@ impl From<AccountError> for ApiError {
     }
 }
 
+impl From<tongshu_portal::PortalError> for ApiError {
+    fn from(e: tongshu_portal::PortalError) -> Self {
+        use tongshu_portal::PortalError as P;
+        match e {
+            P::NotFound(m) => ApiError::new(ErrorCode::NotFound, format!("{m} not found")),
+            P::Forbidden(m) => ApiError::new(ErrorCode::Forbidden, m),
+            P::Invalid(m) => ApiError::new(ErrorCode::BadRequest, m),
+            P::Store(e) => e.into(),
+            e => ApiError::internal(e),
+        }
+    }
+}
+
 pub fn field_error(field: &str, message: impl Into<String>) -> ApiError {
     let message = message.into();
     let mut f = FieldErrors::default();

@@ -43,8 +43,10 @@ pub struct WebSettings {
     /// Where uploads and exports are staged.
     pub upload_dir: std::path::PathBuf,
     /// Requests a minute each client address may make to the public data APIs (CKAN
-    /// actions, downloads, DCAT); 0: no limit.
+    /// actions, downloads, DCAT) without an API key; 0: no limit.
     pub public_rate_per_minute: u32,
+    /// Requests a minute each API key may make to them, unless the key has its own rate.
+    pub key_rate_per_minute: u32,
 }
 
 impl Default for WebSettings {
@@ -56,6 +58,7 @@ impl Default for WebSettings {
             upload_max_bytes: 20 << 30,
             upload_dir: std::env::temp_dir().join("tongshu-uploads"),
             public_rate_per_minute: 600,
+            key_rate_per_minute: 6000,
         }
     }
 }

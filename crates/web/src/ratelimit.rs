@@ -1,7 +1,8 @@
-//! Per-client-address rate limits for the public data APIs (CKAN actions, downloads, DCAT):
-//! a token bucket per address that refills continuously; an empty bucket answers 429 with
-//! `Retry-After` (seconds until a token is back). Buckets of quiet addresses are dropped, so
-//! memory stays bounded by the number of recently active addresses.
+//! Rate limits for the public data APIs (CKAN actions, row APIs, downloads, DCAT): a token
+//! bucket per API key for calls that carry one (at the key's own rate, else the platform's
+//! keyed rate), and per client address for anonymous calls. Buckets refill continuously; an
+//! empty bucket answers 429 with `Retry-After` (seconds until a token is back). Buckets of
+//! quiet clients are dropped, so memory stays bounded by the number of recently active ones.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -30,10 +31,18 @@ struct Bucket {
     at: Instant,
 }
 
-/// Token buckets by client address.
+/// Who a bucket belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Client {
+    Address(IpAddr),
+    /// An API key, by its id.
+    Key(i64),
+}
+
+/// Token buckets by client.
 pub struct Limiter {
     per_minute: u32,
-    buckets: Mutex<HashMap<IpAddr, Bucket>>,
+    buckets: Mutex<HashMap<Client, Bucket>>,
 }
 
 impl Limiter {
@@ -41,20 +50,26 @@ impl Limiter {
         Self { per_minute, buckets: Mutex::new(HashMap::new()) }
     }
 
-    /// Takes a token for `ip`: `Ok` when there was one, else how many seconds until there is.
+    /// Takes a token for `ip` at the limiter's rate.
     pub fn take(&self, ip: IpAddr) -> Result<(), u64> {
-        if self.per_minute == 0 {
+        self.take_for(Client::Address(ip), self.per_minute)
+    }
+
+    /// Takes a token for `client` at `per_minute` (0: unlimited): `Ok` when there was
+    /// one, else how many seconds until there is.
+    pub fn take_for(&self, client: Client, per_minute: u32) -> Result<(), u64> {
+        if per_minute == 0 {
             return Ok(());
         }
-        let rate = f64::from(self.per_minute) / 60.0;
-        let burst = f64::from(self.per_minute);
+        let rate = f64::from(per_minute) / 60.0;
+        let burst = f64::from(per_minute);
         let now = Instant::now();
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         if buckets.len() > 100_000 {
             // Forget addresses whose buckets are full again: they lose nothing.
             buckets.retain(|_, b| b.tokens + now.duration_since(b.at).as_secs_f64() * rate < burst);
         }
-        let b = buckets.entry(ip).or_insert(Bucket { tokens: burst, at: now });
+        let b = buckets.entry(client).or_insert(Bucket { tokens: burst, at: now });
         b.tokens = (b.tokens + now.duration_since(b.at).as_secs_f64() * rate).min(burst);
         b.at = now;
         if b.tokens >= 1.0 {
@@ -66,17 +81,27 @@ impl Limiter {
     }
 }
 
-/// The middleware: limits the public data APIs per client address.
+/// The middleware: limits the public data APIs per API key or, for anonymous calls, per
+/// client address. Runs after the caller is resolved.
 pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if limited(req.uri().path())
-        && let Some(ConnectInfo(addr)) = req.extensions().get::<ConnectInfo<SocketAddr>>().copied()
-        && let Err(wait) = state.limiter.take(addr.ip())
-    {
-        let mut resp = ApiError::new(
-            ErrorCode::TooManyRequests,
-            format!("too many requests from this address; try again in {wait} s"),
-        )
-        .into_response();
+    if !limited(req.uri().path()) {
+        return next.run(req).await;
+    }
+    let via = req.extensions().get::<crate::caller::Caller>().map(|c| c.via.clone());
+    let taken = match via {
+        Some(crate::caller::Via::Token { id, rate_per_minute }) => {
+            let rate = rate_per_minute.map_or(state.settings.key_rate_per_minute, |r| u32::try_from(r).unwrap_or(0));
+            state.limiter.take_for(Client::Key(id), rate).map_err(|w| (w, "this API key"))
+        }
+        _ => match req.extensions().get::<ConnectInfo<SocketAddr>>() {
+            Some(ConnectInfo(addr)) => state.limiter.take(addr.ip()).map_err(|w| (w, "this address")),
+            None => Ok(()),
+        },
+    };
+    if let Err((wait, whom)) = taken {
+        let mut resp =
+            ApiError::new(ErrorCode::TooManyRequests, format!("too many requests from {whom}; try again in {wait} s"))
+                .into_response();
         *resp.status_mut() = StatusCode::TOO_MANY_REQUESTS;
         if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
             resp.headers_mut().insert(header::RETRY_AFTER, v);
@@ -98,6 +123,8 @@ mod tests {
         assert_eq!(l.take(ip), Err(20), "one token comes back every 20 s at 3 a minute");
         assert!(l.take("192.0.2.2".parse().unwrap()).is_ok(), "other addresses have their own bucket");
         assert!(Limiter::new(0).take(ip).is_ok(), "0 means no limit");
+        assert!(l.take_for(Client::Key(7), 1).is_ok() && l.take_for(Client::Key(7), 1) == Err(60));
+        assert!(l.take_for(Client::Key(8), 1).is_ok(), "each key has its own bucket");
         assert!(limited("/api/3/action/package_search") && limited("/datasets/x/dcat.ttl"));
         assert!(!limited("/datasets/x") && !limited("/api/v1/catalog"));
     }

@@ -53,6 +53,12 @@ fn table() -> Vec<Route> {
         route!(GET "/api/v1/tokens" => SignedIn, api::auth::list_tokens),
         route!(POST "/api/v1/tokens" => SignedIn, api::auth::create_token),
         route!(DELETE "/api/v1/tokens/{id}" => SignedIn, api::auth::revoke_token),
+        route!(GET "/api/v1/tokens/{id}/usage" => SignedIn, api::portal::token_usage),
+        route!(POST "/api/v1/register" => Public, api::portal::register),
+        route!(GET "/api/v1/portal/posts" => Public, api::portal::list_posts),
+        route!(POST "/api/v1/portal/posts" => SignedIn, api::portal::create_post),
+        route!(POST "/api/v1/portal/posts/{id}/decision" => SignedIn, api::portal::decide),
+        route!(GET "/api/v1/portal/inbox" => SignedIn, api::portal::inbox),
         route!(GET "/api/v1/organizations" => Public, api::orgs::list),
         route!(GET "/api/v1/users" => ReadAccounts, api::orgs::list_users),
         route!(POST "/api/v1/users" => ManageAccounts, api::orgs::create_user),
@@ -64,6 +70,7 @@ fn table() -> Vec<Route> {
         route!(GET "/api/action/{action}" => Public, api::ckan::action),
         route!(POST "/api/action/{action}" => Public, api::ckan::action),
         route!(GET "/api/v1/open/tables/{name}/download" => Public, api::library::open_download),
+        route!(GET "/api/v1/open/tables/{name}/rows" => Public, api::rows::rows),
         route!(GET "/catalog.ttl" => Public, api::dcat::catalog_ttl),
         route!(GET "/robots.txt" => Public, api::dcat::robots),
         route!(GET "/sitemap.xml" => Public, api::dcat::sitemap),
@@ -98,6 +105,19 @@ fn table() -> Vec<Route> {
         route!(GET "/topics" => Public, pages::portal::all),
         route!(GET "/districts/{code}" => Public, pages::portal::district),
         route!(GET "/catalog/{id}" => Public, pages::catalog::detail),
+        route!(GET "/register" => Public, pages::interact::register_form),
+        route!(POST "/register" => Public, pages::interact::register),
+        route!(GET "/requests" => Public, pages::interact::requests),
+        route!(POST "/requests" => SignedIn, pages::interact::post_request),
+        route!(GET "/showcase" => Public, pages::interact::showcase),
+        route!(POST "/showcase" => SignedIn, pages::interact::post_showcase),
+        route!(POST "/datasets/{name}/feedback" => SignedIn, pages::interact::post_feedback),
+        route!(POST "/datasets/{name}/comments" => SignedIn, pages::interact::post_comment),
+        route!(POST "/datasets/{name}/apply" => SignedIn, pages::interact::post_application),
+        route!(GET "/inbox" => SignedIn, pages::interact::inbox),
+        route!(POST "/inbox/{id}" => SignedIn, pages::interact::decide),
+        route!(GET "/stats" => Public, pages::stats::stats),
+        route!(GET "/developer" => SignedIn, pages::account::account),
         route!(GET "/login" => Public, pages::account::login_form),
         route!(POST "/login" => Public, pages::account::login),
         route!(POST "/logout" => SignedIn, pages::account::logout),
@@ -147,8 +167,8 @@ pub fn router(state: AppState) -> Router {
         .route_layer(from_fn_with_state(state.clone(), caller::authorize))
         .route_layer(from_fn_with_state(state.clone(), observe))
         .fallback(pages::not_found)
-        .layer(from_fn_with_state(state.clone(), caller::resolve))
         .layer(from_fn_with_state(state.clone(), crate::ratelimit::limit))
+        .layer(from_fn_with_state(state.clone(), caller::resolve))
         .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
         .layer(
             TraceLayer::new_for_http()

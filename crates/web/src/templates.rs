@@ -41,6 +41,11 @@ impl Templates {
             "sql.html",
             "datasets.html",
             "dataset.html",
+            "register.html",
+            "requests.html",
+            "showcase.html",
+            "inbox.html",
+            "stats.html",
         );
         env.add_filter("label", label);
         env.add_filter("beijing", beijing);
@@ -71,6 +76,23 @@ fn label(value: String, kind: String) -> String {
         "status" => vocab_label::<EntryStatus>(&value),
         "role" => Role::parse(&value).map(Role::label),
         "org_kind" => OrgKind::parse(&value).map(OrgKind::label),
+        "interaction" => match value.as_str() {
+            "request" => Some("数据需求"),
+            "feedback" => Some("纠错反馈"),
+            "comment" => Some("评价"),
+            "application" => Some("开放申请"),
+            "showcase" => Some("应用成果"),
+            _ => None,
+        },
+        "post_status" => match value.as_str() {
+            "pending" => Some("待处理"),
+            "published" => Some("已公开"),
+            "answered" => Some("已答复"),
+            "approved" => Some("已批准"),
+            "refused" => Some("未通过"),
+            "hidden" => Some("已屏蔽"),
+            _ => None,
+        },
         "job_status" => match value.as_str() {
             "queued" => Some("排队中"),
             "running" => Some("导入中"),
@@ -125,5 +147,18 @@ fn choices(kind: String) -> Value {
         "grading" => list::<Grading>(),
         "status" => list::<EntryStatus>(),
         _ => Value::from(Vec::<Value>::new()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_template_file_is_registered() {
+        let t = super::Templates::new();
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/templates");
+        for f in std::fs::read_dir(dir).unwrap() {
+            let name = f.unwrap().file_name().into_string().unwrap();
+            assert!(t.env.get_template(&name).is_ok(), "{name} is not registered in Templates::new");
+        }
     }
 }

@@ -55,8 +55,12 @@ pub struct SignInResponse {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTokenRequest {
+    /// The app's (or script's) name.
     #[serde(default)]
     pub name: String,
+    /// What the app does (developer centre).
+    #[serde(default)]
+    pub description: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -67,6 +71,9 @@ pub struct TokenView {
     pub created_at: String,
     pub last_used_at: Option<String>,
     pub revoked: bool,
+    pub description: Option<String>,
+    /// The key's own limit on the public data APIs; absent: the platform's keyed rate.
+    pub rate_per_minute: Option<i64>,
 }
 
 impl From<tongshu_store::TokenInfo> for TokenView {
@@ -79,6 +86,8 @@ impl From<tongshu_store::TokenInfo> for TokenView {
             created_at: f(t.created_at),
             last_used_at: t.last_used_at.map(f),
             revoked: t.revoked_at.is_some(),
+            description: t.description,
+            rate_per_minute: t.rate_per_minute,
         }
     }
 }
@@ -140,7 +149,8 @@ pub async fn list_tokens(State(state): State<AppState>, caller: Caller) -> Resul
     Ok(Json(tokens.into_iter().map(TokenView::from).collect()))
 }
 
-/// Creates an API token for programs. The token is in the answer once and never again.
+/// Creates an API token (an app's key) for programs. The token is in the answer once and
+/// never again.
 #[utoipa::path(post, path = "/api/v1/tokens", tag = "accounts", request_body = CreateTokenRequest,
     responses((status = 201, body = TokenCreated)))]
 pub async fn create_token(
@@ -148,7 +158,7 @@ pub async fn create_token(
     caller: Caller,
     ApiJson(req): ApiJson<CreateTokenRequest>,
 ) -> Result<(StatusCode, Json<TokenCreated>), ApiError> {
-    let (token, info) = state.accounts.create_token(caller.required()?, &req.name).await?;
+    let (token, info) = state.accounts.create_app(caller.required()?, &req.name, req.description.as_deref()).await?;
     Ok((StatusCode::CREATED, Json(TokenCreated { token, info: info.into() })))
 }
 

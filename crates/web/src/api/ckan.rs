@@ -20,6 +20,8 @@ use tongshu_portal::{Dataset, PortalError, TOPICS};
 use tongshu_search::{SearchQuery, Sort};
 
 use crate::AppState;
+use crate::caller::Caller;
+use tongshu_store::UsageKind;
 
 /// Most rows `package_search` returns at once (CKAN's default limit).
 const MAX_ROWS: usize = 1000;
@@ -182,6 +184,7 @@ impl Params {
 /// `POST|GET /api/3/action/{action}`.
 pub async fn action(
     State(state): State<AppState>,
+    caller: Caller,
     Path(action): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
@@ -193,7 +196,7 @@ pub async fn action(
     }
     let result = match Params::parse(query.as_deref(), &body) {
         Err(e) => Err(e),
-        Ok(p) => run(&state, &action, &p, &base).await,
+        Ok(p) => run(&state, &caller, &action, &p, &base).await,
     };
     match result {
         Ok(value) => axum::Json(envelope(&action, &base, true, "result", value)).into_response(),
@@ -201,7 +204,7 @@ pub async fn action(
     }
 }
 
-async fn run(state: &AppState, action: &str, p: &Params, base: &str) -> Result<Value, CkanError> {
+async fn run(state: &AppState, caller: &Caller, action: &str, p: &Params, base: &str) -> Result<Value, CkanError> {
     let portal = &state.portal;
     match action {
         "status_show" => Ok(json!({
@@ -305,7 +308,7 @@ async fn run(state: &AppState, action: &str, p: &Params, base: &str) -> Result<V
                 .ok_or_else(|| CkanError::NotFound(format!("resource {id:?}")))?;
             Ok(resource(&ds, t, i, base))
         }
-        "datastore_search" => datastore_search(state, p, base).await,
+        "datastore_search" => datastore_search(state, caller, p, base).await,
         _ => Err(CkanError::BadRequest(format!("Bad request - Action name not known: {action}"))),
     }
 }
@@ -544,7 +547,7 @@ fn ckan_type(t: ColumnType) -> &'static str {
     }
 }
 
-async fn datastore_search(state: &AppState, p: &Params, base: &str) -> Result<Value, CkanError> {
+async fn datastore_search(state: &AppState, caller: &Caller, p: &Params, base: &str) -> Result<Value, CkanError> {
     let resource_id = p.required("resource_id")?.trim().to_owned();
     let limit = p.int("limit", 100, MAX_RECORDS)?;
     let offset = p.int("offset", 0, usize::MAX / 2)?;
@@ -613,11 +616,13 @@ async fn datastore_search(state: &AppState, p: &Params, base: &str) -> Result<Va
         offset,
         distinct: p.flag("distinct", false)?,
         total: include_total,
+        ..Default::default()
     };
-    let (_, page) = state.portal.rows(&q).await.map_err(|e| match e {
+    let (ds, page) = state.portal.rows(&q, caller.principal.as_ref()).await.map_err(|e| match e {
         PortalError::Invalid(m) => CkanError::invalid("filters", m),
         e => e.into(),
     })?;
+    state.portal.count_usage(&ds.name, UsageKind::Call, caller.token_id(), 1).await.map_err(CkanError::from)?;
     let objects: Vec<Value> = {
         let mut w = WriterBuilder::new()
             .with_explicit_nulls(true)

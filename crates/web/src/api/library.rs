@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
 use tongshu_lake::{BadRowPolicy, ExportFormat, IngestRequest, InputFormat, Mode, QueryLimits, SourceOptions};
 use tongshu_library::{JobSpec, LibraryError};
-use tongshu_store::{JobRecord, TableRecord};
+use tongshu_store::{JobRecord, TableRecord, UsageKind};
 
 use super::{ApiQuery, bad_param, parse_id};
 use crate::AppState;
@@ -256,10 +256,11 @@ pub async fn export(
 #[utoipa::path(get, path = "/api/v1/open/tables/{name}/download", tag = "portal",
     params(("name" = String, Path), ExportQuery),
     responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-/// A public table's rows as a file (`format` as for exports), for anyone when its dataset
-/// is open unconditionally.
+/// A public table's rows as a file (`format` as for exports): for anyone when its dataset
+/// is open unconditionally, else for callers whose application was approved.
 pub async fn open_download(
     State(state): State<AppState>,
+    caller: Caller,
     Path(name): Path<String>,
     q: Result<ApiQuery<ExportQuery>, ApiError>,
 ) -> Result<Response, ApiError> {
@@ -267,22 +268,13 @@ pub async fn open_download(
     let fmt_name = q.format.unwrap_or_else(|| "csv".into());
     let format = ExportFormat::parse(&fmt_name, q.bom.unwrap_or(false))
         .ok_or_else(|| bad_param("format", format!("{fmt_name:?}: use csv, xlsx, json, ndjson or parquet")))?;
-    state.portal.refresh_if_due(std::time::Duration::from_secs(1)).await.map_err(portal_error)?;
-    let ds = state.portal.dataset_of_table(&name).map_err(portal_error)?;
-    if !ds.rows_public() {
-        return Err(ApiError::new(ErrorCode::Forbidden, "this dataset is open on conditions: apply for access first"));
-    }
+    state.portal.refresh_if_due(std::time::Duration::from_secs(1)).await?;
+    let ds = state.portal.dataset_of_table(&name)?;
+    state.portal.check_rows(&ds, caller.principal.as_ref()).await?;
     let versions: Vec<(String, u64)> = q.version.map(|v| vec![(name.clone(), v)]).unwrap_or_default();
-    stream_export(&state, &name, format, &versions).await
-}
-
-fn portal_error(e: tongshu_portal::PortalError) -> ApiError {
-    match e {
-        tongshu_portal::PortalError::NotFound(m) => ApiError::new(ErrorCode::NotFound, format!("{m} not found")),
-        tongshu_portal::PortalError::Forbidden(m) => ApiError::new(ErrorCode::Forbidden, m),
-        tongshu_portal::PortalError::Invalid(m) => ApiError::new(ErrorCode::BadRequest, m),
-        e => ApiError::internal(e),
-    }
+    let resp = stream_export(&state, &name, format, &versions).await?;
+    state.portal.count_usage(&ds.name, UsageKind::Download, caller.token_id(), 1).await?;
+    Ok(resp)
 }
 
 /// Writes a table's rows in `format` to a temporary file (bounded memory, and an error can

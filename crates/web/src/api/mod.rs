@@ -9,6 +9,8 @@ pub mod library;
 pub mod openapi;
 pub mod ops;
 pub mod orgs;
+pub mod portal;
+pub mod rows;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;

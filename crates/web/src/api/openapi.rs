@@ -3,7 +3,7 @@
 use axum::Json;
 use utoipa::OpenApi;
 
-use super::{auth, catalog, library, orgs};
+use super::{auth, catalog, library, orgs, portal, rows};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -14,11 +14,13 @@ use super::{auth, catalog, library, orgs};
         catalog::browse, catalog::facets, catalog::get, catalog::create, catalog::update, catalog::history, catalog::tables,
         catalog::submit, catalog::approve, catalog::return_entry, catalog::delist, catalog::workbench, catalog::review_queue,
         library::tables, library::ingest, library::export, library::open_download, library::sql, library::jobs, library::job,
+        rows::rows, portal::register, portal::list_posts, portal::create_post, portal::decide, portal::inbox,
+        portal::token_usage,
     ),
     tags((name = "catalog", description = "政务信息资源目录"), (name = "review", description = "目录审核"),
          (name = "accounts", description = "账号与令牌"), (name = "organizations", description = "机构与用户"),
          (name = "library", description = "资源库：导入、导出、作业与 SQL"),
-         (name = "portal", description = "公共数据开放：公开下载（CKAN 兼容接口见 /api/3/action）")),
+         (name = "portal", description = "公共数据开放：行级接口、下载、注册与互动（CKAN 兼容接口见 /api/3/action）")),
     modifiers(&Security),
 )]
 struct ApiDoc;

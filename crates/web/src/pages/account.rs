@@ -22,7 +22,7 @@ pub struct NextQuery {
 }
 
 /// Only local paths are followed after signing in (no open redirect).
-fn safe_next(next: Option<&str>) -> String {
+pub(crate) fn safe_next(next: Option<&str>) -> String {
     match next {
         Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
         _ => "/".to_owned(),
@@ -102,34 +102,58 @@ pub async fn logout(State(state): State<AppState>, caller: Caller) -> Response {
     ([(SET_COOKIE, session_cookie(None, state.settings.secure_cookies))], see_other("/")).into_response()
 }
 
-async fn account_page(state: &AppState, caller: &Caller, new_token: Option<String>, status: StatusCode) -> Response {
+async fn account_page(
+    state: &AppState,
+    caller: &Caller,
+    new_token: Option<String>,
+    status: StatusCode,
+    flash: Option<&str>,
+) -> Response {
     let result = async {
         let p = caller.required()?;
-        let tokens: Vec<TokenView> = state.accounts.list_tokens(p).await?.into_iter().map(TokenView::from).collect();
+        let since = (tongshu_core::now() - time::Duration::days(29)).date().to_string();
+        let mut tokens = Vec::new();
+        for t in state.accounts.list_tokens(p).await? {
+            let days = state.store.usage_by_day(&since, Some(t.id)).await?;
+            let (downloads, calls) = days.iter().fold((0, 0), |a, d| (a.0 + d.downloads, a.1 + d.calls));
+            let mut v = json!(TokenView::from(t));
+            v["downloads"] = json!(downloads);
+            v["calls"] = json!(calls);
+            tokens.push(v);
+        }
         let org = state.store.get_org(p.org_id).await?;
         Ok::<_, ApiError>((tokens, org.name))
     }
     .await;
     match result {
         Ok((tokens, org_name)) => {
-            let mut ctx = base(caller, "account", "我的账号");
+            let mut ctx = base(caller, "account", "我的账号与开发者中心");
             ctx.insert("tokens".into(), json!(tokens));
             ctx.insert("org_name".into(), org_name.into());
             ctx.insert("new_token".into(), json!(new_token));
+            ctx.insert("key_rate".into(), json!(state.settings.key_rate_per_minute));
+            ctx.insert("flash".into(), json!(flash));
             render(state, status, "account.html", ctx)
         }
         Err(e) => error_page(state, caller, e),
     }
 }
 
-pub async fn account(State(state): State<AppState>, caller: Caller) -> Response {
-    account_page(&state, &caller, None, StatusCode::OK).await
+pub async fn account(
+    State(state): State<AppState>,
+    caller: Caller,
+    q: Result<ApiQuery<super::interact::DoneQuery>, ApiError>,
+) -> Response {
+    let done = q.ok().and_then(|q| q.0.done);
+    account_page(&state, &caller, None, StatusCode::OK, super::interact::posted_flash(done.as_deref())).await
 }
 
 #[derive(Deserialize)]
 pub struct TokenForm {
     #[serde(default)]
     name: String,
+    #[serde(default)]
+    description: Option<String>,
 }
 
 pub async fn create_token(
@@ -137,14 +161,14 @@ pub async fn create_token(
     caller: Caller,
     form: Result<axum::Form<TokenForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let name = form.map(|axum::Form(f)| f.name).unwrap_or_default();
+    let (name, description) = form.map(|axum::Form(f)| (f.name, f.description)).unwrap_or_default();
     let created = match caller.required() {
-        Ok(p) => state.accounts.create_token(p, &name).await.map_err(ApiError::from),
+        Ok(p) => state.accounts.create_app(p, &name, description.as_deref()).await.map_err(ApiError::from),
         Err(e) => Err(e),
     };
     match created {
         // The token is shown on this answer only; it is not in any URL or log.
-        Ok((token, _)) => account_page(&state, &caller, Some(token), StatusCode::CREATED).await,
+        Ok((token, _)) => account_page(&state, &caller, Some(token), StatusCode::CREATED, None).await,
         Err(e) => error_page(&state, &caller, e),
     }
 }

@@ -4,9 +4,11 @@
 pub mod account;
 pub mod catalog;
 mod form;
+pub mod interact;
 pub mod library;
 pub mod portal;
 pub mod review;
+pub mod stats;
 pub mod workbench;
 mod zh;
 

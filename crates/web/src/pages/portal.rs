@@ -155,7 +155,9 @@ pub async fn detail(
     caller: Caller,
     headers: HeaderMap,
     Path(name): Path<String>,
+    q: Result<crate::api::ApiQuery<super::interact::DoneQuery>, ApiError>,
 ) -> Response {
+    let done = q.ok().and_then(|q| q.0.done);
     if let Err(e) = state.portal.refresh_if_due(std::time::Duration::from_secs(1)).await {
         return error_page(&state, &caller, ApiError::internal(e));
     }
@@ -164,11 +166,16 @@ pub async fn detail(
         Err(_) => return error_page(&state, &caller, ApiError::new(ErrorCode::NotFound, "没有这个开放数据集")),
     };
     let site = crate::api::ckan::base_url(&headers);
-    // A preview of the first rows of the first table, when anyone may read them.
+    let viewer = caller.principal.as_ref();
+    let access = match viewer {
+        Some(who) => state.portal.has_access(who, &d).await.unwrap_or(false),
+        None => d.rows_public(),
+    };
+    // A preview of the first rows of the first table, when the viewer may read them.
     let mut preview = Value::Null;
-    if let (Some(t), true) = (d.tables.first(), d.rows_public()) {
+    if let (Some(t), true) = (d.tables.first(), access) {
         let q = RowQuery { table: t.name.clone(), limit: 10, total: false, ..Default::default() };
-        if let Ok((_, page)) = state.portal.rows(&q).await {
+        if let Ok((_, page)) = state.portal.rows(&q, viewer).await {
             let columns: Vec<&str> = page.fields.iter().map(|(n, _)| n.as_str()).collect();
             let mut rows = Vec::new();
             for b in &page.batches {
@@ -230,8 +237,41 @@ pub async fn detail(
                 .collect()
         })
         .unwrap_or_default();
+    let quality = tongshu_portal::quality::quality(&d, now);
+    let usage = state.portal.usage_of(&d.name);
+    let rating = state.portal.rating(&d.name).await.ok().flatten();
+    let comments: Vec<Value> = state
+        .portal
+        .public_posts(tongshu_store::InteractionKind::Comment, Some(&d.name))
+        .await
+        .map(|c| c.iter().map(super::interact::post_view).collect())
+        .unwrap_or_default();
+    let mut versions = Vec::new();
+    if let Some(t) = d.tables.first()
+        && let Ok(history) = state.library.lake().history(&t.name).await
+    {
+        versions = history
+            .iter()
+            .take(8)
+            .map(|v| {
+                let at = v
+                    .timestamp
+                    .and_then(|ms| time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000)).ok())
+                    .map(rfc3339);
+                let added = v.metrics.get("num_added_rows").or_else(|| v.metrics.get("numOutputRows")).cloned();
+                json!({"version": v.version, "at": at, "operation": v.operation, "added": added})
+            })
+            .collect();
+    }
     let e = &d.entry;
     let mut ctx = base(&caller, "datasets", &e.body.name);
+    ctx.insert("quality".into(), json!(quality));
+    ctx.insert("usage".into(), json!(usage));
+    ctx.insert("rating".into(), json!(rating.map(|(avg, n)| json!({"avg": format!("{avg:.1}"), "n": n}))));
+    ctx.insert("comments".into(), json!(comments));
+    ctx.insert("versions".into(), json!(versions));
+    ctx.insert("access".into(), json!(access));
+    ctx.insert("flash".into(), json!(super::interact::posted_flash(done.as_deref())));
     ctx.insert(
         "d".into(),
         json!({

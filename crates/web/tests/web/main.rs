@@ -9,4 +9,6 @@ mod ckan;
 mod dcat;
 mod library;
 mod pages;
+mod portal;
+mod rows;
 mod stories;

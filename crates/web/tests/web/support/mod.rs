@@ -29,15 +29,21 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts the app on `backend`; `None` when PostgreSQL is not configured (outside CI).
 pub async fn spawn_on(backend: Backend) -> Option<TestApp> {
-    spawn_with(backend, WebSettings::default().public_rate_per_minute).await
+    let d = WebSettings::default();
+    spawn_with(backend, d.public_rate_per_minute, d.key_rate_per_minute).await
 }
 
-/// Starts the app on SQLite with a public API rate limit of `per_minute`.
+/// Starts the app on SQLite with a public API rate limit of `per_minute` per address.
 pub async fn spawn_limited(per_minute: u32) -> TestApp {
-    spawn_with(Backend::Sqlite, per_minute).await.expect("sqlite is always available")
+    spawn_with(Backend::Sqlite, per_minute, 0).await.expect("sqlite is always available")
 }
 
-async fn spawn_with(backend: Backend, public_rate_per_minute: u32) -> Option<TestApp> {
+/// Starts the app on SQLite with limits per address and per API key.
+pub async fn spawn_keyed(per_address: u32, per_key: u32) -> TestApp {
+    spawn_with(Backend::Sqlite, per_address, per_key).await.expect("sqlite is always available")
+}
+
+async fn spawn_with(backend: Backend, public_rate_per_minute: u32, key_rate_per_minute: u32) -> Option<TestApp> {
     let dir = tempfile::tempdir().unwrap();
     let store = match backend {
         Backend::Sqlite => tongshu_store::testing::sqlite_store(dir.path()).await.unwrap(),
@@ -51,6 +57,7 @@ async fn spawn_with(backend: Backend, public_rate_per_minute: u32) -> Option<Tes
         upload_max_bytes: 1 << 20,
         upload_dir: dir.path().join("uploads"),
         public_rate_per_minute,
+        key_rate_per_minute,
         ..WebSettings::default()
     };
     let lake = tongshu_lake::Library::open(dir.path().join("library").to_str().unwrap(), Default::default()).unwrap();

@@ -1,0 +1,156 @@
+//! The open portal's interaction API: registration, posts (data requests, feedback,
+//! comments, applications, showcase entries) and their decisions, and API key usage.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use tongshu_portal::interact::PostInput;
+use tongshu_store::{Interaction, InteractionKind, UsageDay};
+
+use super::{ApiQuery, bad_param, parse_id};
+use crate::AppState;
+use crate::api::auth::Me;
+use crate::caller::Caller;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::ApiJson;
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    pub username: String,
+    #[serde(default)]
+    pub display_name: String,
+    pub password: String,
+}
+
+/// Registers a member of the public (then sign in with `POST /api/v1/session`).
+#[utoipa::path(post, path = "/api/v1/register", tag = "portal", request_body = RegisterRequest,
+    responses((status = 201, body = Me), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn register(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<RegisterRequest>,
+) -> Result<(StatusCode, Json<Me>), ApiError> {
+    let user = state.accounts.register(&req.username, &req.display_name, &req.password).await?;
+    Ok((StatusCode::CREATED, Json(Me::from(&user.principal()))))
+}
+
+fn kind(s: &str) -> Result<InteractionKind, ApiError> {
+    InteractionKind::parse(s)
+        .ok_or_else(|| bad_param("kind", format!("{s:?}: use request, feedback, comment, application or showcase")))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PostRequest {
+    /// request | feedback | comment | application | showcase
+    pub kind: String,
+    pub dataset: Option<String>,
+    /// The department a data request is addressed to (slug).
+    pub org: Option<String>,
+    #[serde(default)]
+    pub title: String,
+    pub body: String,
+    pub rating: Option<i64>,
+    pub link: Option<String>,
+}
+
+/// Files a post as the caller. Requests, comments and showcase entries are published
+/// after moderation; feedback and applications go to the dataset's provider.
+#[utoipa::path(post, path = "/api/v1/portal/posts", tag = "portal", request_body = PostRequest,
+    responses((status = 201, body = Object), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn create_post(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<PostRequest>,
+) -> Result<(StatusCode, Json<Interaction>), ApiError> {
+    let input = PostInput {
+        dataset: req.dataset,
+        org: req.org,
+        title: req.title,
+        body: req.body,
+        rating: req.rating,
+        link: req.link,
+    };
+    let post = state.portal.post(caller.required()?, kind(&req.kind)?, &input).await?;
+    Ok((StatusCode::CREATED, Json(post)))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PostsQuery {
+    /// request | comment | showcase (feedback and applications are not public)
+    pub kind: String,
+    pub dataset: Option<String>,
+}
+
+/// What everyone may see: published data requests with their answers, comments, showcase.
+#[utoipa::path(get, path = "/api/v1/portal/posts", tag = "portal", params(PostsQuery),
+    responses((status = 200, body = [Object]), (status = 400, body = ErrorBody)))]
+pub async fn list_posts(
+    State(state): State<AppState>,
+    q: Result<ApiQuery<PostsQuery>, ApiError>,
+) -> Result<Json<Vec<Interaction>>, ApiError> {
+    let ApiQuery(q) = q?;
+    Ok(Json(state.portal.public_posts(kind(&q.kind)?, q.dataset.as_deref()).await?))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Inbox {
+    /// Waiting for the caller: everything pending (administrators) or what is addressed to
+    /// the caller's department (data officers).
+    #[schema(value_type = Vec<Object>)]
+    pub waiting: Vec<Interaction>,
+    /// The caller's own posts with their answers.
+    #[schema(value_type = Vec<Object>)]
+    pub mine: Vec<Interaction>,
+}
+
+#[utoipa::path(get, path = "/api/v1/portal/inbox", tag = "portal", responses((status = 200, body = Inbox)))]
+pub async fn inbox(State(state): State<AppState>, caller: Caller) -> Result<Json<Inbox>, ApiError> {
+    let who = caller.required()?;
+    Ok(Json(Inbox { waiting: state.portal.inbox(who).await?, mine: state.portal.my_posts(who).await? }))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionRequest {
+    /// publish | hide | answer | approve | refuse
+    pub decision: String,
+    #[serde(default)]
+    pub answer: String,
+    /// Days of access an approval grants (default 365).
+    pub days: Option<i64>,
+}
+
+/// Moderates or answers a post.
+#[utoipa::path(post, path = "/api/v1/portal/posts/{id}/decision", tag = "portal", params(("id" = i64, Path)),
+    request_body = DecisionRequest,
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn decide(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<DecisionRequest>,
+) -> Result<Json<Interaction>, ApiError> {
+    let days = req.days.map(|d| d.to_string());
+    let d = crate::pages::interact::decision(&req.decision, req.answer, days.as_deref())?;
+    Ok(Json(state.portal.decide(caller.required()?, parse_id(&id)?, &d).await?))
+}
+
+/// Daily downloads and calls made with one of the caller's API keys, last 30 days.
+#[utoipa::path(get, path = "/api/v1/tokens/{id}/usage", tag = "accounts", params(("id" = i64, Path)),
+    responses((status = 200, body = [Object]), (status = 404, body = ErrorBody)))]
+pub async fn token_usage(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<UsageDay>>, ApiError> {
+    let id = parse_id(&id)?;
+    let tokens = state.accounts.list_tokens(caller.required()?).await?;
+    if !tokens.iter().any(|t| t.id == id) {
+        return Err(ApiError::new(crate::error::ErrorCode::NotFound, format!("api token {id} not found")));
+    }
+    let since = (tongshu_core::now() - time::Duration::days(29)).date().to_string();
+    Ok(Json(state.store.usage_by_day(&since, Some(id)).await?))
+}

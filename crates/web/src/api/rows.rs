@@ -1,0 +1,227 @@
+//! The native row API for public tables: `GET /api/v1/open/tables/{name}/rows`.
+//!
+//! Parameters (query string):
+//! - `select=a,b` columns (default: all); `q=` text any text column contains;
+//! - filters on any column: `col=v` (repeat for any of several), `col__in=a,b`,
+//!   `col__ne=`, `col__gt=`, `col__gte=`, `col__lt=`, `col__lte=`, `col__contains=`,
+//!   `col__isnull=true|false`;
+//! - paging: without `sort`, pages follow the table's stored order with a keyset cursor
+//!   (`cursor=` from the previous answer's `next_cursor`) whose cost does not grow with
+//!   depth, and the table version is pinned so paging sees one consistent table; with
+//!   `sort=a,-b` pages use `offset`;
+//! - `limit` (1–10000, default 100), `total=exact|none` (default exact; without filters
+//!   it comes from the Delta log, no scan), `format=json|csv`.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use tongshu_lake::arrow::json::WriterBuilder;
+use tongshu_lake::{Condition, Op, Position, RowQuery};
+use tongshu_store::UsageKind;
+
+use super::bad_param;
+use crate::AppState;
+use crate::caller::Caller;
+use crate::error::{ApiError, ErrorBody};
+
+/// Most rows one page returns.
+pub const MAX_LIMIT: usize = 10_000;
+const RESERVED: [&str; 8] = ["select", "sort", "limit", "offset", "cursor", "total", "format", "q"];
+
+fn encode_cursor(p: Position) -> String {
+    format!("{}-{}-{}", p.version, p.file, p.skip)
+}
+
+fn decode_cursor(s: &str) -> Result<Position, ApiError> {
+    let parts: Vec<u64> =
+        s.split('-').map(|p| p.parse::<u64>()).collect::<Result<_, _>>().map_err(|_| {
+            bad_param("cursor", format!("{s:?} is not a cursor; use next_cursor from the previous page"))
+        })?;
+    match parts[..] {
+        [version, file, skip] => Ok(Position { version, file: file as usize, skip: skip as usize }),
+        _ => Err(bad_param("cursor", format!("{s:?} is not a cursor; use next_cursor from the previous page"))),
+    }
+}
+
+/// The parsed query string.
+struct Params {
+    query: RowQuery,
+    format: String,
+}
+
+fn parse(table: &str, raw: Option<&str>) -> Result<Params, ApiError> {
+    let mut q = RowQuery { table: table.to_owned(), limit: 100, total: true, ..Default::default() };
+    let mut format = "json".to_owned();
+    let mut cursor = None;
+    for (k, v) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+        let (k, v) = (k.into_owned(), v.into_owned());
+        match k.as_str() {
+            "select" => q.columns = Some(v.split(',').map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()).collect()),
+            "sort" => {
+                q.sort = v
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|c| !c.is_empty())
+                    .map(|c| match c.strip_prefix('-') {
+                        Some(c) => (c.to_owned(), true),
+                        None => (c.to_owned(), false),
+                    })
+                    .collect()
+            }
+            "limit" => {
+                q.limit = v
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=MAX_LIMIT).contains(n))
+                    .ok_or_else(|| bad_param("limit", format!("must be 1 to {MAX_LIMIT}")))?
+            }
+            "offset" => q.offset = v.parse::<usize>().map_err(|_| bad_param("offset", "must be a whole number ≥ 0"))?,
+            "cursor" => cursor = Some(decode_cursor(&v)?),
+            "total" => {
+                q.total = match v.as_str() {
+                    "exact" | "true" => true,
+                    "none" | "false" => false,
+                    other => return Err(bad_param("total", format!("{other:?}: use exact or none"))),
+                }
+            }
+            "format" => format = v,
+            "q" => q.text = Some(v),
+            _ => {
+                let (column, op) = match k.rsplit_once("__") {
+                    Some((c, op)) if op == "in" || Op::parse(op).is_some() => (c.to_owned(), Some(op.to_owned())),
+                    _ => (k.clone(), None),
+                };
+                if column.is_empty() || RESERVED.contains(&column.as_str()) {
+                    return Err(bad_param(&k, "not a filter"));
+                }
+                match op.as_deref() {
+                    None => match q.equals.iter_mut().find(|(c, _)| *c == column) {
+                        Some((_, values)) => values.push(v),
+                        None => q.equals.push((column, vec![v])),
+                    },
+                    Some("in") => q.equals.push((column, v.split(',').map(str::to_owned).collect())),
+                    Some(op) => q.conditions.push(Condition { column, op: Op::parse(op).expect("checked"), value: v }),
+                }
+            }
+        }
+    }
+    if !matches!(format.as_str(), "json" | "csv") {
+        return Err(bad_param("format", format!("{format:?}: use json or csv")));
+    }
+    if cursor.is_some() && (!q.sort.is_empty() || q.offset > 0) {
+        return Err(bad_param("cursor", "a cursor pages in stored order: drop sort and offset"));
+    }
+    // Stored-order keyset paging whenever no order or offset is asked for.
+    if q.sort.is_empty() && q.offset == 0 {
+        q.after = Some(cursor.unwrap_or(Position { version: u64::MAX, file: 0, skip: 0 }));
+    }
+    Ok(Params { query: q, format })
+}
+
+#[utoipa::path(get, path = "/api/v1/open/tables/{name}/rows", tag = "portal",
+    params(("name" = String, Path, description = "the table (a CKAN resource id)"),
+        ("select" = Option<String>, Query, description = "columns, comma-separated"),
+        ("q" = Option<String>, Query, description = "text any text column contains"),
+        ("sort" = Option<String>, Query, description = "columns, '-' for descending; pages then use offset"),
+        ("limit" = Option<usize>, Query, description = "1 to 10000, default 100"),
+        ("offset" = Option<usize>, Query, description = "with sort"),
+        ("cursor" = Option<String>, Query, description = "next_cursor of the previous page (stored order)"),
+        ("total" = Option<String>, Query, description = "exact (default) or none"),
+        ("format" = Option<String>, Query, description = "json (default) or csv"),
+        ("{column}" = Option<String>, Query, description = "filters: col=v, col__in=a,b, col__ne, col__gt, col__gte, col__lt, col__lte, col__contains, col__isnull")),
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
+/// Rows of a public table with filters, sorting and keyset paging.
+pub async fn rows(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    state.portal.refresh_if_due(std::time::Duration::from_secs(1)).await?;
+    let Params { mut query, format } = parse(&name, raw.as_deref())?;
+    let ds = state.portal.dataset_of_table(&name)?;
+    state.portal.check_rows(&ds, caller.principal.as_ref()).await?;
+    if query.after.is_some_and(|p| p.version == u64::MAX) {
+        // The first page: pin the table's current version.
+        let version = state.library.lake().info(&name).await.map_err(tongshu_library::LibraryError::Lake)?.version;
+        query.after = Some(Position { version, file: 0, skip: 0 });
+    }
+    let (_, page) = state.portal.rows(&query, caller.principal.as_ref()).await?;
+    state.portal.count_usage(&ds.name, UsageKind::Call, caller.token_id(), 1).await?;
+    if format == "csv" {
+        let mut w = tongshu_lake::arrow::csv::WriterBuilder::new().with_header(true).build(Vec::new());
+        for b in &page.batches {
+            w.write(b).map_err(ApiError::internal)?;
+        }
+        let mut resp = ([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned())], w.into_inner()).into_response();
+        if let Some(Ok(v)) = page.next.map(|n| encode_cursor(n).parse()) {
+            resp.headers_mut().insert("x-next-cursor", v);
+        }
+        if let Some(total) = page.total {
+            resp.headers_mut().insert("x-total-count", total.into());
+        }
+        return Ok(resp);
+    }
+    let mut w = WriterBuilder::new()
+        .with_explicit_nulls(true)
+        .build::<_, tongshu_lake::arrow::json::writer::JsonArray>(Vec::new());
+    for b in &page.batches {
+        w.write(b).map_err(ApiError::internal)?;
+    }
+    w.finish().map_err(ApiError::internal)?;
+    let bytes = w.into_inner();
+    let rows: Value =
+        if bytes.is_empty() { json!([]) } else { serde_json::from_slice(&bytes).map_err(ApiError::internal)? };
+    let next_cursor = page.next.map(encode_cursor);
+    let next_offset = (query.after.is_none() && rows.as_array().is_some_and(|r| r.len() == query.limit))
+        .then_some(query.offset + query.limit);
+    Ok(axum::Json(json!({
+        "table": name,
+        "dataset": ds.name,
+        "fields": page.fields.iter().map(|(n, t)| json!({"name": n, "type": t.as_str()})).collect::<Vec<_>>(),
+        "rows": rows,
+        "total": page.total,
+        "next_cursor": next_cursor,
+        "next_offset": next_offset,
+    }))
+    .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_sorts_and_cursors_parse_from_the_query_string() {
+        let p = parse("t", Some("%E5%8C%BA%E5%8E%BF=a&%E5%8C%BA%E5%8E%BF=b&n__gte=3&x__in=1,2&limit=5&select=a,b"))
+            .unwrap();
+        assert_eq!(
+            p.query.equals,
+            vec![("区县".to_owned(), vec!["a".into(), "b".into()]), ("x".into(), vec!["1".into(), "2".into()])]
+        );
+        assert_eq!(p.query.conditions, vec![Condition { column: "n".into(), op: Op::Gte, value: "3".into() }]);
+        assert_eq!((p.query.limit, p.query.columns.clone()), (5, Some(vec!["a".into(), "b".into()])));
+        assert!(p.query.after.is_some(), "no sort: stored-order keyset paging");
+        let p = parse("t", Some("sort=-n,a&offset=10")).unwrap();
+        assert_eq!(
+            (p.query.sort, p.query.offset, p.query.after),
+            (vec![("n".into(), true), ("a".into(), false)], 10, None)
+        );
+        let c = encode_cursor(Position { version: 3, file: 2, skip: 17 });
+        assert_eq!(decode_cursor(&c).unwrap(), Position { version: 3, file: 2, skip: 17 });
+        for bad in [
+            "limit=0",
+            "limit=10001",
+            "cursor=x",
+            "cursor=1-2",
+            "total=maybe",
+            "format=xml",
+            "sort=a&cursor=1-2-3",
+            "limit__gt=1",
+        ] {
+            assert!(parse("t", Some(bad)).is_err(), "{bad}");
+        }
+    }
+}
