@@ -32,6 +32,8 @@ pub fn post_view(p: &Interaction) -> Value {
         "title": p.title, "body": p.body, "rating": p.rating, "link": p.link, "status": p.status.as_str(),
         "answer": p.answer, "answered_at": p.answered_at.map(rfc3339), "expires_at": p.expires_at.map(rfc3339),
         "created_at": rfc3339(p.created_at),
+        // What a list shows: the title, or the start of the text of untitled comments.
+        "summary": if p.title.is_empty() { p.body.chars().take(40).collect::<String>() } else { p.title.clone() },
     })
 }
 
@@ -113,7 +115,9 @@ pub async fn register(
     }
     match state.accounts.sign_in(&f.username, &f.password, ip).await {
         Ok(s) => {
-            let next = super::account::safe_next(f.next.as_deref().or(Some("/account?done=registered")));
+            let next = super::account::safe_next(
+                f.next.as_deref().filter(|n| !n.is_empty()).or(Some("/account?done=registered")),
+            );
             ([(SET_COOKIE, session_cookie(Some(&s.token), state.settings.secure_cookies))], see_other(&next))
                 .into_response()
         }

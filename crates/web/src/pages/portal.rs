@@ -45,6 +45,18 @@ fn label(state: &AppState, dim: &str, value: &str) -> String {
 pub async fn search(State(state): State<AppState>, caller: Caller, RawQuery(raw): RawQuery) -> Response {
     let pairs: Vec<(String, String)> =
         form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes()).into_owned().collect();
+    search_page(&state, &caller, pairs, None).await
+}
+
+/// The search page; `focus` heads it when it is an organization's, topic's or district's
+/// page (their figures, and the search narrowed to them).
+async fn search_page(
+    state: &AppState,
+    caller: &Caller,
+    pairs: Vec<(String, String)>,
+    focus: Option<Value>,
+) -> Response {
+    let (state, caller) = (state.clone(), caller.clone());
     let get = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
     let text = get("q").unwrap_or_default();
     let filters: Vec<(String, String)> =
@@ -133,7 +145,9 @@ pub async fn search(State(state): State<AppState>, caller: Caller, RawQuery(raw)
     .iter()
     .map(|(k, t)| json!({"key": k, "label": t, "on": *k == sort_name, "href": href("sort", Some(("sort", k)), None)}))
     .collect();
-    let mut ctx = base(&caller, "datasets", "开放数据");
+    let title = focus.as_ref().and_then(|f| f["name"].as_str()).unwrap_or("开放数据").to_owned();
+    let mut ctx = base(&caller, "datasets", &title);
+    ctx.insert("focus".into(), json!(focus));
     ctx.insert("q".into(), json!(text));
     ctx.insert("total".into(), json!(found.results.total));
     ctx.insert("relaxed".into(), json!(found.results.relaxed));
@@ -290,25 +304,59 @@ pub async fn detail(
     render(&state, StatusCode::OK, "dataset.html", ctx)
 }
 
-/// The open data's organization, topic and district addresses (also the IRIs of the DCAT
-/// description): each leads to the dataset search narrowed to it.
-pub async fn organization(Path(slug): Path<String>) -> axum::response::Redirect {
-    axum::response::Redirect::to(&format!("/datasets?organization={}", urlencode(&slug)))
+/// The figures of the public datasets `pick` selects, for the head of a focus page.
+fn focus(state: &AppState, kind: &str, name: &str, pick: impl Fn(&tongshu_portal::Dataset) -> bool) -> Value {
+    let (mut datasets, mut records, mut downloads, mut calls, mut tables) = (0, 0i64, 0u64, 0u64, 0usize);
+    for d in state.portal.datasets().iter().filter(|d| pick(d)) {
+        datasets += 1;
+        tables += d.tables.len();
+        records += d.tables.iter().map(|t| t.rows).sum::<i64>();
+        let u = state.portal.usage_of(&d.name);
+        downloads += u.downloads;
+        calls += u.calls;
+    }
+    json!({"kind": kind, "name": name, "datasets": datasets, "records": records, "apis": tables,
+           "downloads": downloads, "calls": calls})
 }
 
-pub async fn topic(Path(slug): Path<String>) -> axum::response::Redirect {
-    axum::response::Redirect::to(&format!("/datasets?topic={}", urlencode(&slug)))
+async fn focus_page(state: &AppState, caller: &Caller, dim: &str, value: &str, head: Option<Value>) -> Response {
+    if let Err(e) = state.portal.refresh_if_due(std::time::Duration::from_secs(1)).await {
+        return error_page(state, caller, ApiError::internal(e));
+    }
+    match head {
+        Some(h) if h["datasets"] != 0 => {
+            search_page(state, caller, vec![(dim.to_owned(), value.to_owned())], Some(h)).await
+        }
+        _ => error_page(state, caller, ApiError::new(ErrorCode::NotFound, "没有这个部门、主题或区县的开放数据")),
+    }
 }
 
-/// A district by its GB/T 2260 code.
-pub async fn district(Path(code): Path<String>) -> axum::response::Redirect {
+/// `GET /organizations/{slug}`: a provider's page (also the IRI of its DCAT description).
+pub async fn organization(State(state): State<AppState>, caller: Caller, Path(slug): Path<String>) -> Response {
+    let _ = state.portal.refresh_if_due(std::time::Duration::from_secs(1)).await;
+    let org = state.portal.organizations().into_iter().find(|(o, _)| o.slug == slug).map(|(o, _)| o);
+    let head = org.map(|o| focus(&state, "数据提供方", &o.name, |d| d.org.id == o.id));
+    focus_page(&state, &caller, "organization", &slug, head).await
+}
+
+/// `GET /topics/{slug}`: a topic's page.
+pub async fn topic(State(state): State<AppState>, caller: Caller, Path(slug): Path<String>) -> Response {
+    let _ = state.portal.refresh_if_due(std::time::Duration::from_secs(1)).await;
+    let head =
+        TOPICS.iter().find(|(s, _, _)| *s == slug).map(|(s, t, _)| focus(&state, "主题", t, |d| d.topic.0 == *s));
+    focus_page(&state, &caller, "topic", &slug, head).await
+}
+
+/// `GET /districts/{code}`: a district's page, by its GB/T 2260 code.
+pub async fn district(State(state): State<AppState>, caller: Caller, Path(code): Path<String>) -> Response {
+    let _ = state.portal.refresh_if_due(std::time::Duration::from_secs(1)).await;
     let name = tongshu_core::ids::LINYI_DISTRICTS
         .iter()
         .chain([&tongshu_core::ids::LINYI])
         .find(|(c, _)| *c == code)
-        .map(|(_, n)| (*n).to_owned())
-        .unwrap_or(code);
-    axum::response::Redirect::to(&format!("/datasets?district={}", urlencode(&name)))
+        .map(|(_, n)| (*n).to_owned());
+    let head = name.as_ref().map(|n| focus(&state, "区县", n, |d| d.district == *n));
+    focus_page(&state, &caller, "district", name.as_deref().unwrap_or(""), head).await
 }
 
 /// The catalogue and its topic scheme: the dataset search.

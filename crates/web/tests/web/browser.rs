@@ -1,6 +1,7 @@
 //! Browser tests: Playwright (Python) drives Debian's Chromium against the real server, as a
 //! visitor would: search in Chinese, filter by a facet, open a dataset, see the preview,
-//! download the rows. Screenshots go to `target/screenshots/` for people to look at.
+//! download the rows; register, create an app, call the API with its key, post a data
+//! request and a rating. Screenshots go to `target/screenshots/` for people to look at.
 
 use crate::ckan::{FIRMS, with_table};
 use crate::support::spawn_app;
@@ -44,21 +45,74 @@ with sync_playwright() as p:
 print("ok")
 "##;
 
-#[tokio::test]
-async fn a_visitor_searches_filters_opens_a_dataset_and_downloads_it_in_chromium() {
+const MEMBER: &str = r##"
+import sys, os, json, urllib.request
+from playwright.sync_api import sync_playwright, expect
+site, name, table, shots = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+flags = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--no-first-run"]
+with sync_playwright() as p:
+    browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=flags)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(site + "/")
+    page.get_by_role("link", name="注册").click()
+    page.get_by_label("用户名").fill("browser.dev")
+    page.get_by_label("昵称或单位名称").fill("浏览器开发者")
+    page.get_by_label("密码", exact=True).fill("Browser2026")
+    page.get_by_label("确认密码").fill("Browser2026")
+    page.screenshot(path=f"{shots}/register.png")
+    page.get_by_role("button", name="注册并登录").click()
+    expect(page.get_by_text("注册成功")).to_be_visible()
+    # Developer centre: create an app, get its key, call the row API with it.
+    page.get_by_label("应用名称").fill("企业查询小程序")
+    page.get_by_label("应用简介（可选）").fill("按名称查询企业")
+    page.get_by_role("button", name="创建应用并获取密钥").click()
+    key = page.locator("#new-key").inner_text().strip()
+    assert key.startswith("tsk_"), key
+    page.screenshot(path=f"{shots}/developer.png", full_page=True)
+    req = urllib.request.Request(f"{site}/api/v1/open/tables/{table}/rows?limit=2", headers={"Authorization": "Bearer " + key})
+    body = json.load(urllib.request.urlopen(req))
+    assert len(body["rows"]) == 2 and body["total"] == 3, body
+    page.reload()
+    expect(page.locator("tbody tr").first.locator("td").nth(4)).to_have_text("1")
+    # A data request, then a rating of the dataset.
+    page.get_by_role("link", name="数据需求").click()
+    page.get_by_label("需求名称").fill("开放公交实时到站数据")
+    page.get_by_label("数据提供部门（可选）").select_option(index=1)
+    page.get_by_label("需求说明（用途、字段、更新频率）").fill("用于开发到站提醒应用，希望每分钟更新。")
+    page.get_by_role("button", name="提交需求").click()
+    expect(page.get_by_text("需求已提交")).to_be_visible()
+    page.screenshot(path=f"{shots}/requests.png", full_page=True)
+    page.goto(site + "/datasets/" + name)
+    page.get_by_label("评分").select_option("4")
+    page.get_by_label("评价内容").fill("字段齐全，更新及时。")
+    page.get_by_role("button", name="提交评价").click()
+    expect(page.get_by_text("评价已提交")).to_be_visible()
+    page.get_by_role("link", name="我的互动").click()
+    expect(page.locator("table")).to_contain_text("开放公交实时到站数据")
+    expect(page.locator("table")).to_contain_text("字段齐全")
+    page.screenshot(path=f"{shots}/inbox.png", full_page=True)
+    page.goto(site + "/stats")
+    expect(page.locator("svg.chart").first).to_be_visible()
+    page.screenshot(path=f"{shots}/stats.png", full_page=True)
+    browser.close()
+print("ok")
+"##;
+
+/// Whether Playwright and Chromium are here (they must be under CI).
+fn browser_ready() -> bool {
     let probe = std::process::Command::new("python3").args(["-c", "import playwright.sync_api"]).output();
     let ready = probe.is_ok_and(|o| o.status.success()) && std::path::Path::new("/usr/bin/chromium").exists();
     if !ready {
         assert!(std::env::var_os("CI").is_none(), "CI must have Playwright and Chromium (scripts/test installs them)");
         eprintln!("skipping: Playwright for Python or /usr/bin/chromium is missing");
-        return;
     }
-    let app = spawn_app().await;
-    let (name, _) = with_table(&app, "open", "企业", FIRMS, "browser_firms").await;
-    let shots = concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/screenshots");
-    let site = format!("http://{}", app.addr);
+    ready
+}
+
+async fn run_script(script: &'static str, args: Vec<String>) {
     let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("python3").args(["-c", SCRIPT, &site, &name, shots]).output().unwrap()
+        std::process::Command::new("python3").arg("-c").arg(script).args(&args).output().unwrap()
     })
     .await
     .unwrap();
@@ -68,4 +122,26 @@ async fn a_visitor_searches_filters_opens_a_dataset_and_downloads_it_in_chromium
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+const SHOTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/screenshots");
+
+#[tokio::test]
+async fn a_member_registers_gets_a_key_calls_the_api_and_posts_a_request_in_chromium() {
+    if !browser_ready() {
+        return;
+    }
+    let app = spawn_app().await;
+    let (name, table) = with_table(&app, "open", "企业", FIRMS, "browser_member").await;
+    run_script(MEMBER, vec![format!("http://{}", app.addr), name, table, SHOTS.into()]).await;
+}
+
+#[tokio::test]
+async fn a_visitor_searches_filters_opens_a_dataset_and_downloads_it_in_chromium() {
+    if !browser_ready() {
+        return;
+    }
+    let app = spawn_app().await;
+    let (name, _) = with_table(&app, "open", "企业", FIRMS, "browser_firms").await;
+    run_script(SCRIPT, vec![format!("http://{}", app.addr), name, SHOTS.into()]).await;
 }

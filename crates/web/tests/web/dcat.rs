@@ -90,20 +90,27 @@ async fn robots_and_sitemap_point_crawlers_at_the_public_datasets() {
 }
 
 #[tokio::test]
-async fn the_iris_of_the_dcat_description_lead_to_the_datasets_they_name() {
+async fn the_iris_of_the_dcat_description_are_organization_topic_and_district_pages() {
     let app = spawn_app().await;
-    for (path, expected) in [
-        ("/organizations/gaj", "/datasets?organization=gaj"),
-        ("/topics/gonggong-anquan", "/datasets?topic=gonggong-anquan"),
-        ("/topics", "/datasets"),
-        ("/districts/371302", "/datasets?district=%E5%85%B0%E5%B1%B1%E5%8C%BA"),
+    for (path, heading, facet) in [
+        ("/organizations/gaj", "临沂市公安局", "临沂市公安局"),
+        ("/topics/gonggong-anquan", "公共安全", "公共安全"),
+        ("/districts/371302", "兰山区", "兰山区"),
     ] {
         let r = client().get(app.url(path)).send().await.unwrap();
-        assert!(r.status().is_redirection(), "{path}: {}", r.status());
-        assert_eq!(r.headers()["location"], expected, "{path}");
+        assert_eq!(r.status(), 200, "{path}");
+        let html = r.text().await.unwrap();
+        assert!(html.contains(&format!("<h1>{heading}</h1>")), "{path}: a page headed by its name");
+        assert!(
+            html.contains("开放数据集") && html.contains("aria-current=\"true\""),
+            "{path}: figures, narrowed to {facet}"
+        );
+        let total: usize = html.split("id=\"total\">").nth(1).unwrap().split('<').next().unwrap().parse().unwrap();
+        assert!(total > 0, "{path}");
     }
-    // Following one lands on a page listing that organization's datasets.
-    let r = client().get(app.url("/datasets?organization=gaj")).send().await.unwrap();
-    let html = r.text().await.unwrap();
-    assert!(html.contains("临沂市公安局") && html.contains("aria-current=\"true\""));
+    for path in ["/organizations/nowhere", "/topics/nothing", "/districts/999999"] {
+        assert_eq!(client().get(app.url(path)).send().await.unwrap().status(), 404, "{path}");
+    }
+    let r = client().get(app.url("/topics")).send().await.unwrap();
+    assert_eq!(r.headers()["location"], "/datasets");
 }
