@@ -563,3 +563,63 @@ pub async fn seed_tables(
     tracing::info!(tables = count, rows, "demo tables loaded");
     Ok(TablesReport { seeded: true, tables: count, rows })
 }
+
+/// Adds `n` more listed catalog entries spread over the demo's departments (for search
+/// benchmarks over a catalog of realistic size): firm, thing and statistics resources named
+/// from districts and subjects, mostly open. Returns how many were listed.
+pub async fn seed_more_entries(store: &MetaStore, n: usize) -> Result<usize, DemoError> {
+    const SUBJECTS: [&str; 24] = [
+        "企业登记",
+        "个体工商户",
+        "公交线路",
+        "公交站点",
+        "学校名录",
+        "医疗机构",
+        "药店",
+        "停车场",
+        "充电桩",
+        "旅游景区",
+        "星级酒店",
+        "农贸市场",
+        "体育场馆",
+        "文化场馆",
+        "养老机构",
+        "幼儿园",
+        "建设工程",
+        "环境监测",
+        "空气质量",
+        "水质监测",
+        "食品抽检",
+        "招标公告",
+        "政府采购",
+        "行政许可",
+    ];
+    const KINDS: [&str; 4] = ["名录", "统计", "公示", "台账"];
+    let users = store.list_users().await?;
+    let admin = users
+        .iter()
+        .find(|u| u.role == Role::PlatformAdmin)
+        .ok_or_else(|| StoreError::NotFound("a platform administrator (seed the demo city first)".into()))?
+        .principal();
+    let officers: Vec<(Principal, String)> =
+        users.iter().filter(|u| u.role == Role::DataOfficer).map(|u| (u.principal(), u.org_name.clone())).collect();
+    let catalog = Catalog::new(store.clone());
+    let mut listed = 0;
+    for i in 0..n {
+        let (officer, org_name) = &officers[i % officers.len()];
+        let district = tongshu_core::ids::LINYI_DISTRICTS[i / officers.len() % 12].1;
+        let name = format!("{district}{}{}信息（{i}）", SUBJECTS[i % SUBJECTS.len()], KINDS[i / 7 % 4]);
+        let class = ("3", 50 + (i % 40) as u32, 1 + (i / 40 % 900) as u32);
+        let input = resources::describe(&name, org_name, class, roll(&name));
+        let entry = match catalog.create(officer, Some(officer.org_id), &input, None).await {
+            Ok(e) => e,
+            Err(CatalogError::Conflict(_)) => continue,
+            Err(source) => return Err(DemoError::Catalog { name, source }),
+        };
+        let fail = |source| DemoError::Catalog { name: name.clone(), source };
+        catalog.submit(officer, entry.id).await.map_err(fail)?;
+        catalog.approve(&admin, entry.id, None).await.map_err(fail)?;
+        listed += 1;
+    }
+    Ok(listed)
+}

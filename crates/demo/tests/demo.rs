@@ -58,3 +58,27 @@ async fn demo_tables_are_consistent_linked_and_loaded_once() {
     let again = tongshu_demo::seed_tables(&store, &library, 600).await.unwrap();
     assert!(!again.seeded);
 }
+
+#[tokio::test]
+async fn more_entries_are_listed_across_departments_and_mostly_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = tongshu_store::testing::sqlite_store(dir.path()).await.unwrap();
+    tongshu_demo::seed(&store).await.unwrap();
+    let listed = |store: tongshu_store::MetaStore| async move {
+        let f = tongshu_store::EntryFilter {
+            statuses: vec![tongshu_core::catalog::EntryStatus::Listed],
+            limit: 1,
+            ..Default::default()
+        };
+        store.list_entries(&f).await.unwrap().total
+    };
+    let before = listed(store.clone()).await;
+    assert_eq!(tongshu_demo::seed_more_entries(&store, 60).await.unwrap(), 60);
+    assert_eq!(listed(store.clone()).await, before + 60);
+    let f = tongshu_store::EntryFilter { public_only: true, limit: 1000, ..Default::default() };
+    let public = store.list_entries(&f).await.unwrap().entries;
+    let new: Vec<_> = public.iter().filter(|e| e.body.name.contains('（')).collect();
+    assert!(new.len() > 30, "most of the new entries are open: {}", new.len());
+    let orgs: std::collections::HashSet<i64> = new.iter().map(|e| e.org_id).collect();
+    assert!(orgs.len() > 20, "spread over departments");
+}

@@ -299,6 +299,22 @@ async fn stored_order_page(
     let mut out = Vec::new();
     let mut got = 0;
     while pos.file < files.len() && got < limit {
+        let want = limit - got;
+        if filter.is_none() {
+            // Without a filter the Parquet reader skips whole row groups and pages to the
+            // position, so a page deep in a big file costs what a first page costs.
+            let batches = read_file_slice(table, &files[pos.file], &select, pos.skip, want + 1).await?;
+            let n: usize = batches.iter().map(|b| b.num_rows()).sum();
+            take_rows(&mut out, batches, want);
+            if n > want {
+                pos.skip += want;
+                got += want;
+            } else {
+                got += n;
+                pos = Position { version, file: pos.file + 1, skip: 0 };
+            }
+            continue;
+        }
         let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(1));
         table.update_datafusion_session(&ctx.state())?;
         let selection = deltalake::delta_datafusion::FileSelection::from_file_paths([files[pos.file].clone()]);
@@ -306,18 +322,9 @@ async fn stored_order_page(
         if let Some(f) = filter.clone() {
             df = df.filter(f)?;
         }
-        let want = limit - got;
         let batches = df.select(select.clone())?.limit(pos.skip, Some(want + 1))?.collect().await?;
         let n: usize = batches.iter().map(|b| b.num_rows()).sum();
-        let mut left = want.min(n);
-        for b in batches {
-            if left == 0 {
-                break;
-            }
-            let take = b.num_rows().min(left);
-            out.push(b.slice(0, take));
-            left -= take;
-        }
+        take_rows(&mut out, batches, want);
         if n > want {
             pos.skip += want;
             got += want;
@@ -328,4 +335,71 @@ async fn stored_order_page(
     }
     let next = (pos.file < files.len()).then_some(pos);
     Ok((out, next))
+}
+
+/// Moves the first `want` rows of `batches` into `out`.
+fn take_rows(out: &mut Vec<RecordBatch>, batches: Vec<RecordBatch>, want: usize) {
+    let mut left = want;
+    for b in batches {
+        if left == 0 {
+            break;
+        }
+        let take = b.num_rows().min(left);
+        out.push(b.slice(0, take));
+        left -= take;
+    }
+}
+
+/// `limit` rows of the columns `select` names from one data file, after its first `skip`
+/// rows, read with the Parquet reader's own offset (row groups and pages before it are not
+/// decoded).
+// `ParquetObjectReader` is deprecated in parquet 59 in favour of an own `AsyncFileReader`;
+// it still reads through the table's object store (local or S3) as needed here.
+#[allow(deprecated)]
+async fn read_file_slice(
+    table: &deltalake::DeltaTable,
+    file: &str,
+    select: &[Expr],
+    skip: usize,
+    limit: usize,
+) -> Result<Vec<RecordBatch>> {
+    use deltalake::parquet::arrow::ProjectionMask;
+    use deltalake::parquet::arrow::async_reader::{ParquetObjectReader, ParquetRecordBatchStreamBuilder};
+    use futures::TryStreamExt;
+    let store = table.log_store().object_store(None);
+    let path = deltalake::Path::parse(file).map_err(|e| LakeError::Internal(format!("data file {file:?}: {e}")))?;
+    let reader = ParquetObjectReader::new(store, path);
+    let builder = ParquetRecordBatchStreamBuilder::new(reader)
+        .await
+        .map_err(|e| LakeError::Internal(format!("data file {file:?}: {e}")))?;
+    let names: Vec<String> = select
+        .iter()
+        .filter_map(|e| match e {
+            Expr::Column(c) => Some(c.name.clone()),
+            _ => None,
+        })
+        .collect();
+    let fields = builder.schema().fields().clone();
+    let roots: Vec<usize> = names.iter().filter_map(|n| fields.iter().position(|f| f.name() == n)).collect();
+    if roots.len() != names.len() {
+        return Err(LakeError::Internal(format!("data file {file:?} lacks some of the columns {names:?}")));
+    }
+    let mask = ProjectionMask::roots(builder.parquet_schema(), roots.clone());
+    let stream = builder
+        .with_projection(mask)
+        .with_offset(skip)
+        .with_limit(limit)
+        .with_batch_size(limit.clamp(1, 8192))
+        .build()
+        .map_err(|e| LakeError::Internal(format!("data file {file:?}: {e}")))?;
+    let batches: Vec<RecordBatch> =
+        stream.try_collect().await.map_err(|e| LakeError::Internal(format!("data file {file:?}: {e}")))?;
+    // The projection keeps the file's column order; answer in the order asked for.
+    let mut sorted: Vec<usize> = roots.clone();
+    sorted.sort_unstable();
+    let order: Vec<usize> = roots.iter().map(|r| sorted.iter().position(|s| s == r).unwrap_or(0)).collect();
+    batches
+        .into_iter()
+        .map(|b| b.project(&order).map_err(|e| LakeError::Internal(e.to_string())))
+        .collect()
 }

@@ -178,7 +178,12 @@ pub struct Portal {
     usage: Arc<RwLock<HashMap<String, UsageTotals>>>,
     /// When usage was last reloaded (milliseconds since `started`).
     usage_loaded: Arc<std::sync::atomic::AtomicU64>,
+    /// Counts not yet written to the store: busy APIs cost no store write per call.
+    pending: Arc<std::sync::Mutex<PendingUsage>>,
 }
+
+/// Counts by (dataset, kind, API key id) waiting to be written.
+type PendingUsage = HashMap<(String, UsageKind, i64), u64>;
 
 /// How often usage counts are reloaded and re-sorted in the search index.
 pub const USAGE_RELOAD: Duration = Duration::from_secs(30);
@@ -201,6 +206,7 @@ impl Portal {
             started: std::time::Instant::now(),
             usage: Arc::default(),
             usage_loaded: Arc::default(),
+            pending: Arc::default(),
         })
     }
 
@@ -216,6 +222,7 @@ impl Portal {
     /// last time. Returns whether it rebuilt.
     pub async fn refresh(&self) -> Result<bool> {
         let _one = self.refreshing.lock().await;
+        self.flush_usage().await?;
         let stamp = self.store.change_stamp().await?;
         let old = self.snap();
         if !old.stamp.is_empty() && old.stamp == stamp {
@@ -309,16 +316,36 @@ impl Portal {
         Ok(())
     }
 
-    /// Counts `n` downloads or API calls of a dataset (for `token_id`, 0 for none).
-    pub async fn count_usage(&self, dataset: &str, kind: UsageKind, token_id: i64, n: u64) -> Result<()> {
-        self.store.count_usage(dataset, kind, token_id, n).await?;
+    /// Counts `n` downloads or API calls of a dataset (for `token_id`, 0 for none). The
+    /// count shows at once in [`Portal::usage_of`]; it reaches the store with the next
+    /// [`Portal::flush_usage`] (every refresh, and before usage is read from the store).
+    pub fn count_usage(&self, dataset: &str, kind: UsageKind, token_id: i64, n: u64) {
+        *self
+            .pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry((dataset.to_owned(), kind, token_id))
+            .or_default() += n;
         let mut usage = self.usage.write().unwrap_or_else(|e| e.into_inner());
         let u = usage.entry(dataset.to_owned()).or_default();
         match kind {
             UsageKind::Download => u.downloads += n,
             UsageKind::Call => u.calls += n,
         }
-        Ok(())
+    }
+
+    /// Writes the counts taken since the last flush to the store. A count whose write
+    /// fails is kept for the next flush.
+    pub async fn flush_usage(&self) -> Result<()> {
+        let pending = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut failed = None;
+        for ((dataset, kind, token), n) in pending {
+            if let Err(e) = self.store.count_usage(&dataset, kind, token, n).await {
+                *self.pending.lock().unwrap_or_else(|e| e.into_inner()).entry((dataset, kind, token)).or_default() += n;
+                failed = Some(e);
+            }
+        }
+        failed.map_or(Ok(()), |e| Err(e.into()))
     }
 
     /// Downloads and calls of a dataset so far.

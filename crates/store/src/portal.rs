@@ -179,7 +179,7 @@ pub struct UsageDay {
 }
 
 /// What is counted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum UsageKind {
     Download,
     Call,

@@ -622,7 +622,7 @@ async fn datastore_search(state: &AppState, caller: &Caller, p: &Params, base: &
         PortalError::Invalid(m) => CkanError::invalid("filters", m),
         e => e.into(),
     })?;
-    state.portal.count_usage(&ds.name, UsageKind::Call, caller.token_id(), 1).await.map_err(CkanError::from)?;
+    state.portal.count_usage(&ds.name, UsageKind::Call, caller.token_id(), 1);
     let objects: Vec<Value> = {
         let mut w = WriterBuilder::new()
             .with_explicit_nulls(true)

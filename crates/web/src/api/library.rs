@@ -273,7 +273,7 @@ pub async fn open_download(
     state.portal.check_rows(&ds, caller.principal.as_ref()).await?;
     let versions: Vec<(String, u64)> = q.version.map(|v| vec![(name.clone(), v)]).unwrap_or_default();
     let resp = stream_export(&state, &name, format, &versions).await?;
-    state.portal.count_usage(&ds.name, UsageKind::Download, caller.token_id(), 1).await?;
+    state.portal.count_usage(&ds.name, UsageKind::Download, caller.token_id(), 1);
     Ok(resp)
 }
 

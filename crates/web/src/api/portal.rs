@@ -152,5 +152,6 @@ pub async fn token_usage(
         return Err(ApiError::new(crate::error::ErrorCode::NotFound, format!("api token {id} not found")));
     }
     let since = (tongshu_core::now() - time::Duration::days(29)).date().to_string();
+    state.portal.flush_usage().await?;
     Ok(Json(state.store.usage_by_day(&since, Some(id)).await?))
 }

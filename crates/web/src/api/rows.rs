@@ -149,7 +149,7 @@ pub async fn rows(
         query.after = Some(Position { version, file: 0, skip: 0 });
     }
     let (_, page) = state.portal.rows(&query, caller.principal.as_ref()).await?;
-    state.portal.count_usage(&ds.name, UsageKind::Call, caller.token_id(), 1).await?;
+    state.portal.count_usage(&ds.name, UsageKind::Call, caller.token_id(), 1);
     if format == "csv" {
         let mut w = tongshu_lake::arrow::csv::WriterBuilder::new().with_header(true).build(Vec::new());
         for b in &page.batches {

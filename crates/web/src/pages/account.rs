@@ -112,6 +112,7 @@ async fn account_page(
     let result = async {
         let p = caller.required()?;
         let since = (tongshu_core::now() - time::Duration::days(29)).date().to_string();
+        state.portal.flush_usage().await?;
         let mut tokens = Vec::new();
         for t in state.accounts.list_tokens(p).await? {
             let days = state.store.usage_by_day(&since, Some(t.id)).await?;

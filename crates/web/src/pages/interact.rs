@@ -168,34 +168,25 @@ async fn file_post(
     }
 }
 
-pub async fn post_feedback(
+/// `POST /datasets/{name}/posts/{kind}`: feedback, a comment or an application on a dataset.
+pub async fn post_on_dataset(
     State(state): State<AppState>,
     caller: Caller,
-    Path(name): Path<String>,
+    Path((name, kind)): Path<(String, String)>,
     form: FormResult<PostForm>,
 ) -> Response {
+    let kind = match InteractionKind::parse(&kind) {
+        Some(k @ (InteractionKind::Feedback | InteractionKind::Comment | InteractionKind::Application)) => k,
+        _ => {
+            return error_page(
+                &state,
+                &caller,
+                ApiError::new(ErrorCode::NotFound, format!("no such post kind {kind:?}")),
+            );
+        }
+    };
     let back = format!("/datasets/{name}");
-    file_post(&state, &caller, InteractionKind::Feedback, Some(name), form, &back).await
-}
-
-pub async fn post_comment(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(name): Path<String>,
-    form: FormResult<PostForm>,
-) -> Response {
-    let back = format!("/datasets/{name}");
-    file_post(&state, &caller, InteractionKind::Comment, Some(name), form, &back).await
-}
-
-pub async fn post_application(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(name): Path<String>,
-    form: FormResult<PostForm>,
-) -> Response {
-    let back = format!("/datasets/{name}");
-    file_post(&state, &caller, InteractionKind::Application, Some(name), form, &back).await
+    file_post(&state, &caller, kind, Some(name), form, &back).await
 }
 
 pub async fn post_request(State(state): State<AppState>, caller: Caller, form: FormResult<PostForm>) -> Response {

@@ -87,6 +87,7 @@ pub async fn stats(State(state): State<AppState>, caller: Caller) -> Response {
 
 async fn figures(state: &AppState) -> Result<serde_json::Map<String, Value>, ApiError> {
     state.portal.refresh_if_due(std::time::Duration::from_secs(1)).await?;
+    state.portal.flush_usage().await?;
     let datasets = state.portal.datasets();
     let mut by_org: BTreeMap<String, (f64, f64)> = BTreeMap::new();
     let mut by_district: BTreeMap<String, (f64, f64)> = BTreeMap::new();
