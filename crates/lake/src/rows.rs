@@ -398,8 +398,5 @@ async fn read_file_slice(
     let mut sorted: Vec<usize> = roots.clone();
     sorted.sort_unstable();
     let order: Vec<usize> = roots.iter().map(|r| sorted.iter().position(|s| s == r).unwrap_or(0)).collect();
-    batches
-        .into_iter()
-        .map(|b| b.project(&order).map_err(|e| LakeError::Internal(e.to_string())))
-        .collect()
+    batches.into_iter().map(|b| b.project(&order).map_err(|e| LakeError::Internal(e.to_string()))).collect()
 }

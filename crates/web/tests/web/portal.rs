@@ -244,4 +244,20 @@ async fn feedback_reaches_the_provider_and_comments_show_after_moderation() {
     let html = page().await;
     assert!(html.contains("数据很全") && html.contains("用户评分 4.0 / 5（1 人）"), "rating shown");
     assert!(html.contains("质量评分"), "the quality score is shown");
+
+    // A showcase entry is reviewed before it is shown; a refused one says why to its author.
+    let entry = |title: &str| json!({"kind": "showcase", "title": title, "body": "基于企业数据的选址地图", "link": "https://example.org/map"});
+    let (_, a) = user.post(&app, "/api/v1/portal/posts", entry("选址地图")).await;
+    let (_, b) = user.post(&app, "/api/v1/portal/posts", entry("广告页")).await;
+    let showcase = || async { client().get(app.url("/showcase")).send().await.unwrap().text().await.unwrap() };
+    assert!(!showcase().await.contains("选址地图"));
+    let decide =
+        |id: &Value, d: Value| admin.send(&app, Method::POST, &format!("/api/v1/portal/posts/{id}/decision"), Some(d));
+    assert_eq!(decide(&a["id"], json!({"decision": "publish"})).await.0, StatusCode::OK);
+    assert_eq!(decide(&b["id"], json!({"decision": "refuse", "answer": "与开放数据无关"})).await.0, StatusCode::OK);
+    let html = showcase().await;
+    assert!(html.contains("选址地图") && !html.contains("广告页"));
+    let (_, mine) = user.get(&app, "/api/v1/portal/inbox").await;
+    let refused = mine["mine"].as_array().unwrap().iter().find(|p| p["id"] == b["id"]).unwrap().clone();
+    assert_eq!((refused["status"].as_str(), refused["answer"].as_str()), (Some("refused"), Some("与开放数据无关")));
 }
