@@ -251,10 +251,13 @@ async fn feedback_reaches_the_provider_and_comments_show_after_moderation() {
     let (_, b) = user.post(&app, "/api/v1/portal/posts", entry("广告页")).await;
     let showcase = || async { client().get(app.url("/showcase")).send().await.unwrap().text().await.unwrap() };
     assert!(!showcase().await.contains("选址地图"));
-    let decide =
-        |id: &Value, d: Value| admin.send(&app, Method::POST, &format!("/api/v1/portal/posts/{id}/decision"), Some(d));
-    assert_eq!(decide(&a["id"], json!({"decision": "publish"})).await.0, StatusCode::OK);
-    assert_eq!(decide(&b["id"], json!({"decision": "refuse", "answer": "与开放数据无关"})).await.0, StatusCode::OK);
+    for (id, d) in [
+        (&a["id"], json!({"decision": "publish"})),
+        (&b["id"], json!({"decision": "refuse", "answer": "与开放数据无关"})),
+    ] {
+        let path = format!("/api/v1/portal/posts/{id}/decision");
+        assert_eq!(admin.send(&app, Method::POST, &path, Some(d)).await.0, StatusCode::OK);
+    }
     let html = showcase().await;
     assert!(html.contains("选址地图") && !html.contains("广告页"));
     let (_, mine) = user.get(&app, "/api/v1/portal/inbox").await;
