@@ -320,7 +320,7 @@ impl MetaStore {
     /// Downloads and calls of every dataset ever counted.
     pub async fn usage_by_dataset(&self) -> Result<Vec<(String, UsageTotals)>> {
         let rows = sqlx::query(
-            "SELECT dataset, kind, SUM(count) AS n FROM usage_counts GROUP BY dataset, kind ORDER BY dataset",
+            "SELECT dataset, kind, CAST(SUM(count) AS BIGINT) AS n FROM usage_counts GROUP BY dataset, kind ORDER BY dataset",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -345,7 +345,7 @@ impl MetaStore {
     pub async fn usage_by_day(&self, since: &str, token_id: Option<i64>) -> Result<Vec<UsageDay>> {
         let filter = if token_id.is_some() { " AND token_id = $2" } else { "" };
         let sql = format!(
-            "SELECT day, kind, SUM(count) AS n FROM usage_counts WHERE day >= $1{filter} GROUP BY day, kind ORDER BY day"
+            "SELECT day, kind, CAST(SUM(count) AS BIGINT) AS n FROM usage_counts WHERE day >= $1{filter} GROUP BY day, kind ORDER BY day"
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(since.to_owned());
         if let Some(t) = token_id {
