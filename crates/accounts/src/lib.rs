@@ -184,6 +184,14 @@ impl Accounts {
         Ok(())
     }
 
+    /// Gives a key its own rate limit on the public data APIs (`None`: the platform's
+    /// keyed rate). For administrators; takes effect at once.
+    pub async fn set_token_rate(&self, token_id: i64, rate_per_minute: Option<i64>) -> Result<TokenInfo, AccountError> {
+        let info = self.store.set_token_rate(token_id, rate_per_minute).await?;
+        self.tokens.lock().expect("token cache").clear();
+        Ok(info)
+    }
+
     /// Registers a member of the public (role [`Role::Public`], in the platform's public
     /// organization, created on first use).
     pub async fn register(

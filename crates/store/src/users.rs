@@ -302,6 +302,20 @@ impl MetaStore {
         rows.iter().map(token_from_row).collect()
     }
 
+    /// Sets a token's own rate limit (`None`: the platform's keyed rate). Any user's token:
+    /// the caller has checked that an administrator asks.
+    pub async fn set_token_rate(&self, token_id: i64, rate_per_minute: Option<i64>) -> Result<TokenInfo> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE api_tokens SET rate_per_minute = $1 WHERE id = $2 RETURNING {TOKEN_COLUMNS}"
+        )))
+        .bind(rate_per_minute)
+        .bind(token_id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("api token {token_id}")))?;
+        token_from_row(&row)
+    }
+
     /// Revokes one of the user's own tokens. Revoking twice is fine; another user's token is
     /// "not found".
     pub async fn revoke_token(&self, user_id: i64, token_id: i64) -> Result<()> {

@@ -54,6 +54,7 @@ fn table() -> Vec<Route> {
         route!(POST "/api/v1/tokens" => SignedIn, api::auth::create_token),
         route!(DELETE "/api/v1/tokens/{id}" => SignedIn, api::auth::revoke_token),
         route!(GET "/api/v1/tokens/{id}/usage" => SignedIn, api::portal::token_usage),
+        route!(PUT "/api/v1/tokens/{id}/rate" => ManageAccounts, api::portal::set_token_rate),
         route!(POST "/api/v1/register" => Public, api::portal::register),
         route!(GET "/api/v1/portal/posts" => Public, api::portal::list_posts),
         route!(POST "/api/v1/portal/posts" => SignedIn, api::portal::create_post),

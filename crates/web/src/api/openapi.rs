@@ -15,7 +15,7 @@ use super::{auth, catalog, library, orgs, portal, rows};
         catalog::submit, catalog::approve, catalog::return_entry, catalog::delist, catalog::workbench, catalog::review_queue,
         library::tables, library::ingest, library::export, library::open_download, library::sql, library::jobs, library::job,
         rows::rows, portal::register, portal::list_posts, portal::create_post, portal::decide, portal::inbox,
-        portal::token_usage,
+        portal::token_usage, portal::set_token_rate,
     ),
     tags((name = "catalog", description = "政务信息资源目录"), (name = "review", description = "目录审核"),
          (name = "accounts", description = "账号与令牌"), (name = "organizations", description = "机构与用户"),

@@ -155,3 +155,29 @@ pub async fn token_usage(
     state.portal.flush_usage().await?;
     Ok(Json(state.store.usage_by_day(&since, Some(id)).await?))
 }
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRateRequest {
+    /// Requests a minute for this key on the public data APIs; null: the platform's keyed
+    /// rate; 0: unlimited.
+    pub rate_per_minute: Option<i64>,
+}
+
+/// Gives an API key its own rate limit (administrators).
+#[utoipa::path(put, path = "/api/v1/tokens/{id}/rate", tag = "accounts", params(("id" = i64, Path)),
+    request_body = TokenRateRequest,
+    responses((status = 200, body = crate::api::auth::TokenView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn set_token_rate(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<TokenRateRequest>,
+) -> Result<Json<crate::api::auth::TokenView>, ApiError> {
+    if let Some(r) = req.rate_per_minute
+        && !(0..=1_000_000).contains(&r)
+    {
+        return Err(bad_param("rate_per_minute", "must be 0 (unlimited) to 1000000, or null"));
+    }
+    let info = state.accounts.set_token_rate(parse_id(&id)?, req.rate_per_minute).await?;
+    Ok(Json(info.into()))
+}

@@ -72,10 +72,28 @@ async fn a_developer_registers_gets_a_key_and_calls_the_api_within_its_limit() {
     let r = client().get(app.url(&rows)).bearer_auth("tsk_not-a-key").send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 
-    // The key's usage page counts its three calls today.
+    // An administrator can give the key a rate of its own, at once.
+    let admin = app.sign_in("admin", "Admin@2026").await;
+    let (status, t) =
+        admin.send(&app, Method::PUT, &format!("/api/v1/tokens/{id}/rate"), Some(json!({"rate_per_minute": 0}))).await;
+    assert_eq!((status, t["rate_per_minute"].as_i64()), (StatusCode::OK, Some(0)), "{t}");
+    assert_eq!(
+        client().get(app.url(&rows)).bearer_auth(&key).send().await.unwrap().status(),
+        StatusCode::OK,
+        "0: unlimited"
+    );
+    let body = Some(json!({"rate_per_minute": -1}));
+    assert_eq!(
+        admin.send(&app, Method::PUT, &format!("/api/v1/tokens/{id}/rate"), body).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    let body = Some(json!({"rate_per_minute": 5}));
+    assert_eq!(dev.send(&app, Method::PUT, &format!("/api/v1/tokens/{id}/rate"), body).await.0, StatusCode::FORBIDDEN);
+
+    // The key's usage page counts its calls today.
     let (status, usage) = dev.get(&app, &format!("/api/v1/tokens/{id}/usage")).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(usage.as_array().unwrap().last().unwrap()["calls"], 3, "{usage}");
+    assert_eq!(usage.as_array().unwrap().last().unwrap()["calls"], 4, "{usage}");
     let other = register(&app, "dev.wang").await;
     assert_eq!(other.get(&app, &format!("/api/v1/tokens/{id}/usage")).await.0, StatusCode::NOT_FOUND);
     let page = dev.client.get(app.url("/developer")).send().await.unwrap().text().await.unwrap();
