@@ -40,11 +40,16 @@ pub struct Caller {
     pub principal: Option<Principal>,
     pub csrf: Option<String>,
     pub via: Via,
+    /// The visitor chose English (the `tongshu_lang=en` cookie); pages are Chinese first.
+    pub english: bool,
 }
+
+/// The cookie holding the visitor's language (`en`; anything else: Chinese).
+pub const LANG_COOKIE: &str = "tongshu_lang";
 
 impl Caller {
     pub fn anonymous() -> Self {
-        Self { principal: None, csrf: None, via: Via::Anonymous }
+        Self { principal: None, csrf: None, via: Via::Anonymous, english: false }
     }
 
     /// The id of the API key the call came with (0: none), for usage counts.
@@ -86,10 +91,11 @@ pub fn is_api(path: &str) -> bool {
 
 /// Establishes the caller. A bad bearer token is refused at once; a stale cookie is ignored.
 pub async fn resolve(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let caller = match caller_of(&state, req.headers()).await {
+    let mut caller = match caller_of(&state, req.headers()).await {
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };
+    caller.english = cookie(req.headers(), LANG_COOKIE) == Some("en");
     req.extensions_mut().insert(caller);
     next.run(req).await
 }
@@ -119,7 +125,7 @@ async fn caller_of(state: &AppState, headers: &axum::http::HeaderMap) -> Result<
             .await?
             .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "api token is unknown or revoked"))?;
         let via = Via::Token { id: owner.token_id, rate_per_minute: owner.rate_per_minute };
-        return Ok(Caller { principal: Some(owner.principal), csrf: None, via });
+        return Ok(Caller { principal: Some(owner.principal), csrf: None, via, english: false });
     }
     if let Some(token) = cookie(headers, SESSION_COOKIE)
         && let Some(s) = state.accounts.session(token).await?
@@ -128,6 +134,7 @@ async fn caller_of(state: &AppState, headers: &axum::http::HeaderMap) -> Result<
             principal: Some(s.principal),
             csrf: Some(s.csrf_token),
             via: Via::Session(token.to_owned()),
+            english: false,
         });
     }
     Ok(Caller::anonymous())

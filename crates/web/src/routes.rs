@@ -116,6 +116,7 @@ fn table() -> Vec<Route> {
         route!(GET "/inbox" => SignedIn, pages::interact::inbox),
         route!(POST "/inbox/{id}" => SignedIn, pages::interact::decide),
         route!(GET "/stats" => Public, pages::stats::stats),
+        route!(GET "/lang" => Public, pages::switch_lang),
         route!(GET "/developer" => SignedIn, pages::account::account),
         route!(GET "/login" => Public, pages::account::login_form),
         route!(POST "/login" => Public, pages::account::login),

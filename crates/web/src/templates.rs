@@ -48,6 +48,7 @@ impl Templates {
             "stats.html",
         );
         env.add_filter("label", label);
+        env.add_function("t", t);
         env.add_filter("beijing", beijing);
         env.add_filter("district", district_name);
         env.add_function("choices", choices);
@@ -56,6 +57,15 @@ impl Templates {
 
     pub fn render(&self, name: &str, ctx: impl Serialize) -> Result<String, minijinja::Error> {
         self.env.get_template(name)?.render(Value::from(minijinja::value::Serde(ctx)))
+    }
+}
+
+/// `t("中文")`: the English wording when the page is in English and there is one.
+fn t(state: &minijinja::State, zh: String) -> String {
+    let english = state.lookup("lang").is_some_and(|l| l.as_str() == Some("en"));
+    match english.then(|| crate::pages::en::english(&zh)).flatten() {
+        Some(en) => en.to_owned(),
+        None => zh,
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod catalog;
+pub mod en;
 mod form;
 pub mod interact;
 pub mod library;
@@ -30,8 +31,38 @@ pub fn base(caller: &Caller, nav: &str, title: &str) -> serde_json::Map<String, 
     m.insert("me".into(), me.unwrap_or(Value::Null));
     m.insert("csrf".into(), caller.csrf.clone().map(Value::from).unwrap_or(Value::Null));
     m.insert("nav".into(), nav.into());
+    m.insert("lang".into(), if caller.english { "en" } else { "zh" }.into());
+    let title = if caller.english { en::english(title).unwrap_or(title) } else { title };
     m.insert("title".into(), title.into());
     m
+}
+
+#[derive(serde::Deserialize, Default)]
+pub struct LangQuery {
+    to: Option<String>,
+    next: Option<String>,
+}
+
+/// `GET /lang?to=en|zh&next=/path`: remembers the visitor's language in a cookie and goes
+/// back to the page.
+/// Without `next`, the page the link was on (the Referer's path), when it is this site's.
+pub async fn switch_lang(
+    headers: axum::http::HeaderMap,
+    q: Result<crate::api::ApiQuery<LangQuery>, ApiError>,
+) -> Response {
+    let q = q.map(|q| q.0).unwrap_or_default();
+    let lang = if q.to.as_deref() == Some("en") { "en" } else { "zh" };
+    let host = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    let from = headers
+        .get(axum::http::header::REFERER)
+        .and_then(|r| r.to_str().ok())
+        .and_then(|r| r.split_once("://"))
+        .and_then(|(_, rest)| rest.split_once('/'))
+        .filter(|(h, _)| !host.is_empty() && *h == host)
+        .map(|(_, path)| format!("/{path}"));
+    let next = account::safe_next(q.next.as_deref().or(from.as_deref()));
+    let cookie = format!("{}={lang}; Path=/; Max-Age=31536000; SameSite=Lax", crate::caller::LANG_COOKIE);
+    ([(axum::http::header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response()
 }
 
 /// Renders `template` with `ctx`, answering `status`.

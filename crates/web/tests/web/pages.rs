@@ -147,3 +147,26 @@ async fn public_pages_browse_and_protected_pages_ask_to_sign_in() {
     let r = c.get(app.url("/review")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN, "the public may not review");
 }
+
+#[tokio::test]
+async fn visitors_switch_the_open_data_pages_to_english_and_back() {
+    let app = spawn_app().await;
+    let c = client();
+    // Browsers send the Referer percent-encoded.
+    let r = c
+        .get(app.url("/lang?to=en"))
+        .header("referer", app.url("/datasets?q=%E4%BC%81%E4%B8%9A"))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_redirection());
+    assert_eq!(r.headers()["location"], "/datasets?q=%E4%BC%81%E4%B8%9A", "back to the page the link was on");
+    assert!(r.headers()["set-cookie"].to_str().unwrap().starts_with("tongshu_lang=en"));
+    let html = c.get(app.url("/datasets?q=企业")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains(r#"<html lang="en">"#) && html.contains(">Open data</a>") && !html.contains(">开放数据</a>"));
+    assert!(html.contains("Search open data") && html.contains(">中文</a>"), "labels in English, a way back");
+    let r = c.get(app.url("/lang?to=zh&next=//evil.example/")).send().await.unwrap();
+    assert_eq!(r.headers()["location"], "/", "no open redirect");
+    let html = c.get(app.url("/datasets")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains(r#"<html lang="zh-CN">"#) && html.contains(">开放数据</a>") && html.contains(">English</a>"));
+}
