@@ -165,6 +165,13 @@ async fn visitors_switch_the_open_data_pages_to_english_and_back() {
     let html = c.get(app.url("/datasets?q=企业")).send().await.unwrap().text().await.unwrap();
     assert!(html.contains(r#"<html lang="en">"#) && html.contains(">Open data</a>") && !html.contains(">开放数据</a>"));
     assert!(html.contains("Search open data") && html.contains(">中文</a>"), "labels in English, a way back");
+    let names: serde_json::Value =
+        c.get(app.url("/api/3/action/package_list")).send().await.unwrap().json().await.unwrap();
+    let name = names["result"][0].as_str().unwrap();
+    let page = c.get(app.url(&format!("/datasets/{name}"))).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<h2>Metadata</h2>") && html.contains("<dt>Publisher</dt>"), "the dataset page too");
     let r = c.get(app.url("/lang?to=zh&next=//evil.example/")).send().await.unwrap();
     assert_eq!(r.headers()["location"], "/", "no open redirect");
     let html = c.get(app.url("/datasets")).send().await.unwrap().text().await.unwrap();
