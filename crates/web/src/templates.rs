@@ -60,7 +60,8 @@ impl Templates {
     }
 }
 
-/// `t("中文")`: the English wording when the page is in English and there is one.
+/// `t("中文")`: the English wording when the page is in English and there is one. (A loop
+/// variable named `t` hides this function inside its loop: name loop variables otherwise.)
 fn t(state: &minijinja::State, zh: String) -> String {
     let english = state.lookup("lang").is_some_and(|l| l.as_str() == Some("en"));
     match english.then(|| crate::pages::en::english(&zh)).flatten() {

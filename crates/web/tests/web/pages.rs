@@ -172,6 +172,28 @@ async fn visitors_switch_the_open_data_pages_to_english_and_back() {
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
     assert!(html.contains("<h2>Metadata</h2>") && html.contains("<dt>Publisher</dt>"), "the dataset page too");
+    for (path, english) in [
+        ("/", "Browse by topic"),
+        ("/requests", "No public requests yet."),
+        ("/showcase", "Nothing shown yet."),
+        ("/stats", "Most used datasets"),
+        ("/register", "Register and sign in"),
+        ("/login", "Username"),
+    ] {
+        let r = c.get(app.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        assert!(r.text().await.unwrap().contains(english), "{path} in English");
+    }
+    // The developer centre too, once signed in.
+    let r = c
+        .post(app.url("/login"))
+        .form(&[("username", "citizen"), ("password", "Citizen@2026"), ("next", "/developer")])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_redirection());
+    let html = c.get(app.url("/developer")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("My apps and API keys") && html.contains("Create the app and get its key"), "{html}");
     let r = c.get(app.url("/lang?to=zh&next=//evil.example/")).send().await.unwrap();
     assert_eq!(r.headers()["location"], "/", "no open redirect");
     let html = c.get(app.url("/datasets")).send().await.unwrap().text().await.unwrap();
