@@ -54,12 +54,39 @@ async fn open_figures(state: &AppState) -> Value {
             (n > 0).then(|| json!({"slug": slug, "title": title, "count": n}))
         })
         .collect();
+    let brief = |d: &tongshu_portal::Dataset| json!({"name": d.name, "title": d.entry.body.name, "org": d.org.name});
+    let mut newest: Vec<_> = datasets.iter().collect();
+    newest.sort_by_key(|d| std::cmp::Reverse(d.entry.listed_at.unwrap_or(d.entry.updated_at)));
+    let mut used: Vec<(u64, &tongshu_portal::Dataset)> = datasets
+        .iter()
+        .map(|d| {
+            let u = state.portal.usage_of(&d.name);
+            (u.downloads + u.calls, d.as_ref())
+        })
+        .filter(|(n, _)| *n > 0)
+        .collect();
+    used.sort_by_key(|(n, _)| std::cmp::Reverse(*n));
+    let usage =
+        datasets.iter().map(|d| state.portal.usage_of(&d.name)).fold((0, 0), |a, u| (a.0 + u.downloads, a.1 + u.calls));
+    let mut orgs = state.portal.organizations();
+    orgs.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
+    let districts: Vec<Value> = tongshu_core::ids::LINYI_DISTRICTS
+        .iter()
+        .map(|(code, name)| json!({"code": code, "name": name, "count": datasets.iter().filter(|d| d.district == *name).count()}))
+        .filter(|d| d["count"] != 0)
+        .collect();
     json!({
         "datasets": datasets.len(),
         "records": tables.iter().map(|t| t.rows).sum::<i64>(),
         "providers": state.portal.organizations().len(),
         "apis": tables.len(),
+        "downloads": usage.0,
+        "calls": usage.1,
         "topics": topics,
+        "newest": newest.iter().take(6).map(|d| brief(d)).collect::<Vec<_>>(),
+        "most_used": used.iter().take(6).map(|(n, d)| json!({"n": n, "d": brief(d)})).collect::<Vec<_>>(),
+        "orgs": orgs.iter().take(12).map(|(o, n)| json!({"slug": o.slug, "name": o.name, "count": n})).collect::<Vec<_>>(),
+        "districts": districts,
     })
 }
 

@@ -199,3 +199,18 @@ async fn visitors_switch_the_open_data_pages_to_english_and_back() {
     let html = c.get(app.url("/datasets")).send().await.unwrap().text().await.unwrap();
     assert!(html.contains(r#"<html lang="zh-CN">"#) && html.contains(">开放数据</a>") && html.contains(">English</a>"));
 }
+
+#[tokio::test]
+async fn the_home_page_leads_to_newest_most_used_departments_and_districts() {
+    let app = spawn_app().await;
+    let (name, table) = crate::ckan::with_table(&app, "open", "企业", crate::ckan::FIRMS, "home_firms").await;
+    let r = client().get(app.url(&format!("/api/v1/open/tables/{table}/download?format=csv"))).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = client().get(app.url("/")).send().await.unwrap().text().await.unwrap();
+    let section =
+        |id: &str| html.split(&format!("id=\"{id}\"")).nth(1).unwrap().split("</section>").next().unwrap().to_owned();
+    assert_eq!(section("open-newest").matches("href=\"/datasets/").count(), 6, "six newest open datasets");
+    assert!(section("open-used").contains(&format!("/datasets/{name}")), "the downloaded dataset is the most used");
+    let browse = section("open-orgs");
+    assert!(browse.contains("href=\"/organizations/") && browse.contains("href=\"/districts/37"), "{browse}");
+}
