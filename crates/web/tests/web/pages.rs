@@ -165,6 +165,7 @@ async fn visitors_switch_the_open_data_pages_to_english_and_back() {
     let html = c.get(app.url("/datasets?q=企业")).send().await.unwrap().text().await.unwrap();
     assert!(html.contains(r#"<html lang="en">"#) && html.contains(">Open data</a>") && !html.contains(">开放数据</a>"));
     assert!(html.contains("Search open data") && html.contains(">中文</a>"), "labels in English, a way back");
+    assert!(html.contains("<h3>Publisher</h3>") && html.contains("Most downloaded"), "facets and sorts too");
     let names: serde_json::Value =
         c.get(app.url("/api/3/action/package_list")).send().await.unwrap().json().await.unwrap();
     let name = names["result"][0].as_str().unwrap();
