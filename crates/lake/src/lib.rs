@@ -331,18 +331,9 @@ impl Library {
     pub async fn info(&self, name: &str) -> Result<TableInfo> {
         let t = self.table(name).await?;
         let version = t.version().unwrap_or(0);
-        let (mut rows, mut files, mut bytes) = (0u64, 0u64, 0u64);
-        {
-            let snapshot = t.snapshot()?;
-            let log_store = t.log_store();
-            let mut views = snapshot.snapshot().file_views(log_store.as_ref(), None);
-            while let Some(f) = views.next().await {
-                let f = f?;
-                files += 1;
-                bytes += f.size().max(0) as u64;
-                rows += f.num_records().unwrap_or(0) as u64;
-            }
-        }
+        let data = data_files(&t).await?;
+        let files = data.len() as u64;
+        let (rows, bytes) = data.iter().fold((0, 0), |a, f| (a.0 + f.rows, a.1 + f.bytes));
         let columns = Self::columns_of(&t)?
             .into_iter()
             .map(|c| ColumnInfo { name: c.name, ty: c.ty.as_str().to_owned() })
@@ -384,6 +375,31 @@ impl Library {
         let (t, _metrics) = t.restore().with_version_to_restore(version).await?;
         Ok(t.version().unwrap_or(latest + 1))
     }
+}
+
+/// One data file of a table version, as its Delta log describes it.
+pub(crate) struct DataFile {
+    /// Relative to the table's root.
+    pub path: String,
+    pub rows: u64,
+    pub bytes: u64,
+}
+
+/// The data files of a table's loaded version, in path order (a stable order for paging).
+pub(crate) async fn data_files(table: &DeltaTable) -> Result<Vec<DataFile>> {
+    let snapshot = table.snapshot()?;
+    let mut views = snapshot.snapshot().file_views(table.log_store().as_ref(), None);
+    let mut files = Vec::new();
+    while let Some(f) = views.next().await {
+        let f = f?;
+        files.push(DataFile {
+            path: f.path().into_owned(),
+            rows: f.num_records().unwrap_or(0) as u64,
+            bytes: f.size().max(0) as u64,
+        });
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(files)
 }
 
 #[cfg(test)]

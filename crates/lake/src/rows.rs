@@ -248,37 +248,13 @@ impl Library {
     /// Rows of `table` (at its loaded version) matching `filter`: from the Delta log when
     /// there is no filter, else by a scan.
     async fn count_rows(&self, table: &deltalake::DeltaTable, filter: Option<Expr>) -> Result<u64> {
+        let Some(f) = filter else {
+            return Ok(crate::data_files(table).await?.iter().map(|f| f.rows).sum());
+        };
         let ctx = SessionContext::new();
         table.update_datafusion_session(&ctx.state())?;
-        let mut df = ctx.read_table(table.table_provider().await?)?;
-        match filter {
-            None => {
-                let snapshot = table.snapshot()?;
-                let mut views = snapshot.snapshot().file_views(table.log_store().as_ref(), None);
-                let mut rows = 0u64;
-                while let Some(f) = futures::StreamExt::next(&mut views).await {
-                    rows += f?.num_records().unwrap_or(0) as u64;
-                }
-                Ok(rows)
-            }
-            Some(f) => {
-                df = df.filter(f)?;
-                Ok(df.count().await? as u64)
-            }
-        }
+        Ok(ctx.read_table(table.table_provider().await?)?.filter(f)?.count().await? as u64)
     }
-}
-
-/// The data files of a table's loaded version, in path order (a stable order for paging).
-async fn data_files(table: &deltalake::DeltaTable) -> Result<Vec<String>> {
-    let snapshot = table.snapshot()?;
-    let mut views = snapshot.snapshot().file_views(table.log_store().as_ref(), None);
-    let mut files = Vec::new();
-    while let Some(f) = futures::StreamExt::next(&mut views).await {
-        files.push(f?.path().into_owned());
-    }
-    files.sort();
-    Ok(files)
 }
 
 /// Up to `limit` matching rows in stored order from `from`, and where the next page starts.
@@ -293,36 +269,26 @@ async fn stored_order_page(
     limit: usize,
 ) -> Result<(Vec<RecordBatch>, Option<Position>)> {
     use deltalake::datafusion::prelude::SessionConfig;
-    let files = data_files(table).await?;
+    let files: Vec<String> = crate::data_files(table).await?.into_iter().map(|f| f.path).collect();
     let version = table.version().unwrap_or(0);
     let mut pos = Position { version, ..from };
     let mut out = Vec::new();
     let mut got = 0;
     while pos.file < files.len() && got < limit {
         let want = limit - got;
-        if filter.is_none() {
+        // One row more than wanted tells whether the file has more after this page.
+        let batches = match &filter {
             // Without a filter the Parquet reader skips whole row groups and pages to the
             // position, so a page deep in a big file costs what a first page costs.
-            let batches = read_file_slice(table, &files[pos.file], &select, pos.skip, want + 1).await?;
-            let n: usize = batches.iter().map(|b| b.num_rows()).sum();
-            take_rows(&mut out, batches, want);
-            if n > want {
-                pos.skip += want;
-                got += want;
-            } else {
-                got += n;
-                pos = Position { version, file: pos.file + 1, skip: 0 };
+            None => read_file_slice(table, &files[pos.file], &select, pos.skip, want + 1).await?,
+            Some(f) => {
+                let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(1));
+                table.update_datafusion_session(&ctx.state())?;
+                let selection = deltalake::delta_datafusion::FileSelection::from_file_paths([files[pos.file].clone()]);
+                let df = ctx.read_table(table.table_provider().with_file_selection(selection).await?)?;
+                df.filter(f.clone())?.select(select.clone())?.limit(pos.skip, Some(want + 1))?.collect().await?
             }
-            continue;
-        }
-        let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(1));
-        table.update_datafusion_session(&ctx.state())?;
-        let selection = deltalake::delta_datafusion::FileSelection::from_file_paths([files[pos.file].clone()]);
-        let mut df = ctx.read_table(table.table_provider().with_file_selection(selection).await?)?;
-        if let Some(f) = filter.clone() {
-            df = df.filter(f)?;
-        }
-        let batches = df.select(select.clone())?.limit(pos.skip, Some(want + 1))?.collect().await?;
+        };
         let n: usize = batches.iter().map(|b| b.num_rows()).sum();
         take_rows(&mut out, batches, want);
         if n > want {
