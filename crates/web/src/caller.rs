@@ -52,6 +52,12 @@ impl Caller {
         Self { principal: None, csrf: None, via: Via::Anonymous, english: false }
     }
 
+    /// A validation or error message as this caller's pages show it: the domain's English
+    /// wording, or its Chinese form (`pages::zh`).
+    pub fn wording(&self, msg: &str) -> String {
+        if self.english { msg.to_owned() } else { crate::pages::zh::translate(msg) }
+    }
+
     /// The id of the API key the call came with (0: none), for usage counts.
     pub fn token_id(&self) -> i64 {
         match self.via {

@@ -63,8 +63,7 @@ impl Templates {
 /// `t("中文")`: the English wording when the page is in English and there is one. (A loop
 /// variable named `t` hides this function inside its loop: name loop variables otherwise.)
 fn t(state: &minijinja::State, zh: String) -> String {
-    let english = state.lookup("lang").is_some_and(|l| l.as_str() == Some("en"));
-    match english.then(|| crate::pages::en::english(&zh)).flatten() {
+    match is_english(state).then(|| crate::pages::en::english(&zh)).flatten() {
         Some(en) => en.to_owned(),
         None => zh,
     }
@@ -74,20 +73,41 @@ fn vocab_label<T: Vocabulary>(v: &str) -> Option<&'static str> {
     T::parse(v).map(|x| x.label())
 }
 
-/// `{{ value|label("open_type") }}` → the Chinese label of a wire value.
-fn label(value: String, kind: String) -> String {
-    let l = match kind.as_str() {
-        "format" => vocab_label::<ResourceFormat>(&value),
-        "data_type" => vocab_label::<DataType>(&value),
-        "sharing_type" => vocab_label::<SharingType>(&value),
-        "sharing_method" => vocab_label::<SharingMethod>(&value),
-        "open_type" => vocab_label::<OpenType>(&value),
-        "update_cycle" => vocab_label::<UpdateCycle>(&value),
-        "grading" => vocab_label::<Grading>(&value),
-        "status" => vocab_label::<EntryStatus>(&value),
-        "role" => Role::parse(&value).map(Role::label),
-        "org_kind" => OrgKind::parse(&value).map(OrgKind::label),
-        "interaction" => match value.as_str() {
+/// `{{ value|label("open_type") }}` → the label of a wire value: Chinese, or in English pages
+/// the English of that label, else the wire value itself made readable (`not_shared` → "Not
+/// shared"; wire values are English words).
+fn label(state: &minijinja::State, value: String, kind: String) -> String {
+    let zh = zh_label(&value, &kind);
+    if !is_english(state) {
+        return zh.map(str::to_owned).unwrap_or(value);
+    }
+    if let Some(en) = zh.and_then(crate::pages::en::english) {
+        return en.to_owned();
+    }
+    let mut words = value.replace('_', " ");
+    if let Some(first) = words.get(..1) {
+        words.replace_range(..1, &first.to_ascii_uppercase());
+    }
+    words
+}
+
+fn is_english(state: &minijinja::State) -> bool {
+    state.lookup("lang").is_some_and(|l| l.as_str() == Some("en"))
+}
+
+fn zh_label(value: &str, kind: &str) -> Option<&'static str> {
+    match kind {
+        "format" => vocab_label::<ResourceFormat>(value),
+        "data_type" => vocab_label::<DataType>(value),
+        "sharing_type" => vocab_label::<SharingType>(value),
+        "sharing_method" => vocab_label::<SharingMethod>(value),
+        "open_type" => vocab_label::<OpenType>(value),
+        "update_cycle" => vocab_label::<UpdateCycle>(value),
+        "grading" => vocab_label::<Grading>(value),
+        "status" => vocab_label::<EntryStatus>(value),
+        "role" => Role::parse(value).map(Role::label),
+        "org_kind" => OrgKind::parse(value).map(OrgKind::label),
+        "interaction" => match value {
             "request" => Some("数据需求"),
             "feedback" => Some("纠错反馈"),
             "comment" => Some("评价"),
@@ -95,7 +115,7 @@ fn label(value: String, kind: String) -> String {
             "showcase" => Some("应用成果"),
             _ => None,
         },
-        "post_status" => match value.as_str() {
+        "post_status" => match value {
             "pending" => Some("待处理"),
             "published" => Some("已公开"),
             "answered" => Some("已答复"),
@@ -104,7 +124,7 @@ fn label(value: String, kind: String) -> String {
             "hidden" => Some("已屏蔽"),
             _ => None,
         },
-        "job_status" => match value.as_str() {
+        "job_status" => match value {
             "queued" => Some("排队中"),
             "running" => Some("导入中"),
             "succeeded" => Some("已完成"),
@@ -112,8 +132,7 @@ fn label(value: String, kind: String) -> String {
             _ => None,
         },
         _ => None,
-    };
-    l.map(str::to_owned).unwrap_or(value)
+    }
 }
 
 /// `{{ ts|beijing }}`: an RFC 3339 UTC time shown as `YYYY-MM-DD HH:MM` in Beijing time.

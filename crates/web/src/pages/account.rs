@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::json;
 use tongshu_accounts::AccountError;
 
-use super::{base, error_page, render, see_other, zh};
+use super::{base, error_page, render, see_other};
 use crate::AppState;
 use crate::api::ApiQuery;
 use crate::api::auth::{ClientIp, TokenView};
@@ -83,7 +83,7 @@ pub async fn login(
             let retry = if let AccountError::Throttled(s) = e { Some(s) } else { None };
             let status = if retry.is_some() { StatusCode::TOO_MANY_REQUESTS } else { StatusCode::UNAUTHORIZED };
             let mut resp =
-                login_page(&state, &caller, status, &next, &form.username, Some(zh::translate(&e.to_string())));
+                login_page(&state, &caller, status, &next, &form.username, Some(caller.wording(&e.to_string())));
             if let Some(s) = retry {
                 resp.headers_mut().insert(axum::http::header::RETRY_AFTER, s.into());
             }

@@ -12,7 +12,7 @@ use tongshu_core::policy::Role;
 use tongshu_portal::interact::{Decision, PostInput};
 use tongshu_store::{Interaction, InteractionKind};
 
-use super::{base, error_page, render, see_other, zh};
+use super::{base, error_page, render, see_other};
 use crate::AppState;
 use crate::api::ApiQuery;
 use crate::api::auth::ClientIp;
@@ -107,9 +107,9 @@ pub async fn register(
     if let Err(e) = state.accounts.register(&f.username, &f.display_name, &f.password).await {
         let e = ApiError::from(e);
         let msg = if e.code == ErrorCode::Conflict {
-            "该用户名已被注册".to_owned()
+            caller.wording("this username is taken")
         } else {
-            zh::translate(&e.message)
+            caller.wording(&e.message)
         };
         return register_page(&state, &caller, e.code.status(), &f, Some(msg));
     }

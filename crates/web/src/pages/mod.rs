@@ -11,7 +11,7 @@ pub mod portal;
 pub mod review;
 pub mod stats;
 pub mod workbench;
-mod zh;
+pub(crate) mod zh;
 
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
@@ -102,7 +102,8 @@ pub fn error_page(state: &AppState, caller: &Caller, e: ApiError) -> Response {
     };
     let mut ctx = base(caller, "", heading);
     ctx.insert("heading".into(), heading.into());
-    ctx.insert("message".into(), zh::translate(&e.message).into());
+    let message = caller.wording(&e.message);
+    ctx.insert("message".into(), message.into());
     let status = e.code.status();
     let mut resp = render(state, status, "error.html", ctx);
     if let Some(secs) = e.retry_after {

@@ -77,7 +77,7 @@ async fn form_page(
         .0
         .iter()
         .rev() // the first message for a field wins
-        .map(|e| (e.field.clone(), Value::String(zh::translate(&e.message))))
+        .map(|e| (e.field.clone(), Value::String(caller.wording(&e.message))))
         .collect();
     ctx.insert("heading".into(), heading.into());
     ctx.insert("action".into(), action.into());

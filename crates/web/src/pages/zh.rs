@@ -29,6 +29,7 @@ pub fn translate(msg: &str) -> String {
         ("sign in first", "请先登录"),
         ("your role may not do this", "当前角色无权进行此操作"),
         ("wrong username or password", "用户名或密码错误"),
+        ("this username is taken", "该用户名已被注册"),
     ];
     if let Some((_, zh)) = EXACT.iter().find(|(en, _)| *en == msg) {
         return (*zh).to_owned();

@@ -173,6 +173,11 @@ async fn visitors_switch_the_open_data_pages_to_english_and_back() {
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
     assert!(html.contains("<h2>Metadata</h2>") && html.contains("<dt>Publisher</dt>"), "the dataset page too");
+    assert!(html.contains("Licence") && !html.contains("Rate this dataset"), "quality checks; forms need an account");
+    assert!(!html.contains("无条件开放") && !html.contains("知识共享"), "vocabulary labels in English");
+    let r = c.get(app.url("/datasets/no-such-dataset")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert!(r.text().await.unwrap().contains("Page not found"), "error pages too");
     for (path, english) in [
         ("/", "Browse by topic"),
         ("/requests", "No public requests yet."),
@@ -195,6 +200,8 @@ async fn visitors_switch_the_open_data_pages_to_english_and_back() {
     assert!(r.status().is_redirection());
     let html = c.get(app.url("/developer")).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("My apps and API keys") && html.contains("Create the app and get its key"), "{html}");
+    let html = c.get(app.url("/inbox")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("<h2>My posts</h2>") && !html.contains("我提交的"), "the inbox too");
     let r = c.get(app.url("/lang?to=zh&next=//evil.example/")).send().await.unwrap();
     assert_eq!(r.headers()["location"], "/", "no open redirect");
     let html = c.get(app.url("/datasets")).send().await.unwrap().text().await.unwrap();
