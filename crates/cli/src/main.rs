@@ -80,6 +80,9 @@ enum Cmd {
     /// Register and list department databases the library pulls from.
     #[command(subcommand)]
     Source(sources::SourceCmd),
+    /// Check the evidence log.
+    #[command(subcommand)]
+    Audit(AuditCmd),
     /// Save, run and list pulls (a SELECT against a source feeding a library table).
     #[command(subcommand)]
     Pull(sources::PullCmd),
@@ -87,6 +90,16 @@ enum Cmd {
     Openapi,
     /// Print the commented default configuration file.
     Config,
+}
+
+#[derive(Subcommand)]
+enum AuditCmd {
+    /// Walk the SM3 hash chain of the evidence log, its head and its daily anchors. Exits 0
+    /// when intact; otherwise non-zero, naming the first broken record.
+    Verify {
+        #[command(flatten)]
+        common: Common,
+    },
 }
 
 #[derive(Subcommand)]
@@ -247,11 +260,30 @@ async fn run(cli: Cli) -> Result<()> {
                 tick: std::time::Duration::from_secs(30),
             });
             let state = tongshu_web::AppState::new(store.clone(), Accounts::new(store.clone()), library, web);
+            state.exchange.ensure_seeded().await.context("cannot seed the exchange's calendar and masking rules")?;
+            state.exchange.spawn_schedule(std::time::Duration::from_secs(600));
             // The portal's datasets and search index follow the catalog within seconds.
             state.portal.spawn_refresh(std::time::Duration::from_secs(2));
             tongshu_web::serve(listener, state, shutdown_signal()).await?;
             store.close().await;
             Ok(())
+        }
+        Cmd::Audit(AuditCmd::Verify { common }) => {
+            let s = settings(&common, None)?;
+            init_logging(&s);
+            let store = open_store(&s).await?;
+            let outcome = tongshu_exchange::audit_verify(&store).await.context("cannot read the evidence log")?;
+            store.close().await;
+            match outcome {
+                Ok(v) => {
+                    println!(
+                        "evidence log intact: {} records, {} daily anchors, head {}",
+                        v.records, v.anchors, v.head
+                    );
+                    Ok(())
+                }
+                Err(broken) => bail!("evidence log broken at {broken}"),
+            }
         }
         Cmd::Demo { common, rows } => {
             let s = settings(&common, None)?;

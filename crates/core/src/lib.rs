@@ -5,10 +5,13 @@
 //! its validation, the organization tree and the single authorization policy.
 
 pub mod catalog;
+pub mod evidence;
 pub mod ids;
+pub mod masking;
 pub mod org;
 pub mod policy;
 mod validation;
+pub mod workdays;
 
 pub use validation::{FieldError, FieldErrors};
 

@@ -69,10 +69,13 @@ pub enum Action {
     ReadAccounts,
     /// Run SQL over every library table (the console).
     QueryLibrary,
+    /// Take part in the exchange between departments: request and answer shares, register
+    /// apps, see grants and evidence (the service checks which ones).
+    Exchange,
 }
 
 impl Action {
-    pub const ALL: [Action; 8] = [
+    pub const ALL: [Action; 9] = [
         Action::Public,
         Action::SignedIn,
         Action::EditEntries,
@@ -81,6 +84,7 @@ impl Action {
         Action::ManageAccounts,
         Action::ReadAccounts,
         Action::QueryLibrary,
+        Action::Exchange,
     ];
 }
 
@@ -93,7 +97,8 @@ pub fn allows(role: Option<Role>, action: Action) -> bool {
         (None, _) => false,
         (Some(_), A::SignedIn) => true,
         (Some(R::PlatformAdmin), _) => true,
-        (Some(R::DataOfficer), A::EditEntries | A::ReadHistory) => true,
+        (Some(R::DataOfficer), A::EditEntries | A::ReadHistory | A::Exchange) => true,
+        (Some(R::Consumer | R::Auditor), A::Exchange) => true,
         (Some(R::Auditor), A::ReadHistory | A::ReadAccounts) => true,
         _ => false,
     }

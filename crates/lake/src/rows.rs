@@ -366,3 +366,43 @@ async fn read_file_slice(
     let order: Vec<usize> = roots.iter().map(|r| sorted.iter().position(|s| s == r).unwrap_or(0)).collect();
     batches.into_iter().map(|b| b.project(&order).map_err(|e| LakeError::Internal(e.to_string()))).collect()
 }
+
+/// Masks the named columns of a page in place: each value is shown as its mask makes it
+/// (DOMAIN.md §4), and a masked column becomes text. Columns not named, or masked `clear`,
+/// are left as they are.
+pub fn mask_page(page: &mut RowPage, masks: &[(String, tongshu_core::masking::Mask)]) -> Result<()> {
+    use std::sync::Arc;
+
+    use deltalake::arrow::array::{Array, ArrayRef, StringArray};
+    use deltalake::arrow::compute::cast;
+    use deltalake::arrow::datatypes::{DataType, Field, Schema};
+    use tongshu_core::masking::Mask;
+
+    let masked: Vec<(usize, Mask)> = masks
+        .iter()
+        .filter(|(_, m)| *m != Mask::Clear)
+        .filter_map(|(name, m)| page.fields.iter().position(|(n, _)| n == name).map(|i| (i, *m)))
+        .collect();
+    if masked.is_empty() {
+        return Ok(());
+    }
+    for batch in &mut page.batches {
+        let schema = batch.schema();
+        let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+        let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
+        for (i, mask) in &masked {
+            let Some(idx) = schema.index_of(&page.fields[*i].0).ok() else { continue };
+            let text = cast(&columns[idx], &DataType::Utf8).map_err(|e| LakeError::Input(format!("mask: {e}")))?;
+            let text = text.as_any().downcast_ref::<StringArray>().expect("cast to Utf8 gives a StringArray");
+            let out: StringArray = text.iter().map(|v| v.and_then(|v| mask.apply(v))).collect();
+            columns[idx] = Arc::new(out);
+            fields[idx] = Field::new(fields[idx].name(), DataType::Utf8, true);
+        }
+        *batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+            .map_err(|e| LakeError::Input(format!("mask: {e}")))?;
+    }
+    for (i, _) in masked {
+        page.fields[i].1 = ColumnType::Text;
+    }
+    Ok(())
+}

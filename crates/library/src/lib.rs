@@ -70,6 +70,11 @@ impl LibraryService {
     }
 
     /// The key that seals data-source passwords (from the configuration).
+    /// The platform's secret key, when one is configured.
+    pub fn secret_key(&self) -> Option<&tongshu_sources::SecretKey> {
+        self.secret.as_ref()
+    }
+
     pub fn with_secret(mut self, key: tongshu_sources::SecretKey) -> Self {
         self.secret = Some(key);
         self

@@ -7,6 +7,7 @@
 //! suite in `tests/suite.rs` runs every case against both backends.
 
 mod entries;
+mod exchange;
 mod library;
 mod orgs;
 mod portal;
@@ -20,6 +21,9 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
 pub use entries::{Dimension, EntryFilter, EntryPage};
+pub use exchange::{
+    AppRecord, EvidenceFilter, GrantChange, GrantRecord, NewGrant, NewShareRequest, RequestFilter, ShareRequest,
+};
 pub use library::{ColumnStats, TableRecord};
 pub use portal::{
     Interaction, InteractionFilter, InteractionKind, InteractionStatus, NewInteraction, UsageDay, UsageKind,
@@ -233,6 +237,12 @@ pub mod testing {
         let mut url = url::Url::parse(&admin).expect("test PostgreSQL url");
         url.set_path(&name);
         Some(url.to_string())
+    }
+
+    /// Runs raw SQL against a store: for tests that tamper with records behind the store's
+    /// back (the evidence log's tamper tests).
+    pub async fn execute(store: &MetaStore, sql: &str) -> Result<u64> {
+        Ok(sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).execute(&store.pool).await?.rows_affected())
     }
 
     /// A new, empty, migrated PostgreSQL store, or `None` (see [`postgres_url`]).

@@ -71,6 +71,7 @@ pub struct AppState {
     pub catalog: Catalog,
     pub library: LibraryService,
     pub portal: tongshu_portal::Portal,
+    pub exchange: tongshu_exchange::Exchange,
     pub settings: Arc<WebSettings>,
     limiter: Arc<ratelimit::Limiter>,
     metrics: Arc<metrics::Metrics>,
@@ -83,6 +84,13 @@ impl AppState {
             catalog: Catalog::new(store.clone()),
             // An in-memory index: creating it fails only if tantivy itself is broken.
             portal: tongshu_portal::Portal::new(store.clone(), library.clone()).expect("an in-memory search index"),
+            exchange: tongshu_exchange::Exchange::new(
+                store.clone(),
+                library.clone(),
+                // Without a configured key (tests), app secrets are sealed under a key of this run.
+                library.secret_key().cloned().unwrap_or_else(tongshu_sources::SecretKey::generate),
+                tongshu_exchange::ExchangeSettings::default(),
+            ),
             library,
             store,
             accounts,

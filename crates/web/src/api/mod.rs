@@ -5,6 +5,7 @@ pub mod auth;
 pub mod catalog;
 pub mod ckan;
 pub mod dcat;
+pub mod exchange;
 pub mod library;
 pub mod openapi;
 pub mod ops;

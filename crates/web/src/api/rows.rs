@@ -45,12 +45,12 @@ fn decode_cursor(s: &str) -> Result<Position, ApiError> {
 }
 
 /// The parsed query string.
-struct Params {
-    query: RowQuery,
-    format: String,
+pub(crate) struct Params {
+    pub query: RowQuery,
+    pub format: String,
 }
 
-fn parse(table: &str, raw: Option<&str>) -> Result<Params, ApiError> {
+pub(crate) fn parse(table: &str, raw: Option<&str>) -> Result<Params, ApiError> {
     let mut q = RowQuery { table: table.to_owned(), limit: 100, total: true, ..Default::default() };
     let mut format = "json".to_owned();
     let mut cursor = None;
@@ -143,27 +143,47 @@ pub async fn rows(
     let Params { mut query, format } = parse(&name, raw.as_deref())?;
     let ds = state.portal.dataset_of_table(&name)?;
     state.portal.check_rows(&ds, caller.principal.as_ref()).await?;
-    if query.after.is_some_and(|p| p.version == u64::MAX) {
-        // The first page: pin the table's current version.
-        let version = state.library.lake().info(&name).await.map_err(tongshu_library::LibraryError::Lake)?.version;
-        query.after = Some(Position { version, file: 0, skip: 0 });
-    }
+    pin_first_page(&state, &mut query).await?;
     // Access was checked above; one check per call.
     let page = state.library.lake().rows(&query).await.map_err(tongshu_portal::PortalError::from)?;
     state.portal.count_usage(&ds.name, UsageKind::Call, caller.token_id(), 1);
+    Ok(render_page(&name, &ds.name, &page, &query, &format)?.0)
+}
+
+/// Pins the first page of stored-order paging to the table's current version.
+pub(crate) async fn pin_first_page(state: &AppState, query: &mut RowQuery) -> Result<(), ApiError> {
+    if query.after.is_some_and(|p| p.version == u64::MAX) {
+        let lake = state.library.lake();
+        let version = lake.info(&query.table).await.map_err(tongshu_library::LibraryError::Lake)?.version;
+        query.after = Some(Position { version, file: 0, skip: 0 });
+    }
+    Ok(())
+}
+
+/// A page as JSON or CSV, with the number of rows and bytes it carries.
+pub(crate) fn render_page(
+    name: &str,
+    dataset: &str,
+    page: &tongshu_lake::RowPage,
+    query: &RowQuery,
+    format: &str,
+) -> Result<(Response, usize, usize), ApiError> {
+    let n: usize = page.batches.iter().map(|b| b.num_rows()).sum();
     if format == "csv" {
         let mut w = tongshu_lake::arrow::csv::WriterBuilder::new().with_header(true).build(Vec::new());
         for b in &page.batches {
             w.write(b).map_err(ApiError::internal)?;
         }
-        let mut resp = ([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned())], w.into_inner()).into_response();
+        let body = w.into_inner();
+        let bytes = body.len();
+        let mut resp = ([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned())], body).into_response();
         if let Some(Ok(v)) = page.next.map(|n| encode_cursor(n).parse()) {
             resp.headers_mut().insert("x-next-cursor", v);
         }
         if let Some(total) = page.total {
             resp.headers_mut().insert("x-total-count", total.into());
         }
-        return Ok(resp);
+        return Ok((resp, n, bytes));
     }
     let mut w = WriterBuilder::new()
         .with_explicit_nulls(true)
@@ -176,18 +196,19 @@ pub async fn rows(
     let rows: Value =
         if bytes.is_empty() { json!([]) } else { serde_json::from_slice(&bytes).map_err(ApiError::internal)? };
     let next_cursor = page.next.map(encode_cursor);
-    let next_offset = (query.after.is_none() && rows.as_array().is_some_and(|r| r.len() == query.limit))
-        .then_some(query.offset + query.limit);
-    Ok(axum::Json(json!({
+    let next_offset = (query.after.is_none() && n == query.limit).then_some(query.offset + query.limit);
+    let body = json!({
         "table": name,
-        "dataset": ds.name,
+        "dataset": dataset,
         "fields": page.fields.iter().map(|(n, t)| json!({"name": n, "type": t.as_str()})).collect::<Vec<_>>(),
         "rows": rows,
         "total": page.total,
         "next_cursor": next_cursor,
         "next_offset": next_offset,
-    }))
-    .into_response())
+    });
+    let text = body.to_string();
+    let len = text.len();
+    Ok((([(header::CONTENT_TYPE, "application/json")], text).into_response(), n, len))
 }
 
 #[cfg(test)]

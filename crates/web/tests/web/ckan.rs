@@ -24,7 +24,7 @@ async fn post(app: &TestApp, action: &str, body: Value) -> (StatusCode, Value) {
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
-async fn admin(app: &TestApp) -> Principal {
+pub async fn admin(app: &TestApp) -> Principal {
     let users = app.store.list_users().await.unwrap();
     users.into_iter().find(|u| u.username == "admin").unwrap().principal()
 }

@@ -7,6 +7,7 @@ mod bad_input;
 mod browser;
 mod ckan;
 mod dcat;
+mod exchange;
 mod library;
 mod pages;
 mod portal;

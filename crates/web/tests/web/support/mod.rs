@@ -63,6 +63,7 @@ async fn spawn_with(backend: Backend, public_rate_per_minute: u32, key_rate_per_
     let lake = tongshu_lake::Library::open(dir.path().join("library").to_str().unwrap(), Default::default()).unwrap();
     let library = tongshu_library::LibraryService::new(lake, store.clone());
     let state = AppState::new(store.clone(), Accounts::new(store.clone()), library.clone(), settings);
+    state.exchange.ensure_seeded().await.unwrap();
     tokio::spawn(tongshu_web::serve(listener, state, std::future::pending()));
     Some(TestApp { addr, store, library, dir: dir.path().to_owned(), _dir: dir })
 }

@@ -1,0 +1,318 @@
+//! Sharing and exchange between departments (DOMAIN.md §3, §4): share requests answered on a
+//! working-day calendar, grants (items, row scope, validity) that decide what a consumer
+//! sees, masking, data interfaces called by signed apps or bearer tokens, quotas, and the
+//! SM3 hash-chained evidence log that proves afterwards who received what.
+//!
+//! Publishing a table grants nobody anything (X-Road's rule): only its own organization and
+//! holders of a live grant reach its rows, through [`Exchange::access`], which every data
+//! interface call goes through.
+
+mod access;
+mod requests;
+pub mod signing;
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use tongshu_core::evidence::{EvidenceFields, Verified, Verifier};
+use tongshu_core::policy::{Principal, Role};
+use tongshu_core::workdays::{Calendar, DayKind, parse_day};
+use tongshu_library::LibraryService as Library;
+use tongshu_sources::SecretKey;
+use tongshu_store::{AppRecord, MetaStore, StoreError};
+
+pub use access::{Access, Consumer, ScopeCondition};
+pub use requests::{DecisionInput, RequestInput, Supervision};
+
+/// The exchange's settings (the `[exchange]` section of the configuration).
+#[derive(Debug, Clone)]
+pub struct ExchangeSettings {
+    /// Working days a provider has to answer a conditional request (State Council: 10).
+    pub deadline_days: u32,
+    /// Remind the provider this many working days before the deadline.
+    pub remind_days: u32,
+    /// How far a signed call's timestamp may be from the platform's clock, in seconds.
+    pub clock_skew_secs: i64,
+    /// Default quotas of an app per interface.
+    pub per_minute: i64,
+    pub per_day: i64,
+}
+
+impl Default for ExchangeSettings {
+    fn default() -> Self {
+        Self { deadline_days: 10, remind_days: 2, clock_skew_secs: 300, per_minute: 600, per_day: 100_000 }
+    }
+}
+
+/// Errors of the exchange. Messages name the field, item or record at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ExchangeError {
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("quota exceeded: {0}")]
+    TooManyRequests(String, u64),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Library(#[from] tongshu_library::LibraryError),
+    #[error(transparent)]
+    Lake(#[from] tongshu_lake::LakeError),
+}
+
+impl ExchangeError {
+    pub(crate) fn invalid(field: &str, message: impl Into<String>) -> Self {
+        ExchangeError::Invalid { field: field.to_owned(), message: message.into() }
+    }
+}
+
+pub type Result<T, E = ExchangeError> = std::result::Result<T, E>;
+
+/// One fixed-window counter pair of a caller on an interface.
+#[derive(Debug, Default, Clone, Copy)]
+struct Window {
+    minute: i64,
+    in_minute: i64,
+    day: i64,
+    in_day: i64,
+}
+
+/// The exchange service. Cheap to clone.
+#[derive(Clone)]
+pub struct Exchange {
+    store: MetaStore,
+    library: Library,
+    key: SecretKey,
+    settings: ExchangeSettings,
+    quotas: std::sync::Arc<Mutex<HashMap<(String, String), Window>>>,
+}
+
+impl std::fmt::Debug for Exchange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Exchange").field("settings", &self.settings).finish_non_exhaustive()
+    }
+}
+
+/// Today in Beijing, where the working days are counted.
+pub fn beijing_today() -> time::Date {
+    let offset = time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC);
+    tongshu_core::now().to_offset(offset).date()
+}
+
+pub(crate) fn evidence_now(kind: &str) -> EvidenceFields {
+    let at = tongshu_core::now().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    EvidenceFields { at, kind: kind.to_owned(), ..Default::default() }
+}
+
+impl Exchange {
+    pub fn new(store: MetaStore, library: Library, key: SecretKey, settings: ExchangeSettings) -> Self {
+        Self { store, library, key, settings, quotas: Default::default() }
+    }
+
+    pub fn settings(&self) -> &ExchangeSettings {
+        &self.settings
+    }
+
+    /// Seeds the current year's holidays and the masking presets into a new store (once).
+    pub async fn ensure_seeded(&self) -> Result<()> {
+        if self.store.meta_set_once("exchange_seeded", "1").await? {
+            for (day, kind, name) in tongshu_core::workdays::CHINA_2026 {
+                self.store.set_calendar_day(day, Some(kind.as_str()), name).await?;
+            }
+            for (name, patterns, mask, grading) in tongshu_core::masking::DEFAULT_RULES {
+                self.store.add_mask_rule(name, patterns, mask, grading).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The working-day calendar as the administrators keep it.
+    pub async fn calendar(&self) -> Result<Calendar> {
+        let days = self.store.calendar_days().await?;
+        Ok(Calendar::new(days.iter().filter_map(|(d, k, _)| Some((parse_day(d)?, DayKind::parse(k)?)))))
+    }
+
+    /// Sets or clears one day of the calendar (administrators).
+    pub async fn set_calendar_day(&self, who: &Principal, day: &str, kind: Option<&str>, name: &str) -> Result<()> {
+        if who.role != Role::PlatformAdmin {
+            return Err(ExchangeError::Forbidden("only platform administrators keep the calendar".into()));
+        }
+        parse_day(day).ok_or_else(|| ExchangeError::invalid("day", format!("{day:?} is not YYYY-MM-DD")))?;
+        if let Some(k) = kind {
+            DayKind::parse(k)
+                .ok_or_else(|| ExchangeError::invalid("kind", format!("{k:?}: use holiday or workday")))?;
+        }
+        self.store.set_calendar_day(day, kind, name.trim()).await?;
+        Ok(())
+    }
+
+    /// Registers an app of the caller's organization; the secret is shown only here.
+    pub async fn create_app(&self, who: &Principal, name: &str) -> Result<(AppRecord, String)> {
+        if who.role == Role::Public || who.role == Role::Auditor {
+            return Err(ExchangeError::Forbidden("only departments register exchange apps".into()));
+        }
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(ExchangeError::invalid("name", "is required, at most 100 characters"));
+        }
+        let app_key = format!("tsa_{}", hex::encode(rand::random::<[u8; 8]>()));
+        let secret = hex::encode(rand::random::<[u8; 24]>());
+        let app =
+            self.store.create_exchange_app(who.org_id, name, &app_key, &self.key.seal(&secret), who.user_id).await?;
+        Ok((app, secret))
+    }
+
+    /// The apps of the caller's organization.
+    pub async fn apps(&self, who: &Principal) -> Result<Vec<AppRecord>> {
+        Ok(self.store.exchange_apps_of(who.org_id).await?)
+    }
+
+    /// Sets an app's quotas per interface (administrators).
+    pub async fn set_app_quota(
+        &self,
+        who: &Principal,
+        id: i64,
+        per_minute: Option<i64>,
+        per_day: Option<i64>,
+    ) -> Result<()> {
+        if who.role != Role::PlatformAdmin {
+            return Err(ExchangeError::Forbidden("only platform administrators set quotas".into()));
+        }
+        if per_minute.is_some_and(|n| n < 0) || per_day.is_some_and(|n| n < 0) {
+            return Err(ExchangeError::invalid("per_minute", "quotas are whole numbers ≥ 0"));
+        }
+        Ok(self.store.set_app_quota(id, per_minute, per_day).await?)
+    }
+
+    /// Checks a signed call and returns its app: a known, unrevoked app key, a timestamp
+    /// within the clock window, a signature over exactly this request, and a nonce the app
+    /// has not used before (checked last, so forged calls cannot use up nonces).
+    pub async fn authenticate_signed(
+        &self,
+        s: &signing::Signed,
+        method: &str,
+        path: &str,
+        query: &str,
+        body: &[u8],
+    ) -> Result<AppRecord> {
+        let unauthorized = |m: &str| ExchangeError::Unauthorized(m.to_owned());
+        let app = self.store.exchange_app_by_key(&s.app_key).await?.ok_or_else(|| unauthorized("unknown app key"))?;
+        if app.revoked_at.is_some() {
+            return Err(unauthorized("this app key is revoked"));
+        }
+        let ts: i64 = s.timestamp.trim().parse().map_err(|_| unauthorized("the timestamp must be Unix seconds"))?;
+        let now = tongshu_core::now().unix_timestamp();
+        if (now - ts).abs() > self.settings.clock_skew_secs {
+            return Err(ExchangeError::Unauthorized(format!(
+                "stale timestamp: {}s from the platform's clock (at most {}s)",
+                now - ts,
+                self.settings.clock_skew_secs
+            )));
+        }
+        if s.nonce.trim().is_empty() || s.nonce.len() > 64 {
+            return Err(unauthorized("the nonce must be 1 to 64 characters"));
+        }
+        let secret =
+            self.key.open(&app.secret_sealed).map_err(|_| unauthorized("the app's secret cannot be opened"))?;
+        let text = signing::string_to_sign(method, path, query, body, &s.timestamp, &s.nonce);
+        if !signing::check(&secret, &text, &s.signature) {
+            return Err(unauthorized("bad signature"));
+        }
+        if !self.store.use_nonce(app.id, &s.nonce).await? {
+            return Err(unauthorized("nonce used before (replay)"));
+        }
+        Ok(app)
+    }
+
+    /// Counts a call of `caller` (an app key or a user) on `interface` against its quotas;
+    /// over a quota the answer says how many seconds to wait.
+    pub fn take_quota(&self, caller: &str, app: Option<&AppRecord>, interface: &str) -> Result<()> {
+        let per_minute = app.and_then(|a| a.per_minute).unwrap_or(self.settings.per_minute);
+        let per_day = app.and_then(|a| a.per_day).unwrap_or(self.settings.per_day);
+        let now = tongshu_core::now().unix_timestamp();
+        let (minute, day) = (now / 60, (now + 8 * 3600) / 86_400);
+        let mut map = self.quotas.lock().unwrap_or_else(|e| e.into_inner());
+        let w = map.entry((caller.to_owned(), interface.to_owned())).or_default();
+        if w.minute != minute {
+            (w.minute, w.in_minute) = (minute, 0);
+        }
+        if w.day != day {
+            (w.day, w.in_day) = (day, 0);
+        }
+        if per_day > 0 && w.in_day >= per_day {
+            let wait = 86_400 - ((now + 8 * 3600) % 86_400);
+            return Err(ExchangeError::TooManyRequests(format!("{per_day} calls a day on {interface}"), wait as u64));
+        }
+        if per_minute > 0 && w.in_minute >= per_minute {
+            let wait = 60 - now % 60;
+            return Err(ExchangeError::TooManyRequests(
+                format!("{per_minute} calls a minute on {interface}"),
+                wait as u64,
+            ));
+        }
+        w.in_minute += 1;
+        w.in_day += 1;
+        Ok(())
+    }
+
+    /// Writes the evidence record of one interface call, whatever its outcome.
+    pub async fn record_call(&self, fields: EvidenceFields) -> Result<()> {
+        self.store.append_evidence(&EvidenceFields { kind: "call".into(), ..fields }).await?;
+        Ok(())
+    }
+
+    /// Every `every`: reminds and escalates due requests, anchors the evidence chain's head
+    /// once a day, and forgets nonces older than the clock window.
+    pub fn spawn_schedule(&self, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+        let me = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tick.tick().await;
+                let today = beijing_today();
+                if let Err(e) = me.supervise(today).await {
+                    tracing::warn!(error = %e, "supervision of share requests failed");
+                }
+                if let Err(e) = me.anchor(&today.to_string()).await {
+                    tracing::warn!(error = %e, "anchoring the evidence chain failed");
+                }
+                let window = time::Duration::seconds(2 * me.settings.clock_skew_secs);
+                if let Err(e) = me.store.prune_nonces(tongshu_core::now() - window).await {
+                    tracing::warn!(error = %e, "pruning nonces failed");
+                }
+            }
+        })
+    }
+
+    /// Anchors the chain's head for `day` (`YYYY-MM-DD`); later calls that day keep the first.
+    pub async fn anchor(&self, day: &str) -> Result<bool> {
+        Ok(self.store.anchor_evidence(day).await?)
+    }
+}
+
+/// Walks the whole evidence log of `store` and checks its chain, its head and its anchors.
+pub async fn audit_verify(store: &MetaStore) -> Result<std::result::Result<Verified, tongshu_core::evidence::Broken>> {
+    let anchors = store.evidence_anchors().await?.into_iter().map(|(_, seq, hash)| (seq, hash)).collect();
+    let mut v = Verifier::new(anchors);
+    let mut after = 0;
+    // Pages follow the stored numbers; a record moved out of order shows as a gap or a repeat.
+    loop {
+        let page = store.evidence_page(after, 10_000).await?;
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        for r in &page {
+            if let Err(broken) = v.push(r) {
+                return Ok(Err(broken));
+            }
+        }
+    }
+    let (seq, hash) = store.evidence_head().await?;
+    Ok(v.finish((seq, &hash)))
+}

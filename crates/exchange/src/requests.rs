@@ -1,0 +1,387 @@
+//! Share requests and grants (DOMAIN.md §3): unconditional entries are granted at once,
+//! conditional ones wait for the provider's data officer, who approves (possibly narrowing
+//! items, rows or period) or refuses with a reason by a deadline counted in working days.
+//! Not-shared entries cannot be requested. Every step leaves an evidence record.
+
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+use tongshu_core::catalog::{CatalogEntry, EntryStatus, SharingType};
+use tongshu_core::policy::{Principal, Role};
+use tongshu_core::workdays::parse_day;
+use tongshu_store::{GrantRecord, NewGrant, NewShareRequest, RequestFilter, ShareRequest};
+
+use crate::access::{ScopeCondition, check_scope, json_scope};
+use crate::{Exchange, ExchangeError, Result, beijing_today, evidence_now};
+
+/// A request as a consumer department files it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestInput {
+    pub entry_id: i64,
+    #[serde(default)]
+    pub purpose: String,
+    #[serde(default)]
+    pub legal_basis: Option<String>,
+    /// Items wanted (empty: all).
+    #[serde(default)]
+    pub items: Vec<String>,
+    /// Rows wanted (empty: all).
+    #[serde(default)]
+    pub row_filter: Vec<ScopeCondition>,
+    /// `YYYY-MM-DD`; default today.
+    #[serde(default)]
+    pub valid_from: Option<String>,
+    /// `YYYY-MM-DD` (last day of use); default a year on.
+    #[serde(default)]
+    pub valid_to: Option<String>,
+    #[serde(default)]
+    pub consuming_system: Option<String>,
+    /// Only this app of the consumer may use the grant (default: all of its apps and users).
+    #[serde(default)]
+    pub app_id: Option<i64>,
+}
+
+/// A provider's answer.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionInput {
+    pub approve: bool,
+    /// The reason for a refusal (required), or a note with an approval.
+    #[serde(default)]
+    pub answer: String,
+    /// Narrow the items to these (a subset of those requested).
+    #[serde(default)]
+    pub items: Option<Vec<String>>,
+    /// Further row conditions, added to those requested.
+    #[serde(default)]
+    pub row_filter: Vec<ScopeCondition>,
+    /// End the grant earlier (`YYYY-MM-DD`, not after the requested end).
+    #[serde(default)]
+    pub valid_to: Option<String>,
+    /// Items the consumer may see in clear (default: none; masking rules apply).
+    #[serde(default)]
+    pub clear_items: Vec<String>,
+}
+
+/// What the supervision run did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Supervision {
+    /// Requests whose provider was reminded (due within the reminder window).
+    pub reminded: Vec<i64>,
+    /// Overdue requests escalated to the platform administrators.
+    pub escalated: Vec<i64>,
+}
+
+fn beijing() -> time::UtcOffset {
+    time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC)
+}
+
+/// The start of a Beijing day.
+fn day_start(field: &str, s: &str) -> Result<OffsetDateTime> {
+    let d = parse_day(s.trim()).ok_or_else(|| ExchangeError::invalid(field, format!("{s:?} is not YYYY-MM-DD")))?;
+    Ok(d.midnight().assume_offset(beijing()))
+}
+
+fn json(v: &impl Serialize) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+fn is_officer_of(who: &Principal, org_id: i64) -> bool {
+    who.role == Role::PlatformAdmin || (who.role == Role::DataOfficer && who.org_id == org_id)
+}
+
+impl Exchange {
+    async fn requestable(&self, entry_id: i64) -> Result<CatalogEntry> {
+        let entry =
+            self.store.get_entry(entry_id).await.map_err(|_| ExchangeError::NotFound(format!("entry {entry_id}")))?;
+        if entry.status != EntryStatus::Listed {
+            return Err(ExchangeError::NotFound(format!("entry {entry_id}")));
+        }
+        Ok(entry)
+    }
+
+    /// Files a request. Unconditional entries are granted at once; not-shared entries are
+    /// refused with their legal basis (and the refusal logged).
+    pub async fn request(&self, who: &Principal, input: &RequestInput) -> Result<ShareRequest> {
+        if matches!(who.role, Role::Public | Role::Auditor) {
+            return Err(ExchangeError::Forbidden("only departments request shared data".into()));
+        }
+        let entry = self.requestable(input.entry_id).await?;
+        if entry.org_id == who.org_id {
+            return Err(ExchangeError::invalid("entry_id", "this is your own organization's data"));
+        }
+        if entry.body.sharing.kind == SharingType::NotShared {
+            let basis = entry.body.sharing.legal_basis.clone().unwrap_or_default();
+            let mut ev = evidence_now("request");
+            (ev.org_id, ev.user_id, ev.status) = (Some(who.org_id), Some(who.user_id), 403);
+            ev.subject = format!("entry:{}", entry.id);
+            ev.detail = format!("refused: not shared ({basis})");
+            self.store.append_evidence(&ev).await?;
+            return Err(ExchangeError::Forbidden(format!("{:?} is not shared: {basis}", entry.body.name)));
+        }
+        let purpose = input.purpose.trim();
+        if purpose.chars().count() < 2 || purpose.chars().count() > 2000 {
+            return Err(ExchangeError::invalid("purpose", "say what the data is for (2 to 2000 characters)"));
+        }
+        let all: Vec<String> = entry.body.items.iter().map(|i| i.name.clone()).collect();
+        let items = if input.items.is_empty() { all.clone() } else { input.items.clone() };
+        for (i, item) in items.iter().enumerate() {
+            if !all.contains(item) {
+                return Err(ExchangeError::invalid(
+                    &format!("items[{i}]"),
+                    format!("{item:?} is not an item of this entry"),
+                ));
+            }
+        }
+        check_scope(&input.row_filter, &entry, "row_filter")?;
+        let today = beijing_today();
+        let from = match &input.valid_from {
+            Some(s) => day_start("valid_from", s)?,
+            None => today.midnight().assume_offset(beijing()),
+        };
+        let to = match &input.valid_to {
+            Some(s) => day_start("valid_to", s)? + Duration::days(1),
+            None => from + Duration::days(365),
+        };
+        if to <= from || to - from > Duration::days(3 * 366) {
+            return Err(ExchangeError::invalid("valid_to", "must be after valid_from and within three years"));
+        }
+        if let Some(app) = input.app_id {
+            let a = self.store.exchange_app(app).await.map_err(|_| ExchangeError::invalid("app_id", "no such app"))?;
+            if a.org_id != who.org_id {
+                return Err(ExchangeError::invalid("app_id", "not an app of your organization"));
+            }
+        }
+        let unconditional = entry.body.sharing.kind == SharingType::Unconditional;
+        if !unconditional && input.legal_basis.as_deref().is_none_or(|b| b.trim().is_empty()) {
+            return Err(ExchangeError::invalid("legal_basis", "conditional sharing needs the legal basis of the use"));
+        }
+        let calendar = self.calendar().await?;
+        let due = calendar.add_working_days(today, self.settings.deadline_days);
+        let new = NewShareRequest {
+            entry_id: entry.id,
+            provider_org_id: entry.org_id,
+            consumer_org_id: who.org_id,
+            user_id: who.user_id,
+            app_id: input.app_id,
+            purpose: purpose.to_owned(),
+            legal_basis: input.legal_basis.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned),
+            items: json(&items),
+            row_filter: (!input.row_filter.is_empty()).then(|| json(&input.row_filter)),
+            valid_from: from,
+            valid_to: to,
+            consuming_system: input.consuming_system.clone(),
+            due_on: due.to_string(),
+        };
+        let mut ev = evidence_now("request");
+        (ev.org_id, ev.user_id, ev.app_id) = (Some(who.org_id), Some(who.user_id), input.app_id);
+        ev.detail = json(&serde_json::json!({"entry": entry.id, "items": items, "row_filter": input.row_filter}));
+        let id = self.store.insert_share_request(&new, ev).await?;
+        if unconditional {
+            let grant = NewGrant {
+                request_id: Some(id),
+                entry_id: entry.id,
+                consumer_org_id: who.org_id,
+                app_id: input.app_id,
+                items: new.items.clone(),
+                clear_items: "[]".into(),
+                row_filter: new.row_filter.clone(),
+                valid_from: from,
+                valid_to: to,
+            };
+            let mut ev = evidence_now("grant");
+            (ev.org_id, ev.user_id) = (Some(who.org_id), Some(who.user_id));
+            ev.subject = format!("request:{id}");
+            ev.detail = "granted at once: unconditional sharing".into();
+            self.store.answer_share_request(id, who.user_id, "无条件共享，自动授权", true, Some(&grant), ev).await?;
+        }
+        Ok(self.store.share_request(id).await?)
+    }
+
+    /// A request, for its consumer organization, its provider and administrators.
+    pub async fn request_of(&self, who: &Principal, id: i64) -> Result<ShareRequest> {
+        let r = self.store.share_request(id).await.map_err(|_| ExchangeError::NotFound(format!("request {id}")))?;
+        if who.role != Role::PlatformAdmin
+            && who.role != Role::Auditor
+            && who.org_id != r.provider_org_id
+            && who.org_id != r.consumer_org_id
+        {
+            return Err(ExchangeError::NotFound(format!("request {id}")));
+        }
+        Ok(r)
+    }
+
+    /// Requests filed by (`provider = false`) or addressed to the caller's organization.
+    pub async fn requests(&self, who: &Principal, provider: bool, status: Option<String>) -> Result<Vec<ShareRequest>> {
+        let f = RequestFilter {
+            provider_org_id: provider.then_some(who.org_id),
+            consumer_org_id: (!provider).then_some(who.org_id),
+            status,
+            ..Default::default()
+        };
+        Ok(self.store.share_requests(&f).await?)
+    }
+
+    /// Approves (possibly narrowed) or refuses a pending request; the answer's timeliness
+    /// against the working-day deadline is recorded.
+    pub async fn decide(&self, who: &Principal, id: i64, d: &DecisionInput) -> Result<ShareRequest> {
+        let r = self.request_of(who, id).await?;
+        if !is_officer_of(who, r.provider_org_id) {
+            return Err(ExchangeError::Forbidden("only the provider's data officers answer this request".into()));
+        }
+        if r.status != "pending" {
+            return Err(ExchangeError::Conflict(format!("request {id} is already {}", r.status)));
+        }
+        let answer = d.answer.trim();
+        if !d.approve && answer.chars().count() < 2 {
+            return Err(ExchangeError::invalid("answer", "a refusal must give its reason"));
+        }
+        let on_time = beijing_today().to_string() <= r.due_on;
+        let entry = self.store.get_entry(r.entry_id).await?;
+        let mut ev = evidence_now("grant");
+        (ev.org_id, ev.user_id) = (Some(r.consumer_org_id), Some(who.user_id));
+        ev.subject = format!("request:{id}");
+        if !d.approve {
+            ev.detail = format!("refused: {answer}");
+            self.store.answer_share_request(id, who.user_id, answer, on_time, None, ev).await?;
+            return Ok(self.store.share_request(id).await?);
+        }
+        let requested: Vec<String> = serde_json::from_str(&r.items).unwrap_or_default();
+        let items = match &d.items {
+            Some(narrowed) => {
+                for (i, item) in narrowed.iter().enumerate() {
+                    if !requested.contains(item) {
+                        return Err(ExchangeError::invalid(
+                            &format!("items[{i}]"),
+                            format!("{item:?} was not requested"),
+                        ));
+                    }
+                }
+                if narrowed.is_empty() {
+                    return Err(ExchangeError::invalid("items", "approve at least one item, or refuse"));
+                }
+                narrowed.clone()
+            }
+            None => requested,
+        };
+        for (i, item) in d.clear_items.iter().enumerate() {
+            if !items.contains(item) {
+                return Err(ExchangeError::invalid(&format!("clear_items[{i}]"), format!("{item:?} is not granted")));
+            }
+        }
+        check_scope(&d.row_filter, &entry, "row_filter")?;
+        let mut scope = json_scope(r.row_filter.as_deref());
+        scope.extend(d.row_filter.iter().cloned());
+        let valid_to = match &d.valid_to {
+            Some(s) => (day_start("valid_to", s)? + Duration::days(1)).min(r.valid_to),
+            None => r.valid_to,
+        };
+        if valid_to <= r.valid_from {
+            return Err(ExchangeError::invalid("valid_to", "must be after the start of the period"));
+        }
+        let grant = NewGrant {
+            request_id: Some(id),
+            entry_id: r.entry_id,
+            consumer_org_id: r.consumer_org_id,
+            app_id: r.app_id,
+            items: json(&items),
+            clear_items: json(&d.clear_items),
+            row_filter: (!scope.is_empty()).then(|| json(&scope)),
+            valid_from: r.valid_from,
+            valid_to,
+        };
+        ev.detail = json(
+            &serde_json::json!({"approved": true, "items": items, "row_filter": scope, "clear_items": d.clear_items}),
+        );
+        self.store.answer_share_request(id, who.user_id, answer, on_time, Some(&grant), ev).await?;
+        Ok(self.store.share_request(id).await?)
+    }
+
+    /// Grants held by the caller's organization (`provider = false`) or given on its data.
+    pub async fn grants(&self, who: &Principal, provider: bool) -> Result<Vec<GrantRecord>> {
+        let (c, p) = if provider { (None, Some(who.org_id)) } else { (Some(who.org_id), None) };
+        Ok(self.store.grants_list(c, p).await?)
+    }
+
+    /// A grant with its history, for both sides and administrators.
+    pub async fn grant_of(&self, who: &Principal, id: i64) -> Result<(GrantRecord, Vec<tongshu_store::GrantChange>)> {
+        let g = self.store.grant(id).await.map_err(|_| ExchangeError::NotFound(format!("grant {id}")))?;
+        let entry = self.store.get_entry(g.entry_id).await?;
+        if !matches!(who.role, Role::PlatformAdmin | Role::Auditor)
+            && who.org_id != g.consumer_org_id
+            && who.org_id != entry.org_id
+        {
+            return Err(ExchangeError::NotFound(format!("grant {id}")));
+        }
+        let history = self.store.grant_history(id).await?;
+        Ok((g, history))
+    }
+
+    /// Revokes a grant at once (`valid_to: None`) or renews it to a new last day.
+    pub async fn change_grant(
+        &self,
+        who: &Principal,
+        id: i64,
+        renew_to: Option<&str>,
+        reason: &str,
+    ) -> Result<GrantRecord> {
+        let (mut g, _) = self.grant_of(who, id).await?;
+        let entry = self.store.get_entry(g.entry_id).await?;
+        if !is_officer_of(who, entry.org_id) {
+            return Err(ExchangeError::Forbidden("only the provider's data officers change this grant".into()));
+        }
+        let action = match renew_to {
+            Some(day) => {
+                let to = day_start("valid_to", day)? + Duration::days(1);
+                if to <= tongshu_core::now() {
+                    return Err(ExchangeError::invalid("valid_to", "a renewal must end in the future"));
+                }
+                g.valid_to = to;
+                "renewed"
+            }
+            None => {
+                g.status = "revoked".into();
+                "revoked"
+            }
+        };
+        let mut ev = evidence_now("grant");
+        (ev.org_id, ev.user_id) = (Some(g.consumer_org_id), Some(who.user_id));
+        ev.subject = format!("grant:{id}");
+        ev.detail = format!("{action}: {}", reason.trim());
+        self.store.change_grant(id, who.user_id, action, &g, ev).await?;
+        Ok(self.store.grant(id).await?)
+    }
+
+    /// Reminds providers of requests due soon and escalates overdue ones (once each), as of
+    /// `today`. Runs on the schedule; the supervision page lists what is overdue.
+    pub async fn supervise(&self, today: time::Date) -> Result<Supervision> {
+        let calendar = self.calendar().await?;
+        let pending =
+            self.store.share_requests(&RequestFilter { status: Some("pending".into()), ..Default::default() }).await?;
+        let mut out = Supervision::default();
+        for r in pending {
+            let Some(due) = parse_day(&r.due_on) else { continue };
+            if today > due {
+                if r.escalated_at.is_none() {
+                    self.store.mark_request(r.id, true).await?;
+                    tracing::warn!(request = r.id, due = %r.due_on, "share request overdue: escalated");
+                    out.escalated.push(r.id);
+                }
+            } else if r.reminded_at.is_none() && calendar.working_days_between(today, due) <= self.settings.remind_days
+            {
+                self.store.mark_request(r.id, false).await?;
+                out.reminded.push(r.id);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Pending requests past their due day, for the supervision page (administrators).
+    pub async fn overdue(&self, who: &Principal) -> Result<Vec<ShareRequest>> {
+        if !matches!(who.role, Role::PlatformAdmin | Role::Auditor) {
+            return Err(ExchangeError::Forbidden("supervision is for platform administrators".into()));
+        }
+        let f = RequestFilter { due_before: Some(beijing_today().to_string()), ..Default::default() };
+        Ok(self.store.share_requests(&f).await?)
+    }
+}

@@ -1,0 +1,85 @@
+//! The evidence log against tampering, on SQLite and PostgreSQL: editing, deleting,
+//! reordering or truncating records is found by `audit_verify`, which names the first
+//! broken record.
+
+use tongshu_core::evidence::EvidenceFields;
+use tongshu_store::{MetaStore, testing};
+
+async fn stores() -> Vec<(MetaStore, Option<tempfile::TempDir>)> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut out = vec![(testing::sqlite_store(dir.path()).await.unwrap(), Some(dir))];
+    if let Some(pg) = testing::postgres_store().await {
+        out.push((pg, None));
+    }
+    out
+}
+
+async fn five(store: &MetaStore) {
+    for i in 1..=5 {
+        let f = EvidenceFields {
+            at: format!("2026-11-29T08:00:0{i}Z"),
+            kind: "call".into(),
+            org_id: Some(i),
+            subject: "table:t".into(),
+            request_hash: "h".into(),
+            rows_out: i * 10,
+            status: 200,
+            ..Default::default()
+        };
+        store.append_evidence(&f).await.unwrap();
+    }
+}
+
+async fn broken_at(store: &MetaStore) -> Option<i64> {
+    tongshu_exchange::audit_verify(store).await.unwrap().err().map(|b| b.seq)
+}
+
+#[tokio::test]
+async fn tampering_with_the_evidence_log_is_detected() {
+    let cases: &[(&str, &[&str], i64)] = &[
+        ("edit", &["UPDATE evidence SET rows_out = 999 WHERE seq = 3"], 3),
+        ("delete", &["DELETE FROM evidence WHERE seq = 2"], 2),
+        (
+            "reorder",
+            &[
+                "UPDATE evidence SET seq = 100 WHERE seq = 2",
+                "UPDATE evidence SET seq = 2 WHERE seq = 4",
+                "UPDATE evidence SET seq = 4 WHERE seq = 100",
+            ],
+            2,
+        ),
+        ("truncate", &["DELETE FROM evidence WHERE seq = 5"], 5),
+        ("rehash the tail", &["UPDATE evidence SET detail = 'x', hash = prev_hash WHERE seq = 4"], 4),
+    ];
+    for (what, sql, expected) in cases {
+        for (store, _dir) in stores().await {
+            five(&store).await;
+            let ok = tongshu_exchange::audit_verify(&store).await.unwrap().unwrap();
+            assert_eq!(ok.records, 5);
+            for s in *sql {
+                testing::execute(&store, s).await.unwrap();
+            }
+            assert_eq!(broken_at(&store).await, Some(*expected), "{what} on {:?}", store.backend());
+        }
+    }
+}
+
+#[tokio::test]
+async fn anchors_catch_a_rewritten_history() {
+    for (store, _dir) in stores().await {
+        five(&store).await;
+        assert!(store.anchor_evidence("2026-11-29").await.unwrap());
+        assert!(!store.anchor_evidence("2026-11-29").await.unwrap(), "one anchor a day");
+        // Rewrite record 3's content and recompute every hash from there, head included.
+        testing::execute(&store, "UPDATE evidence SET rows_out = 0 WHERE seq = 3").await.unwrap();
+        let mut prev = store.evidence_page(1, 1).await.unwrap()[0].hash.clone();
+        for r in store.evidence_page(2, 10).await.unwrap() {
+            let hash = tongshu_core::evidence::chain_hash(r.seq, &r.fields, &prev);
+            let sql = format!("UPDATE evidence SET prev_hash = '{prev}', hash = '{hash}' WHERE seq = {}", r.seq);
+            testing::execute(&store, &sql).await.unwrap();
+            prev = hash;
+        }
+        testing::execute(&store, &format!("UPDATE evidence_head SET hash = '{prev}'")).await.unwrap();
+        assert_eq!(broken_at(&store).await, Some(5), "the anchor of the day names the last record it covered");
+    }
+}

@@ -1,0 +1,420 @@
+//! The exchange API: share requests and decisions, grants, apps, the calendar, supervision,
+//! evidence search, and the data interfaces every shared table becomes:
+//!
+//! - `GET  /api/v1/exchange/tables/{name}/rows`: the native row API's parameters, shaped by
+//!   the caller's grant (granted items only, its row scope always applied, masked items);
+//! - `POST /api/v1/exchange/tables/{name}/verify` with `{"values": {item: value}}`: match or
+//!   no match, no data.
+//!
+//! Interface callers are apps signing each call (headers `X-Tongshu-App`, `-Timestamp`,
+//! `-Nonce`, `-Signature`: HMAC-SM3, see `tongshu_exchange::signing`) or signed-in users of
+//! a department (bearer token). Every call, answered or refused, is one evidence record.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tongshu_core::evidence::EvidenceFields;
+use tongshu_core::policy::Principal;
+use tongshu_exchange::signing::{self, Signed};
+use tongshu_exchange::{Consumer, DecisionInput, ExchangeError, RequestInput};
+use tongshu_store::{AppRecord, EvidenceFilter};
+
+use super::{ApiQuery, parse_id};
+use crate::AppState;
+use crate::caller::Caller;
+use crate::error::{ApiError, ErrorCode, field_error};
+use crate::extract::ApiJson;
+
+impl From<ExchangeError> for ApiError {
+    fn from(e: ExchangeError) -> Self {
+        use ExchangeError as E;
+        match e {
+            E::NotFound(m) => ApiError::new(ErrorCode::NotFound, format!("{m} not found")),
+            E::Forbidden(m) => ApiError::new(ErrorCode::Forbidden, m),
+            E::Unauthorized(m) => ApiError::new(ErrorCode::Unauthorized, m),
+            E::Invalid { field, message } => field_error(&field, message),
+            E::Conflict(m) => ApiError::new(ErrorCode::Conflict, m),
+            E::TooManyRequests(m, wait) => {
+                let mut e = ApiError::new(ErrorCode::TooManyRequests, format!("quota exceeded: {m}"));
+                e.retry_after = Some(wait.max(1));
+                e
+            }
+            E::Store(e) => e.into(),
+            E::Library(e) => e.into(),
+            E::Lake(e) => tongshu_library::LibraryError::Lake(e).into(),
+        }
+    }
+}
+
+fn me(caller: &Caller) -> Result<&Principal, ApiError> {
+    caller.principal.as_ref().ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "sign in first"))
+}
+
+/// `POST /api/v1/exchange/requests`: files a share request (unconditional: granted at once).
+pub async fn create_request(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(input): ApiJson<RequestInput>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let r = state.exchange.request(me(&caller)?, &input).await?;
+    Ok((StatusCode::CREATED, Json(json!(r))))
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// `provider`: requests to my organization; default: requests my organization filed.
+    role: Option<String>,
+    status: Option<String>,
+}
+
+fn provider_side(role: Option<&str>) -> Result<bool, ApiError> {
+    match role {
+        None | Some("consumer") => Ok(false),
+        Some("provider") => Ok(true),
+        Some(other) => Err(super::bad_param("role", format!("{other:?}: use consumer or provider"))),
+    }
+}
+
+pub async fn list_requests(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let list = state.exchange.requests(me(&caller)?, provider_side(q.role.as_deref())?, q.status).await?;
+    Ok(Json(json!({ "requests": list })))
+}
+
+pub async fn get_request(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!(state.exchange.request_of(me(&caller)?, parse_id(&id)?).await?)))
+}
+
+pub async fn decide_request(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(d): ApiJson<DecisionInput>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!(state.exchange.decide(me(&caller)?, parse_id(&id)?, &d).await?)))
+}
+
+pub async fn list_grants(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let list = state.exchange.grants(me(&caller)?, provider_side(q.role.as_deref())?).await?;
+    Ok(Json(json!({ "grants": list })))
+}
+
+pub async fn get_grant(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let (g, history) = state.exchange.grant_of(me(&caller)?, parse_id(&id)?).await?;
+    Ok(Json(json!({ "grant": g, "history": history })))
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct GrantChange {
+    #[serde(default)]
+    reason: String,
+    /// For a renewal: the new last day, `YYYY-MM-DD`.
+    valid_to: Option<String>,
+}
+
+pub async fn revoke_grant(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Option<ApiJson<GrantChange>>,
+) -> Result<Json<Value>, ApiError> {
+    let c = body.map(|b| b.0).unwrap_or_default();
+    Ok(Json(json!(state.exchange.change_grant(me(&caller)?, parse_id(&id)?, None, &c.reason).await?)))
+}
+
+pub async fn renew_grant(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(c): ApiJson<GrantChange>,
+) -> Result<Json<Value>, ApiError> {
+    let to = c.valid_to.ok_or_else(|| field_error("valid_to", "is required"))?;
+    Ok(Json(json!(state.exchange.change_grant(me(&caller)?, parse_id(&id)?, Some(&to), &c.reason).await?)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewApp {
+    name: String,
+}
+
+/// Registers an app of the caller's department; its secret is in this answer only.
+pub async fn create_app(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(a): ApiJson<NewApp>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let (app, secret) = state.exchange.create_app(me(&caller)?, &a.name).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "app": app, "secret": secret }))))
+}
+
+pub async fn list_apps(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!({ "apps": state.exchange.apps(me(&caller)?).await? })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Quota {
+    per_minute: Option<i64>,
+    per_day: Option<i64>,
+}
+
+pub async fn set_app_quota(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(q): ApiJson<Quota>,
+) -> Result<StatusCode, ApiError> {
+    state.exchange.set_app_quota(me(&caller)?, parse_id(&id)?, q.per_minute, q.per_day).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn calendar(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let days = state.store.calendar_days().await?;
+    let days: Vec<Value> =
+        days.into_iter().map(|(day, kind, name)| json!({"day": day, "kind": kind, "name": name})).collect();
+    Ok(Json(json!({ "days": days, "deadline_days": state.exchange.settings().deadline_days })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarDay {
+    day: String,
+    /// `holiday`, `workday`, or null to remove the day's exception.
+    kind: Option<String>,
+    #[serde(default)]
+    name: String,
+}
+
+pub async fn set_calendar_day(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(d): ApiJson<CalendarDay>,
+) -> Result<StatusCode, ApiError> {
+    state.exchange.set_calendar_day(me(&caller)?, &d.day, d.kind.as_deref(), &d.name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Overdue requests and how timely answers were (administrators, auditors).
+pub async fn supervision(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    let overdue = state.exchange.overdue(me(&caller)?).await?;
+    let answered = state.store.share_requests(&Default::default()).await?;
+    let (on_time, late) = answered.iter().fold((0, 0), |(a, b), r| match r.on_time {
+        Some(true) => (a + 1, b),
+        Some(false) => (a, b + 1),
+        None => (a, b),
+    });
+    Ok(Json(json!({ "overdue": overdue, "answered_on_time": on_time, "answered_late": late })))
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceQuery {
+    subject: Option<String>,
+    kind: Option<String>,
+    org: Option<i64>,
+    before: Option<i64>,
+    limit: Option<i64>,
+}
+
+/// Evidence records: auditors and administrators search all; others see calls of their own
+/// organization and calls on their organization's tables.
+pub async fn evidence(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<EvidenceQuery>,
+) -> Result<Json<Value>, ApiError> {
+    use tongshu_core::policy::Role;
+    let who = me(&caller)?;
+    let mut f = EvidenceFilter {
+        subject: q.subject,
+        kind: q.kind,
+        org_id: q.org,
+        after_seq: q.before.unwrap_or(0),
+        limit: q.limit.unwrap_or(100),
+        ..Default::default()
+    };
+    // Others see their own organization's calls, and as providers who used their tables.
+    if !matches!(who.role, Role::PlatformAdmin | Role::Auditor) && f.org_id != Some(who.org_id) {
+        let mine: Vec<String> =
+            state.store.tables_of_org(who.org_id).await?.into_iter().map(|t| format!("table:{}", t.name)).collect();
+        if f.org_id.is_none() && f.subject.is_none() {
+            f.subjects = Some(mine);
+        } else if !f.subject.as_ref().is_some_and(|s| mine.contains(s)) {
+            f.org_id = Some(who.org_id);
+        }
+    }
+    let head = state.store.evidence_head().await?;
+    Ok(Json(json!({ "records": state.store.evidence_search(&f).await?, "head": {"seq": head.0, "hash": head.1} })))
+}
+
+fn header(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+}
+
+/// Who is calling an interface: a signed app, else a signed-in department user.
+async fn consumer_of(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    method: &Method,
+    uri: &Uri,
+    body: &[u8],
+) -> Result<(Consumer, Option<AppRecord>, String), ApiError> {
+    if let Some(app_key) = header(headers, signing::APP_HEADER) {
+        let missing = |h: &str| ApiError::new(ErrorCode::Unauthorized, format!("a signed call needs the {h} header"));
+        let signed = Signed {
+            app_key,
+            timestamp: header(headers, signing::TIMESTAMP_HEADER).ok_or_else(|| missing(signing::TIMESTAMP_HEADER))?,
+            nonce: header(headers, signing::NONCE_HEADER).ok_or_else(|| missing(signing::NONCE_HEADER))?,
+            signature: header(headers, signing::SIGNATURE_HEADER).ok_or_else(|| missing(signing::SIGNATURE_HEADER))?,
+        };
+        let app = state
+            .exchange
+            .authenticate_signed(&signed, method.as_str(), uri.path(), uri.query().unwrap_or(""), body)
+            .await?;
+        let consumer = Consumer { org_id: app.org_id, app_id: Some(app.id), user_id: None };
+        let key = app.app_key.clone();
+        return Ok((consumer, Some(app), key));
+    }
+    let who = caller.principal.as_ref().ok_or_else(|| {
+        ApiError::new(ErrorCode::Unauthorized, "sign the call with an app key, or send a department user's token")
+    })?;
+    if matches!(who.role, tongshu_core::policy::Role::Public) {
+        return Err(ApiError::new(ErrorCode::Forbidden, "data interfaces are for departments"));
+    }
+    Ok((
+        Consumer { org_id: who.org_id, app_id: None, user_id: Some(who.user_id) },
+        None,
+        format!("user:{}", who.user_id),
+    ))
+}
+
+/// What identifies an interface call: its headers, method and URI.
+struct Incoming {
+    headers: HeaderMap,
+    method: Method,
+    uri: Uri,
+}
+
+/// Runs one interface call and writes its evidence record, whatever the outcome. The data
+/// goes out only once its record is written.
+async fn call<F, Fut>(
+    state: &AppState,
+    caller: &Caller,
+    incoming: Incoming,
+    name: &str,
+    body: &[u8],
+    work: F,
+) -> Response
+where
+    F: FnOnce(Consumer) -> Fut,
+    Fut: std::future::Future<Output = Result<(Response, usize, usize), ApiError>>,
+{
+    let Incoming { headers, method, uri } = incoming;
+    let started = Instant::now();
+    let text = signing::string_to_sign(method.as_str(), uri.path(), uri.query().unwrap_or(""), body, "", "");
+    let mut ev = EvidenceFields {
+        at: tongshu_core::now().format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+        subject: format!("table:{name}"),
+        request_hash: tongshu_core::masking::sm3_hex(text.as_bytes()),
+        ..Default::default()
+    };
+    let outcome = async {
+        let (consumer, app, key) = consumer_of(state, caller, &headers, &method, &uri, body).await?;
+        (ev.org_id, ev.app_id, ev.user_id) = (Some(consumer.org_id), consumer.app_id, consumer.user_id);
+        state.exchange.take_quota(&key, app.as_ref(), name)?;
+        work(consumer).await
+    }
+    .await;
+    ev.duration_ms = started.elapsed().as_millis() as i64;
+    let response = match outcome {
+        Ok((resp, rows, bytes)) => {
+            (ev.status, ev.rows_out, ev.bytes_out) = (resp.status().as_u16().into(), rows as i64, bytes as i64);
+            resp
+        }
+        Err(e) => {
+            (ev.status, ev.detail) = (e.code.status().as_u16().into(), e.message.clone());
+            e.into_response()
+        }
+    };
+    match state.exchange.record_call(ev).await {
+        Ok(()) => response,
+        Err(e) => ApiError::internal(format!("evidence not written, answer withheld: {e}")).into_response(),
+    }
+}
+
+/// `GET /api/v1/exchange/tables/{name}/rows`.
+pub async fn interface_rows(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    method: Method,
+    uri: Uri,
+    Path(name): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let (st, table) = (state.clone(), name.clone());
+    call(&state, &caller, Incoming { headers, method, uri }, &name, b"", move |consumer| async move {
+        let access = st.exchange.access(&consumer, &table).await?;
+        let super::rows::Params { mut query, format } = super::rows::parse(&table, raw.as_deref())?;
+        super::rows::pin_first_page(&st, &mut query).await?;
+        let page = st.exchange.query(&access, query.clone()).await?;
+        super::rows::render_page(&table, &access.entry.body.name, &page, &query, &format)
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerifyBody {
+    values: BTreeMap<String, String>,
+}
+
+/// `POST /api/v1/exchange/tables/{name}/verify`: `{"match": true|false}`.
+pub async fn interface_verify(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    method: Method,
+    uri: Uri,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Response {
+    let (st, table, sent) = (state.clone(), name.clone(), body.clone());
+    call(&state, &caller, Incoming { headers, method, uri }, &name, &body, move |consumer| async move {
+        let input: VerifyBody = serde_json::from_slice(&sent).map_err(|e| {
+            ApiError::new(ErrorCode::BadRequest, format!("body: {e}; send {{\"values\": {{item: value}}}}"))
+        })?;
+        let access = st.exchange.access(&consumer, &table).await?;
+        let matched = st.exchange.verify(&access, &input.values).await?;
+        let text = json!({ "match": matched }).to_string();
+        let len = text.len();
+        Ok(((StatusCode::OK, [(axum::http::header::CONTENT_TYPE, "application/json")], text).into_response(), 0, len))
+    })
+    .await
+}
