@@ -384,3 +384,31 @@ fn a_library_on_s3_is_configured_in_the_config_file() {
         text(&tongshu(&["sql", "--config", c, "--data-dir", d, "--format", "csv", "SELECT COUNT(*) AS n FROM s3_t"]));
     assert_eq!(out.trim(), "n\n2");
 }
+
+#[test]
+fn audit_verify_exits_zero_on_an_intact_log_and_names_the_first_broken_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    assert!(tongshu(&["migrate", "--data-dir", d]).status.success());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("meta.db").display());
+    let store = rt.block_on(tongshu_store::MetaStore::connect(&url)).unwrap();
+    for i in 1..=3 {
+        let f = tongshu_core::evidence::EvidenceFields {
+            at: format!("2026-11-29T08:00:0{i}Z"),
+            kind: "call".into(),
+            subject: "table:t".into(),
+            status: 200,
+            ..Default::default()
+        };
+        rt.block_on(store.append_evidence(&f)).unwrap();
+    }
+    let o = tongshu(&["audit", "verify", "--data-dir", d]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert!(text(&o).0.contains("intact: 3 records"), "{}", text(&o).0);
+    rt.block_on(tongshu_store::testing::execute(&store, "UPDATE evidence SET status = 500 WHERE seq = 2")).unwrap();
+    rt.block_on(store.close());
+    let o = tongshu(&["audit", "verify", "--data-dir", d]);
+    assert!(!o.status.success());
+    assert!(text(&o).1.contains("evidence record 2"), "{}", text(&o).1);
+}

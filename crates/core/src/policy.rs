@@ -72,10 +72,15 @@ pub enum Action {
     /// Take part in the exchange between departments: request and answer shares, register
     /// apps, see grants and evidence (the service checks which ones).
     Exchange,
+    /// Keep the exchange's calendar, lists and quotas; assign demands (platform administrators).
+    SuperviseExchange,
+    /// Call a data interface. Apps sign their calls and carry no session, so an anonymous
+    /// caller reaches the handler, which checks the signature (or answers 401).
+    CallInterface,
 }
 
 impl Action {
-    pub const ALL: [Action; 9] = [
+    pub const ALL: [Action; 11] = [
         Action::Public,
         Action::SignedIn,
         Action::EditEntries,
@@ -85,6 +90,8 @@ impl Action {
         Action::ReadAccounts,
         Action::QueryLibrary,
         Action::Exchange,
+        Action::SuperviseExchange,
+        Action::CallInterface,
     ];
 }
 
@@ -99,6 +106,7 @@ pub fn allows(role: Option<Role>, action: Action) -> bool {
         (Some(R::PlatformAdmin), _) => true,
         (Some(R::DataOfficer), A::EditEntries | A::ReadHistory | A::Exchange) => true,
         (Some(R::Consumer | R::Auditor), A::Exchange) => true,
+        (Some(R::DataOfficer | R::Consumer), A::CallInterface) => true,
         (Some(R::Auditor), A::ReadHistory | A::ReadAccounts) => true,
         _ => false,
     }

@@ -165,6 +165,9 @@ impl Exchange {
         if entry.body.sharing.kind == SharingType::NotShared {
             return Err(ExchangeError::Forbidden(format!("{:?} is not shared", entry.body.name)));
         }
+        if let Some(basis) = self.store.negative_basis(entry.id).await? {
+            return Err(ExchangeError::Forbidden(format!("{:?} is on the negative list: {basis}", entry.body.name)));
+        }
         let now = tongshu_core::now();
         let grant = self
             .store

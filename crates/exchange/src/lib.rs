@@ -8,6 +8,8 @@
 //! interface call goes through.
 
 mod access;
+mod lists;
+mod metering;
 mod requests;
 pub mod signing;
 
@@ -22,6 +24,8 @@ use tongshu_sources::SecretKey;
 use tongshu_store::{AppRecord, MetaStore, StoreError};
 
 pub use access::{Access, Consumer, ScopeCondition};
+pub use lists::{Duty, OBJECTION_DAYS, ObjectionInput};
+pub use metering::{InterfaceOps, SharedEntry};
 pub use requests::{DecisionInput, RequestInput, Supervision};
 
 /// The exchange's settings (the `[exchange]` section of the configuration).

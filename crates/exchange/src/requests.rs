@@ -110,8 +110,9 @@ impl Exchange {
         if entry.org_id == who.org_id {
             return Err(ExchangeError::invalid("entry_id", "this is your own organization's data"));
         }
-        if entry.body.sharing.kind == SharingType::NotShared {
-            let basis = entry.body.sharing.legal_basis.clone().unwrap_or_default();
+        let negative = self.store.negative_basis(entry.id).await?;
+        if entry.body.sharing.kind == SharingType::NotShared || negative.is_some() {
+            let basis = negative.or_else(|| entry.body.sharing.legal_basis.clone()).unwrap_or_default();
             let mut ev = evidence_now("request");
             (ev.org_id, ev.user_id, ev.status) = (Some(who.org_id), Some(who.user_id), 403);
             ev.subject = format!("entry:{}", entry.id);
@@ -376,12 +377,15 @@ impl Exchange {
         Ok(out)
     }
 
-    /// Pending requests past their due day, for the supervision page (administrators).
+    /// Pending requests past their due day: all of them for the platform and auditors (the
+    /// supervision page), else those the caller's organization filed or must answer.
     pub async fn overdue(&self, who: &Principal) -> Result<Vec<ShareRequest>> {
-        if !matches!(who.role, Role::PlatformAdmin | Role::Auditor) {
-            return Err(ExchangeError::Forbidden("supervision is for platform administrators".into()));
-        }
         let f = RequestFilter { due_before: Some(beijing_today().to_string()), ..Default::default() };
-        Ok(self.store.share_requests(&f).await?)
+        let all = self.store.share_requests(&f).await?;
+        Ok(if matches!(who.role, Role::PlatformAdmin | Role::Auditor) {
+            all
+        } else {
+            all.into_iter().filter(|r| r.provider_org_id == who.org_id || r.consumer_org_id == who.org_id).collect()
+        })
     }
 }

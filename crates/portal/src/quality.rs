@@ -1,4 +1,5 @@
-//! A dataset's quality score: uData's nine metadata checks, each passed or not with a
+//! A dataset's quality score: uData's nine metadata checks and open objections (数据异议)
+//! against its tables, each passed or not with a
 //! reason a provider can act on. The score is the share of checks passed, 0 to 100.
 
 use tongshu_core::catalog::{DataType, Freshness, OpenType, ResourceFormat};
@@ -29,8 +30,8 @@ pub struct Quality {
 /// Summaries shorter than this (in characters) fail the description check.
 pub const MIN_SUMMARY: usize = 60;
 
-/// Scores `ds` as of `now`.
-pub fn quality(ds: &Dataset, now: time::OffsetDateTime) -> Quality {
+/// Scores `ds` as of `now`, with `open_objections` unanswered objections to its tables.
+pub fn quality(ds: &Dataset, now: time::OffsetDateTime, open_objections: i64) -> Quality {
     let e = &ds.entry.body;
     let check =
         |key, label, passed, (detail, detail_en): (String, String)| Check { key, label, passed, detail, detail_en };
@@ -130,6 +131,16 @@ pub fn quality(ds: &Dataset, now: time::OffsetDateTime) -> Quality {
                     format!("{k} 个信息项缺少说明：{}", undocumented.join("、")),
                     format!("{k} items undescribed: {}", undocumented.join(", ")),
                 ),
+            },
+        ),
+        check(
+            "objections",
+            "数据异议",
+            open_objections == 0,
+            if open_objections == 0 {
+                ("没有待处理的数据异议".into(), "no open objections".into())
+            } else {
+                (format!("{open_objections} 条数据异议待处理"), format!("{open_objections} open objections"))
             },
         ),
     ];

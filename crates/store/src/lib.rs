@@ -9,6 +9,8 @@
 mod entries;
 mod exchange;
 mod library;
+mod lists;
+mod metering;
 mod orgs;
 mod portal;
 mod sources;
@@ -25,6 +27,8 @@ pub use exchange::{
     AppRecord, EvidenceFilter, GrantChange, GrantRecord, NewGrant, NewShareRequest, RequestFilter, ShareRequest,
 };
 pub use library::{ColumnStats, TableRecord};
+pub use lists::{Demand, NewObjection, Objection, Responsibility};
+pub use metering::UsageRow;
 pub use portal::{
     Interaction, InteractionFilter, InteractionKind, InteractionStatus, NewInteraction, UsageDay, UsageKind,
     UsageTotals,

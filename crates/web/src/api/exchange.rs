@@ -29,7 +29,7 @@ use tongshu_store::{AppRecord, EvidenceFilter};
 use super::{ApiQuery, parse_id};
 use crate::AppState;
 use crate::caller::Caller;
-use crate::error::{ApiError, ErrorCode, field_error};
+use crate::error::{ApiError, ErrorBody, ErrorCode, field_error};
 use crate::extract::ApiJson;
 
 impl From<ExchangeError> for ApiError {
@@ -53,10 +53,13 @@ impl From<ExchangeError> for ApiError {
     }
 }
 
-fn me(caller: &Caller) -> Result<&Principal, ApiError> {
+pub(crate) fn me(caller: &Caller) -> Result<&Principal, ApiError> {
     caller.principal.as_ref().ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "sign in first"))
 }
 
+#[utoipa::path(post, path = "/api/v1/exchange/requests", tag = "exchange",
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 /// `POST /api/v1/exchange/requests`: files a share request (unconditional: granted at once).
 pub async fn create_request(
     State(state): State<AppState>,
@@ -83,6 +86,9 @@ fn provider_side(role: Option<&str>) -> Result<bool, ApiError> {
     }
 }
 
+#[utoipa::path(get, path = "/api/v1/exchange/requests", tag = "exchange",
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn list_requests(
     State(state): State<AppState>,
     caller: Caller,
@@ -92,6 +98,9 @@ pub async fn list_requests(
     Ok(Json(json!({ "requests": list })))
 }
 
+#[utoipa::path(get, path = "/api/v1/exchange/requests/{id}", tag = "exchange", params(("id" = i64, Path, description = "the record's id")),
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_request(
     State(state): State<AppState>,
     caller: Caller,
@@ -100,6 +109,9 @@ pub async fn get_request(
     Ok(Json(json!(state.exchange.request_of(me(&caller)?, parse_id(&id)?).await?)))
 }
 
+#[utoipa::path(post, path = "/api/v1/exchange/requests/{id}/decision", tag = "exchange", params(("id" = i64, Path, description = "the record's id")),
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn decide_request(
     State(state): State<AppState>,
     caller: Caller,
@@ -109,6 +121,9 @@ pub async fn decide_request(
     Ok(Json(json!(state.exchange.decide(me(&caller)?, parse_id(&id)?, &d).await?)))
 }
 
+#[utoipa::path(get, path = "/api/v1/exchange/grants", tag = "exchange",
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn list_grants(
     State(state): State<AppState>,
     caller: Caller,
@@ -118,6 +133,9 @@ pub async fn list_grants(
     Ok(Json(json!({ "grants": list })))
 }
 
+#[utoipa::path(get, path = "/api/v1/exchange/grants/{id}", tag = "exchange", params(("id" = i64, Path, description = "the record's id")),
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_grant(
     State(state): State<AppState>,
     caller: Caller,
@@ -136,6 +154,9 @@ pub struct GrantChange {
     valid_to: Option<String>,
 }
 
+#[utoipa::path(post, path = "/api/v1/exchange/grants/{id}/revoke", tag = "exchange", params(("id" = i64, Path, description = "the record's id")),
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn revoke_grant(
     State(state): State<AppState>,
     caller: Caller,
@@ -146,6 +167,9 @@ pub async fn revoke_grant(
     Ok(Json(json!(state.exchange.change_grant(me(&caller)?, parse_id(&id)?, None, &c.reason).await?)))
 }
 
+#[utoipa::path(post, path = "/api/v1/exchange/grants/{id}/renew", tag = "exchange", params(("id" = i64, Path, description = "the record's id")),
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn renew_grant(
     State(state): State<AppState>,
     caller: Caller,
@@ -162,6 +186,9 @@ pub struct NewApp {
     name: String,
 }
 
+#[utoipa::path(post, path = "/api/v1/exchange/apps", tag = "exchange",
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 /// Registers an app of the caller's department; its secret is in this answer only.
 pub async fn create_app(
     State(state): State<AppState>,
@@ -172,6 +199,9 @@ pub async fn create_app(
     Ok((StatusCode::CREATED, Json(json!({ "app": app, "secret": secret }))))
 }
 
+#[utoipa::path(get, path = "/api/v1/exchange/apps", tag = "exchange",
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn list_apps(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!({ "apps": state.exchange.apps(me(&caller)?).await? })))
 }
@@ -183,6 +213,9 @@ pub struct Quota {
     per_day: Option<i64>,
 }
 
+#[utoipa::path(put, path = "/api/v1/exchange/apps/{id}/quota", tag = "exchange", params(("id" = i64, Path, description = "the record's id")),
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn set_app_quota(
     State(state): State<AppState>,
     caller: Caller,
@@ -193,6 +226,9 @@ pub async fn set_app_quota(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(get, path = "/api/v1/exchange/calendar", tag = "exchange",
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn calendar(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let days = state.store.calendar_days().await?;
     let days: Vec<Value> =
@@ -210,6 +246,9 @@ pub struct CalendarDay {
     name: String,
 }
 
+#[utoipa::path(put, path = "/api/v1/exchange/calendar", tag = "exchange",
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn set_calendar_day(
     State(state): State<AppState>,
     caller: Caller,
@@ -219,10 +258,22 @@ pub async fn set_calendar_day(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Overdue requests and how timely answers were (administrators, auditors).
+#[utoipa::path(get, path = "/api/v1/exchange/supervision", tag = "exchange",
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+/// Overdue requests and how timely answers were: everywhere for administrators and
+/// auditors, else the caller's organization's.
 pub async fn supervision(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
-    let overdue = state.exchange.overdue(me(&caller)?).await?;
-    let answered = state.store.share_requests(&Default::default()).await?;
+    let who = me(&caller)?;
+    let overdue = state.exchange.overdue(who).await?;
+    let all = matches!(who.role, tongshu_core::policy::Role::PlatformAdmin | tongshu_core::policy::Role::Auditor);
+    let answered: Vec<_> = state
+        .store
+        .share_requests(&Default::default())
+        .await?
+        .into_iter()
+        .filter(|r| all || r.provider_org_id == who.org_id || r.consumer_org_id == who.org_id)
+        .collect();
     let (on_time, late) = answered.iter().fold((0, 0), |(a, b), r| match r.on_time {
         Some(true) => (a + 1, b),
         Some(false) => (a, b + 1),
@@ -241,6 +292,9 @@ pub struct EvidenceQuery {
     limit: Option<i64>,
 }
 
+#[utoipa::path(get, path = "/api/v1/exchange/evidence", tag = "exchange",
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 /// Evidence records: auditors and administrators search all; others see calls of their own
 /// organization and calls on their organization's tables.
 pub async fn evidence(
@@ -368,6 +422,9 @@ where
     }
 }
 
+#[utoipa::path(get, path = "/api/v1/exchange/tables/{name}/rows", tag = "exchange", params(("name" = String, Path, description = "the library table")),
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 /// `GET /api/v1/exchange/tables/{name}/rows`.
 pub async fn interface_rows(
     State(state): State<AppState>,
@@ -395,6 +452,10 @@ struct VerifyBody {
     values: BTreeMap<String, String>,
 }
 
+#[utoipa::path(post, path = "/api/v1/exchange/tables/{name}/verify", tag = "exchange", params(("name" = String, Path, description = "the library table")),
+    request_body(content = Object, description = "{\"values\": {item: value}}"),
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 /// `POST /api/v1/exchange/tables/{name}/verify`: `{"match": true|false}`.
 pub async fn interface_verify(
     State(state): State<AppState>,

@@ -12,6 +12,7 @@ pub mod ops;
 pub mod orgs;
 pub mod portal;
 pub mod rows;
+pub mod sharing;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;

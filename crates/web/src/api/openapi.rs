@@ -3,7 +3,7 @@
 use axum::Json;
 use utoipa::OpenApi;
 
-use super::{auth, catalog, library, orgs, portal, rows};
+use super::{auth, catalog, exchange, library, orgs, portal, rows, sharing};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -16,11 +16,20 @@ use super::{auth, catalog, library, orgs, portal, rows};
         library::tables, library::ingest, library::export, library::open_download, library::sql, library::jobs, library::job,
         rows::rows, portal::register, portal::list_posts, portal::create_post, portal::decide, portal::inbox,
         portal::token_usage, portal::set_token_rate,
+        exchange::list_requests, exchange::create_request, exchange::get_request, exchange::decide_request,
+        exchange::list_grants, exchange::get_grant, exchange::revoke_grant, exchange::renew_grant, exchange::list_apps,
+        exchange::create_app, exchange::set_app_quota, exchange::calendar, exchange::set_calendar_day,
+        exchange::supervision, exchange::evidence, exchange::interface_rows, exchange::interface_verify,
+        sharing::catalog, sharing::metering, sharing::demands, sharing::post_demand, sharing::assign_demand,
+        sharing::answer_demand, sharing::request_from_demand, sharing::duties, sharing::add_duty, sharing::fulfil_duty,
+        sharing::negative_list, sharing::add_negative, sharing::remove_negative, sharing::objections, sharing::object,
+        sharing::answer_objection,
     ),
     tags((name = "catalog", description = "政务信息资源目录"), (name = "review", description = "目录审核"),
          (name = "accounts", description = "账号与令牌"), (name = "organizations", description = "机构与用户"),
          (name = "library", description = "资源库：导入、导出、作业与 SQL"),
-         (name = "portal", description = "公共数据开放：行级接口、下载、注册与互动（CKAN 兼容接口见 /api/3/action）")),
+         (name = "portal", description = "公共数据开放：行级接口、下载、注册与互动（CKAN 兼容接口见 /api/3/action）"),
+         (name = "exchange", description = "共享交换：申请与审批、授权、数据接口（HMAC-SM3 签名）、存证、计量、三张清单与数据异议")),
     modifiers(&Security),
 )]
 struct ApiDoc;

@@ -147,6 +147,7 @@ static EN: &[(&str, &str)] = &[
     ("教育科技", "Education and science"),
     ("数值型", "Number"),
     ("数据库", "Database"),
+    ("数据异议", "Objections"),
     ("数据接口", "data APIs"),
     ("数据提供方", "Publisher"),
     ("数据提供部门（可选）", "Providing department (optional)"),

@@ -251,7 +251,11 @@ pub async fn detail(
                 .collect()
         })
         .unwrap_or_default();
-    let quality = tongshu_portal::quality::quality(&d, now);
+    let mut objections = 0;
+    for t in &d.tables {
+        objections += state.store.open_objections(&t.name).await.unwrap_or(0);
+    }
+    let quality = tongshu_portal::quality::quality(&d, now, objections);
     let usage = state.portal.usage_of(&d.name);
     let rating = state.portal.rating(&d.name).await.ok().flatten();
     let comments: Vec<Value> = state

@@ -23,7 +23,7 @@ const PEOPLE: &[(&str, &str, &str)] = &[
 ];
 
 /// A listed, conditionally shared person entry of the public security bureau, with a table.
-async fn provider_table(app: &TestApp) -> (i64, String, Vec<String>) {
+pub async fn provider_table(app: &TestApp) -> (i64, String, Vec<String>) {
     let gaj = app.org_id("gaj").await;
     let entries =
         app.store.list_entries(&EntryFilter { org_id: Some(gaj), limit: 500, ..Default::default() }).await.unwrap();
@@ -69,13 +69,13 @@ fn app_has_no_table(name: &str) -> bool {
     name != "户籍人口基本信息"
 }
 
-struct SignedApp {
-    key: String,
-    secret: String,
+pub struct SignedApp {
+    pub key: String,
+    pub secret: String,
 }
 
 impl SignedApp {
-    async fn call(
+    pub async fn call(
         &self,
         app: &TestApp,
         method: &str,
@@ -101,7 +101,7 @@ impl SignedApp {
     }
 }
 
-fn now() -> i64 {
+pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 

@@ -12,4 +12,5 @@ mod library;
 mod pages;
 mod portal;
 mod rows;
+mod sharing;
 mod stories;

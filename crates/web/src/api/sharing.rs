@@ -1,0 +1,268 @@
+//! The sharing catalog, the three lists, objections and metering (`/api/v1/exchange/...`).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tongshu_exchange::{ObjectionInput, RequestInput};
+
+use super::exchange::me;
+use super::{ApiQuery, parse_id};
+use crate::AppState;
+use crate::caller::Caller;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::ApiJson;
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogQuery {
+    q: Option<String>,
+    org: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/api/v1/exchange/catalog", tag = "exchange",
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+/// The sharing catalog: listed entries, their sharing type, interfaces and my status.
+pub async fn catalog(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<CatalogQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let list = state.exchange.sharing_catalog(me(&caller)?, q.q, q.org).await?;
+    Ok(Json(json!({ "entries": list })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewDemand {
+    title: String,
+    description: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/exchange/demands", tag = "exchange",
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn post_demand(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(d): ApiJson<NewDemand>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    Ok((StatusCode::CREATED, Json(json!(state.exchange.post_demand(me(&caller)?, &d.title, &d.description).await?))))
+}
+
+#[utoipa::path(get, path = "/api/v1/exchange/demands", tag = "exchange",
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn demands(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!({ "demands": state.exchange.demands(me(&caller)?).await? })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Assign {
+    org_id: i64,
+}
+
+#[utoipa::path(post, path = "/api/v1/exchange/demands/{id}/assign", tag = "exchange", params(("id" = i64, Path, description = "the record's id")),
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn assign_demand(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(a): ApiJson<Assign>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!(state.exchange.assign_demand(me(&caller)?, parse_id(&id)?, a.org_id).await?)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemandAnswer {
+    entry_id: Option<i64>,
+    answer: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/exchange/demands/{id}/answer", tag = "exchange", params(("id" = i64, Path, description = "the record's id")),
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn answer_demand(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(a): ApiJson<DemandAnswer>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!(state.exchange.answer_demand(me(&caller)?, parse_id(&id)?, a.entry_id, &a.answer).await?)))
+}
+
+#[utoipa::path(post, path = "/api/v1/exchange/demands/{id}/request", tag = "exchange", params(("id" = i64, Path, description = "the record's id")),
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+/// Files the share request of a matched demand (the body as for a request, without `entry_id`).
+pub async fn request_from_demand(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(mut input): ApiJson<Value>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    if let Some(o) = input.as_object_mut() {
+        o.insert("entry_id".into(), json!(0));
+    }
+    let input: RequestInput = serde_json::from_value(input).map_err(|e| super::bad_param("body", e.to_string()))?;
+    let r = state.exchange.request_from_demand(me(&caller)?, parse_id(&id)?, input).await?;
+    Ok((StatusCode::CREATED, Json(json!(r))))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewDuty {
+    org_id: i64,
+    title: String,
+    description: String,
+    due_on: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/exchange/responsibilities", tag = "exchange",
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn add_duty(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(d): ApiJson<NewDuty>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let duty = state.exchange.add_duty(me(&caller)?, d.org_id, &d.title, &d.description, &d.due_on).await?;
+    Ok((StatusCode::CREATED, Json(json!(duty))))
+}
+
+#[utoipa::path(get, path = "/api/v1/exchange/responsibilities", tag = "exchange",
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn duties(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    me(&caller)?;
+    Ok(Json(json!({ "responsibilities": state.exchange.duties().await? })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fulfil {
+    entry_id: i64,
+}
+
+#[utoipa::path(post, path = "/api/v1/exchange/responsibilities/{id}/fulfil", tag = "exchange", params(("id" = i64, Path, description = "the record's id")),
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn fulfil_duty(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(f): ApiJson<Fulfil>,
+) -> Result<StatusCode, ApiError> {
+    state.exchange.fulfil_duty(me(&caller)?, parse_id(&id)?, f.entry_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/api/v1/exchange/negative", tag = "exchange",
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn negative_list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    me(&caller)?;
+    let list: Vec<Value> = state
+        .store
+        .negative_list()
+        .await?
+        .into_iter()
+        .map(|(entry_id, basis)| json!({"entry_id": entry_id, "legal_basis": basis}))
+        .collect();
+    Ok(Json(json!({ "entries": list })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Negative {
+    entry_id: i64,
+    legal_basis: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/exchange/negative", tag = "exchange",
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn add_negative(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(n): ApiJson<Negative>,
+) -> Result<StatusCode, ApiError> {
+    state.exchange.add_negative(me(&caller)?, n.entry_id, &n.legal_basis).await?;
+    Ok(StatusCode::CREATED)
+}
+
+#[utoipa::path(delete, path = "/api/v1/exchange/negative/{id}", tag = "exchange", params(("id" = i64, Path, description = "the record's id")),
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn remove_negative(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.exchange.remove_negative(me(&caller)?, parse_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/exchange/objections", tag = "exchange",
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn object(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(o): ApiJson<ObjectionInput>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    Ok((StatusCode::CREATED, Json(json!(state.exchange.object(me(&caller)?, &o).await?))))
+}
+
+#[utoipa::path(get, path = "/api/v1/exchange/objections", tag = "exchange",
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn objections(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!({ "objections": state.exchange.objections(me(&caller)?).await? })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectionAnswer {
+    fixed_version: Option<i64>,
+    answer: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/exchange/objections/{id}/answer", tag = "exchange", params(("id" = i64, Path, description = "the record's id")),
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn answer_objection(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(a): ApiJson<ObjectionAnswer>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!(state.exchange.answer_objection(me(&caller)?, parse_id(&id)?, a.fixed_version, &a.answer).await?)))
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Days {
+    days: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/api/v1/exchange/metering", tag = "exchange",
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+/// Usage per interface, consumer and day, and latency and errors per interface.
+pub async fn metering(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<Days>,
+) -> Result<Json<Value>, ApiError> {
+    let who = me(&caller)?;
+    let days = q.days.unwrap_or(30);
+    let usage = state.exchange.usage(who, days).await?;
+    let operations = state.exchange.operations(who, days).await?;
+    Ok(Json(json!({ "days": days, "usage": usage, "operations": operations })))
+}
