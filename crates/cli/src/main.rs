@@ -92,6 +92,9 @@ enum Cmd {
     Config,
 }
 
+/// The file in the data directory that daily evidence anchors are also appended to.
+const ANCHOR_FILE: &str = "evidence-anchors.txt";
+
 #[derive(Subcommand)]
 enum AuditCmd {
     /// Walk the SM3 hash chain of the evidence log, its head and its daily anchors. Exits 0
@@ -259,7 +262,8 @@ async fn run(cli: Cli) -> Result<()> {
                 vacuum_retention_hours: s.vacuum_retention_hours,
                 tick: std::time::Duration::from_secs(30),
             });
-            let state = tongshu_web::AppState::new(store.clone(), Accounts::new(store.clone()), library, web);
+            let mut state = tongshu_web::AppState::new(store.clone(), Accounts::new(store.clone()), library, web);
+            state.exchange.set_anchor_file(s.data_dir.join(ANCHOR_FILE));
             state.exchange.ensure_seeded().await.context("cannot seed the exchange's calendar and masking rules")?;
             state.exchange.spawn_schedule(std::time::Duration::from_secs(600));
             // The portal's datasets and search index follow the catalog within seconds.
@@ -272,7 +276,9 @@ async fn run(cli: Cli) -> Result<()> {
             let s = settings(&common, None)?;
             init_logging(&s);
             let store = open_store(&s).await?;
-            let outcome = tongshu_exchange::audit_verify(&store).await.context("cannot read the evidence log")?;
+            let anchors = tongshu_exchange::read_anchor_file(&s.data_dir.join(ANCHOR_FILE));
+            let outcome =
+                tongshu_exchange::audit_verify(&store, &anchors).await.context("cannot read the evidence log")?;
             store.close().await;
             match outcome {
                 Ok(v) => {

@@ -158,6 +158,17 @@ impl Exchange {
     pub async fn access(&self, who: &Consumer, table: &str) -> Result<Access> {
         let entry = self.shared_entry_of(table).await?;
         let columns: Vec<String> = self.library.lake().info(table).await?.columns.into_iter().map(|c| c.name).collect();
+        self.access_to(who, table, entry, columns).await
+    }
+
+    /// What `who` may see of `columns` of an interface (a table or a view) of `entry`.
+    pub(crate) async fn access_to(
+        &self,
+        who: &Consumer,
+        table: &str,
+        entry: CatalogEntry,
+        columns: Vec<String>,
+    ) -> Result<Access> {
         if who.org_id == entry.org_id {
             let masks = columns.iter().map(|c| (c.clone(), Mask::Clear)).collect();
             return Ok(Access { table: table.to_owned(), entry, grant: None, items: columns, scope: vec![], masks });

@@ -12,6 +12,7 @@ mod lists;
 mod metering;
 mod requests;
 pub mod signing;
+mod views;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -40,11 +41,21 @@ pub struct ExchangeSettings {
     /// Default quotas of an app per interface.
     pub per_minute: i64,
     pub per_day: i64,
+    /// A file outside the metadata store that each daily anchor is also appended to
+    /// (`DAY SEQ HASH` lines), so that rewriting the store alone cannot hide a change.
+    pub anchor_file: Option<std::path::PathBuf>,
 }
 
 impl Default for ExchangeSettings {
     fn default() -> Self {
-        Self { deadline_days: 10, remind_days: 2, clock_skew_secs: 300, per_minute: 600, per_day: 100_000 }
+        Self {
+            deadline_days: 10,
+            remind_days: 2,
+            clock_skew_secs: 300,
+            per_minute: 600,
+            per_day: 100_000,
+            anchor_file: None,
+        }
     }
 }
 
@@ -122,6 +133,11 @@ impl Exchange {
 
     pub fn settings(&self) -> &ExchangeSettings {
         &self.settings
+    }
+
+    /// Also appends each daily anchor to `path`.
+    pub fn set_anchor_file(&mut self, path: std::path::PathBuf) {
+        self.settings.anchor_file = Some(path);
     }
 
     /// Seeds the current year's holidays and the masking presets into a new store (once).
@@ -297,13 +313,46 @@ impl Exchange {
 
     /// Anchors the chain's head for `day` (`YYYY-MM-DD`); later calls that day keep the first.
     pub async fn anchor(&self, day: &str) -> Result<bool> {
-        Ok(self.store.anchor_evidence(day).await?)
+        let new = self.store.anchor_evidence(day).await?;
+        if new && let Some(path) = &self.settings.anchor_file {
+            let (seq, hash) = self.store.evidence_head().await?;
+            use std::io::Write;
+            let line = format!("{day} {seq} {hash}\n");
+            let written = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .and_then(|mut f| f.write_all(line.as_bytes()));
+            if let Err(e) = written {
+                tracing::error!(path = %path.display(), error = %e, "cannot append the evidence anchor");
+            }
+        }
+        Ok(new)
     }
 }
 
-/// Walks the whole evidence log of `store` and checks its chain, its head and its anchors.
-pub async fn audit_verify(store: &MetaStore) -> Result<std::result::Result<Verified, tongshu_core::evidence::Broken>> {
-    let anchors = store.evidence_anchors().await?.into_iter().map(|(_, seq, hash)| (seq, hash)).collect();
+/// Reads an anchor file (`DAY SEQ HASH` lines); unreadable lines are skipped.
+pub fn read_anchor_file(path: &std::path::Path) -> Vec<(i64, String)> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let mut parts = l.split_whitespace();
+            let (_day, seq, hash) = (parts.next()?, parts.next()?.parse().ok()?, parts.next()?);
+            Some((seq, hash.to_owned()))
+        })
+        .collect()
+}
+
+/// Walks the whole evidence log of `store` and checks its chain, its head, its anchors in
+/// the store and `more_anchors` (from the anchor file).
+pub async fn audit_verify(
+    store: &MetaStore,
+    more_anchors: &[(i64, String)],
+) -> Result<std::result::Result<Verified, tongshu_core::evidence::Broken>> {
+    let mut anchors: Vec<(i64, String)> =
+        store.evidence_anchors().await?.into_iter().map(|(_, seq, hash)| (seq, hash)).collect();
+    anchors.extend(more_anchors.iter().cloned());
     let mut v = Verifier::new(anchors);
     let mut after = 0;
     // Pages follow the stored numbers; a record moved out of order shows as a gap or a repeat.

@@ -31,7 +31,7 @@ async fn five(store: &MetaStore) {
 }
 
 async fn broken_at(store: &MetaStore) -> Option<i64> {
-    tongshu_exchange::audit_verify(store).await.unwrap().err().map(|b| b.seq)
+    tongshu_exchange::audit_verify(store, &[]).await.unwrap().err().map(|b| b.seq)
 }
 
 #[tokio::test]
@@ -54,7 +54,7 @@ async fn tampering_with_the_evidence_log_is_detected() {
     for (what, sql, expected) in cases {
         for (store, _dir) in stores().await {
             five(&store).await;
-            let ok = tongshu_exchange::audit_verify(&store).await.unwrap().unwrap();
+            let ok = tongshu_exchange::audit_verify(&store, &[]).await.unwrap().unwrap();
             assert_eq!(ok.records, 5);
             for s in *sql {
                 testing::execute(&store, s).await.unwrap();
@@ -82,4 +82,34 @@ async fn anchors_catch_a_rewritten_history() {
         testing::execute(&store, &format!("UPDATE evidence_head SET hash = '{prev}'")).await.unwrap();
         assert_eq!(broken_at(&store).await, Some(5), "the anchor of the day names the last record it covered");
     }
+}
+
+#[tokio::test]
+async fn the_anchor_file_outside_the_store_catches_a_rewritten_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = testing::sqlite_store(dir.path()).await.unwrap();
+    five(&store).await;
+    let file = dir.path().join("anchors.txt");
+    let lake = tongshu_lake::Library::open(dir.path().join("lib").to_str().unwrap(), Default::default()).unwrap();
+    let mut ex = tongshu_exchange::Exchange::new(
+        store.clone(),
+        tongshu_library::LibraryService::new(lake, store.clone()),
+        tongshu_sources::SecretKey::generate(),
+        Default::default(),
+    );
+    ex.set_anchor_file(file.clone());
+    assert!(ex.anchor("2026-11-29").await.unwrap());
+    let anchors = tongshu_exchange::read_anchor_file(&file);
+    assert_eq!(anchors.len(), 1);
+    // Someone with the database rewrites a record, its successors, the head and the stored
+    // anchors; the file still holds the truth.
+    testing::execute(&store, "DELETE FROM evidence_anchors").await.unwrap();
+    testing::execute(&store, "UPDATE evidence SET rows_out = 0 WHERE seq = 5").await.unwrap();
+    let r = store.evidence_page(4, 1).await.unwrap().remove(0);
+    let hash = tongshu_core::evidence::chain_hash(5, &r.fields, &r.prev_hash);
+    testing::execute(&store, &format!("UPDATE evidence SET hash = '{hash}' WHERE seq = 5")).await.unwrap();
+    testing::execute(&store, &format!("UPDATE evidence_head SET hash = '{hash}'")).await.unwrap();
+    assert!(tongshu_exchange::audit_verify(&store, &[]).await.unwrap().is_ok(), "the store alone is fooled");
+    let e = tongshu_exchange::audit_verify(&store, &anchors).await.unwrap().unwrap_err();
+    assert_eq!(e.seq, 5, "{e}");
 }

@@ -64,6 +64,13 @@ impl Library {
 }
 
 impl Library {
+    /// The output column names of a read-only statement, without running it.
+    pub async fn sql_columns(&self, sql: &str) -> Result<Vec<String>> {
+        let ctx = self.session(sql, &[]).await?;
+        let df = Library::read_only(&ctx, sql).await?;
+        Ok(df.schema().fields().iter().map(|f| f.name().clone()).collect())
+    }
+
     /// A DataFusion session for one statement, with the library tables it names registered
     /// by name (only those: a library of thousands of tables costs nothing extra);
     /// `versions` pins tables to earlier versions. Settings come from `DATAFUSION_*`

@@ -371,6 +371,21 @@ async fn read_file_slice(
 /// (DOMAIN.md §4), and a masked column becomes text. Columns not named, or masked `clear`,
 /// are left as they are.
 pub fn mask_page(page: &mut RowPage, masks: &[(String, tongshu_core::masking::Mask)]) -> Result<()> {
+    use tongshu_core::masking::Mask;
+    page.batches = mask_batches(std::mem::take(&mut page.batches), masks)?;
+    for (name, ty) in page.fields.iter_mut() {
+        if masks.iter().any(|(n, m)| n == name && *m != Mask::Clear) {
+            *ty = ColumnType::Text;
+        }
+    }
+    Ok(())
+}
+
+/// Masks the named columns of `batches` (see [`mask_page`]).
+pub fn mask_batches(
+    batches: Vec<RecordBatch>,
+    masks: &[(String, tongshu_core::masking::Mask)],
+) -> Result<Vec<RecordBatch>> {
     use std::sync::Arc;
 
     use deltalake::arrow::array::{Array, ArrayRef, StringArray};
@@ -378,31 +393,26 @@ pub fn mask_page(page: &mut RowPage, masks: &[(String, tongshu_core::masking::Ma
     use deltalake::arrow::datatypes::{DataType, Field, Schema};
     use tongshu_core::masking::Mask;
 
-    let masked: Vec<(usize, Mask)> = masks
-        .iter()
-        .filter(|(_, m)| *m != Mask::Clear)
-        .filter_map(|(name, m)| page.fields.iter().position(|(n, _)| n == name).map(|i| (i, *m)))
-        .collect();
+    let masked: Vec<&(String, Mask)> = masks.iter().filter(|(_, m)| *m != Mask::Clear).collect();
     if masked.is_empty() {
-        return Ok(());
+        return Ok(batches);
     }
-    for batch in &mut page.batches {
-        let schema = batch.schema();
-        let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
-        let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
-        for (i, mask) in &masked {
-            let Some(idx) = schema.index_of(&page.fields[*i].0).ok() else { continue };
-            let text = cast(&columns[idx], &DataType::Utf8).map_err(|e| LakeError::Input(format!("mask: {e}")))?;
-            let text = text.as_any().downcast_ref::<StringArray>().expect("cast to Utf8 gives a StringArray");
-            let out: StringArray = text.iter().map(|v| v.and_then(|v| mask.apply(v))).collect();
-            columns[idx] = Arc::new(out);
-            fields[idx] = Field::new(fields[idx].name(), DataType::Utf8, true);
-        }
-        *batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
-            .map_err(|e| LakeError::Input(format!("mask: {e}")))?;
-    }
-    for (i, _) in masked {
-        page.fields[i].1 = ColumnType::Text;
-    }
-    Ok(())
+    batches
+        .into_iter()
+        .map(|batch| {
+            let schema = batch.schema();
+            let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+            let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
+            for (name, mask) in &masked {
+                let Ok(idx) = schema.index_of(name) else { continue };
+                let text = cast(&columns[idx], &DataType::Utf8).map_err(|e| LakeError::Input(format!("mask: {e}")))?;
+                let text = text.as_any().downcast_ref::<StringArray>().expect("cast to Utf8 gives a StringArray");
+                let out: StringArray = text.iter().map(|v| v.and_then(|v| mask.apply(v))).collect();
+                columns[idx] = Arc::new(out);
+                fields[idx] = Field::new(fields[idx].name(), DataType::Utf8, true);
+            }
+            RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+                .map_err(|e| LakeError::Input(format!("mask: {e}")))
+        })
+        .collect()
 }

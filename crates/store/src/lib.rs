@@ -27,7 +27,7 @@ pub use exchange::{
     AppRecord, EvidenceFilter, GrantChange, GrantRecord, NewGrant, NewShareRequest, RequestFilter, ShareRequest,
 };
 pub use library::{ColumnStats, TableRecord};
-pub use lists::{Demand, NewObjection, Objection, Responsibility};
+pub use lists::{CustomView, Demand, NewObjection, Objection, Responsibility};
 pub use metering::UsageRow;
 pub use portal::{
     Interaction, InteractionFilter, InteractionKind, InteractionStatus, NewInteraction, UsageDay, UsageKind,

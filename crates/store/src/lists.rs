@@ -294,3 +294,47 @@ impl MetaStore {
         self.objection(id).await
     }
 }
+
+/// A custom interface: a read-only SQL view over library tables.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct CustomView {
+    pub name: String,
+    pub entry_id: i64,
+    pub sql: String,
+    pub description: String,
+    pub created_by: i64,
+    pub created_at: String,
+}
+
+impl MetaStore {
+    pub async fn insert_view(
+        &self,
+        name: &str,
+        entry_id: i64,
+        sql: &str,
+        description: &str,
+        by: i64,
+    ) -> Result<CustomView> {
+        sqlx::query_as(
+            "INSERT INTO custom_views (name, entry_id, sql, description, created_by, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
+        )
+        .bind(name)
+        .bind(entry_id)
+        .bind(sql)
+        .bind(description)
+        .bind(by)
+        .bind(now())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(conflict_on_unique(|| format!("interface {name} exists")))
+    }
+
+    pub async fn view(&self, name: &str) -> Result<Option<CustomView>> {
+        Ok(sqlx::query_as("SELECT * FROM custom_views WHERE name = $1").bind(name).fetch_optional(&self.pool).await?)
+    }
+
+    pub async fn views(&self) -> Result<Vec<CustomView>> {
+        Ok(sqlx::query_as("SELECT * FROM custom_views ORDER BY name").fetch_all(&self.pool).await?)
+    }
+}

@@ -91,6 +91,12 @@ fn table() -> Vec<Route> {
         // Data interfaces: apps sign their calls, so the handler authenticates.
         route!(GET "/api/v1/exchange/tables/{name}/rows" => CallInterface, api::exchange::interface_rows),
         route!(POST "/api/v1/exchange/tables/{name}/verify" => CallInterface, api::exchange::interface_verify),
+        route!(GET "/api/v1/exchange/tables/{name}/lookup" => CallInterface, api::interfaces::lookup),
+        route!(GET "/api/v1/exchange/views/{name}/rows" => CallInterface, api::interfaces::view_rows),
+        route!(GET "/api/v1/exchange/views" => Exchange, api::interfaces::views),
+        route!(POST "/api/v1/exchange/views" => SuperviseExchange, api::interfaces::define_view),
+        route!(GET "/api/v1/exchange/tables/{name}/openapi.json" => Exchange, api::interfaces::interface_openapi),
+        route!(GET "/api/v1/exchange/evidence/export" => Exchange, api::interfaces::export_evidence),
         route!(GET "/api/v1/portal/posts" => Public, api::portal::list_posts),
         route!(POST "/api/v1/portal/posts" => SignedIn, api::portal::create_post),
         route!(POST "/api/v1/portal/posts/{id}/decision" => SignedIn, api::portal::decide),

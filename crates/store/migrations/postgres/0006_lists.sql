@@ -66,3 +66,14 @@ CREATE TABLE objections (
     created_at TEXT NOT NULL
 );
 CREATE INDEX objections_table ON objections (table_name, status);
+
+-- Custom interfaces: read-only SQL views over library tables that administrators define.
+-- A view belongs to one catalog entry, whose grants decide who sees which of its columns.
+CREATE TABLE custom_views (
+    name TEXT PRIMARY KEY,
+    entry_id BIGINT NOT NULL REFERENCES catalog_entries(id),
+    sql TEXT NOT NULL,
+    description TEXT NOT NULL,
+    created_by BIGINT NOT NULL REFERENCES users(id),
+    created_at TEXT NOT NULL
+);

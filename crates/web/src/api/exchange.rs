@@ -369,19 +369,19 @@ async fn consumer_of(
 }
 
 /// What identifies an interface call: its headers, method and URI.
-struct Incoming {
-    headers: HeaderMap,
-    method: Method,
-    uri: Uri,
+pub(crate) struct Incoming {
+    pub headers: HeaderMap,
+    pub method: Method,
+    pub uri: Uri,
 }
 
 /// Runs one interface call and writes its evidence record, whatever the outcome. The data
 /// goes out only once its record is written.
-async fn call<F, Fut>(
+pub(crate) async fn call<F, Fut>(
     state: &AppState,
     caller: &Caller,
     incoming: Incoming,
-    name: &str,
+    subject: &str,
     body: &[u8],
     work: F,
 ) -> Response
@@ -394,14 +394,14 @@ where
     let text = signing::string_to_sign(method.as_str(), uri.path(), uri.query().unwrap_or(""), body, "", "");
     let mut ev = EvidenceFields {
         at: tongshu_core::now().format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
-        subject: format!("table:{name}"),
+        subject: subject.to_owned(),
         request_hash: tongshu_core::masking::sm3_hex(text.as_bytes()),
         ..Default::default()
     };
     let outcome = async {
         let (consumer, app, key) = consumer_of(state, caller, &headers, &method, &uri, body).await?;
         (ev.org_id, ev.app_id, ev.user_id) = (Some(consumer.org_id), consumer.app_id, consumer.user_id);
-        state.exchange.take_quota(&key, app.as_ref(), name)?;
+        state.exchange.take_quota(&key, app.as_ref(), subject)?;
         work(consumer).await
     }
     .await;
@@ -436,13 +436,20 @@ pub async fn interface_rows(
     RawQuery(raw): RawQuery,
 ) -> Response {
     let (st, table) = (state.clone(), name.clone());
-    call(&state, &caller, Incoming { headers, method, uri }, &name, b"", move |consumer| async move {
-        let access = st.exchange.access(&consumer, &table).await?;
-        let super::rows::Params { mut query, format } = super::rows::parse(&table, raw.as_deref())?;
-        super::rows::pin_first_page(&st, &mut query).await?;
-        let page = st.exchange.query(&access, query.clone()).await?;
-        super::rows::render_page(&table, &access.entry.body.name, &page, &query, &format)
-    })
+    call(
+        &state,
+        &caller,
+        Incoming { headers, method, uri },
+        &format!("table:{name}"),
+        b"",
+        move |consumer| async move {
+            let access = st.exchange.access(&consumer, &table).await?;
+            let super::rows::Params { mut query, format } = super::rows::parse(&table, raw.as_deref())?;
+            super::rows::pin_first_page(&st, &mut query).await?;
+            let page = st.exchange.query(&access, query.clone()).await?;
+            super::rows::render_page(&table, &access.entry.body.name, &page, &query, &format)
+        },
+    )
     .await
 }
 
@@ -467,15 +474,26 @@ pub async fn interface_verify(
     body: Bytes,
 ) -> Response {
     let (st, table, sent) = (state.clone(), name.clone(), body.clone());
-    call(&state, &caller, Incoming { headers, method, uri }, &name, &body, move |consumer| async move {
-        let input: VerifyBody = serde_json::from_slice(&sent).map_err(|e| {
-            ApiError::new(ErrorCode::BadRequest, format!("body: {e}; send {{\"values\": {{item: value}}}}"))
-        })?;
-        let access = st.exchange.access(&consumer, &table).await?;
-        let matched = st.exchange.verify(&access, &input.values).await?;
-        let text = json!({ "match": matched }).to_string();
-        let len = text.len();
-        Ok(((StatusCode::OK, [(axum::http::header::CONTENT_TYPE, "application/json")], text).into_response(), 0, len))
-    })
+    call(
+        &state,
+        &caller,
+        Incoming { headers, method, uri },
+        &format!("table:{name}"),
+        &body,
+        move |consumer| async move {
+            let input: VerifyBody = serde_json::from_slice(&sent).map_err(|e| {
+                ApiError::new(ErrorCode::BadRequest, format!("body: {e}; send {{\"values\": {{item: value}}}}"))
+            })?;
+            let access = st.exchange.access(&consumer, &table).await?;
+            let matched = st.exchange.verify(&access, &input.values).await?;
+            let text = json!({ "match": matched }).to_string();
+            let len = text.len();
+            Ok((
+                (StatusCode::OK, [(axum::http::header::CONTENT_TYPE, "application/json")], text).into_response(),
+                0,
+                len,
+            ))
+        },
+    )
     .await
 }

@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod ckan;
 pub mod dcat;
 pub mod exchange;
+pub mod interfaces;
 pub mod library;
 pub mod openapi;
 pub mod ops;

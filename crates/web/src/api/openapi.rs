@@ -3,7 +3,7 @@
 use axum::Json;
 use utoipa::OpenApi;
 
-use super::{auth, catalog, exchange, library, orgs, portal, rows, sharing};
+use super::{auth, catalog, exchange, interfaces, library, orgs, portal, rows, sharing};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -23,7 +23,8 @@ use super::{auth, catalog, exchange, library, orgs, portal, rows, sharing};
         sharing::catalog, sharing::metering, sharing::demands, sharing::post_demand, sharing::assign_demand,
         sharing::answer_demand, sharing::request_from_demand, sharing::duties, sharing::add_duty, sharing::fulfil_duty,
         sharing::negative_list, sharing::add_negative, sharing::remove_negative, sharing::objections, sharing::object,
-        sharing::answer_objection,
+        sharing::answer_objection, interfaces::lookup, interfaces::view_rows, interfaces::define_view, interfaces::views,
+        interfaces::interface_openapi, interfaces::export_evidence,
     ),
     tags((name = "catalog", description = "政务信息资源目录"), (name = "review", description = "目录审核"),
          (name = "accounts", description = "账号与令牌"), (name = "organizations", description = "机构与用户"),

@@ -235,7 +235,7 @@ async fn two_departments_share_through_request_grant_signed_calls_masking_and_re
     assert!(ok["bytes_out"].as_i64().unwrap() > 0 && ok["app_id"].is_i64());
     let (_, mine) = officer.get(&app, "/api/v1/exchange/evidence").await;
     assert!(mine["records"].as_array().unwrap().iter().any(|r| r["subject"] == format!("table:{table}")));
-    let verified = tongshu_exchange::audit_verify(&app.store).await.unwrap().unwrap();
+    let verified = tongshu_exchange::audit_verify(&app.store, &[]).await.unwrap().unwrap();
     assert!(verified.records as usize >= statuses.len() + 3, "requests and grant decisions too");
 }
 

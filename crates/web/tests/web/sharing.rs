@@ -293,3 +293,118 @@ async fn no_caller_ever_gets_an_item_or_row_outside_its_grant() {
     assert!(op["calls"].as_i64().unwrap() >= 8 && op["error_rate"].as_f64().unwrap() > 0.0, "{op}");
     let _ = client();
 }
+
+#[tokio::test]
+async fn lookups_views_interface_documents_renewals_expiry_and_the_evidence_export() {
+    let app = spawn_app().await;
+    let (entry_id, table, _) = provider_table(&app).await;
+    let consumer = app.sign_in("consumer.ybj", "Consumer@2026").await;
+    let officer = app.sign_in("officer.gaj", "Officer@2026").await;
+    let admin = app.sign_in("admin", "Admin@2026").await;
+    let r = granted(
+        &app,
+        &consumer,
+        entry_id,
+        json!({"approve": true, "items": ["姓名", "公民身份号码", "户籍地址"],
+        "row_filter": [{"column": "户籍地址", "op": "contains", "value": "兰山区"}], "clear_items": ["户籍地址"]}),
+    )
+    .await;
+    let grant_id = r["grant_id"].as_i64().unwrap();
+
+    // Lookup by one key item, masked; two keys or none are refused.
+    let id = "%E5%85%AC%E6%B0%91%E8%BA%AB%E4%BB%BD%E5%8F%B7%E7%A0%81"; // 公民身份号码
+    let (status, found) =
+        consumer.get(&app, &format!("/api/v1/exchange/tables/{table}/lookup?{id}=371302198502021234")).await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    let rows = found["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["户籍地址"], "山东省临沂市兰山区通达路2号", "shown in clear as granted");
+    assert_eq!(rows[0]["姓名"], "李*");
+    let (status, _) = consumer.get(&app, &format!("/api/v1/exchange/tables/{table}/lookup")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (_, none) =
+        consumer.get(&app, &format!("/api/v1/exchange/tables/{table}/lookup?{id}=371311199905051237")).await;
+    assert_eq!(none["rows"], json!([]), "outside the granted rows");
+
+    // The interface's own OpenAPI document lists the granted items and their masks.
+    let (status, doc) = consumer.get(&app, &format!("/api/v1/exchange/tables/{table}/openapi.json")).await;
+    assert_eq!(status, StatusCode::OK);
+    let props = &doc["components"]["schemas"]["Row"]["properties"];
+    assert_eq!(props.as_object().unwrap().len(), 3);
+    assert_eq!(props["公民身份号码"]["description"], "mask: keep:6:4");
+    assert!(doc["paths"][format!("/api/v1/exchange/tables/{table}/verify")]["post"].is_object());
+
+    // A custom interface: a view whose columns are the entry's items.
+    let sql = format!("SELECT \"姓名\", \"户籍地址\", \"性别\" FROM {table} WHERE \"性别\" = '男'");
+    let (status, e) =
+        consumer.post(&app, "/api/v1/exchange/views", json!({"name": "men", "entry_id": entry_id, "sql": sql})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{e}");
+    let (status, e) = admin
+        .post(
+            &app,
+            "/api/v1/exchange/views",
+            json!({"name": "bad", "entry_id": entry_id, "sql": format!("SELECT 1 AS x FROM {table}")}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert!(e["message"].as_str().unwrap().contains("\"x\""), "{e}");
+    let (status, e) = admin
+        .post(
+            &app,
+            "/api/v1/exchange/views",
+            json!({"name": "drop", "entry_id": entry_id, "sql": format!("DROP TABLE {table}")}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    let (status, v) =
+        admin.post(&app, "/api/v1/exchange/views", json!({"name": "men", "entry_id": entry_id, "sql": sql})).await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    let (status, page) = consumer.get(&app, "/api/v1/exchange/views/men/rows").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let rows = page["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 4, "all demo residents are 男, four live in 兰山区: {page}");
+    assert!(rows.iter().all(|r| r.get("性别").is_none() && r["姓名"].as_str().unwrap().ends_with('*')));
+
+    // Renewed, then expired: an expired grant is refused (and logged).
+    let (status, g) = officer
+        .post(&app, &format!("/api/v1/exchange/grants/{grant_id}/renew"), json!({"valid_to": "2099-12-31"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{g}");
+    assert!(
+        g["valid_to"].as_str().unwrap().starts_with("2100-01-01")
+            || g["valid_to"].as_str().unwrap().starts_with("2099-12-31")
+    );
+    let (status, _) = officer
+        .post(&app, &format!("/api/v1/exchange/grants/{grant_id}/renew"), json!({"valid_to": "2020-01-01"}))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "renewals end in the future");
+    tongshu_store::testing::execute(
+        &app.store,
+        &format!("UPDATE grants SET valid_to = '2020-01-01T00:00:00Z' WHERE id = {grant_id}"),
+    )
+    .await
+    .unwrap();
+    let (status, e) = consumer.get(&app, &format!("/api/v1/exchange/tables/{table}/rows")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "expired: {e}");
+    let (_, g) = consumer.get(&app, &format!("/api/v1/exchange/grants/{grant_id}")).await;
+    let actions: Vec<&str> = g["history"].as_array().unwrap().iter().map(|h| h["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["granted", "renewed"]);
+
+    // Inspectors export the whole log with its chain; others may not.
+    let (status, _) = consumer.get(&app, "/api/v1/exchange/evidence/export").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let auditor = app.sign_in("auditor", "Auditor@2026").await;
+    let r = auditor.client.get(app.url("/api/v1/exchange/evidence/export")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let lines: Vec<Value> = r.text().await.unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(lines.len() >= 8);
+    assert!(lines.windows(2).all(|w| w[1]["prev_hash"] == w[0]["hash"]), "the chain is in the export");
+    assert!(
+        lines.iter().any(|l| l["status"] == 403 && l["subject"] == format!("table:{table}")),
+        "the refusal is logged"
+    );
+    let r = auditor.client.get(app.url("/api/v1/exchange/evidence/export?format=csv")).send().await.unwrap();
+    let csv = r.text().await.unwrap();
+    assert!(csv.starts_with("seq,at,kind,"));
+    assert_eq!(csv.lines().count(), lines.len() + 1);
+}
