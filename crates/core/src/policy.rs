@@ -72,6 +72,11 @@ pub enum Action {
     /// Take part in the exchange between departments: request and answer shares, register
     /// apps, see grants and evidence (the service checks which ones).
     Exchange,
+    /// Request, answer and grant shared data, register apps, post demands and objections
+    /// (departments; the service checks whose records they are).
+    Share,
+    /// Export the whole evidence log (auditors, administrators).
+    AuditEvidence,
     /// Keep the exchange's calendar, lists and quotas; assign demands (platform administrators).
     SuperviseExchange,
     /// Call a data interface. Apps sign their calls and carry no session, so an anonymous
@@ -80,7 +85,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 11] = [
+    pub const ALL: [Action; 13] = [
         Action::Public,
         Action::SignedIn,
         Action::EditEntries,
@@ -90,6 +95,8 @@ impl Action {
         Action::ReadAccounts,
         Action::QueryLibrary,
         Action::Exchange,
+        Action::Share,
+        Action::AuditEvidence,
         Action::SuperviseExchange,
         Action::CallInterface,
     ];
@@ -106,7 +113,8 @@ pub fn allows(role: Option<Role>, action: Action) -> bool {
         (Some(R::PlatformAdmin), _) => true,
         (Some(R::DataOfficer), A::EditEntries | A::ReadHistory | A::Exchange) => true,
         (Some(R::Consumer | R::Auditor), A::Exchange) => true,
-        (Some(R::DataOfficer | R::Consumer), A::CallInterface) => true,
+        (Some(R::Auditor), A::AuditEvidence) => true,
+        (Some(R::DataOfficer | R::Consumer), A::CallInterface | A::Share) => true,
         (Some(R::Auditor), A::ReadHistory | A::ReadAccounts) => true,
         _ => false,
     }

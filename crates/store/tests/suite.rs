@@ -36,6 +36,7 @@ store_suite!(
     migrations_and_meta_are_idempotent,
     library_tables_are_recorded_and_linked,
     portal_posts_and_usage_counts,
+    exchange_requests_grants_lists_and_metering,
 );
 
 fn org(slug: &str, kind: OrgKind, parent: Option<i64>) -> Organization {
@@ -366,4 +367,115 @@ async fn portal_posts_and_usage_counts(store: MetaStore) {
     assert_eq!((totals[0].0.as_str(), totals[0].1.downloads, totals[0].1.calls), ("gaj-1", 3, 5));
     let days = store.usage_by_day("2000-01-01", Some(7)).await.unwrap();
     assert_eq!((days.len(), days[0].downloads, days[0].calls), (1, 0, 6), "one token's calls of today");
+}
+
+async fn exchange_requests_grants_lists_and_metering(store: MetaStore) {
+    use tongshu_core::evidence::EvidenceFields;
+    use tongshu_store::{NewGrant, NewObjection, NewShareRequest, RequestFilter};
+    let (dept, uid) = setup(&store).await;
+    let other = store.insert_org(&org("other", OrgKind::Department, None)).await.unwrap();
+    let e = store.insert_entry(dept.id, "371300", uid, &body("甲", "3", "01", "001"), None).await.unwrap();
+    let now = tongshu_core::now();
+    let ev = |kind: &str| EvidenceFields {
+        at: "2026-11-29T00:00:00Z".into(),
+        kind: kind.into(),
+        subject: "table:t".into(),
+        ..Default::default()
+    };
+    let req = NewShareRequest {
+        entry_id: e.id,
+        provider_org_id: dept.id,
+        consumer_org_id: other.id,
+        user_id: uid,
+        app_id: None,
+        purpose: "核验".into(),
+        legal_basis: None,
+        items: "[\"姓名\"]".into(),
+        row_filter: None,
+        valid_from: now,
+        valid_to: now + time::Duration::days(30),
+        consuming_system: None,
+        due_on: "2026-12-11".into(),
+    };
+    let id = store.insert_share_request(&req, ev("request")).await.unwrap();
+    let pending =
+        RequestFilter { provider_org_id: Some(dept.id), status: Some("pending".into()), ..Default::default() };
+    assert_eq!(store.share_requests(&pending).await.unwrap().len(), 1);
+    let overdue = RequestFilter { due_before: Some("2026-12-12".into()), ..Default::default() };
+    assert_eq!(store.share_requests(&overdue).await.unwrap()[0].id, id);
+    let grant = NewGrant {
+        request_id: Some(id),
+        entry_id: e.id,
+        consumer_org_id: other.id,
+        app_id: None,
+        items: req.items.clone(),
+        clear_items: "[]".into(),
+        row_filter: None,
+        valid_from: req.valid_from,
+        valid_to: req.valid_to,
+    };
+    let gid = store.answer_share_request(id, uid, "同意", true, Some(&grant), ev("grant")).await.unwrap().unwrap();
+    assert!(matches!(
+        store.answer_share_request(id, uid, "x", true, None, ev("grant")).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let r = store.share_request(id).await.unwrap();
+    assert_eq!((r.status.as_str(), r.on_time, r.grant_id), ("granted", Some(true), Some(gid)));
+    assert_eq!(store.grants_for(other.id, e.id).await.unwrap().len(), 1);
+    assert_eq!(store.grants_list(None, Some(dept.id)).await.unwrap().len(), 1);
+    let mut g = store.grant(gid).await.unwrap();
+    g.status = "revoked".into();
+    store.change_grant(gid, uid, "revoked", &g, ev("grant")).await.unwrap();
+    assert!(store.grants_for(other.id, e.id).await.unwrap().is_empty());
+    assert_eq!(store.grant_history(gid).await.unwrap().len(), 2);
+
+    // Nonces, calendar, rules, apps.
+    assert!(store.use_nonce(1, "n").await.unwrap() && !store.use_nonce(1, "n").await.unwrap());
+    store.set_calendar_day("2026-10-01", Some("holiday"), "国庆节").await.unwrap();
+    store.set_calendar_day("2026-10-01", Some("workday"), "改").await.unwrap();
+    assert_eq!(store.calendar_days().await.unwrap(), [("2026-10-01".into(), "workday".into(), "改".into())]);
+    let app = store.create_exchange_app(other.id, "系统", "tsa_x", "sealed", uid).await.unwrap();
+    assert_eq!(store.exchange_app_by_key("tsa_x").await.unwrap().unwrap().id, app.id);
+    store.set_app_quota(app.id, Some(5), None).await.unwrap();
+    assert_eq!(store.exchange_app(app.id).await.unwrap().per_minute, Some(5));
+
+    // The lists and objections.
+    let d = store.insert_demand(other.id, uid, "需求", "说明").await.unwrap();
+    let d = store.update_demand(d.id, &["open"], "assigned", Some(dept.id), None, None, None).await.unwrap();
+    assert_eq!((d.status.as_str(), d.provider_org_id), ("assigned", Some(dept.id)));
+    assert!(store.update_demand(d.id, &["open"], "assigned", None, None, None, None).await.is_err());
+    store.insert_responsibility(dept.id, "职责", "说明", "2026-12-31", None, uid).await.unwrap();
+    assert_eq!(store.responsibilities().await.unwrap().len(), 1);
+    store.put_negative(e.id, "依据", uid).await.unwrap();
+    assert!(matches!(store.put_negative(e.id, "依据", uid).await, Err(StoreError::Conflict(_))));
+    assert_eq!(store.negative_basis(e.id).await.unwrap().as_deref(), Some("依据"));
+    let o = NewObjection {
+        table_name: "t".into(),
+        entry_id: e.id,
+        provider_org_id: dept.id,
+        org_id: other.id,
+        user_id: uid,
+        record: "r".into(),
+        item: None,
+        expected: None,
+        evidence: "证据".into(),
+        due_on: "2026-12-04".into(),
+    };
+    let o = store.insert_objection(&o).await.unwrap();
+    assert_eq!(store.open_objections("t").await.unwrap(), 1);
+    store.answer_objection(o.id, "corrected", "已改", uid, Some(2), true).await.unwrap();
+    assert_eq!(store.open_objections("t").await.unwrap(), 0);
+    assert_eq!(store.objections(Some(other.id)).await.unwrap()[0].fixed_version, Some(2));
+
+    // Metering from the evidence log.
+    for status in [200, 200, 403] {
+        let f = EvidenceFields { status, rows_out: 3, duration_ms: 7, org_id: Some(other.id), ..ev("call") };
+        store.append_evidence(&f).await.unwrap();
+    }
+    let usage = store.usage_rows("2026-11-01").await.unwrap();
+    assert_eq!(usage.len(), 1);
+    assert_eq!((usage[0].calls, usage[0].rows_out, usage[0].errors, usage[0].day.as_str()), (3, 9, 1, "2026-11-29"));
+    assert_eq!(store.call_durations("2026-11-01", 10).await.unwrap().len(), 3);
+    let (seq, _) = store.evidence_head().await.unwrap();
+    assert_eq!(seq, 6, "request, grant, revocation and three calls");
 }

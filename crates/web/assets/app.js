@@ -76,3 +76,37 @@ document.addEventListener("click", function (ev) {
   };
   setTimeout(tick, 1000);
 })();
+
+// Data interface test console: calls the interface with the signed-in session and shows
+// the answer.
+(function () {
+  var form = document.getElementById("console");
+  if (!form) return;
+  var out = document.getElementById("console-out");
+  form.addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var table = form.dataset.table;
+    var kind = form.elements.kind.value;
+    var query = form.elements.query.value.trim();
+    var base = "/api/v1/exchange/tables/" + encodeURIComponent(table) + "/" + kind;
+    var init = { credentials: "same-origin", headers: {} };
+    var url = base + (kind === "verify" || !query ? "" : "?" + query);
+    if (kind === "verify") {
+      init.method = "POST";
+      init.body = query;
+      init.headers["content-type"] = "application/json";
+      var csrf = document.querySelector("input[name=_csrf]");
+      var token = document.querySelector("meta[name=csrf-token]");
+      if (token) init.headers["x-csrf-token"] = token.content;
+      else if (csrf) init.headers["x-csrf-token"] = csrf.value;
+    }
+    out.textContent = "…";
+    fetch(url, init).then(function (r) {
+      return r.text().then(function (t) {
+        var body = t;
+        try { body = JSON.stringify(JSON.parse(t), null, 2); } catch (e) {}
+        out.textContent = r.status + "\n" + body;
+      });
+    });
+  });
+})();

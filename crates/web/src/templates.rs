@@ -46,6 +46,14 @@ impl Templates {
             "showcase.html",
             "inbox.html",
             "stats.html",
+            "sharing_nav.html",
+            "sharing.html",
+            "sharing_apply.html",
+            "sharing_requests.html",
+            "sharing_grants.html",
+            "sharing_supervision.html",
+            "sharing_usage.html",
+            "sharing_interface.html",
         );
         env.add_filter("label", label);
         env.add_function("t", t);

@@ -9,6 +9,7 @@ pub mod interact;
 pub mod library;
 pub mod portal;
 pub mod review;
+pub mod sharing;
 pub mod stats;
 pub mod workbench;
 pub(crate) mod zh;
