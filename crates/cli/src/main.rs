@@ -265,6 +265,9 @@ async fn run(cli: Cli) -> Result<()> {
             let mut state = tongshu_web::AppState::new(store.clone(), Accounts::new(store.clone()), library, web);
             state.exchange.set_anchor_file(s.data_dir.join(ANCHOR_FILE));
             state.exchange.ensure_seeded().await.context("cannot seed the exchange's calendar and masking rules")?;
+            if demo && state.exchange.seed_demo().await.context("cannot seed the demo's sharing")? {
+                println!("demo sharing loaded: requests, grants, calls, lists");
+            }
             state.exchange.spawn_schedule(std::time::Duration::from_secs(600));
             // The portal's datasets and search index follow the catalog within seconds.
             state.portal.spawn_refresh(std::time::Duration::from_secs(2));

@@ -8,6 +8,7 @@
 //! interface call goes through.
 
 mod access;
+mod demo;
 mod lists;
 mod metering;
 mod requests;

@@ -129,7 +129,7 @@ pub async fn requests(State(state): State<AppState>, caller: Caller) -> Response
         let p = who(&caller)?;
         let filed = state.exchange.requests(p, false, None).await?;
         let to_answer = if matches!(p.role, Role::DataOfficer | Role::PlatformAdmin) {
-            state.exchange.requests(p, true, None).await?
+            state.exchange.requests(p, true, Some("pending".into())).await?
         } else {
             vec![]
         };
@@ -277,7 +277,16 @@ pub async fn usage(State(state): State<AppState>, caller: Caller) -> Response {
             let name = r.org_id.and_then(|o| orgs.get(&o).cloned()).unwrap_or_else(|| "未认证".into());
             *by_consumer.entry(name).or_default() += r.calls as f64;
         }
-        let days: Vec<(String, u64, u64)> = by_day.into_iter().map(|(d, (c, e))| (d[5..].to_owned(), e, c)).collect();
+        // Every one of the last 30 days, quiet ones too.
+        let today = tongshu_core::now().date();
+        let days: Vec<(String, u64, u64)> = (0..30)
+            .rev()
+            .map(|back| {
+                let day = (today - time::Duration::days(back)).to_string();
+                let (c, e) = by_day.get(&day).copied().unwrap_or_default();
+                (day[5..].to_owned(), e, c)
+            })
+            .collect();
         let mut consumers: Vec<(String, f64)> = by_consumer.into_iter().collect();
         consumers.sort_by(|a, b| b.1.total_cmp(&a.1));
         let mut ctx = base(&caller, "sharing", "共享计量");

@@ -145,3 +145,65 @@ async fn a_visitor_searches_filters_opens_a_dataset_and_downloads_it_in_chromium
     let (name, _) = with_table(&app, "open", "企业", FIRMS, "browser_firms").await;
     run_script(SCRIPT, vec![format!("http://{}", app.addr), name, SHOTS.into()]).await;
 }
+
+const SHARING: &str = r##"
+import sys, os
+from playwright.sync_api import sync_playwright, expect
+site, entry, table, shots = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+flags = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--no-first-run"]
+def sign_in(browser, user, password):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(site + "/login")
+    page.fill("#username", user)
+    page.fill("#password", password)
+    page.click("form button[type=submit]")
+    page.wait_for_load_state()
+    return page
+with sync_playwright() as p:
+    browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=flags)
+    # The insurance bureau finds the entry in the sharing catalog and applies.
+    ybj = sign_in(browser, "consumer.ybj", "Consumer@2026")
+    ybj.get_by_role("link", name="数据共享").click()
+    expect(ybj.get_by_role("heading", name="共享目录")).to_be_visible()
+    ybj.goto(site + "/sharing/apply/" + entry)
+    ybj.get_by_label("用途").fill("参保人员身份核验")
+    ybj.get_by_label("法律法规或政策依据（必填）").fill("《社会保险法》")
+    for item in ["姓名", "公民身份号码", "联系电话"]:
+        ybj.get_by_label(item, exact=True).check()
+    ybj.get_by_role("button", name="提交申请").click()
+    ybj.wait_for_url("**/sharing/requests")
+    expect(ybj.get_by_text("审核中")).to_be_visible()
+    ybj.screenshot(path=f"{shots}/sharing-requests.png", full_page=True)
+    # The public security bureau's officer approves without the mobile number.
+    gaj = sign_in(browser, "officer.gaj", "Officer@2026")
+    gaj.goto(site + "/sharing/requests")
+    card = gaj.locator("article").filter(has_text="参保人员身份核验")
+    card.get_by_label("联系电话", exact=True).uncheck()
+    card.get_by_role("button", name="同意", exact=True).click()
+    gaj.wait_for_url("**/sharing/requests")
+    expect(gaj.get_by_text("没有待审核的申请。")).to_be_visible()
+    # The consumer sees the grant and calls the interface from its page.
+    ybj.goto(site + "/sharing/grants")
+    expect(ybj.get_by_text("有效", exact=True)).to_be_visible()
+    ybj.get_by_role("link", name=table).click()
+    expect(ybj.locator("table")).to_contain_text("keep:6:4")
+    ybj.get_by_role("button", name="调用").click()
+    out = ybj.locator("#console-out")
+    expect(out).to_contain_text("200")
+    text = out.inner_text()
+    assert "********" in text and "13812345678" not in text and "联系电话" not in text, text
+    ybj.screenshot(path=f"{shots}/sharing-interface.png", full_page=True)
+    browser.close()
+print("ok")
+"##;
+
+#[tokio::test]
+async fn departments_apply_approve_and_call_an_interface_in_chromium() {
+    if !browser_ready() {
+        return;
+    }
+    let app = spawn_app().await;
+    let (entry_id, table, _) = crate::exchange::provider_table(&app).await;
+    run_script(SHARING, vec![format!("http://{}", app.addr), entry_id.to_string(), table, SHOTS.into()]).await;
+}
