@@ -408,3 +408,70 @@ async fn lookups_views_interface_documents_renewals_expiry_and_the_evidence_expo
     assert!(csv.starts_with("seq,at,kind,"));
     assert_eq!(csv.lines().count(), lines.len() + 1);
 }
+
+#[tokio::test]
+async fn quotas_answer_429_and_due_requests_are_reminded_then_escalated() {
+    let app = spawn_app().await;
+    let (entry_id, table, _) = provider_table(&app).await;
+    let consumer = app.sign_in("consumer.ybj", "Consumer@2026").await;
+    let admin = app.sign_in("admin", "Admin@2026").await;
+    granted(&app, &consumer, entry_id, json!({"approve": true})).await;
+    let (_, created) = consumer.post(&app, "/api/v1/exchange/apps", json!({"name": "限额测试"})).await;
+    let signed = SignedApp { key: created["app"]["app_key"].as_str().unwrap().into(), secret: created["secret"].as_str().unwrap().into() };
+    let app_id = created["app"]["id"].as_i64().unwrap();
+    let (status, _) = consumer
+        .send(&app, reqwest::Method::PUT, &format!("/api/v1/exchange/apps/{app_id}/quota"), Some(json!({"per_minute": 2, "per_day": 100})))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "administrators set quotas");
+    let (status, _) = admin
+        .send(&app, reqwest::Method::PUT, &format!("/api/v1/exchange/apps/{app_id}/quota"), Some(json!({"per_minute": 2, "per_day": 100})))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let rows = format!("/api/v1/exchange/tables/{table}/rows?limit=1");
+    // Two calls fit in the minute (unless the minute turns between them); the third may not.
+    let mut statuses = Vec::new();
+    for i in 0..3 {
+        statuses.push(signed.call(&app, "GET", &rows, "", now(), &format!("q{i}")).await.0);
+    }
+    if statuses[..2] == [StatusCode::OK, StatusCode::OK] && time::OffsetDateTime::now_utc().second() > 1 {
+        assert_eq!(statuses[2], StatusCode::TOO_MANY_REQUESTS, "{statuses:?}");
+        let r = client()
+            .get(app.url(&rows))
+            .header(tongshu_exchange::signing::APP_HEADER, &signed.key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "an unsigned call is refused before the quota");
+    }
+
+    // A pending request: reminded before its day, escalated after it, once each.
+    let (_, r) = consumer.post(&app, "/api/v1/exchange/requests", json!({"entry_id": entry_id, "purpose": "再次申请", "legal_basis": "法"})).await;
+    let rid = r["id"].as_i64().unwrap();
+    let lake = tongshu_lake::Library::open(app.dir.join("library").to_str().unwrap(), Default::default()).unwrap();
+    let ex = tongshu_exchange::Exchange::new(
+        app.store.clone(),
+        tongshu_library::LibraryService::new(lake, app.store.clone()),
+        tongshu_sources::SecretKey::generate(),
+        Default::default(),
+    );
+    let due = tongshu_core::workdays::parse_day(r["due_on"].as_str().unwrap()).unwrap();
+    let cal = tongshu_core::workdays::china_2026();
+    let mut two_before = due;
+    while cal.working_days_between(two_before, due) < 2 {
+        two_before -= time::Duration::days(1);
+    }
+    let early = ex.supervise(two_before - time::Duration::days(7)).await.unwrap();
+    assert!(early.reminded.is_empty() && early.escalated.is_empty(), "{early:?}");
+    assert_eq!(ex.supervise(two_before).await.unwrap().reminded, [rid]);
+    assert!(ex.supervise(two_before).await.unwrap().reminded.is_empty(), "once");
+    let late = due + time::Duration::days(1);
+    assert_eq!(ex.supervise(late).await.unwrap().escalated, [rid]);
+    tongshu_store::testing::execute(&app.store, &format!("UPDATE share_requests SET due_on = '2020-01-02' WHERE id = {rid}")).await.unwrap();
+    let (_, sup) = admin.get(&app, "/api/v1/exchange/supervision").await;
+    let overdue = sup["overdue"].as_array().unwrap();
+    assert_eq!(overdue.len(), 1);
+    assert!(overdue[0]["escalated_at"].is_string() && overdue[0]["reminded_at"].is_string());
+    let officer = app.sign_in("officer.gaj", "Officer@2026").await;
+    let (_, r) = officer.post(&app, &format!("/api/v1/exchange/requests/{rid}/decision"), json!({"approve": false, "answer": "用途不明确"})).await;
+    assert_eq!((&r["status"], &r["on_time"]), (&json!("refused"), &json!(false)), "answered late");
+}
