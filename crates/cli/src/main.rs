@@ -263,7 +263,14 @@ async fn run(cli: Cli) -> Result<()> {
                 tick: std::time::Duration::from_secs(30),
             });
             let mut state = tongshu_web::AppState::new(store.clone(), Accounts::new(store.clone()), library, web);
-            state.exchange.set_anchor_file(s.data_dir.join(ANCHOR_FILE));
+            state.exchange.configure(tongshu_exchange::ExchangeSettings {
+                deadline_days: u32::try_from(s.share_deadline_days).unwrap_or(10),
+                remind_days: u32::try_from(s.share_remind_days).unwrap_or(2),
+                clock_skew_secs: i64::try_from(s.signature_window_secs).unwrap_or(300),
+                per_minute: i64::try_from(s.interface_calls_per_minute).unwrap_or(i64::MAX),
+                per_day: i64::try_from(s.interface_calls_per_day).unwrap_or(i64::MAX),
+                anchor_file: Some(s.data_dir.join(ANCHOR_FILE)),
+            });
             state.exchange.ensure_seeded().await.context("cannot seed the exchange's calendar and masking rules")?;
             if demo && state.exchange.seed_demo().await.context("cannot seed the demo's sharing")? {
                 println!("demo sharing loaded: requests, grants, calls, lists");

@@ -74,6 +74,15 @@ pub struct Settings {
     pub public_rate_per_minute: u64,
     /// Requests a minute per API key (keys without a rate of their own).
     pub key_rate_per_minute: u64,
+    /// Working days a provider has to answer a conditional share request.
+    pub share_deadline_days: u64,
+    /// Remind providers this many working days before the deadline.
+    pub share_remind_days: u64,
+    /// How far a signed call's timestamp may be from the clock, in seconds.
+    pub signature_window_secs: u64,
+    /// Default quotas of an app per data interface; 0: no limit.
+    pub interface_calls_per_minute: u64,
+    pub interface_calls_per_day: u64,
 }
 
 /// The file's shape: every key optional, unknown keys refused (typos are caught).
@@ -95,6 +104,11 @@ struct File {
     vacuum_retention_hours: Option<u64>,
     public_rate_per_minute: Option<u64>,
     key_rate_per_minute: Option<u64>,
+    share_deadline_days: Option<u64>,
+    share_remind_days: Option<u64>,
+    signature_window_secs: Option<u64>,
+    interface_calls_per_minute: Option<u64>,
+    interface_calls_per_day: Option<u64>,
 }
 
 /// Flags that override the file and the environment.
@@ -155,6 +169,15 @@ impl Settings {
         let vacuum_retention_hours = number("TONGSHU_VACUUM_RETENTION_HOURS", file.vacuum_retention_hours, 168)?;
         let public_rate_per_minute = number("TONGSHU_PUBLIC_RATE_PER_MINUTE", file.public_rate_per_minute, 600)?;
         let key_rate_per_minute = number("TONGSHU_KEY_RATE_PER_MINUTE", file.key_rate_per_minute, 6000)?;
+        let share_deadline_days = number("TONGSHU_SHARE_DEADLINE_DAYS", file.share_deadline_days, 10)?;
+        if !(1..=60).contains(&share_deadline_days) {
+            bail!("share_deadline_days {share_deadline_days} must be 1 to 60 working days");
+        }
+        let share_remind_days = number("TONGSHU_SHARE_REMIND_DAYS", file.share_remind_days, 2)?;
+        let signature_window_secs = number("TONGSHU_SIGNATURE_WINDOW_SECS", file.signature_window_secs, 300)?;
+        let interface_calls_per_minute =
+            number("TONGSHU_INTERFACE_CALLS_PER_MINUTE", file.interface_calls_per_minute, 600)?;
+        let interface_calls_per_day = number("TONGSHU_INTERFACE_CALLS_PER_DAY", file.interface_calls_per_day, 100_000)?;
         Ok(Self {
             addr,
             data_dir,
@@ -171,6 +194,11 @@ impl Settings {
             vacuum_retention_hours,
             public_rate_per_minute,
             key_rate_per_minute,
+            share_deadline_days,
+            share_remind_days,
+            signature_window_secs,
+            interface_calls_per_minute,
+            interface_calls_per_day,
         })
     }
 
@@ -241,6 +269,11 @@ mod tests {
         assert_eq!(s.addr.to_string(), "127.0.0.1:8080");
         assert_eq!(s.data_dir, PathBuf::from("./tongshu-data"));
         assert_eq!(s.store_url(), "sqlite://./tongshu-data/meta.db");
+        assert_eq!((s.share_deadline_days, s.interface_calls_per_minute), (10, 600));
+        let five = Settings::load(&Overrides::default(), &env(&[("TONGSHU_SHARE_DEADLINE_DAYS", "5")])).unwrap();
+        assert_eq!(five.share_deadline_days, 5, "a stricter city");
+        let e = Settings::load(&Overrides::default(), &env(&[("TONGSHU_SHARE_DEADLINE_DAYS", "0")])).unwrap_err();
+        assert!(e.to_string().contains("share_deadline_days"), "{e}");
     }
 
     #[test]

@@ -133,6 +133,26 @@ impl Exchange {
         Ok(entry)
     }
 
+    /// Adds a masking rule (administrators); tried after the existing ones.
+    pub async fn add_mask_rule(&self, who: &tongshu_core::policy::Principal, rule: &MaskRule) -> Result<()> {
+        if who.role != tongshu_core::policy::Role::PlatformAdmin {
+            return Err(ExchangeError::Forbidden("only platform administrators keep the masking rules".into()));
+        }
+        if rule.name.trim().is_empty() || rule.patterns.split('|').all(|p| p.trim().is_empty()) {
+            return Err(ExchangeError::invalid(
+                "patterns",
+                "name the rule and give parts of item names, separated by |",
+            ));
+        }
+        let grading = rule.min_grading.as_str();
+        self.store.add_mask_rule(rule.name.trim(), rule.patterns.trim(), &rule.mask.to_string(), grading).await?;
+        Ok(())
+    }
+
+    pub async fn mask_rules(&self) -> Result<Vec<MaskRule>> {
+        self.rules().await
+    }
+
     pub(crate) async fn rules(&self) -> Result<Vec<MaskRule>> {
         Ok(self
             .store

@@ -136,6 +136,11 @@ impl Exchange {
         &self.settings
     }
 
+    /// Replaces the settings (from the configuration).
+    pub fn configure(&mut self, settings: ExchangeSettings) {
+        self.settings = settings;
+    }
+
     /// Also appends each daily anchor to `path`.
     pub fn set_anchor_file(&mut self, path: std::path::PathBuf) {
         self.settings.anchor_file = Some(path);

@@ -94,6 +94,8 @@ fn table() -> Vec<Route> {
         route!(GET "/api/v1/exchange/tables/{name}/lookup" => CallInterface, api::interfaces::lookup),
         route!(GET "/api/v1/exchange/views/{name}/rows" => CallInterface, api::interfaces::view_rows),
         route!(GET "/api/v1/exchange/views" => Exchange, api::interfaces::views),
+        route!(GET "/api/v1/exchange/mask-rules" => Exchange, api::sharing::mask_rules),
+        route!(POST "/api/v1/exchange/mask-rules" => SuperviseExchange, api::sharing::add_mask_rule),
         route!(POST "/api/v1/exchange/views" => SuperviseExchange, api::interfaces::define_view),
         route!(GET "/api/v1/exchange/tables/{name}/openapi.json" => Exchange, api::interfaces::interface_openapi),
         route!(GET "/api/v1/exchange/evidence/export" => AuditEvidence, api::interfaces::export_evidence),

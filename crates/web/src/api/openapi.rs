@@ -24,7 +24,7 @@ use super::{auth, catalog, exchange, interfaces, library, orgs, portal, rows, sh
         sharing::answer_demand, sharing::request_from_demand, sharing::duties, sharing::add_duty, sharing::fulfil_duty,
         sharing::negative_list, sharing::add_negative, sharing::remove_negative, sharing::objections, sharing::object,
         sharing::answer_objection, interfaces::lookup, interfaces::view_rows, interfaces::define_view, interfaces::views,
-        interfaces::interface_openapi, interfaces::export_evidence,
+        interfaces::interface_openapi, interfaces::export_evidence, sharing::mask_rules, sharing::add_mask_rule,
     ),
     tags((name = "catalog", description = "政务信息资源目录"), (name = "review", description = "目录审核"),
          (name = "accounts", description = "账号与令牌"), (name = "organizations", description = "机构与用户"),

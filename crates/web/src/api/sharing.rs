@@ -266,3 +266,22 @@ pub async fn metering(
     let operations = state.exchange.operations(who, days).await?;
     Ok(Json(json!({ "days": days, "usage": usage, "operations": operations })))
 }
+
+#[utoipa::path(get, path = "/api/v1/exchange/mask-rules", tag = "exchange", responses((status = 200, body = Object)))]
+/// The masking rules, in the order they are tried.
+pub async fn mask_rules(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!({ "rules": state.exchange.mask_rules().await? })))
+}
+
+#[utoipa::path(post, path = "/api/v1/exchange/mask-rules", tag = "exchange",
+    request_body(content = Object, description = "{name, patterns: \"身份证|证件号码\", mask: \"keep:6:4\", min_grading: \"general\"}"),
+    responses((status = 201, body = Object), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+/// Adds a masking rule (administrators).
+pub async fn add_mask_rule(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(rule): ApiJson<tongshu_core::masking::MaskRule>,
+) -> Result<StatusCode, ApiError> {
+    state.exchange.add_mask_rule(me(&caller)?, &rule).await?;
+    Ok(StatusCode::CREATED)
+}

@@ -326,6 +326,30 @@ async fn lookups_views_interface_documents_renewals_expiry_and_the_evidence_expo
         consumer.get(&app, &format!("/api/v1/exchange/tables/{table}/lookup?{id}=371311199905051237")).await;
     assert_eq!(none["rows"], json!([]), "outside the granted rows");
 
+    // Administrators keep the masking rules (new ones are tried after the presets).
+    let rule = json!({"name": "户籍地址全隐", "patterns": "户籍", "mask": "redact", "min_grading": "general"});
+    let (status, _) = consumer.post(&app, "/api/v1/exchange/mask-rules", rule.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, e) = admin
+        .post(
+            &app,
+            "/api/v1/exchange/mask-rules",
+            json!({"name": "x", "patterns": "a", "mask": "keep:x", "min_grading": "general"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{e}");
+    assert_eq!(e["fields"][0]["field"], "mask");
+    let (status, _) = admin
+        .post(
+            &app,
+            "/api/v1/exchange/mask-rules",
+            json!({"name": "性别", "patterns": "性别", "mask": "null", "min_grading": "general"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, rules) = consumer.get(&app, "/api/v1/exchange/mask-rules").await;
+    assert_eq!(rules["rules"].as_array().unwrap().last().unwrap()["mask"], "null");
+
     // The interface's own OpenAPI document lists the granted items and their masks.
     let (status, doc) = consumer.get(&app, &format!("/api/v1/exchange/tables/{table}/openapi.json")).await;
     assert_eq!(status, StatusCode::OK);
@@ -417,14 +441,27 @@ async fn quotas_answer_429_and_due_requests_are_reminded_then_escalated() {
     let admin = app.sign_in("admin", "Admin@2026").await;
     granted(&app, &consumer, entry_id, json!({"approve": true})).await;
     let (_, created) = consumer.post(&app, "/api/v1/exchange/apps", json!({"name": "限额测试"})).await;
-    let signed = SignedApp { key: created["app"]["app_key"].as_str().unwrap().into(), secret: created["secret"].as_str().unwrap().into() };
+    let signed = SignedApp {
+        key: created["app"]["app_key"].as_str().unwrap().into(),
+        secret: created["secret"].as_str().unwrap().into(),
+    };
     let app_id = created["app"]["id"].as_i64().unwrap();
     let (status, _) = consumer
-        .send(&app, reqwest::Method::PUT, &format!("/api/v1/exchange/apps/{app_id}/quota"), Some(json!({"per_minute": 2, "per_day": 100})))
+        .send(
+            &app,
+            reqwest::Method::PUT,
+            &format!("/api/v1/exchange/apps/{app_id}/quota"),
+            Some(json!({"per_minute": 2, "per_day": 100})),
+        )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "administrators set quotas");
     let (status, _) = admin
-        .send(&app, reqwest::Method::PUT, &format!("/api/v1/exchange/apps/{app_id}/quota"), Some(json!({"per_minute": 2, "per_day": 100})))
+        .send(
+            &app,
+            reqwest::Method::PUT,
+            &format!("/api/v1/exchange/apps/{app_id}/quota"),
+            Some(json!({"per_minute": 2, "per_day": 100})),
+        )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let rows = format!("/api/v1/exchange/tables/{table}/rows?limit=1");
@@ -445,7 +482,13 @@ async fn quotas_answer_429_and_due_requests_are_reminded_then_escalated() {
     }
 
     // A pending request: reminded before its day, escalated after it, once each.
-    let (_, r) = consumer.post(&app, "/api/v1/exchange/requests", json!({"entry_id": entry_id, "purpose": "再次申请", "legal_basis": "法"})).await;
+    let (_, r) = consumer
+        .post(
+            &app,
+            "/api/v1/exchange/requests",
+            json!({"entry_id": entry_id, "purpose": "再次申请", "legal_basis": "法"}),
+        )
+        .await;
     let rid = r["id"].as_i64().unwrap();
     let lake = tongshu_lake::Library::open(app.dir.join("library").to_str().unwrap(), Default::default()).unwrap();
     let ex = tongshu_exchange::Exchange::new(
@@ -466,12 +509,23 @@ async fn quotas_answer_429_and_due_requests_are_reminded_then_escalated() {
     assert!(ex.supervise(two_before).await.unwrap().reminded.is_empty(), "once");
     let late = due + time::Duration::days(1);
     assert_eq!(ex.supervise(late).await.unwrap().escalated, [rid]);
-    tongshu_store::testing::execute(&app.store, &format!("UPDATE share_requests SET due_on = '2020-01-02' WHERE id = {rid}")).await.unwrap();
+    tongshu_store::testing::execute(
+        &app.store,
+        &format!("UPDATE share_requests SET due_on = '2020-01-02' WHERE id = {rid}"),
+    )
+    .await
+    .unwrap();
     let (_, sup) = admin.get(&app, "/api/v1/exchange/supervision").await;
     let overdue = sup["overdue"].as_array().unwrap();
     assert_eq!(overdue.len(), 1);
     assert!(overdue[0]["escalated_at"].is_string() && overdue[0]["reminded_at"].is_string());
     let officer = app.sign_in("officer.gaj", "Officer@2026").await;
-    let (_, r) = officer.post(&app, &format!("/api/v1/exchange/requests/{rid}/decision"), json!({"approve": false, "answer": "用途不明确"})).await;
+    let (_, r) = officer
+        .post(
+            &app,
+            &format!("/api/v1/exchange/requests/{rid}/decision"),
+            json!({"approve": false, "answer": "用途不明确"}),
+        )
+        .await;
     assert_eq!((&r["status"], &r["on_time"]), (&json!("refused"), &json!(false)), "answered late");
 }
