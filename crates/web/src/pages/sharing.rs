@@ -245,6 +245,12 @@ pub async fn supervision(State(state): State<AppState>, caller: Caller) -> Respo
         }
         let objections = state.exchange.objections(p).await?;
         let mut ctx = base(&caller, "sharing", "共享监督");
+        let mut org_list: Vec<(i64, String)> = orgs.iter().map(|(k, v)| (*k, v.clone())).collect();
+        org_list.sort();
+        ctx.insert(
+            "orgs".into(),
+            json!(org_list.iter().map(|(id, name)| json!({"id": id, "name": name})).collect::<Vec<_>>()),
+        );
         ctx.insert(
             "overdue".into(),
             json!(overdue.iter().map(|r| json!({"r": r, "provider": org(r.provider_org_id)})).collect::<Vec<_>>()),
@@ -326,4 +332,74 @@ pub async fn interface(State(state): State<AppState>, caller: Caller, Path(table
         Ok::<_, ApiError>(render(&state, StatusCode::OK, "sharing_interface.html", ctx))
     };
     run.await.unwrap_or_else(|e| error_page(&state, &caller, e))
+}
+
+/// Runs one page action and goes back to `to`, or shows the error.
+async fn act<F>(state: &AppState, caller: &Caller, to: &str, f: F) -> Response
+where
+    F: std::future::Future<Output = Result<(), tongshu_exchange::ExchangeError>>,
+{
+    match f.await {
+        Ok(()) => see_other(to),
+        Err(e) => error_page(state, caller, e.into()),
+    }
+}
+
+/// `POST /sharing/demands`: posts a need on the demand list.
+pub async fn post_demand(State(state): State<AppState>, caller: Caller, body: Bytes) -> Response {
+    let f = fields(&body);
+    let Ok(p) = who(&caller) else { return see_other("/login") };
+    let (title, description) = (field(&f, "title").unwrap_or_default(), field(&f, "description").unwrap_or_default());
+    act(&state, &caller, "/sharing/supervision", async {
+        state.exchange.post_demand(p, &title, &description).await.map(|_| ())
+    })
+    .await
+}
+
+/// `POST /sharing/demands/{id}`: the platform assigns (`org_id`), the provider answers
+/// (`entry_id` and/or `answer`).
+pub async fn demand_step(State(state): State<AppState>, caller: Caller, Path(id): Path<i64>, body: Bytes) -> Response {
+    let f = fields(&body);
+    let Ok(p) = who(&caller) else { return see_other("/login") };
+    let org = field(&f, "org_id").and_then(|v| v.parse::<i64>().ok());
+    let entry = field(&f, "entry_id").and_then(|v| v.parse::<i64>().ok());
+    let answer = field(&f, "answer").unwrap_or_default();
+    act(&state, &caller, "/sharing/supervision", async {
+        match org {
+            Some(org) => state.exchange.assign_demand(p, id, org).await.map(|_| ()),
+            None => state.exchange.answer_demand(p, id, entry, &answer).await.map(|_| ()),
+        }
+    })
+    .await
+}
+
+/// `POST /sharing/objections`: raises an objection from an interface's page.
+pub async fn object(State(state): State<AppState>, caller: Caller, body: Bytes) -> Response {
+    let f = fields(&body);
+    let Ok(p) = who(&caller) else { return see_other("/login") };
+    let input = tongshu_exchange::ObjectionInput {
+        table: field(&f, "table").unwrap_or_default(),
+        record: field(&f, "record").unwrap_or_default(),
+        item: field(&f, "item"),
+        expected: field(&f, "expected"),
+        evidence: field(&f, "evidence").unwrap_or_default(),
+    };
+    act(&state, &caller, "/sharing/supervision", async { state.exchange.object(p, &input).await.map(|_| ()) }).await
+}
+
+/// `POST /sharing/objections/{id}`: the provider corrects (naming the version) or rejects.
+pub async fn answer_objection(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Response {
+    let f = fields(&body);
+    let Ok(p) = who(&caller) else { return see_other("/login") };
+    let version = field(&f, "fixed_version").and_then(|v| v.parse::<i64>().ok());
+    let answer = field(&f, "answer").unwrap_or_default();
+    act(&state, &caller, "/sharing/supervision", async {
+        state.exchange.answer_objection(p, id, version, &answer).await.map(|_| ())
+    })
+    .await
 }

@@ -194,6 +194,23 @@ with sync_playwright() as p:
     text = out.inner_text()
     assert "********" in text and "13812345678" not in text and "联系电话" not in text, text
     ybj.screenshot(path=f"{shots}/sharing-interface.png", full_page=True)
+    # A wrong address: the consumer objects from the interface's page ...
+    ybj.get_by_text("提出数据异议").click()
+    ybj.get_by_label("哪条记录（如 公民身份号码=…）").fill("公民身份号码=371302198502021234")
+    ybj.get_by_label("信息项").select_option("姓名")
+    ybj.get_by_label("应为").fill("李四")
+    ybj.get_by_label("依据（证明材料、登记信息等）").fill("户籍登记簿")
+    ybj.get_by_role("button", name="提交异议").click()
+    ybj.wait_for_url("**/sharing/supervision")
+    expect(ybj.get_by_text("待处理")).to_be_visible()
+    # ... and the provider answers it with the version that carries the correction.
+    gaj.goto(site + "/sharing/supervision")
+    gaj.get_by_label("更正所在版本（不予更正则留空）").fill("0")
+    gaj.get_by_label("处理意见").fill("已核实更正")
+    gaj.locator("form[action^='/sharing/objections/']").get_by_role("button", name="答复").click()
+    gaj.wait_for_url("**/sharing/supervision")
+    expect(gaj.get_by_text("已更正")).to_be_visible()
+    gaj.screenshot(path=f"{shots}/sharing-supervision.png", full_page=True)
     browser.close()
 print("ok")
 "##;
