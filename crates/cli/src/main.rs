@@ -285,6 +285,9 @@ async fn run(cli: Cli) -> Result<()> {
         Cmd::Audit(AuditCmd::Verify { common }) => {
             let s = settings(&common, None)?;
             init_logging(&s);
+            if s.database_url.expose().is_empty() && !s.data_dir.join("meta.db").exists() {
+                bail!("no metadata store in {}: give the --data-dir of a Tongshu installation", s.data_dir.display());
+            }
             let store = open_store(&s).await?;
             let anchors = tongshu_exchange::read_anchor_file(&s.data_dir.join(ANCHOR_FILE));
             let outcome =

@@ -411,4 +411,6 @@ fn audit_verify_exits_zero_on_an_intact_log_and_names_the_first_broken_record() 
     let o = tongshu(&["audit", "verify", "--data-dir", d]);
     assert!(!o.status.success());
     assert!(text(&o).1.contains("evidence record 2"), "{}", text(&o).1);
+    let o = tongshu(&["audit", "verify", "--data-dir", dir.path().join("nowhere").to_str().unwrap()]);
+    assert!(!o.status.success() && text(&o).1.contains("no metadata store"), "{}", text(&o).1);
 }

@@ -295,7 +295,23 @@ pub async fn usage(State(state): State<AppState>, caller: Caller) -> Response {
             .collect();
         let mut consumers: Vec<(String, f64)> = by_consumer.into_iter().collect();
         consumers.sort_by(|a, b| b.1.total_cmp(&a.1));
+        // The latest records about my tables (providers) or everything (auditors, platform).
+        let mut f = tongshu_store::EvidenceFilter { limit: 50, ..Default::default() };
+        if !matches!(p.role, Role::PlatformAdmin | Role::Auditor) {
+            let mine = state.store.tables_of_org(p.org_id).await?;
+            f.subjects = Some(mine.into_iter().map(|t| format!("table:{}", t.name)).collect());
+        }
+        let evidence = state.store.evidence_search(&f).await?;
         let mut ctx = base(&caller, "sharing", "共享计量");
+        ctx.insert(
+            "evidence".into(),
+            json!(
+                evidence
+                    .iter()
+                    .map(|r| json!({"r": r, "org": r.fields.org_id.and_then(|o| orgs.get(&o).cloned())}))
+                    .collect::<Vec<_>>()
+            ),
+        );
         ctx.insert("daily_chart".into(), json!(super::stats::columns("每日调用与错误", &days)));
         ctx.insert("consumer_chart".into(), json!(super::stats::bars("各单位调用次数", &consumers)));
         ctx.insert(
