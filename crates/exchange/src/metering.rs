@@ -37,6 +37,8 @@ pub struct SharedEntry {
     pub items: Vec<String>,
     /// Its data interfaces (library tables).
     pub interfaces: Vec<String>,
+    /// Custom interfaces (SQL views) over it.
+    pub views: Vec<String>,
     /// none | pending | granted | own
     pub mine: &'static str,
 }
@@ -130,6 +132,7 @@ impl Exchange {
             .share_requests(&tongshu_store::RequestFilter { consumer_org_id: Some(who.org_id), ..Default::default() })
             .await?;
         let tables = self.store.list_tables().await?;
+        let views = self.store.views().await?;
         Ok(entries
             .into_iter()
             .map(|e| {
@@ -158,6 +161,7 @@ impl Exchange {
                     requestable: !not_shared && e.org_id != who.org_id,
                     items: e.body.items.iter().map(|i| i.name.clone()).collect(),
                     interfaces: tables.iter().filter(|t| t.entry_id == Some(e.id)).map(|t| t.name.clone()).collect(),
+                    views: views.iter().filter(|v| v.entry_id == e.id).map(|v| v.name.clone()).collect(),
                     mine: status,
                 }
             })

@@ -82,9 +82,8 @@ impl Exchange {
         Ok(self.store.views().await?)
     }
 
-    /// Runs a view for `who`: granted columns only, the grant's rows only, masked; at most
-    /// `limit` rows.
-    pub async fn call_view(&self, who: &Consumer, name: &str, limit: usize) -> Result<Vec<RecordBatch>> {
+    /// A view, what `who` may see of it, and all its output columns.
+    pub async fn view_access(&self, who: &Consumer, name: &str) -> Result<(CustomView, crate::Access, Vec<String>)> {
         let view = self.store.view(name).await?.ok_or_else(|| ExchangeError::NotFound(format!("interface {name}")))?;
         let entry = self.store.get_entry(view.entry_id).await?;
         if entry.status != EntryStatus::Listed {
@@ -92,6 +91,13 @@ impl Exchange {
         }
         let columns = self.library.lake().sql_columns(&view.sql).await?;
         let access = self.access_to(who, name, entry, columns.clone()).await?;
+        Ok((view, access, columns))
+    }
+
+    /// Runs a view for `who`: granted columns only, the grant's rows only, masked; at most
+    /// `limit` rows.
+    pub async fn call_view(&self, who: &Consumer, name: &str, limit: usize) -> Result<Vec<RecordBatch>> {
+        let (view, access, columns) = self.view_access(who, name).await?;
         for s in &access.scope {
             if !columns.contains(&s.column) {
                 return Err(ExchangeError::Forbidden(format!(

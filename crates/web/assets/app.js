@@ -85,10 +85,9 @@ document.addEventListener("click", function (ev) {
   var out = document.getElementById("console-out");
   form.addEventListener("submit", function (ev) {
     ev.preventDefault();
-    var table = form.dataset.table;
     var kind = form.elements.kind.value;
     var query = form.elements.query.value.trim();
-    var base = "/api/v1/exchange/tables/" + encodeURIComponent(table) + "/" + kind;
+    var base = form.dataset.base + "/" + kind;
     var init = { credentials: "same-origin", headers: {} };
     var url = base + (kind === "verify" || !query ? "" : "?" + query);
     if (kind === "verify") {

@@ -171,6 +171,7 @@ fn table() -> Vec<Route> {
         route!(POST "/sharing/objections/{id}" => Share, pages::sharing::answer_objection),
         route!(GET "/sharing/usage" => Exchange, pages::sharing::usage),
         route!(GET "/sharing/interfaces/{table}" => Exchange, pages::sharing::interface),
+        route!(GET "/sharing/views/{name}" => Exchange, pages::sharing::view),
         route!(POST "/inbox/{id}" => SignedIn, pages::interact::decide),
         route!(GET "/stats" => Public, pages::stats::stats),
         route!(GET "/lang" => Public, pages::switch_lang),

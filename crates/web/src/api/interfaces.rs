@@ -150,11 +150,12 @@ pub async fn interface_openapi(
     let who = me(&caller)?;
     let consumer = Consumer { org_id: who.org_id, app_id: None, user_id: Some(who.user_id) };
     let access = state.exchange.access(&consumer, &name).await?;
-    Ok(Json(interface_doc(&name, &access)))
+    Ok(Json(interface_doc(&name, &access, false)))
 }
 
-/// An OpenAPI 3 document for the rows, lookup and verify calls of one table.
-pub fn interface_doc(name: &str, access: &tongshu_exchange::Access) -> Value {
+/// An OpenAPI 3 document for the rows, lookup and verify calls of one table, or for the
+/// rows of a custom interface (`view`).
+pub fn interface_doc(name: &str, access: &tongshu_exchange::Access, view: bool) -> Value {
     let props: serde_json::Map<String, Value> = access
         .items
         .iter()
@@ -174,6 +175,23 @@ pub fn interface_doc(name: &str, access: &tongshu_exchange::Access) -> Value {
         )
         .collect();
     let security = json!([{"signature": []}, {"bearer": []}]);
+    let row_list = json!({"type": "object", "properties": {"rows": {"type": "array", "items": {"$ref": "#/components/schemas/Row"}}}});
+    let paths = if view {
+        json!({format!("/api/v1/exchange/views/{name}/rows"): {"get": {"summary": "Rows of the view in the grant's scope",
+            "parameters": [{"name": "limit", "in": "query", "required": false, "schema": {"type": "integer"}, "description": "1 to 10000"}],
+            "responses": {"200": {"description": "rows", "content": {"application/json": {"schema": row_list}}}}}}})
+    } else {
+        json!({
+            format!("/api/v1/exchange/tables/{name}/rows"): {"get": {"summary": "Rows in the grant's scope", "parameters": filters,
+                "responses": {"200": {"description": "a page", "content": {"application/json": {"schema": {"type": "object",
+                    "properties": {"rows": {"type": "array", "items": {"$ref": "#/components/schemas/Row"}}, "next_cursor": {"type": "string"}}}}}}}}},
+            format!("/api/v1/exchange/tables/{name}/lookup"): {"get": {"summary": "Records by one key item (at most 10)",
+                "responses": {"200": {"description": "matching records"}}}},
+            format!("/api/v1/exchange/tables/{name}/verify"): {"post": {"summary": "Match or no match for item values",
+                "requestBody": {"content": {"application/json": {"schema": {"type": "object", "properties": {"values": {"type": "object"}}}}}},
+                "responses": {"200": {"description": "{\"match\": true|false}"}}}}
+        })
+    };
     json!({
         "openapi": "3.0.3",
         "info": {"title": format!("{}（{name}）", access.entry.body.name), "version": "1",
@@ -186,16 +204,7 @@ pub fn interface_doc(name: &str, access: &tongshu_exchange::Access) -> Value {
             }
         },
         "security": security,
-        "paths": {
-            format!("/api/v1/exchange/tables/{name}/rows"): {"get": {"summary": "Rows in the grant's scope", "parameters": filters,
-                "responses": {"200": {"description": "a page", "content": {"application/json": {"schema": {"type": "object",
-                    "properties": {"rows": {"type": "array", "items": {"$ref": "#/components/schemas/Row"}}, "next_cursor": {"type": "string"}}}}}}}}},
-            format!("/api/v1/exchange/tables/{name}/lookup"): {"get": {"summary": "Records by one key item (at most 10)",
-                "responses": {"200": {"description": "matching records"}}}},
-            format!("/api/v1/exchange/tables/{name}/verify"): {"post": {"summary": "Match or no match for item values",
-                "requestBody": {"content": {"application/json": {"schema": {"type": "object", "properties": {"values": {"type": "object"}}}}}},
-                "responses": {"200": {"description": "{\"match\": true|false}"}}}}
-        }
+        "paths": paths
     })
 }
 

@@ -331,13 +331,32 @@ pub async fn usage(State(state): State<AppState>, caller: Caller) -> Response {
 /// `GET /sharing/interfaces/{table}`: the interface's OpenAPI description as the caller's
 /// grant shapes it, and a console that calls it with the caller's session.
 pub async fn interface(State(state): State<AppState>, caller: Caller, Path(table): Path<String>) -> Response {
+    interface_page(&state, &caller, &table, false).await
+}
+
+/// `GET /sharing/views/{name}`: the same for a custom interface.
+pub async fn view(State(state): State<AppState>, caller: Caller, Path(name): Path<String>) -> Response {
+    interface_page(&state, &caller, &name, true).await
+}
+
+async fn interface_page(state: &AppState, caller: &Caller, name: &str, view: bool) -> Response {
     let run = async {
-        let p = who(&caller)?;
+        let p = who(caller)?;
         let consumer = Consumer { org_id: p.org_id, app_id: None, user_id: Some(p.user_id) };
-        let access = state.exchange.access(&consumer, &table).await?;
-        let doc = crate::api::interfaces::interface_doc(&table, &access);
-        let mut ctx = base(&caller, "sharing", "数据接口");
-        ctx.insert("table".into(), json!(table));
+        let (access, sql) = if view {
+            let (v, access, _) = state.exchange.view_access(&consumer, name).await?;
+            (access, Some(v.sql))
+        } else {
+            (state.exchange.access(&consumer, name).await?, None)
+        };
+        let doc = crate::api::interfaces::interface_doc(name, &access, view);
+        let mut ctx = base(caller, "sharing", "数据接口");
+        ctx.insert("table".into(), json!(name));
+        ctx.insert("view".into(), json!(view));
+        ctx.insert("sql".into(), json!(sql));
+        let api =
+            if view { format!("/api/v1/exchange/views/{name}") } else { format!("/api/v1/exchange/tables/{name}") };
+        ctx.insert("api_base".into(), json!(api));
         ctx.insert("entry".into(), json!({"name": access.entry.body.name, "org": access.entry.org_name}));
         ctx.insert(
             "items".into(),
@@ -345,9 +364,9 @@ pub async fn interface(State(state): State<AppState>, caller: Caller, Path(table
         );
         ctx.insert("scope".into(), json!(access.scope));
         ctx.insert("doc".into(), json!(serde_json::to_string_pretty(&doc).unwrap_or_default()));
-        Ok::<_, ApiError>(render(&state, StatusCode::OK, "sharing_interface.html", ctx))
+        Ok::<_, ApiError>(render(state, StatusCode::OK, "sharing_interface.html", ctx))
     };
-    run.await.unwrap_or_else(|e| error_page(&state, &caller, e))
+    run.await.unwrap_or_else(|e| error_page(state, caller, e))
 }
 
 /// Runs one page action and goes back to `to`, or shows the error.

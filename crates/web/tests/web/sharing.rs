@@ -388,6 +388,14 @@ async fn lookups_views_interface_documents_renewals_expiry_and_the_evidence_expo
     let rows = page["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 4, "all demo residents are 男, four live in 兰山区: {page}");
     assert!(rows.iter().all(|r| r.get("性别").is_none() && r["姓名"].as_str().unwrap().ends_with('*')));
+    // Its page: the definition, the description and a console calling the view.
+    let html = consumer.client.get(app.url("/sharing/views/men")).send().await.unwrap().text().await.unwrap();
+    let html = html.replace("&#x2f;", "/");
+    assert!(html.contains("视图定义") && html.contains("data-base=\"/api/v1/exchange/views/men\""), "{html}");
+    assert!(html.contains("/api/v1/exchange/views/men/rows"), "the OpenAPI description");
+    let (_, cat) = consumer.get(&app, "/api/v1/exchange/catalog").await;
+    let it = cat["entries"].as_array().unwrap().iter().find(|x| x["id"] == entry_id).unwrap();
+    assert_eq!(it["views"], json!(["men"]));
 
     // Renewed, then expired: an expired grant is refused (and logged).
     let (status, g) = officer
