@@ -95,9 +95,11 @@ impl<'de> Deserialize<'de> for Mask {
 /// SM3 of `bytes` as lowercase hex.
 pub fn sm3_hex(bytes: &[u8]) -> String {
     use sm3::Digest;
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(64);
     for b in sm3::Sm3::digest(bytes) {
-        out.push_str(&format!("{b:02x}"));
+        out.push(HEX[usize::from(b >> 4)] as char);
+        out.push(HEX[usize::from(b & 15)] as char);
     }
     out
 }

@@ -121,8 +121,9 @@ impl Access {
 }
 
 impl Exchange {
-    /// The entry a table belongs to, if it is listed and may be shared.
-    pub(crate) async fn shared_entry_of(&self, table: &str) -> Result<CatalogEntry> {
+    /// The entry a table belongs to, if it is listed, and the table's columns in order (from
+    /// the store's record of the table, kept current by every write: no Delta log read).
+    async fn shared_entry_of(&self, table: &str) -> Result<(CatalogEntry, Vec<String>)> {
         let rec =
             self.store.get_table(table).await?.ok_or_else(|| ExchangeError::NotFound(format!("table {table}")))?;
         let entry_id = rec.entry_id.ok_or_else(|| ExchangeError::NotFound(format!("interface {table}")))?;
@@ -130,7 +131,7 @@ impl Exchange {
         if entry.status != EntryStatus::Listed {
             return Err(ExchangeError::NotFound(format!("interface {table}")));
         }
-        Ok(entry)
+        Ok((entry, rec.columns.into_iter().map(|c| c.name).collect()))
     }
 
     /// Adds a masking rule (administrators); tried after the existing ones.
@@ -176,8 +177,7 @@ impl Exchange {
     /// else needs an active grant whose window holds now, for its app or for every app of
     /// its organization (the newest such grant counts).
     pub async fn access(&self, who: &Consumer, table: &str) -> Result<Access> {
-        let entry = self.shared_entry_of(table).await?;
-        let columns: Vec<String> = self.library.lake().info(table).await?.columns.into_iter().map(|c| c.name).collect();
+        let (entry, columns) = self.shared_entry_of(table).await?;
         self.access_to(who, table, entry, columns).await
     }
 

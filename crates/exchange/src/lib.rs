@@ -122,7 +122,8 @@ pub fn beijing_today() -> time::Date {
     tongshu_core::now().to_offset(offset).date()
 }
 
-pub(crate) fn evidence_now(kind: &str) -> EvidenceFields {
+/// An evidence record of `kind` stamped now, for the writer to fill in.
+pub fn evidence_now(kind: &str) -> EvidenceFields {
     let at = tongshu_core::now().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
     EvidenceFields { at, kind: kind.to_owned(), ..Default::default() }
 }

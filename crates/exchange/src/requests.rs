@@ -377,6 +377,20 @@ impl Exchange {
         Ok(out)
     }
 
+    /// How many answers were given on time and how many late: by every provider for the
+    /// platform and auditors, else by the caller's organization.
+    pub async fn timeliness(&self, who: &Principal) -> Result<(usize, usize)> {
+        let all = matches!(who.role, Role::PlatformAdmin | Role::Auditor);
+        let answered = self.store.share_requests(&RequestFilter::default()).await?;
+        Ok(answered.iter().filter(|r| all || r.provider_org_id == who.org_id).fold((0, 0), |(a, b), r| {
+            match r.on_time {
+                Some(true) => (a + 1, b),
+                Some(false) => (a, b + 1),
+                None => (a, b),
+            }
+        }))
+    }
+
     /// Pending requests past their due day: all of them for the platform and auditors (the
     /// supervision page), else those the caller's organization filed or must answer.
     pub async fn overdue(&self, who: &Principal) -> Result<Vec<ShareRequest>> {

@@ -688,25 +688,31 @@ impl MetaStore {
 
     /// Evidence records matching `f`, newest first.
     pub async fn evidence_search(&self, f: &EvidenceFilter) -> Result<Vec<EvidenceRecord>> {
-        let subjects = f.subjects.as_ref().map(|s| serde_json::to_string(s).unwrap_or_default());
-        let rows = sqlx::query(
+        // A list of subjects becomes `subject IN ($6, $7, ...)`; an empty list matches nothing.
+        let among = match &f.subjects {
+            None => String::new(),
+            Some(list) if list.is_empty() => " AND 1 = 0".to_owned(),
+            Some(list) => {
+                let ps: Vec<String> = (0..list.len()).map(|i| format!("${}", i + 6)).collect();
+                format!(" AND subject IN ({})", ps.join(", "))
+            }
+        };
+        let sql = format!(
             "SELECT * FROM evidence WHERE ($1 IS NULL OR subject = $1) AND ($2 IS NULL OR org_id = $2)
-               AND ($3 IS NULL OR kind = $3) AND ($4 = 0 OR seq < $4)
-             ORDER BY seq DESC LIMIT $5",
-        )
-        .bind(f.subject.as_deref())
-        .bind(f.org_id)
-        .bind(f.kind.as_deref())
-        .bind(f.after_seq)
-        .bind(if subjects.is_some() { 100_000 } else { f.limit.clamp(1, 10_000) })
-        .fetch_all(&self.pool)
-        .await?;
-        let mut out: Vec<EvidenceRecord> = rows.iter().map(evidence_from).collect::<Result<_>>()?;
-        if let Some(list) = &f.subjects {
-            out.retain(|r| list.contains(&r.fields.subject));
-            out.truncate(f.limit.clamp(1, 10_000) as usize);
+               AND ($3 IS NULL OR kind = $3) AND ($4 = 0 OR seq < $4){among}
+             ORDER BY seq DESC LIMIT $5"
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(f.subject.as_deref())
+            .bind(f.org_id)
+            .bind(f.kind.as_deref())
+            .bind(f.after_seq)
+            .bind(f.limit.clamp(1, 10_000));
+        for s in f.subjects.iter().flatten() {
+            q = q.bind(s.as_str());
         }
-        Ok(out)
+        let rows = q.fetch_all(&self.pool).await?;
+        rows.iter().map(evidence_from).collect()
     }
 
     /// The chain's head: the last record's number and hash.

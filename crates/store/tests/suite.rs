@@ -476,6 +476,15 @@ async fn exchange_requests_grants_lists_and_metering(store: MetaStore) {
     assert_eq!(usage.len(), 1);
     assert_eq!((usage[0].calls, usage[0].rows_out, usage[0].errors, usage[0].day.as_str()), (3, 9, 1, "2026-11-29"));
     assert_eq!(store.call_durations("2026-11-01", 10).await.unwrap().len(), 3);
+    let among = |subjects: Vec<&str>| tongshu_store::EvidenceFilter {
+        subjects: Some(subjects.into_iter().map(str::to_owned).collect()),
+        limit: 100,
+        ..Default::default()
+    };
+    let t = store.evidence_search(&among(vec!["table:t", "table:u"])).await.unwrap();
+    assert_eq!(t.len(), 5, "the decision, the revocation and three calls");
+    assert!(t.windows(2).all(|w| w[0].seq > w[1].seq), "newest first");
+    assert!(store.evidence_search(&among(vec![])).await.unwrap().is_empty());
     let (seq, _) = store.evidence_head().await.unwrap();
     assert_eq!(seq, 6, "request, grant, revocation and three calls");
 }

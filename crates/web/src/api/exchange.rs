@@ -21,7 +21,6 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tongshu_core::evidence::EvidenceFields;
-use tongshu_core::policy::Principal;
 use tongshu_exchange::signing::{self, Signed};
 use tongshu_exchange::{Consumer, DecisionInput, ExchangeError, RequestInput};
 use tongshu_store::{AppRecord, EvidenceFilter};
@@ -53,10 +52,6 @@ impl From<ExchangeError> for ApiError {
     }
 }
 
-pub(crate) fn me(caller: &Caller) -> Result<&Principal, ApiError> {
-    caller.principal.as_ref().ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "sign in first"))
-}
-
 #[utoipa::path(post, path = "/api/v1/exchange/requests", tag = "exchange",
     responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -66,7 +61,7 @@ pub async fn create_request(
     caller: Caller,
     ApiJson(input): ApiJson<RequestInput>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let r = state.exchange.request(me(&caller)?, &input).await?;
+    let r = state.exchange.request(caller.required()?, &input).await?;
     Ok((StatusCode::CREATED, Json(json!(r))))
 }
 
@@ -94,7 +89,7 @@ pub async fn list_requests(
     caller: Caller,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let list = state.exchange.requests(me(&caller)?, provider_side(q.role.as_deref())?, q.status).await?;
+    let list = state.exchange.requests(caller.required()?, provider_side(q.role.as_deref())?, q.status).await?;
     Ok(Json(json!({ "requests": list })))
 }
 
@@ -106,7 +101,7 @@ pub async fn get_request(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!(state.exchange.request_of(me(&caller)?, parse_id(&id)?).await?)))
+    Ok(Json(json!(state.exchange.request_of(caller.required()?, parse_id(&id)?).await?)))
 }
 
 #[utoipa::path(post, path = "/api/v1/exchange/requests/{id}/decision", tag = "exchange", params(("id" = i64, Path, description = "the record's id")),
@@ -118,7 +113,7 @@ pub async fn decide_request(
     Path(id): Path<String>,
     ApiJson(d): ApiJson<DecisionInput>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!(state.exchange.decide(me(&caller)?, parse_id(&id)?, &d).await?)))
+    Ok(Json(json!(state.exchange.decide(caller.required()?, parse_id(&id)?, &d).await?)))
 }
 
 #[utoipa::path(get, path = "/api/v1/exchange/grants", tag = "exchange",
@@ -129,7 +124,7 @@ pub async fn list_grants(
     caller: Caller,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let list = state.exchange.grants(me(&caller)?, provider_side(q.role.as_deref())?).await?;
+    let list = state.exchange.grants(caller.required()?, provider_side(q.role.as_deref())?).await?;
     Ok(Json(json!({ "grants": list })))
 }
 
@@ -141,7 +136,7 @@ pub async fn get_grant(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let (g, history) = state.exchange.grant_of(me(&caller)?, parse_id(&id)?).await?;
+    let (g, history) = state.exchange.grant_of(caller.required()?, parse_id(&id)?).await?;
     Ok(Json(json!({ "grant": g, "history": history })))
 }
 
@@ -164,7 +159,7 @@ pub async fn revoke_grant(
     body: Option<ApiJson<GrantChange>>,
 ) -> Result<Json<Value>, ApiError> {
     let c = body.map(|b| b.0).unwrap_or_default();
-    Ok(Json(json!(state.exchange.change_grant(me(&caller)?, parse_id(&id)?, None, &c.reason).await?)))
+    Ok(Json(json!(state.exchange.change_grant(caller.required()?, parse_id(&id)?, None, &c.reason).await?)))
 }
 
 #[utoipa::path(post, path = "/api/v1/exchange/grants/{id}/renew", tag = "exchange", params(("id" = i64, Path, description = "the record's id")),
@@ -177,7 +172,7 @@ pub async fn renew_grant(
     ApiJson(c): ApiJson<GrantChange>,
 ) -> Result<Json<Value>, ApiError> {
     let to = c.valid_to.ok_or_else(|| field_error("valid_to", "is required"))?;
-    Ok(Json(json!(state.exchange.change_grant(me(&caller)?, parse_id(&id)?, Some(&to), &c.reason).await?)))
+    Ok(Json(json!(state.exchange.change_grant(caller.required()?, parse_id(&id)?, Some(&to), &c.reason).await?)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -195,7 +190,7 @@ pub async fn create_app(
     caller: Caller,
     ApiJson(a): ApiJson<NewApp>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let (app, secret) = state.exchange.create_app(me(&caller)?, &a.name).await?;
+    let (app, secret) = state.exchange.create_app(caller.required()?, &a.name).await?;
     Ok((StatusCode::CREATED, Json(json!({ "app": app, "secret": secret }))))
 }
 
@@ -203,7 +198,7 @@ pub async fn create_app(
     responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn list_apps(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!({ "apps": state.exchange.apps(me(&caller)?).await? })))
+    Ok(Json(json!({ "apps": state.exchange.apps(caller.required()?).await? })))
 }
 
 #[derive(Debug, Deserialize)]
@@ -222,7 +217,7 @@ pub async fn set_app_quota(
     Path(id): Path<String>,
     ApiJson(q): ApiJson<Quota>,
 ) -> Result<StatusCode, ApiError> {
-    state.exchange.set_app_quota(me(&caller)?, parse_id(&id)?, q.per_minute, q.per_day).await?;
+    state.exchange.set_app_quota(caller.required()?, parse_id(&id)?, q.per_minute, q.per_day).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -254,7 +249,7 @@ pub async fn set_calendar_day(
     caller: Caller,
     ApiJson(d): ApiJson<CalendarDay>,
 ) -> Result<StatusCode, ApiError> {
-    state.exchange.set_calendar_day(me(&caller)?, &d.day, d.kind.as_deref(), &d.name).await?;
+    state.exchange.set_calendar_day(caller.required()?, &d.day, d.kind.as_deref(), &d.name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -262,23 +257,12 @@ pub async fn set_calendar_day(
     responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 /// Overdue requests and how timely answers were: everywhere for administrators and
-/// auditors, else the caller's organization's.
+/// auditors, else the caller's organization's (overdue: filed or to answer; timeliness: its
+/// own answers).
 pub async fn supervision(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
-    let who = me(&caller)?;
+    let who = caller.required()?;
     let overdue = state.exchange.overdue(who).await?;
-    let all = matches!(who.role, tongshu_core::policy::Role::PlatformAdmin | tongshu_core::policy::Role::Auditor);
-    let answered: Vec<_> = state
-        .store
-        .share_requests(&Default::default())
-        .await?
-        .into_iter()
-        .filter(|r| all || r.provider_org_id == who.org_id || r.consumer_org_id == who.org_id)
-        .collect();
-    let (on_time, late) = answered.iter().fold((0, 0), |(a, b), r| match r.on_time {
-        Some(true) => (a + 1, b),
-        Some(false) => (a, b + 1),
-        None => (a, b),
-    });
+    let (on_time, late) = state.exchange.timeliness(who).await?;
     Ok(Json(json!({ "overdue": overdue, "answered_on_time": on_time, "answered_late": late })))
 }
 
@@ -303,7 +287,7 @@ pub async fn evidence(
     ApiQuery(q): ApiQuery<EvidenceQuery>,
 ) -> Result<Json<Value>, ApiError> {
     use tongshu_core::policy::Role;
-    let who = me(&caller)?;
+    let who = caller.required()?;
     let mut f = EvidenceFilter {
         subject: q.subject,
         kind: q.kind,
@@ -393,10 +377,9 @@ where
     let started = Instant::now();
     let text = signing::string_to_sign(method.as_str(), uri.path(), uri.query().unwrap_or(""), body, "", "");
     let mut ev = EvidenceFields {
-        at: tongshu_core::now().format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
         subject: subject.to_owned(),
         request_hash: tongshu_core::masking::sm3_hex(text.as_bytes()),
-        ..Default::default()
+        ..tongshu_exchange::evidence_now("call")
     };
     let outcome = async {
         let (consumer, app, key) = consumer_of(state, caller, &headers, &method, &uri, body).await?;

@@ -9,9 +9,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tongshu_core::policy::Role;
 use tongshu_exchange::Consumer;
-use tongshu_lake::arrow::record_batch::RecordBatch;
 
-use super::exchange::{Incoming, call, me};
+use super::exchange::{Incoming, call};
 use super::{ApiQuery, bad_param};
 use crate::AppState;
 use crate::caller::Caller;
@@ -63,18 +62,6 @@ pub async fn lookup(
     .await
 }
 
-fn batches_json(batches: &[RecordBatch]) -> Result<Value, ApiError> {
-    let mut w = tongshu_lake::arrow::json::WriterBuilder::new()
-        .with_explicit_nulls(true)
-        .build::<_, tongshu_lake::arrow::json::writer::JsonArray>(Vec::new());
-    for b in batches {
-        w.write(b).map_err(ApiError::internal)?;
-    }
-    w.finish().map_err(ApiError::internal)?;
-    let bytes = w.into_inner();
-    if bytes.is_empty() { Ok(json!([])) } else { serde_json::from_slice(&bytes).map_err(ApiError::internal) }
-}
-
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct ViewQuery {
@@ -101,7 +88,7 @@ pub async fn view_rows(
             return Err(bad_param("limit", format!("must be 1 to {}", super::rows::MAX_LIMIT)));
         }
         let batches = st.exchange.call_view(&consumer, &view, limit).await?;
-        let rows = batches_json(&batches)?;
+        let rows = super::rows::json_rows(&batches)?;
         let n = rows.as_array().map_or(0, Vec::len);
         let text = json!({ "interface": view, "rows": rows }).to_string();
         let len = text.len();
@@ -128,7 +115,7 @@ pub async fn define_view(
     caller: Caller,
     ApiJson(v): ApiJson<NewView>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let view = state.exchange.define_view(me(&caller)?, &v.name, v.entry_id, &v.sql, &v.description).await?;
+    let view = state.exchange.define_view(caller.required()?, &v.name, v.entry_id, &v.sql, &v.description).await?;
     Ok((StatusCode::CREATED, Json(json!(view))))
 }
 
@@ -147,7 +134,7 @@ pub async fn interface_openapi(
     caller: Caller,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let who = me(&caller)?;
+    let who = caller.required()?;
     let consumer = Consumer { org_id: who.org_id, app_id: None, user_id: Some(who.user_id) };
     let access = state.exchange.access(&consumer, &name).await?;
     Ok(Json(interface_doc(&name, &access, false)))
@@ -223,7 +210,7 @@ pub async fn export_evidence(
     caller: Caller,
     ApiQuery(q): ApiQuery<ExportQuery>,
 ) -> Result<Response, ApiError> {
-    if !matches!(me(&caller)?.role, Role::PlatformAdmin | Role::Auditor) {
+    if !matches!(caller.required()?.role, Role::PlatformAdmin | Role::Auditor) {
         return Err(ApiError::new(ErrorCode::Forbidden, "the evidence export is for auditors"));
     }
     let csv = match q.format.as_deref() {

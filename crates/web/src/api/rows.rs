@@ -160,6 +160,19 @@ pub(crate) async fn pin_first_page(state: &AppState, query: &mut RowQuery) -> Re
     Ok(())
 }
 
+/// Rows of `batches` as a JSON array of objects (nulls written out).
+pub(crate) fn json_rows(batches: &[tongshu_lake::arrow::record_batch::RecordBatch]) -> Result<Value, ApiError> {
+    let mut w = WriterBuilder::new()
+        .with_explicit_nulls(true)
+        .build::<_, tongshu_lake::arrow::json::writer::JsonArray>(Vec::new());
+    for b in batches {
+        w.write(b).map_err(ApiError::internal)?;
+    }
+    w.finish().map_err(ApiError::internal)?;
+    let bytes = w.into_inner();
+    if bytes.is_empty() { Ok(json!([])) } else { serde_json::from_slice(&bytes).map_err(ApiError::internal) }
+}
+
 /// A page as JSON or CSV, with the number of rows and bytes it carries.
 pub(crate) fn render_page(
     name: &str,
@@ -185,16 +198,7 @@ pub(crate) fn render_page(
         }
         return Ok((resp, n, bytes));
     }
-    let mut w = WriterBuilder::new()
-        .with_explicit_nulls(true)
-        .build::<_, tongshu_lake::arrow::json::writer::JsonArray>(Vec::new());
-    for b in &page.batches {
-        w.write(b).map_err(ApiError::internal)?;
-    }
-    w.finish().map_err(ApiError::internal)?;
-    let bytes = w.into_inner();
-    let rows: Value =
-        if bytes.is_empty() { json!([]) } else { serde_json::from_slice(&bytes).map_err(ApiError::internal)? };
+    let rows = json_rows(&page.batches)?;
     let next_cursor = page.next.map(encode_cursor);
     let next_offset = (query.after.is_none() && n == query.limit).then_some(query.offset + query.limit);
     let body = json!({

@@ -7,7 +7,6 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tongshu_exchange::{ObjectionInput, RequestInput};
 
-use super::exchange::me;
 use super::{ApiQuery, parse_id};
 use crate::AppState;
 use crate::caller::Caller;
@@ -30,7 +29,7 @@ pub async fn catalog(
     caller: Caller,
     ApiQuery(q): ApiQuery<CatalogQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let list = state.exchange.sharing_catalog(me(&caller)?, q.q, q.org).await?;
+    let list = state.exchange.sharing_catalog(caller.required()?, q.q, q.org).await?;
     Ok(Json(json!({ "entries": list })))
 }
 
@@ -49,14 +48,17 @@ pub async fn post_demand(
     caller: Caller,
     ApiJson(d): ApiJson<NewDemand>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    Ok((StatusCode::CREATED, Json(json!(state.exchange.post_demand(me(&caller)?, &d.title, &d.description).await?))))
+    Ok((
+        StatusCode::CREATED,
+        Json(json!(state.exchange.post_demand(caller.required()?, &d.title, &d.description).await?)),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/exchange/demands", tag = "exchange",
     responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn demands(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!({ "demands": state.exchange.demands(me(&caller)?).await? })))
+    Ok(Json(json!({ "demands": state.exchange.demands(caller.required()?).await? })))
 }
 
 #[derive(Debug, Deserialize)]
@@ -74,7 +76,7 @@ pub async fn assign_demand(
     Path(id): Path<String>,
     ApiJson(a): ApiJson<Assign>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!(state.exchange.assign_demand(me(&caller)?, parse_id(&id)?, a.org_id).await?)))
+    Ok(Json(json!(state.exchange.assign_demand(caller.required()?, parse_id(&id)?, a.org_id).await?)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -93,7 +95,7 @@ pub async fn answer_demand(
     Path(id): Path<String>,
     ApiJson(a): ApiJson<DemandAnswer>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!(state.exchange.answer_demand(me(&caller)?, parse_id(&id)?, a.entry_id, &a.answer).await?)))
+    Ok(Json(json!(state.exchange.answer_demand(caller.required()?, parse_id(&id)?, a.entry_id, &a.answer).await?)))
 }
 
 #[utoipa::path(post, path = "/api/v1/exchange/demands/{id}/request", tag = "exchange", params(("id" = i64, Path, description = "the record's id")),
@@ -110,7 +112,7 @@ pub async fn request_from_demand(
         o.insert("entry_id".into(), json!(0));
     }
     let input: RequestInput = serde_json::from_value(input).map_err(|e| super::bad_param("body", e.to_string()))?;
-    let r = state.exchange.request_from_demand(me(&caller)?, parse_id(&id)?, input).await?;
+    let r = state.exchange.request_from_demand(caller.required()?, parse_id(&id)?, input).await?;
     Ok((StatusCode::CREATED, Json(json!(r))))
 }
 
@@ -131,7 +133,7 @@ pub async fn add_duty(
     caller: Caller,
     ApiJson(d): ApiJson<NewDuty>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let duty = state.exchange.add_duty(me(&caller)?, d.org_id, &d.title, &d.description, &d.due_on).await?;
+    let duty = state.exchange.add_duty(caller.required()?, d.org_id, &d.title, &d.description, &d.due_on).await?;
     Ok((StatusCode::CREATED, Json(json!(duty))))
 }
 
@@ -139,7 +141,7 @@ pub async fn add_duty(
     responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn duties(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
-    me(&caller)?;
+    caller.required()?;
     Ok(Json(json!({ "responsibilities": state.exchange.duties().await? })))
 }
 
@@ -158,7 +160,7 @@ pub async fn fulfil_duty(
     Path(id): Path<String>,
     ApiJson(f): ApiJson<Fulfil>,
 ) -> Result<StatusCode, ApiError> {
-    state.exchange.fulfil_duty(me(&caller)?, parse_id(&id)?, f.entry_id).await?;
+    state.exchange.fulfil_duty(caller.required()?, parse_id(&id)?, f.entry_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -166,7 +168,7 @@ pub async fn fulfil_duty(
     responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn negative_list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
-    me(&caller)?;
+    caller.required()?;
     let list: Vec<Value> = state
         .store
         .negative_list()
@@ -192,7 +194,7 @@ pub async fn add_negative(
     caller: Caller,
     ApiJson(n): ApiJson<Negative>,
 ) -> Result<StatusCode, ApiError> {
-    state.exchange.add_negative(me(&caller)?, n.entry_id, &n.legal_basis).await?;
+    state.exchange.add_negative(caller.required()?, n.entry_id, &n.legal_basis).await?;
     Ok(StatusCode::CREATED)
 }
 
@@ -204,7 +206,7 @@ pub async fn remove_negative(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    state.exchange.remove_negative(me(&caller)?, parse_id(&id)?).await?;
+    state.exchange.remove_negative(caller.required()?, parse_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -216,14 +218,14 @@ pub async fn object(
     caller: Caller,
     ApiJson(o): ApiJson<ObjectionInput>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    Ok((StatusCode::CREATED, Json(json!(state.exchange.object(me(&caller)?, &o).await?))))
+    Ok((StatusCode::CREATED, Json(json!(state.exchange.object(caller.required()?, &o).await?))))
 }
 
 #[utoipa::path(get, path = "/api/v1/exchange/objections", tag = "exchange",
     responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn objections(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!({ "objections": state.exchange.objections(me(&caller)?).await? })))
+    Ok(Json(json!({ "objections": state.exchange.objections(caller.required()?).await? })))
 }
 
 #[derive(Debug, Deserialize)]
@@ -242,7 +244,9 @@ pub async fn answer_objection(
     Path(id): Path<String>,
     ApiJson(a): ApiJson<ObjectionAnswer>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!(state.exchange.answer_objection(me(&caller)?, parse_id(&id)?, a.fixed_version, &a.answer).await?)))
+    Ok(Json(json!(
+        state.exchange.answer_objection(caller.required()?, parse_id(&id)?, a.fixed_version, &a.answer).await?
+    )))
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -260,7 +264,7 @@ pub async fn metering(
     caller: Caller,
     ApiQuery(q): ApiQuery<Days>,
 ) -> Result<Json<Value>, ApiError> {
-    let who = me(&caller)?;
+    let who = caller.required()?;
     let days = q.days.unwrap_or(30);
     let usage = state.exchange.usage(who, days).await?;
     let operations = state.exchange.operations(who, days).await?;
@@ -282,6 +286,6 @@ pub async fn add_mask_rule(
     caller: Caller,
     ApiJson(rule): ApiJson<tongshu_core::masking::MaskRule>,
 ) -> Result<StatusCode, ApiError> {
-    state.exchange.add_mask_rule(me(&caller)?, &rule).await?;
+    state.exchange.add_mask_rule(caller.required()?, &rule).await?;
     Ok(StatusCode::CREATED)
 }

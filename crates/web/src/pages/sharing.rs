@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tongshu_core::policy::{Principal, Role};
+use tongshu_core::policy::Role;
 use tongshu_exchange::{Consumer, DecisionInput, RequestInput, ScopeCondition};
 
 use super::{base, error_page, render, see_other};
@@ -16,10 +16,6 @@ use crate::AppState;
 use crate::api::ApiQuery;
 use crate::caller::Caller;
 use crate::error::{ApiError, ErrorCode};
-
-fn who(caller: &Caller) -> Result<&Principal, ApiError> {
-    caller.principal.as_ref().ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "sign in first"))
-}
 
 /// The fields of a submitted form, repeated names kept (checkbox groups).
 fn fields(body: &[u8]) -> Vec<(String, String)> {
@@ -55,7 +51,7 @@ pub async fn catalog(
 ) -> Response {
     let run = async {
         let q = q?.0;
-        let entries = state.exchange.sharing_catalog(who(&caller)?, q.q.clone(), None).await?;
+        let entries = state.exchange.sharing_catalog(caller.required()?, q.q.clone(), None).await?;
         let mut ctx = base(&caller, "sharing", "共享目录");
         ctx.insert("entries".into(), json!(entries));
         ctx.insert("q".into(), json!(q.q.unwrap_or_default()));
@@ -106,7 +102,7 @@ pub async fn apply(State(state): State<AppState>, caller: Caller, Path(id): Path
         consuming_system: field(&f, "consuming_system"),
         app_id: None,
     };
-    let result = match who(&caller) {
+    let result = match caller.required() {
         Ok(p) => state.exchange.request(p, &input).await.map_err(ApiError::from),
         Err(e) => Err(e),
     };
@@ -126,7 +122,7 @@ pub async fn apply(State(state): State<AppState>, caller: Caller, Path(id): Path
 /// it must answer, with their deadlines.
 pub async fn requests(State(state): State<AppState>, caller: Caller) -> Response {
     let run = async {
-        let p = who(&caller)?;
+        let p = caller.required()?;
         let filed = state.exchange.requests(p, false, None).await?;
         let to_answer = if matches!(p.role, Role::DataOfficer | Role::PlatformAdmin) {
             state.exchange.requests(p, true, Some("pending".into())).await?
@@ -167,7 +163,7 @@ pub async fn decide(State(state): State<AppState>, caller: Caller, Path(id): Pat
         clear_items: all(&f, "clear_items"),
     };
     let run = async {
-        state.exchange.decide(who(&caller)?, id, &d).await?;
+        state.exchange.decide(caller.required()?, id, &d).await?;
         Ok::<_, ApiError>(see_other("/sharing/requests"))
     };
     run.await.unwrap_or_else(|e| error_page(&state, &caller, e))
@@ -176,7 +172,7 @@ pub async fn decide(State(state): State<AppState>, caller: Caller, Path(id): Pat
 /// `GET /sharing/grants`: grants my department holds and gives.
 pub async fn grants(State(state): State<AppState>, caller: Caller) -> Response {
     let run = async {
-        let p = who(&caller)?;
+        let p = caller.required()?;
         let held = state.exchange.grants(p, false).await?;
         let given = state.exchange.grants(p, true).await?;
         let mut ctx = base(&caller, "sharing", "共享授权");
@@ -205,7 +201,7 @@ async fn grant_views(state: &AppState, list: &[tongshu_store::GrantRecord]) -> V
 pub async fn revoke(State(state): State<AppState>, caller: Caller, Path(id): Path<i64>, body: Bytes) -> Response {
     let reason = field(&fields(&body), "reason").unwrap_or_default();
     let run = async {
-        state.exchange.change_grant(who(&caller)?, id, None, &reason).await?;
+        state.exchange.change_grant(caller.required()?, id, None, &reason).await?;
         Ok::<_, ApiError>(see_other("/sharing/grants"))
     };
     run.await.unwrap_or_else(|e| error_page(&state, &caller, e))
@@ -214,17 +210,9 @@ pub async fn revoke(State(state): State<AppState>, caller: Caller, Path(id): Pat
 /// `GET /sharing/supervision`: overdue requests, timeliness, the three lists, objections.
 pub async fn supervision(State(state): State<AppState>, caller: Caller) -> Response {
     let run = async {
-        let p = who(&caller)?;
+        let p = caller.required()?;
         let overdue = state.exchange.overdue(p).await?;
-        let answered: Vec<_> = state
-            .store
-            .share_requests(&Default::default())
-            .await?
-            .into_iter()
-            .filter(|r| r.on_time.is_some())
-            .filter(|r| matches!(p.role, Role::PlatformAdmin | Role::Auditor) || r.provider_org_id == p.org_id)
-            .collect();
-        let on_time = answered.iter().filter(|r| r.on_time == Some(true)).count();
+        let (on_time, late) = state.exchange.timeliness(p).await?;
         let orgs: std::collections::HashMap<i64, String> =
             state.store.list_orgs().await?.into_iter().map(|o| (o.id, o.name)).collect();
         let org = |id: i64| orgs.get(&id).cloned().unwrap_or_default();
@@ -255,7 +243,7 @@ pub async fn supervision(State(state): State<AppState>, caller: Caller) -> Respo
             "overdue".into(),
             json!(overdue.iter().map(|r| json!({"r": r, "provider": org(r.provider_org_id)})).collect::<Vec<_>>()),
         );
-        ctx.insert("answered".into(), json!(answered.len()));
+        ctx.insert("answered".into(), json!(on_time + late));
         ctx.insert("on_time".into(), json!(on_time));
         ctx.insert("duties".into(), json!(duties));
         ctx.insert("demands".into(), json!(demands));
@@ -269,7 +257,7 @@ pub async fn supervision(State(state): State<AppState>, caller: Caller) -> Respo
 /// `GET /sharing/usage`: calls per day, per interface and consumer, latency and errors.
 pub async fn usage(State(state): State<AppState>, caller: Caller) -> Response {
     let run = async {
-        let p = who(&caller)?;
+        let p = caller.required()?;
         let rows = state.exchange.usage(p, 30).await?;
         let ops = state.exchange.operations(p, 30).await?;
         let orgs: std::collections::HashMap<i64, String> =
@@ -341,7 +329,7 @@ pub async fn view(State(state): State<AppState>, caller: Caller, Path(name): Pat
 
 async fn interface_page(state: &AppState, caller: &Caller, name: &str, view: bool) -> Response {
     let run = async {
-        let p = who(caller)?;
+        let p = caller.required()?;
         let consumer = Consumer { org_id: p.org_id, app_id: None, user_id: Some(p.user_id) };
         let (access, sql) = if view {
             let (v, access, _) = state.exchange.view_access(&consumer, name).await?;
@@ -383,7 +371,7 @@ where
 /// `POST /sharing/demands`: posts a need on the demand list.
 pub async fn post_demand(State(state): State<AppState>, caller: Caller, body: Bytes) -> Response {
     let f = fields(&body);
-    let Ok(p) = who(&caller) else { return see_other("/login") };
+    let Ok(p) = caller.required() else { return see_other("/login") };
     let (title, description) = (field(&f, "title").unwrap_or_default(), field(&f, "description").unwrap_or_default());
     act(&state, &caller, "/sharing/supervision", async {
         state.exchange.post_demand(p, &title, &description).await.map(|_| ())
@@ -395,7 +383,7 @@ pub async fn post_demand(State(state): State<AppState>, caller: Caller, body: By
 /// (`entry_id` and/or `answer`).
 pub async fn demand_step(State(state): State<AppState>, caller: Caller, Path(id): Path<i64>, body: Bytes) -> Response {
     let f = fields(&body);
-    let Ok(p) = who(&caller) else { return see_other("/login") };
+    let Ok(p) = caller.required() else { return see_other("/login") };
     let org = field(&f, "org_id").and_then(|v| v.parse::<i64>().ok());
     let entry = field(&f, "entry_id").and_then(|v| v.parse::<i64>().ok());
     let answer = field(&f, "answer").unwrap_or_default();
@@ -411,7 +399,7 @@ pub async fn demand_step(State(state): State<AppState>, caller: Caller, Path(id)
 /// `POST /sharing/objections`: raises an objection from an interface's page.
 pub async fn object(State(state): State<AppState>, caller: Caller, body: Bytes) -> Response {
     let f = fields(&body);
-    let Ok(p) = who(&caller) else { return see_other("/login") };
+    let Ok(p) = caller.required() else { return see_other("/login") };
     let input = tongshu_exchange::ObjectionInput {
         table: field(&f, "table").unwrap_or_default(),
         record: field(&f, "record").unwrap_or_default(),
@@ -430,7 +418,7 @@ pub async fn answer_objection(
     body: Bytes,
 ) -> Response {
     let f = fields(&body);
-    let Ok(p) = who(&caller) else { return see_other("/login") };
+    let Ok(p) = caller.required() else { return see_other("/login") };
     let version = field(&f, "fixed_version").and_then(|v| v.parse::<i64>().ok());
     let answer = field(&f, "answer").unwrap_or_default();
     act(&state, &caller, "/sharing/supervision", async {
