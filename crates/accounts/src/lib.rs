@@ -4,8 +4,6 @@
 //! Secrets never reach the store in clear: session and API tokens are random, handed to the
 //! client once, and stored as SHA-256 hashes; passwords are stored as argon2id PHC strings.
 
-mod throttle;
-
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,7 +15,36 @@ use tongshu_core::org::OrgKind;
 use tongshu_core::policy::{Principal, Role};
 use tongshu_store::{MetaStore, NewToken, NewUser, SessionInfo, StoreError, TokenInfo, TokenOwner, UserRecord};
 
-pub use throttle::LoginThrottle;
+/// How sign-in failures are limited. Counts live in the store, so every node sees them.
+#[derive(Debug, Clone, Copy)]
+pub struct SignInLimits {
+    /// Failures of one name from one address before that pair waits out the window: the
+    /// attacker's own address pays, the owner elsewhere does not.
+    pub per_name_and_address: i64,
+    /// Failures from one address over all names (guessing across accounts).
+    pub per_address: i64,
+    pub window_secs: i64,
+    /// Failures of one name from all addresses within `name_window_secs` (a spread-out
+    /// attack). It does not apply to addresses the account signed in from recently, so a
+    /// botnet cannot lock the owner out.
+    pub per_name: i64,
+    pub name_window_secs: i64,
+    /// How long a successful sign-in makes its address known for the account.
+    pub known_secs: i64,
+}
+
+impl Default for SignInLimits {
+    fn default() -> Self {
+        Self {
+            per_name_and_address: 5,
+            per_address: 50,
+            window_secs: 15 * 60,
+            per_name: 100,
+            name_window_secs: 3600,
+            known_secs: 30 * 86_400,
+        }
+    }
+}
 
 /// How long a browser session lives.
 pub const SESSION_TTL: time::Duration = time::Duration::hours(12);
@@ -36,6 +63,8 @@ pub enum AccountError {
     WeakPassword,
     #[error("username must be 3 to 32 letters, digits, '_', '-' or '.'")]
     BadUsername,
+    #[error("username {0:?} is taken or looks like an existing account; choose another")]
+    LookalikeUsername(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("password hashing failed: {0}")]
@@ -52,10 +81,7 @@ pub struct NewSession {
 #[derive(Clone)]
 pub struct Accounts {
     store: MetaStore,
-    /// Failed sign-ins per username: few, since they target one account.
-    by_user: Arc<LoginThrottle>,
-    /// Failed sign-ins per client address: more, since many people may share one address.
-    by_address: Arc<LoginThrottle>,
+    limits: SignInLimits,
     /// Recently checked API tokens, so busy API clients cost no store lookup per call.
     /// Revoking through this service empties it at once.
     tokens: Arc<std::sync::Mutex<std::collections::HashMap<String, (TokenOwner, std::time::Instant)>>>,
@@ -68,26 +94,42 @@ pub const PUBLIC_ORG_SLUG: &str = "public";
 
 impl Accounts {
     pub fn new(store: MetaStore) -> Self {
-        let window = Duration::from_secs(15 * 60);
-        Self {
-            store,
-            by_user: Arc::new(LoginThrottle::new(5, window)),
-            by_address: Arc::new(LoginThrottle::new(50, window)),
-            tokens: Default::default(),
-        }
+        Self::with_limits(store, SignInLimits::default())
     }
 
-    /// Checks a username and password and opens a session. Failures count against both the
-    /// username and the client address; past the limit every attempt is refused until the
-    /// window passes, right password or not.
+    pub fn with_limits(store: MetaStore, limits: SignInLimits) -> Self {
+        Self { store, limits, tokens: Default::default() }
+    }
+
+    /// Checks a username and password and opens a session. Names match case-insensitively.
+    /// Failures count per name and address, per address, and per name; past a limit every
+    /// attempt it covers is refused until its window passes, right password or not. The
+    /// per-name limit spares addresses the account signed in from recently.
     pub async fn sign_in(&self, username: &str, password: &str, client: IpAddr) -> Result<NewSession, AccountError> {
-        let user_key = username.trim().to_lowercase();
-        let address_key = client.to_string();
-        let throttles = [(&self.by_user, &user_key), (&self.by_address, &address_key)];
-        if let Some(wait) = throttles.iter().filter_map(|(t, k)| t.blocked_for(k)).max() {
-            return Err(AccountError::Throttled(wait.as_secs().max(1)));
+        let l = self.limits;
+        let name = tongshu_core::username::key(username);
+        let now = tongshu_core::now().unix_timestamp();
+        let pair = format!("pair:{name}|{client}");
+        let known = self.store.sign_in_failures(&format!("known:{name}|{client}"), now, l.known_secs).await?.is_some();
+        let mut limits = vec![
+            (pair.clone(), l.per_name_and_address, l.window_secs),
+            (format!("addr:{client}"), l.per_address, l.window_secs),
+        ];
+        if !known {
+            limits.push((format!("name:{name}"), l.per_name, l.name_window_secs));
         }
-        let found = self.store.user_credentials(username.trim()).await?;
+        let mut wait = 0;
+        for (key, max, window) in &limits {
+            if let Some((failures, start)) = self.store.sign_in_failures(key, now, *window).await?
+                && failures >= *max
+            {
+                wait = wait.max(start + window - now);
+            }
+        }
+        if wait > 0 {
+            return Err(AccountError::Throttled(wait.max(1) as u64));
+        }
+        let found = self.store.user_credentials(&name).await?;
         let ok = match &found {
             Some((user, hash)) if !user.disabled => verify_password(password, hash).await,
             // Spend the same time on unknown users so that timing does not reveal them.
@@ -99,16 +141,20 @@ impl Accounts {
         let user = match (ok, found) {
             (true, Some((user, _))) => user,
             _ => {
-                for (t, k) in &throttles {
-                    t.fail(k);
+                // Every counter counts, the per-name one too (so that an address that is known
+                // still adds to a spread-out attack's count).
+                let keys = [pair, format!("addr:{client}"), format!("name:{name}")];
+                for (key, window) in keys.iter().zip([l.window_secs, l.window_secs, l.name_window_secs]) {
+                    self.store.count_sign_in_failure(std::slice::from_ref(key), now, window).await?;
                 }
                 tracing::info!(username, %client, "sign-in refused");
                 return Err(AccountError::BadCredentials);
             }
         };
-        // A success clears the account's count; the address keeps its count, so guessing
-        // across many accounts from one address still runs into the limit.
-        self.by_user.clear(&user_key);
+        // A success clears this name-and-address count and makes the address known; the
+        // address's own count stays, so guessing across many accounts still hits its limit.
+        self.store.clear_sign_in_failures(&pair).await?;
+        self.store.mark_sign_in_known(&format!("known:{name}|{client}"), now).await?;
         let token = random_token(32);
         let csrf_token = random_token(16);
         self.store.create_session(&token_hash(&token), user.id, &csrf_token, tongshu_core::now() + SESSION_TTL).await?;
@@ -232,6 +278,10 @@ impl Accounts {
         org_id: i64,
     ) -> Result<UserRecord, AccountError> {
         let username = parse_username(username)?;
+        if let Some(existing) = self.store.username_lookalike(&username).await? {
+            tracing::info!(username, existing, "username refused: looks like an existing account");
+            return Err(AccountError::LookalikeUsername(username));
+        }
         check_password(password)?;
         let password_hash = hash_password(password).await?;
         let display_name =
@@ -244,7 +294,7 @@ impl Accounts {
         check_password(password)?;
         let (user, _) = self
             .store
-            .user_credentials(username.trim())
+            .user_credentials(username)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("user {username:?}")))?;
         self.store.set_password_hash(user.id, &hash_password(password).await?).await?;
@@ -254,7 +304,8 @@ impl Accounts {
 }
 
 fn parse_username(s: &str) -> Result<String, AccountError> {
-    let s = s.trim();
+    let s = tongshu_core::username::normalize(s);
+    let s = s.as_str();
     let ok =
         (3..=32).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
     if ok { Ok(s.to_owned()) } else { Err(AccountError::BadUsername) }

@@ -250,6 +250,7 @@ async fn run(cli: Cli) -> Result<()> {
                 upload_dir: s.data_dir.join("uploads"),
                 public_rate_per_minute: u32::try_from(s.public_rate_per_minute).unwrap_or(u32::MAX),
                 key_rate_per_minute: u32::try_from(s.key_rate_per_minute).unwrap_or(u32::MAX),
+                public_url: s.public_url.clone(),
             };
             let library = library_service(&s, &store)?;
             let interrupted = store.fail_interrupted_jobs().await?;
@@ -269,6 +270,8 @@ async fn run(cli: Cli) -> Result<()> {
                 clock_skew_secs: i64::try_from(s.signature_window_secs).unwrap_or(300),
                 per_minute: i64::try_from(s.interface_calls_per_minute).unwrap_or(i64::MAX),
                 per_day: i64::try_from(s.interface_calls_per_day).unwrap_or(i64::MAX),
+                verify_misses_per_day: i64::try_from(s.verify_misses_per_day).unwrap_or(i64::MAX),
+                verify_flag_misses: i64::try_from(s.verify_flag_misses).unwrap_or(i64::MAX),
                 anchor_file: Some(s.data_dir.join(ANCHOR_FILE)),
             });
             state.exchange.ensure_seeded().await.context("cannot seed the exchange's calendar and masking rules")?;

@@ -83,6 +83,14 @@ pub struct Settings {
     /// Default quotas of an app per data interface; 0: no limit.
     pub interface_calls_per_minute: u64,
     pub interface_calls_per_day: u64,
+    /// Verifications without a match per caller, interface and day.
+    pub verify_misses_per_day: u64,
+    /// Misses per caller, interface and day from which the provider is alerted.
+    pub verify_flag_misses: u64,
+    /// The address users reach Tongshu at (`https://data.example.gov.cn`): every absolute
+    /// link (sitemap, DCAT, CKAN's site_url, JSON-LD) is built from it, never from the
+    /// request's Host header. Empty: `http://<addr>`.
+    pub public_url: String,
 }
 
 /// The file's shape: every key optional, unknown keys refused (typos are caught).
@@ -109,6 +117,9 @@ struct File {
     signature_window_secs: Option<u64>,
     interface_calls_per_minute: Option<u64>,
     interface_calls_per_day: Option<u64>,
+    verify_misses_per_day: Option<u64>,
+    verify_flag_misses: Option<u64>,
+    public_url: Option<String>,
 }
 
 /// Flags that override the file and the environment.
@@ -178,6 +189,19 @@ impl Settings {
         let interface_calls_per_minute =
             number("TONGSHU_INTERFACE_CALLS_PER_MINUTE", file.interface_calls_per_minute, 600)?;
         let interface_calls_per_day = number("TONGSHU_INTERFACE_CALLS_PER_DAY", file.interface_calls_per_day, 100_000)?;
+        let verify_misses_per_day = number("TONGSHU_VERIFY_MISSES_PER_DAY", file.verify_misses_per_day, 20)?;
+        let verify_flag_misses = number("TONGSHU_VERIFY_FLAG_MISSES", file.verify_flag_misses, 10)?;
+        let public_url = pick(None, "TONGSHU_PUBLIC_URL", file.public_url, "");
+        let public_url = match public_url.trim().trim_end_matches('/') {
+            "" => format!("http://{addr}"),
+            u => {
+                let parsed = url::Url::parse(u).with_context(|| format!("public_url {u:?} is not a URL"))?;
+                if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() || parsed.path() != "/" {
+                    bail!("public_url {u:?} must be http(s)://HOST[:PORT] without a path");
+                }
+                u.to_owned()
+            }
+        };
         Ok(Self {
             addr,
             data_dir,
@@ -199,6 +223,9 @@ impl Settings {
             signature_window_secs,
             interface_calls_per_minute,
             interface_calls_per_day,
+            verify_misses_per_day,
+            verify_flag_misses,
+            public_url,
         })
     }
 
@@ -270,6 +297,15 @@ mod tests {
         assert_eq!(s.data_dir, PathBuf::from("./tongshu-data"));
         assert_eq!(s.store_url(), "sqlite://./tongshu-data/meta.db");
         assert_eq!((s.share_deadline_days, s.interface_calls_per_minute), (10, 600));
+        assert_eq!(s.public_url, "http://127.0.0.1:8080");
+        let public =
+            Settings::load(&Overrides::default(), &env(&[("TONGSHU_PUBLIC_URL", "https://data.linyi.gov.cn/")]))
+                .unwrap();
+        assert_eq!(public.public_url, "https://data.linyi.gov.cn");
+        for bad in ["data.linyi.gov.cn", "javascript:alert(1)", "https://x/y"] {
+            let e = Settings::load(&Overrides::default(), &env(&[("TONGSHU_PUBLIC_URL", bad)])).unwrap_err();
+            assert!(e.to_string().contains("public_url"), "{bad}: {e}");
+        }
         let five = Settings::load(&Overrides::default(), &env(&[("TONGSHU_SHARE_DEADLINE_DAYS", "5")])).unwrap();
         assert_eq!(five.share_deadline_days, 5, "a stricter city");
         let e = Settings::load(&Overrides::default(), &env(&[("TONGSHU_SHARE_DEADLINE_DAYS", "0")])).unwrap_err();

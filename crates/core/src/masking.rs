@@ -16,7 +16,9 @@ pub enum Mask {
     Keep { first: u8, last: u8 },
     /// Every character shown as `*`.
     Redact,
-    /// The SM3 hash of the value in hex: equal values stay equal, nothing else is revealed.
+    /// A keyed SM3 hash (HMAC-SM3) of the value in hex: equal values stay equal under one
+    /// key (one grant), nothing else is revealed, and without the platform's secret no
+    /// dictionary of names or ID numbers can reverse it.
     Sm3,
     /// No value at all.
     Null,
@@ -41,13 +43,13 @@ impl Mask {
         })
     }
 
-    /// Applies the mask; `None` is a null.
-    pub fn apply(self, value: &str) -> Option<String> {
+    /// Applies the mask; `None` is a null. `key` keys the `sm3` mask (see [`MaskKey`]).
+    pub fn apply(self, value: &str, key: &MaskKey) -> Option<String> {
         match self {
             Mask::Clear => Some(value.to_owned()),
             Mask::Null => None,
             Mask::Redact => Some("*".repeat(value.chars().count())),
-            Mask::Sm3 => Some(sm3_hex(value.as_bytes())),
+            Mask::Sm3 => Some(hmac_sm3_hex(&key.0, value.as_bytes())),
             Mask::Year => {
                 let y: String = value.chars().take(4).collect();
                 (y.len() == 4 && y.chars().all(|c| c.is_ascii_digit())).then_some(y)
@@ -92,16 +94,84 @@ impl<'de> Deserialize<'de> for Mask {
     }
 }
 
-/// SM3 of `bytes` as lowercase hex.
-pub fn sm3_hex(bytes: &[u8]) -> String {
-    use sm3::Digest;
+fn hex32(digest: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(64);
-    for b in sm3::Sm3::digest(bytes) {
+    for b in digest {
         out.push(HEX[usize::from(b >> 4)] as char);
         out.push(HEX[usize::from(b & 15)] as char);
     }
     out
+}
+
+/// SM3 of `bytes` as lowercase hex.
+pub fn sm3_hex(bytes: &[u8]) -> String {
+    use sm3::Digest;
+    hex32(&sm3::Sm3::digest(bytes))
+}
+
+/// HMAC-SM3 of `bytes` under `key`, as lowercase hex.
+pub fn hmac_sm3(key: &[u8], bytes: &[u8]) -> [u8; 32] {
+    use hmac::{KeyInit, Mac};
+    let mut mac = hmac::Hmac::<sm3::Sm3>::new_from_slice(key).expect("HMAC takes keys of any length");
+    mac.update(bytes);
+    mac.finalize().into_bytes().into()
+}
+
+/// HMAC-SM3 of `bytes` under `key`, as lowercase hex.
+pub fn hmac_sm3_hex(key: &[u8], bytes: &[u8]) -> String {
+    hex32(&hmac_sm3(key, bytes))
+}
+
+/// The key of the `sm3` mask: derived from the platform's secret and one grant, so equal
+/// values match within a grant, but not across grants, and nobody without the secret can
+/// hash a dictionary to reverse them.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MaskKey([u8; 32]);
+
+impl MaskKey {
+    /// The key of grant `grant_id` under the platform secret `secret`.
+    pub fn for_grant(secret: &[u8], grant_id: i64) -> Self {
+        MaskKey(hmac_sm3(secret, format!("tongshu mask key v1 grant {grant_id}").as_bytes()))
+    }
+}
+
+impl std::fmt::Debug for MaskKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MaskKey(***)")
+    }
+}
+
+/// How one caller sees the items of one table: a mask per item, and the key of the `sm3`
+/// mask. Masks apply to output columns by name, so a column that comes back twice is
+/// masked twice.
+#[derive(Debug, Clone)]
+pub struct Masks {
+    pub items: Vec<(String, Mask)>,
+    pub key: MaskKey,
+}
+
+impl Masks {
+    /// Every item in clear (the table's own organization).
+    pub fn clear(items: &[String]) -> Self {
+        Masks { items: items.iter().map(|i| (i.clone(), Mask::Clear)).collect(), key: MaskKey([0; 32]) }
+    }
+
+    /// The mask of `item`; items not listed are not shown at all, so they count as masked
+    /// (`Null`), never as clear.
+    pub fn of(&self, item: &str) -> Mask {
+        self.items.iter().find(|(n, _)| n == item).map_or(Mask::Null, |(_, m)| *m)
+    }
+
+    /// Whether the caller sees `item` other than as stored.
+    pub fn hides(&self, item: &str) -> bool {
+        self.of(item) != Mask::Clear
+    }
+
+    /// Whether any item is masked.
+    pub fn any(&self) -> bool {
+        self.items.iter().any(|(_, m)| *m != Mask::Clear)
+    }
 }
 
 /// A masking rule: items whose name contains one of `patterns` are masked with `mask` when
@@ -177,24 +247,30 @@ mod tests {
 
     #[test]
     fn the_chinese_conventions() {
+        let key = MaskKey::for_grant(b"secret", 1);
         let k = |f, l| Mask::Keep { first: f, last: l };
-        assert_eq!(k(1, 0).apply("张三丰").as_deref(), Some("张**"));
-        assert_eq!(k(6, 4).apply("37130219900101123X").as_deref(), Some("371302********123X"));
-        assert_eq!(k(3, 4).apply("13812345678").as_deref(), Some("138****5678"));
-        assert_eq!(k(4, 4).apply("6222021234567890123").as_deref(), Some("6222***********0123"));
-        assert_eq!(k(6, 0).apply("山东省临沂市兰山区解放路1号").as_deref(), Some("山东省临沂市********"));
-        assert_eq!(Mask::Year.apply("1990-01-01").as_deref(), Some("1990"));
-        assert_eq!(Mask::Year.apply("不详"), None);
-        assert_eq!(Mask::Null.apply("x"), None);
-        assert_eq!(Mask::Redact.apply("秘密").as_deref(), Some("**"));
+        assert_eq!(k(1, 0).apply("张三丰", &key).as_deref(), Some("张**"));
+        assert_eq!(k(6, 4).apply("37130219900101123X", &key).as_deref(), Some("371302********123X"));
+        assert_eq!(k(3, 4).apply("13812345678", &key).as_deref(), Some("138****5678"));
+        assert_eq!(k(4, 4).apply("6222021234567890123", &key).as_deref(), Some("6222***********0123"));
+        assert_eq!(k(6, 0).apply("山东省临沂市兰山区解放路1号", &key).as_deref(), Some("山东省临沂市********"));
+        assert_eq!(Mask::Year.apply("1990-01-01", &key).as_deref(), Some("1990"));
+        assert_eq!(Mask::Year.apply("不详", &key), None);
+        assert_eq!(Mask::Null.apply("x", &key), None);
+        assert_eq!(Mask::Redact.apply("秘密", &key).as_deref(), Some("**"));
         // SM3("abc"), the standard's test vector.
-        assert_eq!(
-            Mask::Sm3.apply("abc").as_deref(),
-            Some("66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0")
-        );
+        assert_eq!(sm3_hex(b"abc"), "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0");
+        // The sm3 mask is keyed: not the plain hash a dictionary could reverse, equal within
+        // one grant, different across grants.
+        let hashed = Mask::Sm3.apply("abc", &key).unwrap();
+        assert_ne!(hashed, sm3_hex(b"abc"));
+        assert_eq!(Mask::Sm3.apply("abc", &key).unwrap(), hashed);
+        assert_ne!(Mask::Sm3.apply("abc", &MaskKey::for_grant(b"secret", 2)).unwrap(), hashed);
+        assert_ne!(Mask::Sm3.apply("abc", &MaskKey::for_grant(b"other", 1)).unwrap(), hashed);
+        assert_eq!(hashed.len(), 64);
         // Too short to keep both ends: still hides something.
-        assert_eq!(k(1, 1).apply("张三").as_deref(), Some("张*"));
-        assert_eq!(k(6, 4).apply("1").as_deref(), Some("*"));
+        assert_eq!(k(1, 1).apply("张三", &key).as_deref(), Some("张*"));
+        assert_eq!(k(6, 4).apply("1", &key).as_deref(), Some("*"));
     }
 
     #[test]
@@ -218,7 +294,8 @@ mod tests {
 
         #[test]
         fn keep_never_reveals_more_than_asked_and_keeps_the_length(v in "\\PC{0,40}", f in 0u8..10, l in 0u8..10) {
-            let masked = Mask::Keep { first: f, last: l }.apply(&v).unwrap();
+            let key = MaskKey::for_grant(b"k", 1);
+            let masked = Mask::Keep { first: f, last: l }.apply(&v, &key).unwrap();
             prop_assert_eq!(masked.chars().count(), v.chars().count());
             let shown = masked.chars().zip(v.chars()).filter(|(m, o)| m == o && *o != '*').count();
             prop_assert!(shown <= (f as usize + l as usize));

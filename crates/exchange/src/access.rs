@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use tongshu_core::catalog::{CatalogEntry, EntryStatus, SharingType};
-use tongshu_core::masking::{Mask, MaskRule, mask_for};
+use tongshu_core::masking::{Mask, MaskKey, MaskRule, Masks, mask_for};
 use tongshu_lake::{Condition, Op, RowPage, RowQuery};
 use tongshu_store::GrantRecord;
 
@@ -17,6 +17,17 @@ pub struct Consumer {
     pub org_id: i64,
     pub app_id: Option<i64>,
     pub user_id: Option<i64>,
+}
+
+impl Consumer {
+    /// Who this caller is for per-caller limits: its app, else its user, else its organization.
+    pub fn key(&self) -> String {
+        match (self.app_id, self.user_id) {
+            (Some(app), _) => format!("app:{app}"),
+            (None, Some(user)) => format!("user:{user}"),
+            (None, None) => format!("org:{}", self.org_id),
+        }
+    }
 }
 
 /// One condition of a row scope: `column op value`, ops `eq`, `in` (comma-separated), `ne`,
@@ -58,15 +69,31 @@ pub struct Access {
     /// The items it may see, in the table's order.
     pub items: Vec<String>,
     pub scope: Vec<ScopeCondition>,
-    pub masks: Vec<(String, Mask)>,
+    pub masks: Masks,
+    /// The items a verification must give values for, all of them (see
+    /// [`Exchange::verify`]); empty for the owner, who sees everything anyway.
+    pub verify_items: Vec<String>,
 }
 
-fn json_list(s: &str) -> Vec<String> {
-    serde_json::from_str(s).unwrap_or_default()
+/// A stored JSON list of item names. Undecodable text is an error, never an empty list:
+/// an empty list would read as "no restriction" in some places (fail closed).
+pub(crate) fn decode_list(s: &str, what: &str) -> Result<Vec<String>> {
+    serde_json::from_str(s).map_err(|e| {
+        tracing::error!(what, error = %e, "undecodable stored list");
+        ExchangeError::Store(tongshu_store::StoreError::Corrupt(format!("{what}: {e}")))
+    })
 }
 
-pub(crate) fn json_scope(s: Option<&str>) -> Vec<ScopeCondition> {
-    s.and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default()
+/// A stored row scope. `None` is no scope; text that does not decode is an error, so a
+/// corrupted scope releases nothing instead of every row.
+pub(crate) fn decode_scope(s: Option<&str>, what: &str) -> Result<Vec<ScopeCondition>> {
+    match s {
+        None => Ok(vec![]),
+        Some(s) => serde_json::from_str(s).map_err(|e| {
+            tracing::error!(what, error = %e, "undecodable stored row scope");
+            ExchangeError::Store(tongshu_store::StoreError::Corrupt(format!("{what}: {e}")))
+        }),
+    }
 }
 
 impl Access {
@@ -78,9 +105,24 @@ impl Access {
         }
     }
 
+    /// Refuses `what` on an item the caller sees only masked: no answer may depend on the
+    /// clear value of such an item (a range walk on a masked ID number would reveal it
+    /// digit by digit).
+    fn check_clear(&self, column: &str, what: &str) -> Result<()> {
+        self.check_item(column, what)?;
+        if self.masks.hides(column) {
+            return Err(ExchangeError::Forbidden(format!(
+                "{what} {column:?} is not allowed: your grant shows it masked ({}); only verification tests masked values",
+                self.masks.of(column)
+            )));
+        }
+        Ok(())
+    }
+
     /// Narrows `q` to this access: granted columns only (all of them when none are chosen),
-    /// filters and sorts only on granted items, no free-text search over other columns, and
-    /// the grant's row scope added to whatever the caller asked.
+    /// each named once; filters, sorts and distinct rows only on items the caller sees in
+    /// clear; no free-text search; and the grant's row scope added to whatever the caller
+    /// asked.
     pub fn shape(&self, q: &mut RowQuery) -> Result<()> {
         if q.text.as_deref().is_some_and(|t| !t.trim().is_empty()) {
             return Err(ExchangeError::invalid(
@@ -91,33 +133,50 @@ impl Access {
         match &q.columns {
             None => q.columns = Some(self.items.clone()),
             Some(cols) => {
+                if let Some(twice) = tongshu_lake::repeated(cols) {
+                    return Err(ExchangeError::invalid(
+                        "select",
+                        format!("{twice:?} is named twice; name each item once"),
+                    ));
+                }
                 for c in cols {
                     self.check_item(c, "column")?;
                 }
             }
         }
         for (c, _) in &q.equals {
-            self.check_item(c, "filter on")?;
+            self.check_clear(c, "filter on")?;
         }
         for c in &q.conditions {
-            self.check_item(&c.column, "filter on")?;
+            self.check_clear(&c.column, "filter on")?;
         }
         for (c, _) in &q.sort {
-            self.check_item(c, "sort on")?;
+            self.check_clear(c, "sort on")?;
+        }
+        if q.distinct {
+            for c in q.columns.iter().flatten() {
+                self.check_clear(c, "distinct rows of")?;
+            }
         }
         for s in &self.scope {
-            match s.op.as_str() {
-                "eq" => q.equals.push((s.column.clone(), vec![s.value.clone()])),
-                "in" => q.equals.push((s.column.clone(), s.value.split(',').map(str::to_owned).collect())),
-                op => q.conditions.push(Condition {
-                    column: s.column.clone(),
-                    op: Op::parse(op).ok_or_else(|| ExchangeError::Conflict(format!("grant scope op {op:?}")))?,
-                    value: s.value.clone(),
-                }),
-            }
+            shape_scope(s, q)?;
         }
         Ok(())
     }
+}
+
+/// Adds one condition of a grant's row scope to `q`.
+fn shape_scope(s: &ScopeCondition, q: &mut RowQuery) -> Result<()> {
+    match s.op.as_str() {
+        "eq" => q.equals.push((s.column.clone(), vec![s.value.clone()])),
+        "in" => q.equals.push((s.column.clone(), s.value.split(',').map(str::to_owned).collect())),
+        op => q.conditions.push(Condition {
+            column: s.column.clone(),
+            op: Op::parse(op).ok_or_else(|| ExchangeError::Conflict(format!("grant scope op {op:?}")))?,
+            value: s.value.clone(),
+        }),
+    }
+    Ok(())
 }
 
 impl Exchange {
@@ -190,8 +249,16 @@ impl Exchange {
         columns: Vec<String>,
     ) -> Result<Access> {
         if who.org_id == entry.org_id {
-            let masks = columns.iter().map(|c| (c.clone(), Mask::Clear)).collect();
-            return Ok(Access { table: table.to_owned(), entry, grant: None, items: columns, scope: vec![], masks });
+            let masks = Masks::clear(&columns);
+            return Ok(Access {
+                table: table.to_owned(),
+                entry,
+                grant: None,
+                items: columns,
+                scope: vec![],
+                masks,
+                verify_items: vec![],
+            });
         }
         if entry.body.sharing.kind == SharingType::NotShared {
             return Err(ExchangeError::Forbidden(format!("{:?} is not shared", entry.body.name)));
@@ -214,14 +281,30 @@ impl Exchange {
                     entry.body.name
                 ))
             })?;
-        let granted = json_list(&grant.items);
-        let clear = json_list(&grant.clear_items);
+        let what = format!("grant {}", grant.id);
+        let granted = decode_list(&grant.items, &what)?;
+        let clear = decode_list(&grant.clear_items, &what)?;
+        let named = match grant.verify_items.as_deref() {
+            Some(v) => Some(decode_list(v, &what)?),
+            None => None,
+        };
+        let scope = decode_scope(grant.row_filter.as_deref(), &what)?;
         let items: Vec<String> = columns.into_iter().filter(|c| granted.contains(c)).collect();
         let rules = self.rules().await?;
-        let masks =
-            items.iter().map(|i| (i.clone(), mask_for(i, entry.body.grading, &rules, clear.contains(i)))).collect();
-        let scope = json_scope(grant.row_filter.as_deref());
-        Ok(Access { table: table.to_owned(), entry, grant: Some(grant), items, scope, masks })
+        let masks = Masks {
+            items: items
+                .iter()
+                .map(|i| (i.clone(), mask_for(i, entry.body.grading, &rules, clear.contains(i))))
+                .collect(),
+            key: MaskKey::for_grant(self.key.to_hex().as_bytes(), grant.id),
+        };
+        // Verification answers only for the whole set the provider named; without one, for
+        // every item the consumer sees masked (safe, if strict).
+        let verify_items = match named {
+            Some(v) if !v.is_empty() => v,
+            _ => items.iter().filter(|i| masks.hides(i)).cloned().collect(),
+        };
+        Ok(Access { table: table.to_owned(), entry, grant: Some(grant), items, scope, masks, verify_items })
     }
 
     /// A page of rows as `access` allows: shaped, then masked.
@@ -233,10 +316,26 @@ impl Exchange {
     }
 
     /// Match or no match: whether some row in scope has all of `values` (granted items
-    /// only). Nothing of the row is returned.
-    pub async fn verify(&self, access: &Access, values: &BTreeMap<String, String>) -> Result<bool> {
+    /// only, and at least every item of the grant's verification set). Nothing of the row
+    /// is returned. Misses count against the caller's daily limit (`caller` names it).
+    pub async fn verify(&self, access: &Access, caller: &str, values: &BTreeMap<String, String>) -> Result<bool> {
         if values.is_empty() {
             return Err(ExchangeError::invalid("values", "give at least one item and its value"));
+        }
+        let missing: Vec<&String> = access.verify_items.iter().filter(|i| !values.contains_key(*i)).collect();
+        if !missing.is_empty() {
+            return Err(ExchangeError::invalid(
+                "values",
+                format!(
+                    "verification needs every one of {:?} (your grant's verification items); missing {missing:?}",
+                    access.verify_items
+                ),
+            ));
+        }
+        for k in values.keys() {
+            if !access.items.contains(k) {
+                return Err(ExchangeError::Forbidden(format!("verify {k:?}: it is not an item of your grant")));
+            }
         }
         let first = values.keys().next().cloned().unwrap_or_default();
         let mut q = RowQuery {
@@ -246,8 +345,35 @@ impl Exchange {
             limit: 1,
             ..Default::default()
         };
-        access.shape(&mut q)?;
+        // The one place clear values of masked items are tested: shaped by the grant's items
+        // and row scope, but not refused for masked filters.
+        for s in &access.scope {
+            shape_scope(s, &mut q)?;
+        }
+        let limited = access.grant.is_some();
+        let day = crate::beijing_today().to_string();
+        let subject = format!("table:{}", access.table);
+        if limited {
+            let misses = self.store.add_verify_miss(caller, &subject, &day, 1).await?;
+            if misses > self.settings.verify_misses_per_day {
+                self.store.add_verify_miss(caller, &subject, &day, -1).await?;
+                return Err(ExchangeError::TooManyRequests(
+                    format!(
+                        "{} verifications without a match today on {}; the limit is {} a day",
+                        misses - 1,
+                        access.table,
+                        self.settings.verify_misses_per_day
+                    ),
+                    crate::seconds_to_beijing_midnight(),
+                ));
+            }
+        }
         let page = self.library.lake().rows(&q).await?;
-        Ok(page.batches.iter().any(|b| b.num_rows() > 0))
+        let matched = page.batches.iter().any(|b| b.num_rows() > 0);
+        if matched && limited {
+            // A match is no miss: give back the one counted before the query.
+            self.store.add_verify_miss(caller, &subject, &day, -1).await?;
+        }
+        Ok(matched)
     }
 }

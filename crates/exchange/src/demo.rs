@@ -60,6 +60,7 @@ impl Exchange {
                 op: "contains".into(),
                 value: "兰山区".into(),
             }],
+            verify_items: Some(vec!["公民身份号码".into(), "姓名".into()]),
             ..Default::default()
         };
         self.decide(&gaj, r.id, &d).await?;
@@ -84,8 +85,11 @@ impl Exchange {
             (ev.rows_out, ev.bytes_out, ev.duration_ms) = (rows as i64, rows as i64 * 120, 12);
             self.record_call(ev).await?;
         }
-        let values = BTreeMap::from([("姓名".to_owned(), "不存在".to_owned())]);
-        self.verify(&access, &values).await?;
+        let values = BTreeMap::from([
+            ("姓名".to_owned(), "不存在".to_owned()),
+            ("公民身份号码".to_owned(), "371302199001011234".to_owned()),
+        ]);
+        self.verify(&access, &consumer.key(), &values).await?;
         // The lists.
         let demand = self
             .post_demand(&ybj, "异地就医人员户籍变动信息", "需要及时获取参保人员户籍迁出信息，用于异地就医备案。")

@@ -27,7 +27,7 @@ use tongshu_store::{AppRecord, MetaStore, StoreError};
 
 pub use access::{Access, Consumer, ScopeCondition};
 pub use lists::{Duty, OBJECTION_DAYS, ObjectionInput};
-pub use metering::{InterfaceOps, SharedEntry};
+pub use metering::{InterfaceOps, SharedEntry, VerifyFlag};
 pub use requests::{DecisionInput, RequestInput, Supervision};
 
 /// The exchange's settings (the `[exchange]` section of the configuration).
@@ -42,6 +42,12 @@ pub struct ExchangeSettings {
     /// Default quotas of an app per interface.
     pub per_minute: i64,
     pub per_day: i64,
+    /// Verifications without a match a caller may make per interface and day; beyond it
+    /// verification answers 429 until midnight (Beijing).
+    pub verify_misses_per_day: i64,
+    /// Misses per caller, interface and day from which the provider's usage page flags the
+    /// caller (a burst of guesses).
+    pub verify_flag_misses: i64,
     /// A file outside the metadata store that each daily anchor is also appended to
     /// (`DAY SEQ HASH` lines), so that rewriting the store alone cannot hide a change.
     pub anchor_file: Option<std::path::PathBuf>,
@@ -55,6 +61,8 @@ impl Default for ExchangeSettings {
             clock_skew_secs: 300,
             per_minute: 600,
             per_day: 100_000,
+            verify_misses_per_day: 20,
+            verify_flag_misses: 10,
             anchor_file: None,
         }
     }
@@ -120,6 +128,14 @@ impl std::fmt::Debug for Exchange {
 pub fn beijing_today() -> time::Date {
     let offset = time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC);
     tongshu_core::now().to_offset(offset).date()
+}
+
+/// Seconds until the next midnight in Beijing (when daily limits start again).
+pub fn seconds_to_beijing_midnight() -> u64 {
+    let offset = time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC);
+    let now = tongshu_core::now().to_offset(offset);
+    let next = now.date().next_day().map(|d| d.midnight().assume_offset(offset));
+    next.map_or(3600, |n| (n - now).whole_seconds().max(1) as u64)
 }
 
 /// An evidence record of `kind` stamped now, for the writer to fill in.

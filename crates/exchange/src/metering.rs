@@ -21,6 +21,18 @@ pub struct InterfaceOps {
     pub p99_ms: i64,
 }
 
+/// A caller with many verifications without a match on one interface today: a burst of
+/// guesses that the provider should look at.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VerifyFlag {
+    pub subject: String,
+    /// `app:<id>` or `user:<id>`.
+    pub caller: String,
+    pub misses: i64,
+    /// The caller can verify no more today.
+    pub at_limit: bool,
+}
+
 /// One entry of the sharing catalog with what the caller's department has of it.
 #[derive(Debug, Clone, Serialize)]
 pub struct SharedEntry {
@@ -60,6 +72,32 @@ impl Exchange {
         }
         let tables = self.store.tables_of_org(who.org_id).await?;
         Ok(Some(tables.into_iter().map(|t| format!("table:{}", t.name)).collect()))
+    }
+
+    /// Callers with a burst of verification misses today on the caller's tables (all tables
+    /// for the platform and auditors).
+    pub async fn verify_flags(&self, who: &Principal) -> Result<Vec<VerifyFlag>> {
+        if who.role == Role::Public {
+            return Err(ExchangeError::Forbidden("metering is for departments".into()));
+        }
+        let day = crate::beijing_today().to_string();
+        let min = self.settings.verify_flag_misses.max(1);
+        let subjects = match self.own_subjects(who).await? {
+            Some(own) => own,
+            None => self.store.list_tables().await?.into_iter().map(|t| format!("table:{}", t.name)).collect(),
+        };
+        Ok(self
+            .store
+            .verify_misses(&subjects, &day, min)
+            .await?
+            .into_iter()
+            .map(|(caller, subject, misses)| VerifyFlag {
+                at_limit: misses >= self.settings.verify_misses_per_day,
+                subject,
+                caller,
+                misses,
+            })
+            .collect())
     }
 
     /// Usage per interface, consumer and day over the last `days` days: of the caller's own

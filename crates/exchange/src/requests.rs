@@ -10,7 +10,7 @@ use tongshu_core::policy::{Principal, Role};
 use tongshu_core::workdays::parse_day;
 use tongshu_store::{GrantRecord, NewGrant, NewShareRequest, RequestFilter, ShareRequest};
 
-use crate::access::{ScopeCondition, check_scope, json_scope};
+use crate::access::{ScopeCondition, check_scope, decode_list, decode_scope};
 use crate::{Exchange, ExchangeError, Result, beijing_today, evidence_now};
 
 /// A request as a consumer department files it.
@@ -61,6 +61,10 @@ pub struct DecisionInput {
     /// Items the consumer may see in clear (default: none; masking rules apply).
     #[serde(default)]
     pub clear_items: Vec<String>,
+    /// The items a verification must give values for, all together (e.g. the ID number
+    /// and the name); default: every item the consumer sees masked.
+    #[serde(default)]
+    pub verify_items: Option<Vec<String>>,
 }
 
 /// What the supervision run did.
@@ -187,6 +191,7 @@ impl Exchange {
                 items: new.items.clone(),
                 clear_items: "[]".into(),
                 row_filter: new.row_filter.clone(),
+                verify_items: None,
                 valid_from: from,
                 valid_to: to,
             };
@@ -247,7 +252,7 @@ impl Exchange {
             self.store.answer_share_request(id, who.user_id, answer, on_time, None, ev).await?;
             return Ok(self.store.share_request(id).await?);
         }
-        let requested: Vec<String> = serde_json::from_str(&r.items).unwrap_or_default();
+        let requested = decode_list(&r.items, &format!("request {id}"))?;
         let items = match &d.items {
             Some(narrowed) => {
                 for (i, item) in narrowed.iter().enumerate() {
@@ -270,8 +275,21 @@ impl Exchange {
                 return Err(ExchangeError::invalid(&format!("clear_items[{i}]"), format!("{item:?} is not granted")));
             }
         }
+        if let Some(v) = &d.verify_items {
+            for (i, item) in v.iter().enumerate() {
+                if !items.contains(item) {
+                    return Err(ExchangeError::invalid(
+                        &format!("verify_items[{i}]"),
+                        format!("{item:?} is not granted"),
+                    ));
+                }
+            }
+            if v.is_empty() {
+                return Err(ExchangeError::invalid("verify_items", "name at least one item, or leave it out"));
+            }
+        }
         check_scope(&d.row_filter, &entry, "row_filter")?;
-        let mut scope = json_scope(r.row_filter.as_deref());
+        let mut scope = decode_scope(r.row_filter.as_deref(), &format!("request {id}"))?;
         scope.extend(d.row_filter.iter().cloned());
         let valid_to = match &d.valid_to {
             Some(s) => (day_start("valid_to", s)? + Duration::days(1)).min(r.valid_to),
@@ -288,6 +306,7 @@ impl Exchange {
             items: json(&items),
             clear_items: json(&d.clear_items),
             row_filter: (!scope.is_empty()).then(|| json(&scope)),
+            verify_items: d.verify_items.as_ref().map(json),
             valid_from: r.valid_from,
             valid_to,
         };

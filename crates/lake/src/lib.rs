@@ -31,7 +31,7 @@ pub use export::ExportFormat;
 pub use figures::{AddedFigures, ColumnFigures};
 pub use ingest::{BadRowPolicy, IngestReport, IngestRequest, Mode, RowStream};
 pub use query::{QueryLimits, QueryResult};
-pub use rows::{Condition, Op, Position, RowPage, RowQuery, mask_batches, mask_page};
+pub use rows::{Condition, Op, Position, RowPage, RowQuery, mask_batches, mask_page, repeated};
 pub use source::{BadRow, GUESS_ROWS, InputFormat, Progress, SourceOptions, TargetColumn, encoding_named};
 pub use upkeep::CompactReport;
 pub use values::ColumnType;

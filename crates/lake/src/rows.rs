@@ -96,6 +96,11 @@ pub struct RowPage {
     pub next: Option<Position>,
 }
 
+/// The first name that comes twice in `names`.
+pub fn repeated(names: &[String]) -> Option<&str> {
+    names.iter().enumerate().find(|(i, n)| names[..*i].contains(n)).map(|(_, n)| n.as_str())
+}
+
 /// A column by its exact name (no parsing of dots or case folding).
 fn col(name: &str) -> Expr {
     Expr::Column(Column::new_unqualified(name))
@@ -140,7 +145,12 @@ impl Library {
         };
         let chosen: Vec<&crate::TargetColumn> = match &q.columns {
             None => columns.iter().collect(),
-            Some(names) => names.iter().map(|n| find(n)).collect::<Result<_>>()?,
+            Some(names) => {
+                if let Some(twice) = repeated(names) {
+                    return Err(LakeError::Input(format!("column {twice:?} is chosen twice; name each column once")));
+                }
+                names.iter().map(|n| find(n)).collect::<Result<_>>()?
+            }
         };
         let mut filters: Vec<Expr> = Vec::new();
         for (name, values) in &q.equals {
@@ -367,25 +377,21 @@ async fn read_file_slice(
     batches.into_iter().map(|b| b.project(&order).map_err(|e| LakeError::Internal(e.to_string()))).collect()
 }
 
-/// Masks the named columns of a page in place: each value is shown as its mask makes it
-/// (DOMAIN.md §4), and a masked column becomes text. Columns not named, or masked `clear`,
-/// are left as they are.
-pub fn mask_page(page: &mut RowPage, masks: &[(String, tongshu_core::masking::Mask)]) -> Result<()> {
-    use tongshu_core::masking::Mask;
+/// Masks the columns of a page in place, each by its name: every value is shown as its
+/// mask makes it (DOMAIN.md §4), and a masked column becomes text. A column that comes back
+/// twice is masked twice; columns masked `clear` are left as they are.
+pub fn mask_page(page: &mut RowPage, masks: &tongshu_core::masking::Masks) -> Result<()> {
     page.batches = mask_batches(std::mem::take(&mut page.batches), masks)?;
     for (name, ty) in page.fields.iter_mut() {
-        if masks.iter().any(|(n, m)| n == name && *m != Mask::Clear) {
+        if masks.hides(name) {
             *ty = ColumnType::Text;
         }
     }
     Ok(())
 }
 
-/// Masks the named columns of `batches` (see [`mask_page`]).
-pub fn mask_batches(
-    batches: Vec<RecordBatch>,
-    masks: &[(String, tongshu_core::masking::Mask)],
-) -> Result<Vec<RecordBatch>> {
+/// Masks every column of `batches` by its name (see [`mask_page`]).
+pub fn mask_batches(batches: Vec<RecordBatch>, masks: &tongshu_core::masking::Masks) -> Result<Vec<RecordBatch>> {
     use std::sync::Arc;
 
     use deltalake::arrow::array::{Array, ArrayRef, StringArray};
@@ -393,21 +399,20 @@ pub fn mask_batches(
     use deltalake::arrow::datatypes::{DataType, Field, Schema};
     use tongshu_core::masking::Mask;
 
-    let masked: Vec<&(String, Mask)> = masks.iter().filter(|(_, m)| *m != Mask::Clear).collect();
-    if masked.is_empty() {
-        return Ok(batches);
-    }
     batches
         .into_iter()
         .map(|batch| {
             let schema = batch.schema();
             let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
             let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
-            for (name, mask) in &masked {
-                let Ok(idx) = schema.index_of(name) else { continue };
+            for idx in 0..fields.len() {
+                let mask = masks.of(fields[idx].name());
+                if mask == Mask::Clear {
+                    continue;
+                }
                 let text = cast(&columns[idx], &DataType::Utf8).map_err(|e| LakeError::Input(format!("mask: {e}")))?;
                 let text = text.as_any().downcast_ref::<StringArray>().expect("cast to Utf8 gives a StringArray");
-                let out: StringArray = text.iter().map(|v| v.and_then(|v| mask.apply(v))).collect();
+                let out: StringArray = text.iter().map(|v| v.and_then(|v| mask.apply(v, &masks.key))).collect();
                 columns[idx] = Arc::new(out);
                 fields[idx] = Field::new(fields[idx].name(), DataType::Utf8, true);
             }

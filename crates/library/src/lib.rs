@@ -297,6 +297,7 @@ impl LibraryService {
             rows: info.rows as i64,
             bytes: info.bytes as i64,
             files: info.files as i64,
+            public_history: false,
             columns: figures
                 .into_iter()
                 .map(|c| ColumnStats {

@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use tongshu_core::catalog::{CatalogEntry, EntryStatus, OpenType};
 use tongshu_core::org::Organization;
-use tongshu_core::policy::Principal;
+use tongshu_core::policy::{Principal, Role};
 use tongshu_lake::{RowPage, RowQuery};
 use tongshu_library::LibraryService;
 use tongshu_search::{SearchDoc, SearchIndex, SearchQuery, SearchResults};
@@ -353,10 +353,18 @@ impl Portal {
         self.usage.read().unwrap_or_else(|e| e.into_inner()).get(dataset).copied().unwrap_or_default()
     }
 
-    /// Refreshes unless the store was checked less than `within` ago (so that answers are
-    /// never staler than that, at the cost of one cheap query per `within`).
+    /// Refreshes at once when anything public changed in the store (its change counter
+    /// moved), and otherwise at most every `within` (usage counts).
     pub async fn refresh_if_due(&self, within: Duration) -> Result<()> {
         use std::sync::atomic::Ordering;
+        // What is public is decided by the store's exact change counter, read on every call
+        // (one row): a delisting made on any node is seen by the next request here.
+        let stamp = self.store.change_stamp().await?;
+        if self.snap().stamp != stamp {
+            self.checked.store(self.ms_now(), Ordering::Relaxed);
+            return self.refresh().await.map(|_| ());
+        }
+        // Usage counts only are flushed and reloaded on a clock.
         let now = self.ms_now();
         let last = self.checked.load(Ordering::Relaxed);
         if last != 0 && now.saturating_sub(last) < within.as_millis() as u64 {
@@ -426,6 +434,47 @@ impl Portal {
         self.check_rows(&ds, viewer).await?;
         let page = self.library.lake().rows(q).await?;
         Ok((ds, page))
+    }
+
+    /// Refuses reads of an earlier version of `table` unless the provider publishes its
+    /// history, the viewer is of the providing organization (or the platform), or (for a
+    /// cursor, `pinned_for` set) the version was replaced less than that long ago, so that
+    /// a paging client finishes its walk. Wrongly published rows that a provider removed are
+    /// thus unreachable for the public.
+    pub async fn check_version(
+        &self,
+        ds: &Dataset,
+        table: &str,
+        version: u64,
+        viewer: Option<&Principal>,
+        pinned_for: Option<Duration>,
+    ) -> Result<()> {
+        let rec = ds.tables.iter().find(|t| t.name == table);
+        let current = rec.map(|t| t.version as u64);
+        if current == Some(version) || rec.is_some_and(|t| t.public_history) {
+            return Ok(());
+        }
+        if viewer.is_some_and(|who| who.role == Role::PlatformAdmin || who.may_edit_for(ds.org.id)) {
+            return Ok(());
+        }
+        if let (Some(ttl), Some(cur)) = (pinned_for, current)
+            && version < cur
+        {
+            let history = self.library.lake().history(table).await?;
+            let replaced = history.iter().find(|v| v.version == version + 1).and_then(|v| v.timestamp);
+            let now_ms = tongshu_core::now().unix_timestamp() * 1000;
+            if replaced.is_some_and(|at| now_ms - at < ttl.as_millis() as i64) {
+                return Ok(());
+            }
+            return Err(PortalError::Invalid(format!(
+                "the cursor's version {version} of {table:?} was replaced more than {} minutes ago; start again from the first page",
+                ttl.as_secs() / 60
+            )));
+        }
+        Err(PortalError::Forbidden(format!(
+            "earlier versions of {table:?} are not published; read the current version {}",
+            current.unwrap_or_default()
+        )))
     }
 
     /// Refuses viewers who may not read the rows of `ds`.

@@ -105,6 +105,8 @@ pub struct NewGrant {
     pub items: String,
     pub clear_items: String,
     pub row_filter: Option<String>,
+    /// JSON array of the items a verification must give; `None`: every masked item.
+    pub verify_items: Option<String>,
     pub valid_from: time::OffsetDateTime,
     pub valid_to: time::OffsetDateTime,
 }
@@ -120,6 +122,7 @@ pub struct GrantRecord {
     pub items: String,
     pub clear_items: String,
     pub row_filter: Option<String>,
+    pub verify_items: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub valid_from: time::OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -211,6 +214,7 @@ fn grant_from(r: &AnyRow) -> Result<GrantRecord> {
         items: r.try_get("items")?,
         clear_items: r.try_get("clear_items")?,
         row_filter: r.try_get("row_filter")?,
+        verify_items: r.try_get("verify_items")?,
         valid_from: parse_ts(&r.try_get::<String, _>("valid_from")?)?,
         valid_to: parse_ts(&r.try_get::<String, _>("valid_to")?)?,
         status: r.try_get("status")?,
@@ -306,8 +310,8 @@ async fn insert_grant(tx: &mut Transaction<'_, Any>, g: &NewGrant, by: Option<i6
     let now = ts(tongshu_core::now());
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO grants (request_id, entry_id, consumer_org_id, app_id, items, clear_items, row_filter,
-             valid_from, valid_to, status, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'active', $10, $10) RETURNING id",
+             valid_from, valid_to, status, created_at, updated_at, verify_items)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'active', $10, $10, $11) RETURNING id",
     )
     .bind(g.request_id)
     .bind(g.entry_id)
@@ -319,9 +323,11 @@ async fn insert_grant(tx: &mut Transaction<'_, Any>, g: &NewGrant, by: Option<i6
     .bind(ts(g.valid_from))
     .bind(ts(g.valid_to))
     .bind(&now)
+    .bind(&g.verify_items)
     .fetch_one(&mut **tx)
     .await?;
     let detail = serde_json::json!({"items": g.items, "clear_items": g.clear_items, "row_filter": g.row_filter,
+        "verify_items": g.verify_items,
         "valid_from": ts(g.valid_from), "valid_to": ts(g.valid_to)});
     record_change(tx, id, by, "granted", &detail.to_string()).await?;
     Ok(id)
@@ -628,7 +634,7 @@ impl MetaStore {
         let mut tx = self.pool.begin().await?;
         let r = sqlx::query(
             "UPDATE grants SET items = $1, clear_items = $2, row_filter = $3, valid_from = $4, valid_to = $5,
-                 status = $6, updated_at = $7 WHERE id = $8 AND status = 'active'",
+                 status = $6, updated_at = $7, verify_items = $9 WHERE id = $8 AND status = 'active'",
         )
         .bind(&new.items)
         .bind(&new.clear_items)
@@ -638,6 +644,7 @@ impl MetaStore {
         .bind(&new.status)
         .bind(ts(tongshu_core::now()))
         .bind(id)
+        .bind(&new.verify_items)
         .execute(&mut *tx)
         .await?;
         if r.rows_affected() == 0 {
@@ -738,5 +745,36 @@ impl MetaStore {
     /// The daily anchors `(day, seq, hash)`.
     pub async fn evidence_anchors(&self) -> Result<Vec<(String, i64, String)>> {
         Ok(sqlx::query_as("SELECT day, seq, hash FROM evidence_anchors ORDER BY day").fetch_all(&self.pool).await?)
+    }
+
+    /// Adds `delta` to the verification misses of `caller` on `subject` on `day`; returns
+    /// the count after it (one statement, so concurrent calls on several nodes add up).
+    pub async fn add_verify_miss(&self, caller: &str, subject: &str, day: &str, delta: i64) -> Result<i64> {
+        let (n,): (i64,) = sqlx::query_as(
+            "INSERT INTO verify_misses (caller, subject, day, misses) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (caller, subject, day) DO UPDATE SET misses = verify_misses.misses + $4
+             RETURNING misses",
+        )
+        .bind(caller)
+        .bind(subject)
+        .bind(day)
+        .bind(delta)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n)
+    }
+
+    /// Callers with at least `min` verification misses on one of `subjects` on `day`:
+    /// `(caller, subject, misses)`, most first.
+    pub async fn verify_misses(&self, subjects: &[String], day: &str, min: i64) -> Result<Vec<(String, String, i64)>> {
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT caller, subject, misses FROM verify_misses WHERE day = $1 AND misses >= $2
+             ORDER BY misses DESC, caller LIMIT 1000",
+        )
+        .bind(day)
+        .bind(min)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().filter(|(_, s, _)| subjects.contains(s)).collect())
     }
 }

@@ -149,11 +149,11 @@ impl MetaStore {
     /// A value that changes whenever a catalog entry or a library table record changes
     /// (counts and latest change times), for caches of public data to notice cheaply.
     pub async fn change_stamp(&self) -> Result<String> {
-        let (entries, entry_at): (i64, Option<String>) =
-            sqlx::query_as("SELECT COUNT(*), MAX(updated_at) FROM catalog_entries").fetch_one(&self.pool).await?;
-        let (tables, table_at): (i64, Option<String>) =
-            sqlx::query_as("SELECT COUNT(*), MAX(updated_at) FROM library_tables").fetch_one(&self.pool).await?;
-        Ok(format!("{entries}/{}/{tables}/{}", entry_at.unwrap_or_default(), table_at.unwrap_or_default()))
+        // Bumped by triggers in the transaction of every change of an entry, a table record
+        // or an organization (migration 0007): exact, whatever the clock's resolution.
+        let (seq,): (i64,) =
+            sqlx::query_as("SELECT seq FROM change_counter WHERE id = 1").fetch_one(&self.pool).await?;
+        Ok(seq.to_string())
     }
 
     /// Reads a value of the store's small key-value table.

@@ -35,9 +35,12 @@ pub struct TableRecord {
     pub columns: Vec<ColumnStats>,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: time::OffsetDateTime,
+    /// Whether the public may read earlier versions (off: only the current one).
+    pub public_history: bool,
 }
 
-const COLUMNS: &str = "name, entry_id, uri, version, row_count, byte_count, file_count, columns, updated_at";
+const COLUMNS: &str =
+    "name, entry_id, uri, version, row_count, byte_count, file_count, columns, updated_at, public_history";
 
 fn from_row(r: &AnyRow) -> Result<TableRecord> {
     let columns: String = r.try_get("columns")?;
@@ -49,6 +52,7 @@ fn from_row(r: &AnyRow) -> Result<TableRecord> {
         rows: r.try_get("row_count")?,
         bytes: r.try_get("byte_count")?,
         files: r.try_get("file_count")?,
+        public_history: r.try_get::<i64, _>("public_history")? != 0,
         columns: serde_json::from_str(&columns).map_err(|e| StoreError::Corrupt(format!("table columns: {e}")))?,
         updated_at: parse_ts(&r.try_get::<String, _>("updated_at")?)?,
     })
@@ -123,5 +127,18 @@ impl MetaStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(from_row).collect()
+    }
+
+    /// Lets the public read earlier versions of a table, or not.
+    pub async fn set_public_history(&self, name: &str, on: bool) -> Result<()> {
+        let r = sqlx::query("UPDATE library_tables SET public_history = $1 WHERE name = $2")
+            .bind(i64::from(on))
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("table {name}")));
+        }
+        Ok(())
     }
 }

@@ -122,8 +122,9 @@ fn token_from_row(r: &AnyRow) -> Result<TokenInfo> {
 impl MetaStore {
     pub async fn insert_user(&self, u: &NewUser) -> Result<UserRecord> {
         let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO users (username, display_name, password_hash, role, org_id, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            "INSERT INTO users (username, display_name, password_hash, role, org_id, created_at, username_key,
+                 username_skeleton)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
         .bind(&u.username)
         .bind(&u.display_name)
@@ -131,6 +132,8 @@ impl MetaStore {
         .bind(u.role.as_str())
         .bind(u.org_id)
         .bind(ts(tongshu_core::now()))
+        .bind(tongshu_core::username::key(&u.username))
+        .bind(tongshu_core::username::skeleton(&u.username))
         .fetch_one(&self.pool)
         .await
         .map_err(conflict_on_unique(|| format!("user {:?} already exists", u.username)))?;
@@ -148,13 +151,23 @@ impl MetaStore {
         user_from_row(&row)
     }
 
-    /// The account and its password hash, for signing in.
+    /// An existing account whose name looks like `username` (same skeleton), if any.
+    pub async fn username_lookalike(&self, username: &str) -> Result<Option<String>> {
+        let row: Option<(String,)> = sqlx::query_as("SELECT username FROM users WHERE username_skeleton = $1 LIMIT 1")
+            .bind(tongshu_core::username::skeleton(username))
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|(n,)| n))
+    }
+
+    /// The account and its password hash, for signing in. Names match case-insensitively
+    /// (after normalization).
     pub async fn user_credentials(&self, username: &str) -> Result<Option<(UserRecord, String)>> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {USER_COLUMNS}, u.password_hash FROM users u JOIN organizations o ON o.id = u.org_id
-             WHERE u.username = $1"
+             WHERE u.username_key = $1"
         )))
-        .bind(username)
+        .bind(tongshu_core::username::key(username))
         .fetch_optional(&self.pool)
         .await?;
         match row {
@@ -329,6 +342,63 @@ impl MetaStore {
         if r.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("api token {token_id}")));
         }
+        Ok(())
+    }
+
+    /// Counts one failed sign-in for each of `keys` in a fixed window of `window_secs`
+    /// starting at the first failure; returns the counts after this one, in order.
+    pub async fn count_sign_in_failure(&self, keys: &[String], now: i64, window_secs: i64) -> Result<Vec<i64>> {
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            let (n,): (i64,) = sqlx::query_as(
+                "INSERT INTO sign_in_failures (key, window_start, failures) VALUES ($1, $2, 1)
+                 ON CONFLICT (key) DO UPDATE SET
+                     failures = CASE WHEN sign_in_failures.window_start + $3 <= $2 THEN 1
+                                     ELSE sign_in_failures.failures + 1 END,
+                     window_start = CASE WHEN sign_in_failures.window_start + $3 <= $2 THEN $2
+                                     ELSE sign_in_failures.window_start END
+                 RETURNING failures",
+            )
+            .bind(key)
+            .bind(now)
+            .bind(window_secs)
+            .fetch_one(&self.pool)
+            .await?;
+            out.push(n);
+        }
+        Ok(out)
+    }
+
+    /// The failures of `key` in its current window and when that window started (none when
+    /// the window of `window_secs` has passed).
+    pub async fn sign_in_failures(&self, key: &str, now: i64, window_secs: i64) -> Result<Option<(i64, i64)>> {
+        let row: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT failures, window_start FROM sign_in_failures WHERE key = $1 AND window_start + $3 > $2",
+        )
+        .bind(key)
+        .bind(now)
+        .bind(window_secs)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row)
+    }
+
+    /// Forgets the failures of `key` (a successful sign-in from that name and address).
+    pub async fn clear_sign_in_failures(&self, key: &str) -> Result<()> {
+        sqlx::query("DELETE FROM sign_in_failures WHERE key = $1").bind(key).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Records that `key` (`known:<name>|<address>`) signed in successfully at `now`.
+    pub async fn mark_sign_in_known(&self, key: &str, now: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO sign_in_failures (key, window_start, failures) VALUES ($1, $2, 0)
+             ON CONFLICT (key) DO UPDATE SET window_start = $2",
+        )
+        .bind(key)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 }

@@ -300,6 +300,7 @@ async fn library_tables_are_recorded_and_linked(store: MetaStore) {
         rows: 3,
         bytes: 100,
         files: 1,
+        public_history: false,
         columns: vec![tongshu_store::ColumnStats {
             name: "姓名".into(),
             ty: "text".into(),
@@ -411,6 +412,7 @@ async fn exchange_requests_grants_lists_and_metering(store: MetaStore) {
         items: req.items.clone(),
         clear_items: "[]".into(),
         row_filter: None,
+        verify_items: Some(r#"["姓名"]"#.into()),
         valid_from: req.valid_from,
         valid_to: req.valid_to,
     };

@@ -146,8 +146,8 @@ async fn caller_of(state: &AppState, headers: &axum::http::HeaderMap) -> Result<
     Ok(Caller::anonymous())
 }
 
-/// Routes whose writes need no CSRF token: signing in and registering (there is no session
-/// yet).
+/// Writes that need no CSRF token: signing in and registering (there is no session yet).
+/// Only their POSTs: signing out (`DELETE /api/v1/session`) needs the token like any write.
 const CSRF_EXEMPT: &[&str] = &["/login", "/register", "/api/v1/session", "/api/v1/register"];
 
 /// Enforces the policy table and CSRF tokens. Runs on matched routes only.
@@ -155,6 +155,20 @@ pub async fn authorize(State(state): State<AppState>, req: Request, next: Next) 
     let path = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned()).unwrap_or_default();
     let caller = req.extensions().get::<Caller>().cloned().unwrap_or_else(Caller::anonymous);
     let Some(action) = crate::routes::action_for(req.method(), &path) else {
+        // A known path asked with a method it does not have: 405 with the methods it has.
+        let allowed = crate::routes::methods_of(&path);
+        if !allowed.is_empty() {
+            let allow = allowed.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
+            let mut resp = ApiError::new(
+                ErrorCode::MethodNotAllowed,
+                format!("{} is not a method of {path}; use {allow}", req.method()),
+            )
+            .into_response();
+            if let Ok(v) = axum::http::HeaderValue::from_str(&allow) {
+                resp.headers_mut().insert(axum::http::header::ALLOW, v);
+            }
+            return resp;
+        }
         // Deny by default: a route missing from the table is a bug, never an open door.
         tracing::error!(method = %req.method(), path, "route has no policy");
         return ApiError::new(ErrorCode::Internal, "route has no policy").into_response();
@@ -166,7 +180,8 @@ pub async fn authorize(State(state): State<AppState>, req: Request, next: Next) 
         return refuse(&state, &req, &caller, action);
     }
     let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if unsafe_method && matches!(caller.via, Via::Session(_)) && !CSRF_EXEMPT.contains(&path.as_str()) {
+    let exempt = *req.method() == Method::POST && CSRF_EXEMPT.contains(&path.as_str());
+    if unsafe_method && matches!(caller.via, Via::Session(_)) && !exempt {
         let expected = caller.csrf.clone().unwrap_or_default();
         let (req, ok) = match check_csrf(req, &expected, state.settings.max_body_bytes).await {
             Ok(v) => v,

@@ -121,6 +121,7 @@ impl From<AccountError> for ApiError {
             }
             AccountError::WeakPassword => field_error("password", e.to_string()),
             AccountError::BadUsername => field_error("username", e.to_string()),
+            AccountError::LookalikeUsername(_) => ApiError::new(ErrorCode::Conflict, e.to_string()),
             AccountError::Store(s) => s.into(),
             AccountError::Hash(_) => ApiError::internal(e),
         }

@@ -47,6 +47,9 @@ pub struct WebSettings {
     pub public_rate_per_minute: u32,
     /// Requests a minute each API key may make to them, unless the key has its own rate.
     pub key_rate_per_minute: u32,
+    /// Where users reach the site (`scheme://host[:port]`, no trailing slash): absolute
+    /// links are built from it, never from the request's Host header.
+    pub public_url: String,
 }
 
 impl Default for WebSettings {
@@ -59,6 +62,7 @@ impl Default for WebSettings {
             upload_dir: std::env::temp_dir().join("tongshu-uploads"),
             public_rate_per_minute: 600,
             key_rate_per_minute: 6000,
+            public_url: "http://127.0.0.1:8080".into(),
         }
     }
 }

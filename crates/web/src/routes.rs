@@ -215,6 +215,16 @@ pub fn action_for(method: &Method, path: &str) -> Option<Action> {
     actions().get(&(method.clone(), path)).copied()
 }
 
+/// The methods a path has in the table (for `405 Method Not Allowed` and its `Allow`).
+pub fn methods_of(path: &str) -> Vec<Method> {
+    let mut methods: Vec<Method> = actions().keys().filter(|(_, p)| *p == path).map(|(m, _)| m.clone()).collect();
+    if methods.contains(&Method::GET) {
+        methods.push(Method::HEAD);
+    }
+    methods.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    methods
+}
+
 pub fn router(state: AppState) -> Router {
     let mut router: Router<AppState> = Router::new();
     for r in table() {

@@ -182,8 +182,10 @@ pub async fn update(
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TableView {
     pub name: String,
-    /// The Delta table's URI.
-    pub uri: String,
+    /// The Delta table's URI: for the providing organization and administrators only (it
+    /// names server paths or buckets).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uri: Option<String>,
     pub version: i64,
     pub rows: i64,
     pub bytes: i64,
@@ -196,8 +198,13 @@ pub struct TableView {
     pub columns: serde_json::Value,
 }
 
-pub async fn tables_for(state: &AppState, entry: &CatalogEntry) -> Result<Vec<TableView>, ApiError> {
+pub async fn tables_for(
+    state: &AppState,
+    entry: &CatalogEntry,
+    viewer: Option<&tongshu_core::policy::Principal>,
+) -> Result<Vec<TableView>, ApiError> {
     use tongshu_core::catalog::Freshness;
+    let insider = viewer.is_some_and(|p| p.may_edit_for(entry.org_id));
     let now = tongshu_core::now();
     let tables = state.library.tables_of_entry(entry.id).await.map_err(ApiError::internal)?;
     Ok(tables
@@ -209,7 +216,7 @@ pub async fn tables_for(state: &AppState, entry: &CatalogEntry) -> Result<Vec<Ta
             };
             TableView {
                 name: t.name,
-                uri: t.uri,
+                uri: insider.then_some(t.uri),
                 version: t.version,
                 rows: t.rows,
                 bytes: t.bytes,
@@ -231,7 +238,7 @@ pub async fn tables(
     Path(id): Path<String>,
 ) -> Result<Json<Vec<TableView>>, ApiError> {
     let entry = state.catalog.get(caller.principal.as_ref(), parse_id(&id)?).await?;
-    Ok(Json(tables_for(&state, &entry).await?))
+    Ok(Json(tables_for(&state, &entry, caller.principal.as_ref()).await?))
 }
 
 /// Who did what to an entry, and when.

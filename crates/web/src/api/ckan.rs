@@ -10,7 +10,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 use tongshu_lake::RowQuery;
@@ -99,11 +99,10 @@ fn error_response(action: &str, base: &str, e: CkanError) -> Response {
     (status, axum::Json(envelope(action, base, false, "error", error))).into_response()
 }
 
-/// The site's base URL as the caller reached it (for links in answers).
-pub(crate) fn base_url(headers: &HeaderMap) -> String {
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-    let scheme = headers.get("x-forwarded-proto").and_then(|h| h.to_str().ok()).unwrap_or("http");
-    format!("{scheme}://{host}")
+/// The site's base URL for absolute links: the configured public address, never the
+/// request's Host or forwarded headers (which any caller can set).
+pub(crate) fn base_url(state: &AppState) -> String {
+    state.settings.public_url.trim_end_matches('/').to_owned()
 }
 
 /// Parameters of one action call.
@@ -187,10 +186,9 @@ pub async fn action(
     caller: Caller,
     Path(action): Path<String>,
     RawQuery(query): RawQuery,
-    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let base = base_url(&headers);
+    let base = base_url(&state);
     if let Err(e) = state.portal.refresh_if_due(std::time::Duration::from_secs(1)).await {
         return error_response(&action, &base, e.into());
     }

@@ -3,7 +3,7 @@
 //! such as data.europa.eu's or CKAN's DCAT harvester.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use tongshu_portal::dcat::{self, Graph};
 
@@ -18,48 +18,40 @@ fn answer(g: &Graph, turtle: bool) -> Response {
     }
 }
 
-async fn catalog(state: &AppState, headers: &HeaderMap, turtle: bool) -> Result<Response, ApiError> {
+async fn catalog(state: &AppState, turtle: bool) -> Result<Response, ApiError> {
     state.portal.refresh_if_due(std::time::Duration::from_secs(1)).await.map_err(ApiError::internal)?;
-    let base = super::ckan::base_url(headers);
+    let base = super::ckan::base_url(state);
     Ok(answer(&dcat::catalog(&state.portal.datasets(), &base), turtle))
 }
 
-pub async fn catalog_ttl(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    catalog(&state, &headers, true).await
+pub async fn catalog_ttl(State(state): State<AppState>) -> Result<Response, ApiError> {
+    catalog(&state, true).await
 }
 
-pub async fn catalog_jsonld(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    catalog(&state, &headers, false).await
+pub async fn catalog_jsonld(State(state): State<AppState>) -> Result<Response, ApiError> {
+    catalog(&state, false).await
 }
 
-async fn dataset(state: &AppState, headers: &HeaderMap, name: &str, turtle: bool) -> Result<Response, ApiError> {
+async fn dataset(state: &AppState, name: &str, turtle: bool) -> Result<Response, ApiError> {
     state.portal.refresh_if_due(std::time::Duration::from_secs(1)).await.map_err(ApiError::internal)?;
     let d = state
         .portal
         .dataset(name)
         .map_err(|_| ApiError::new(ErrorCode::NotFound, format!("no public dataset {name:?}")))?;
-    Ok(answer(&dcat::dataset(&d, &super::ckan::base_url(headers)), turtle))
+    Ok(answer(&dcat::dataset(&d, &super::ckan::base_url(state)), turtle))
 }
 
-pub async fn dataset_ttl(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(name): Path<String>,
-) -> Result<Response, ApiError> {
-    dataset(&state, &headers, &name, true).await
+pub async fn dataset_ttl(State(state): State<AppState>, Path(name): Path<String>) -> Result<Response, ApiError> {
+    dataset(&state, &name, true).await
 }
 
-pub async fn dataset_jsonld(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(name): Path<String>,
-) -> Result<Response, ApiError> {
-    dataset(&state, &headers, &name, false).await
+pub async fn dataset_jsonld(State(state): State<AppState>, Path(name): Path<String>) -> Result<Response, ApiError> {
+    dataset(&state, &name, false).await
 }
 
 /// `GET /robots.txt`: crawlers may read the public pages, not the APIs or work areas.
-pub async fn robots(headers: HeaderMap) -> Response {
-    let base = super::ckan::base_url(&headers);
+pub async fn robots(State(state): State<AppState>) -> Response {
+    let base = super::ckan::base_url(&state);
     let body = format!(
         "User-agent: *\nAllow: /\nDisallow: /api/\nDisallow: /workbench\nDisallow: /library\nDisallow: /review\nDisallow: /sql\nDisallow: /account\nDisallow: /jobs/\nSitemap: {base}/sitemap.xml\n"
     );
@@ -67,9 +59,9 @@ pub async fn robots(headers: HeaderMap) -> Response {
 }
 
 /// `GET /sitemap.xml`: the home page, the dataset search and every public dataset's page.
-pub async fn sitemap(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+pub async fn sitemap(State(state): State<AppState>) -> Result<Response, ApiError> {
     state.portal.refresh_if_due(std::time::Duration::from_secs(1)).await.map_err(ApiError::internal)?;
-    let base = super::ckan::base_url(&headers);
+    let base = xml_escape(&super::ckan::base_url(&state));
     let mut xml = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
     );
@@ -80,7 +72,7 @@ pub async fn sitemap(State(state): State<AppState>, headers: HeaderMap) -> Resul
         let t = d.entry.updated_at.to_offset(time::UtcOffset::UTC);
         xml.push_str(&format!(
             "  <url><loc>{base}/datasets/{}</loc><lastmod>{:04}-{:02}-{:02}</lastmod></url>\n",
-            d.name,
+            xml_escape(&d.name),
             t.year(),
             u8::from(t.month()),
             t.day()
@@ -88,4 +80,9 @@ pub async fn sitemap(State(state): State<AppState>, headers: HeaderMap) -> Resul
     }
     xml.push_str("</urlset>\n");
     Ok(([(header::CONTENT_TYPE, "application/xml; charset=utf-8")], xml).into_response())
+}
+
+/// Text escaped for XML content.
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&apos;")
 }

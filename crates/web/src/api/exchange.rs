@@ -288,12 +288,16 @@ pub async fn evidence(
 ) -> Result<Json<Value>, ApiError> {
     use tongshu_core::policy::Role;
     let who = caller.required()?;
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(super::bad_param("limit", "must be 1 to 1000; page on with before="));
+    }
     let mut f = EvidenceFilter {
         subject: q.subject,
         kind: q.kind,
         org_id: q.org,
         after_seq: q.before.unwrap_or(0),
-        limit: q.limit.unwrap_or(100),
+        limit,
         ..Default::default()
     };
     // Others see their own organization's calls, and as providers who used their tables.
@@ -468,7 +472,7 @@ pub async fn interface_verify(
                 ApiError::new(ErrorCode::BadRequest, format!("body: {e}; send {{\"values\": {{item: value}}}}"))
             })?;
             let access = st.exchange.access(&consumer, &table).await?;
-            let matched = st.exchange.verify(&access, &input.values).await?;
+            let matched = st.exchange.verify(&access, &consumer.key(), &input.values).await?;
             let text = json!({ "match": matched }).to_string();
             let len = text.len();
             Ok((

@@ -147,7 +147,7 @@ pub fn interface_doc(name: &str, access: &tongshu_exchange::Access, view: bool) 
         .items
         .iter()
         .map(|i| {
-            let mask = access.masks.iter().find(|(n, _)| n == i).map(|(_, m)| m.to_string()).unwrap_or_default();
+            let mask = access.masks.of(i).to_string();
             (i.clone(), json!({"type": "string", "description": format!("mask: {mask}")}))
         })
         .collect();

@@ -271,6 +271,9 @@ pub async fn open_download(
     state.portal.refresh_if_due(std::time::Duration::from_secs(1)).await?;
     let ds = state.portal.dataset_of_table(&name)?;
     state.portal.check_rows(&ds, caller.principal.as_ref()).await?;
+    if let Some(v) = q.version {
+        state.portal.check_version(&ds, &name, v, caller.principal.as_ref(), None).await?;
+    }
     let versions: Vec<(String, u64)> = q.version.map(|v| vec![(name.clone(), v)]).unwrap_or_default();
     let resp = stream_export(&state, &name, format, &versions).await?;
     state.portal.count_usage(&ds.name, UsageKind::Download, caller.token_id(), 1);

@@ -27,6 +27,11 @@ use crate::error::{ApiError, ErrorBody};
 
 /// Most rows one page returns.
 pub const MAX_LIMIT: usize = 10_000;
+/// The deepest offset a sorted page may start at (deeper pages use the cursor).
+pub const MAX_OFFSET: usize = 100_000_000;
+/// How long a cursor may still read a version of a table after it was replaced (public
+/// reads; providers that publish their history have no such limit).
+pub const CURSOR_PIN: std::time::Duration = std::time::Duration::from_secs(10 * 60);
 const RESERVED: [&str; 8] = ["select", "sort", "limit", "offset", "cursor", "total", "format", "q"];
 
 fn encode_cursor(p: Position) -> String {
@@ -76,7 +81,13 @@ pub(crate) fn parse(table: &str, raw: Option<&str>) -> Result<Params, ApiError> 
                     .filter(|n| (1..=MAX_LIMIT).contains(n))
                     .ok_or_else(|| bad_param("limit", format!("must be 1 to {MAX_LIMIT}")))?
             }
-            "offset" => q.offset = v.parse::<usize>().map_err(|_| bad_param("offset", "must be a whole number ≥ 0"))?,
+            "offset" => {
+                q.offset = v
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| *n <= MAX_OFFSET)
+                    .ok_or_else(|| bad_param("offset", format!("must be a whole number from 0 to {MAX_OFFSET}")))?
+            }
             "cursor" => cursor = Some(decode_cursor(&v)?),
             "total" => {
                 q.total = match v.as_str() {
@@ -108,6 +119,9 @@ pub(crate) fn parse(table: &str, raw: Option<&str>) -> Result<Params, ApiError> 
     }
     if !matches!(format.as_str(), "json" | "csv") {
         return Err(bad_param("format", format!("{format:?}: use json or csv")));
+    }
+    if let Some(twice) = q.columns.as_deref().and_then(tongshu_lake::repeated) {
+        return Err(bad_param("select", format!("{twice:?} is named twice; name each column once")));
     }
     if cursor.is_some() && (!q.sort.is_empty() || q.offset > 0) {
         return Err(bad_param("cursor", "a cursor pages in stored order: drop sort and offset"));
@@ -143,6 +157,9 @@ pub async fn rows(
     let Params { mut query, format } = parse(&name, raw.as_deref())?;
     let ds = state.portal.dataset_of_table(&name)?;
     state.portal.check_rows(&ds, caller.principal.as_ref()).await?;
+    if let Some(p) = query.after.filter(|p| p.version != u64::MAX) {
+        state.portal.check_version(&ds, &name, p.version, caller.principal.as_ref(), Some(CURSOR_PIN)).await?;
+    }
     pin_first_page(&state, &mut query).await?;
     // Access was checked above; one check per call.
     let page = state.library.lake().rows(&query).await.map_err(tongshu_portal::PortalError::from)?;
@@ -200,7 +217,7 @@ pub(crate) fn render_page(
     }
     let rows = json_rows(&page.batches)?;
     let next_cursor = page.next.map(encode_cursor);
-    let next_offset = (query.after.is_none() && n == query.limit).then_some(query.offset + query.limit);
+    let next_offset = (query.after.is_none() && n == query.limit).then(|| query.offset.saturating_add(query.limit));
     let body = json!({
         "table": name,
         "dataset": dataset,
@@ -246,6 +263,10 @@ mod tests {
             "format=xml",
             "sort=a&cursor=1-2-3",
             "limit__gt=1",
+            "sort=a&offset=18446744073709551615",
+            "offset=100000001",
+            "select=a,a",
+            "select=a,b,a",
         ] {
             assert!(parse("t", Some(bad)).is_err(), "{bad}");
         }

@@ -268,7 +268,8 @@ pub async fn metering(
     let days = q.days.unwrap_or(30);
     let usage = state.exchange.usage(who, days).await?;
     let operations = state.exchange.operations(who, days).await?;
-    Ok(Json(json!({ "days": days, "usage": usage, "operations": operations })))
+    let flags = state.exchange.verify_flags(who).await?;
+    Ok(Json(json!({ "days": days, "usage": usage, "operations": operations, "verify_flags": flags })))
 }
 
 #[utoipa::path(get, path = "/api/v1/exchange/mask-rules", tag = "exchange", responses((status = 200, body = Object)))]

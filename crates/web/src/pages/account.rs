@@ -21,12 +21,20 @@ pub struct NextQuery {
     next: Option<String>,
 }
 
-/// Only local paths are followed after signing in (no open redirect).
+/// Only paths of this site are followed after signing in or switching the language (no
+/// open redirect): a single leading `/`, no backslash, no control character or white
+/// space (browsers drop tabs and newlines, so `/\t/evil.example` would be `//evil.example`),
+/// no scheme; and it must still be a path of this site once parsed as a browser would.
 pub(crate) fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
-        _ => "/".to_owned(),
-    }
+    let Some(n) = next else { return "/".to_owned() };
+    let plain = n.starts_with('/')
+        && !n.starts_with("//")
+        && !n.contains('\\')
+        && !n.chars().any(|c| c.is_control() || c.is_whitespace())
+        && n.len() <= 2000;
+    let base = url::Url::parse("http://tongshu.invalid/").expect("a valid base");
+    let same_site = base.join(n).is_ok_and(|u| u.host_str() == Some("tongshu.invalid") && u.scheme() == "http");
+    if plain && same_site { n.to_owned() } else { "/".to_owned() }
 }
 
 fn login_page(

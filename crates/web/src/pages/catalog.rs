@@ -236,7 +236,7 @@ pub async fn detail(
             "delist": admin && entry.status == EntryStatus::Listed,
         })
     });
-    let tables = match crate::api::catalog::tables_for(&state, &entry).await {
+    let tables = match crate::api::catalog::tables_for(&state, &entry, caller.principal.as_ref()).await {
         Ok(t) => t,
         Err(e) => return error_page(&state, &caller, e),
     };

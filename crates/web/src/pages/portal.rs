@@ -2,7 +2,7 @@
 //! page with its metadata, items, a preview of its rows, downloads and ready-to-copy API calls.
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 use tongshu_lake::RowQuery;
@@ -167,7 +167,6 @@ async fn search_page(
 pub async fn detail(
     State(state): State<AppState>,
     caller: Caller,
-    headers: HeaderMap,
     Path(name): Path<String>,
     q: Result<crate::api::ApiQuery<super::interact::DoneQuery>, ApiError>,
 ) -> Response {
@@ -179,7 +178,7 @@ pub async fn detail(
         Ok(d) => d,
         Err(_) => return error_page(&state, &caller, ApiError::new(ErrorCode::NotFound, "没有这个开放数据集")),
     };
-    let site = crate::api::ckan::base_url(&headers);
+    let site = crate::api::ckan::base_url(&state);
     let viewer = caller.principal.as_ref();
     let access = match viewer {
         Some(who) => state.portal.has_access(who, &d).await.unwrap_or(false),

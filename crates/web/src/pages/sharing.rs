@@ -161,6 +161,7 @@ pub async fn decide(State(state): State<AppState>, caller: Caller, Path(id): Pat
         row_filter: condition(&f),
         valid_to: field(&f, "valid_to"),
         clear_items: all(&f, "clear_items"),
+        verify_items: Some(all(&f, "verify_items")).filter(|v| approve && !v.is_empty()),
     };
     let run = async {
         state.exchange.decide(caller.required()?, id, &d).await?;
@@ -311,6 +312,7 @@ pub async fn usage(State(state): State<AppState>, caller: Caller) -> Response {
             ),
         );
         ctx.insert("ops".into(), json!(ops));
+        ctx.insert("verify_flags".into(), json!(state.exchange.verify_flags(p).await?));
         Ok::<_, ApiError>(render(&state, StatusCode::OK, "sharing_usage.html", ctx))
     };
     run.await.unwrap_or_else(|e| error_page(&state, &caller, e))
@@ -348,7 +350,9 @@ async fn interface_page(state: &AppState, caller: &Caller, name: &str, view: boo
         ctx.insert("entry".into(), json!({"name": access.entry.body.name, "org": access.entry.org_name}));
         ctx.insert(
             "items".into(),
-            json!(access.masks.iter().map(|(i, m)| json!({"name": i, "mask": m.to_string()})).collect::<Vec<_>>()),
+            json!(
+                access.masks.items.iter().map(|(i, m)| json!({"name": i, "mask": m.to_string()})).collect::<Vec<_>>()
+            ),
         );
         ctx.insert("scope".into(), json!(access.scope));
         ctx.insert("doc".into(), json!(serde_json::to_string_pretty(&doc).unwrap_or_default()));

@@ -151,7 +151,8 @@ async fn two_departments_share_through_request_grant_signed_calls_masking_and_re
 
     // Only the provider's officers answer; they narrow items and rows.
     let decision = json!({"approve": true, "answer": "同意，限兰山区", "items": ["姓名", "公民身份号码", "户籍地址"],
-        "row_filter": [{"column": "户籍地址", "op": "contains", "value": "兰山区"}]});
+        "row_filter": [{"column": "户籍地址", "op": "contains", "value": "兰山区"}],
+        "verify_items": ["姓名", "公民身份号码"]});
     let (status, _) =
         other_officer.post(&app, &format!("/api/v1/exchange/requests/{rid}/decision"), decision.clone()).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "other departments do not even see the request");

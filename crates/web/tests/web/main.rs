@@ -12,5 +12,6 @@ mod library;
 mod pages;
 mod portal;
 mod rows;
+mod security;
 mod sharing;
 mod stories;

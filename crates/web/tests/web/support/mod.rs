@@ -68,6 +68,27 @@ async fn spawn_with(backend: Backend, public_rate_per_minute: u32, key_rate_per_
     Some(TestApp { addr, store, library, dir: dir.path().to_owned(), _dir: dir })
 }
 
+impl TestApp {
+    /// Starts another server of the same platform (same store, same library): a second
+    /// node. Returns its address.
+    pub async fn second_node(&self) -> SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let settings = WebSettings {
+            demo: true,
+            upload_max_bytes: 1 << 20,
+            upload_dir: self.dir.join("uploads-2"),
+            ..WebSettings::default()
+        };
+        // Its own library service and caches; the pool holds no state of its own.
+        let lake = tongshu_lake::Library::open(self.dir.join("library").to_str().unwrap(), Default::default()).unwrap();
+        let library = tongshu_library::LibraryService::new(lake, self.store.clone());
+        let state = AppState::new(self.store.clone(), Accounts::new(self.store.clone()), library, settings);
+        tokio::spawn(tongshu_web::serve(listener, state, std::future::pending()));
+        addr
+    }
+}
+
 /// A browser-like client: keeps cookies, does not follow redirects (tests look at them).
 pub fn client() -> Client {
     Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
