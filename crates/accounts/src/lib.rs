@@ -279,6 +279,9 @@ impl Accounts {
     ) -> Result<UserRecord, AccountError> {
         let username = parse_username(username)?;
         if let Some(existing) = self.store.username_lookalike(&username).await? {
+            if tongshu_core::username::key(&existing) == tongshu_core::username::key(&username) {
+                return Err(StoreError::Conflict(format!("user {username:?} already exists")).into());
+            }
             tracing::info!(username, existing, "username refused: looks like an existing account");
             return Err(AccountError::LookalikeUsername(username));
         }

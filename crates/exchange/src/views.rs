@@ -67,6 +67,9 @@ impl Exchange {
         }
         let columns =
             self.library.lake().sql_columns(sql).await.map_err(|e| ExchangeError::invalid("sql", e.to_string()))?;
+        if let Some(twice) = tongshu_lake::repeated(&columns) {
+            return Err(ExchangeError::invalid("sql", format!("output column {twice:?} comes twice; name each once")));
+        }
         for c in &columns {
             if !entry.body.items.iter().any(|i| i.name == *c) {
                 return Err(ExchangeError::invalid(

@@ -52,7 +52,7 @@ UPDATE users SET username_key = username_key || '#' || CAST(id AS TEXT), disable
     WHERE id NOT IN (SELECT MIN(id) FROM users GROUP BY lower(username));
 UPDATE users SET username_skeleton = replace(replace(replace(replace(replace(replace(replace(replace(
     lower(username), '0', 'o'), '1', 'l'), 'i', 'l'), '_', '.'), '-', '.'), '|', 'l'), 'rn', 'm'), 'vv', 'w');
-CREATE UNIQUE INDEX users_username_key ON users (username_key);
+CREATE UNIQUE INDEX users_login_key ON users (username_key);
 CREATE INDEX users_username_skeleton ON users (username_skeleton);
 
 -- Whether the public may read earlier versions of a table (time travel, old cursors).

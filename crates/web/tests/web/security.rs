@@ -125,6 +125,18 @@ async fn repeated_columns_are_refused_everywhere_and_masking_goes_by_name() {
             assert_eq!(status, StatusCode::BAD_REQUEST, "{select} {format}: {body}");
         }
     }
+    // A custom interface cannot repeat a column either.
+    let admin = app.sign_in("admin", "Admin@2026").await;
+    let entry_id = app.store.get_table(&table).await.unwrap().unwrap().entry_id.unwrap();
+    for sql in [
+        format!("SELECT \"姓名\", \"姓名\" FROM {table}"),
+        format!("SELECT \"姓名\", \"公民身份号码\" AS \"姓名\" FROM {table}"),
+    ] {
+        let (status, body) = admin
+            .post(&app, "/api/v1/exchange/views", json!({"name": "twice", "entry_id": entry_id, "sql": sql}))
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{sql}: {body}");
+    }
     // The open row API and CKAN's datastore_search refuse them too (no 500).
     let (_, open) = crate::ckan::with_table(&app, "open", "企业", crate::ckan::FIRMS, "sec_firms").await;
     let r = client().get(app.url(&format!("/api/v1/open/tables/{open}/rows?select={0},{0}", enc("单位名称")))).send();

@@ -311,19 +311,22 @@ async fn lookups_views_interface_documents_renewals_expiry_and_the_evidence_expo
     .await;
     let grant_id = r["grant_id"].as_i64().unwrap();
 
-    // Lookup by one key item, masked; two keys or none are refused.
-    let id = "%E5%85%AC%E6%B0%91%E8%BA%AB%E4%BB%BD%E5%8F%B7%E7%A0%81"; // 公民身份号码
-    let (status, found) =
-        consumer.get(&app, &format!("/api/v1/exchange/tables/{table}/lookup?{id}=371302198502021234")).await;
+    // Lookup by one key item the consumer sees in clear, the others masked; a masked key
+    // (an oracle), two keys or none are refused.
+    let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let lookup = |k: &str, v: &str| format!("/api/v1/exchange/tables/{table}/lookup?{}={}", enc(k), enc(v));
+    let (status, found) = consumer.get(&app, &lookup("户籍地址", "山东省临沂市兰山区通达路2号")).await;
     assert_eq!(status, StatusCode::OK, "{found}");
     let rows = found["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["户籍地址"], "山东省临沂市兰山区通达路2号", "shown in clear as granted");
     assert_eq!(rows[0]["姓名"], "李*");
+    assert_eq!(rows[0]["公民身份号码"], "371302********1234");
+    let (status, _) = consumer.get(&app, &lookup("公民身份号码", "371302198502021234")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a masked key");
     let (status, _) = consumer.get(&app, &format!("/api/v1/exchange/tables/{table}/lookup")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    let (_, none) =
-        consumer.get(&app, &format!("/api/v1/exchange/tables/{table}/lookup?{id}=371311199905051237")).await;
+    let (_, none) = consumer.get(&app, &lookup("户籍地址", "山东省临沂市罗庄区罗庄街5号")).await;
     assert_eq!(none["rows"], json!([]), "outside the granted rows");
 
     // Administrators keep the masking rules (new ones are tried after the presets).
