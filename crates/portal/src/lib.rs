@@ -451,6 +451,9 @@ impl Portal {
     ) -> Result<()> {
         let rec = ds.tables.iter().find(|t| t.name == table);
         let current = rec.map(|t| t.version as u64);
+        if current.is_some_and(|c| version > c) {
+            return Err(PortalError::Invalid(format!("{table:?} has no version {version}; start again")));
+        }
         if current == Some(version) || rec.is_some_and(|t| t.public_history) {
             return Ok(());
         }
