@@ -110,17 +110,18 @@ impl Accounts {
         let name = tongshu_core::username::key(username);
         let now = tongshu_core::now().unix_timestamp();
         let pair = format!("pair:{name}|{client}");
-        let known = self.store.sign_in_failures(&format!("known:{name}|{client}"), now, l.known_secs).await?.is_some();
-        let mut limits = vec![
-            (pair.clone(), l.per_name_and_address, l.window_secs),
-            (format!("addr:{client}"), l.per_address, l.window_secs),
+        let known_key = format!("known:{name}|{client}");
+        let known = self.store.sign_in_failures(&known_key, now, l.known_secs).await?.is_some();
+        // (key, limit, window, applies to this address)
+        let counters = [
+            (pair.clone(), l.per_name_and_address, l.window_secs, true),
+            (format!("addr:{client}"), l.per_address, l.window_secs, true),
+            (format!("name:{name}"), l.per_name, l.name_window_secs, !known),
         ];
-        if !known {
-            limits.push((format!("name:{name}"), l.per_name, l.name_window_secs));
-        }
         let mut wait = 0;
-        for (key, max, window) in &limits {
-            if let Some((failures, start)) = self.store.sign_in_failures(key, now, *window).await?
+        for (key, max, window, applies) in &counters {
+            if *applies
+                && let Some((failures, start)) = self.store.sign_in_failures(key, now, *window).await?
                 && failures >= *max
             {
                 wait = wait.max(start + window - now);
@@ -143,9 +144,8 @@ impl Accounts {
             _ => {
                 // Every counter counts, the per-name one too (so that an address that is known
                 // still adds to a spread-out attack's count).
-                let keys = [pair, format!("addr:{client}"), format!("name:{name}")];
-                for (key, window) in keys.iter().zip([l.window_secs, l.window_secs, l.name_window_secs]) {
-                    self.store.count_sign_in_failure(std::slice::from_ref(key), now, window).await?;
+                for (key, _, window, _) in &counters {
+                    self.store.count_sign_in_failure(key, now, *window).await?;
                 }
                 tracing::info!(username, %client, "sign-in refused");
                 return Err(AccountError::BadCredentials);
@@ -154,7 +154,7 @@ impl Accounts {
         // A success clears this name-and-address count and makes the address known; the
         // address's own count stays, so guessing across many accounts still hits its limit.
         self.store.clear_sign_in_failures(&pair).await?;
-        self.store.mark_sign_in_known(&format!("known:{name}|{client}"), now).await?;
+        self.store.mark_sign_in_known(&known_key, now).await?;
         let token = random_token(32);
         let csrf_token = random_token(16);
         self.store.create_session(&token_hash(&token), user.id, &csrf_token, tongshu_core::now() + SESSION_TTL).await?;

@@ -167,11 +167,6 @@ impl Masks {
     pub fn hides(&self, item: &str) -> bool {
         self.of(item) != Mask::Clear
     }
-
-    /// Whether any item is masked.
-    pub fn any(&self) -> bool {
-        self.items.iter().any(|(_, m)| *m != Mask::Clear)
-    }
 }
 
 /// A masking rule: items whose name contains one of `patterns` are masked with `mask` when

@@ -296,7 +296,7 @@ impl Exchange {
                 .iter()
                 .map(|i| (i.clone(), mask_for(i, entry.body.grading, &rules, clear.contains(i))))
                 .collect(),
-            key: MaskKey::for_grant(self.key.to_hex().as_bytes(), grant.id),
+            key: MaskKey::for_grant(&self.mask_secret[..], grant.id),
         };
         // Verification answers only for the whole set the provider named; without one, for
         // every item the consumer sees masked (safe, if strict).

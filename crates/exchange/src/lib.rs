@@ -114,6 +114,8 @@ pub struct Exchange {
     store: MetaStore,
     library: Library,
     key: SecretKey,
+    /// The platform secret the `sm3` mask's per-grant keys derive from (from `key`, once).
+    mask_secret: std::sync::Arc<[u8; 32]>,
     settings: ExchangeSettings,
     quotas: std::sync::Arc<Mutex<HashMap<(String, String), Window>>>,
 }
@@ -146,7 +148,15 @@ pub fn evidence_now(kind: &str) -> EvidenceFields {
 
 impl Exchange {
     pub fn new(store: MetaStore, library: Library, key: SecretKey, settings: ExchangeSettings) -> Self {
-        Self { store, library, key, settings, quotas: Default::default() }
+        let mask_secret = tongshu_core::masking::hmac_sm3(key.to_hex().as_bytes(), b"tongshu mask secret v1");
+        Self {
+            store,
+            library,
+            key,
+            mask_secret: std::sync::Arc::new(mask_secret),
+            settings,
+            quotas: Default::default(),
+        }
     }
 
     pub fn settings(&self) -> &ExchangeSettings {

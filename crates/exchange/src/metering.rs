@@ -82,13 +82,10 @@ impl Exchange {
         }
         let day = crate::beijing_today().to_string();
         let min = self.settings.verify_flag_misses.max(1);
-        let subjects = match self.own_subjects(who).await? {
-            Some(own) => own,
-            None => self.store.list_tables().await?.into_iter().map(|t| format!("table:{}", t.name)).collect(),
-        };
+        let own = self.own_subjects(who).await?;
         Ok(self
             .store
-            .verify_misses(&subjects, &day, min)
+            .verify_misses(own.as_deref(), &day, min)
             .await?
             .into_iter()
             .map(|(caller, subject, misses)| VerifyFlag {

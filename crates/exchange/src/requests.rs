@@ -90,6 +90,14 @@ fn json(v: &impl Serialize) -> String {
     serde_json::to_string(v).unwrap_or_default()
 }
 
+/// Refuses the first of `list` (the field `field`) that is not among `allowed`.
+fn all_among(list: &[String], allowed: &[String], field: &str, why: &str) -> Result<()> {
+    match list.iter().enumerate().find(|(_, item)| !allowed.contains(item)) {
+        Some((i, item)) => Err(ExchangeError::invalid(&format!("{field}[{i}]"), format!("{item:?} {why}"))),
+        None => Ok(()),
+    }
+}
+
 fn is_officer_of(who: &Principal, org_id: i64) -> bool {
     who.role == Role::PlatformAdmin || (who.role == Role::DataOfficer && who.org_id == org_id)
 }
@@ -255,14 +263,7 @@ impl Exchange {
         let requested = decode_list(&r.items, &format!("request {id}"))?;
         let items = match &d.items {
             Some(narrowed) => {
-                for (i, item) in narrowed.iter().enumerate() {
-                    if !requested.contains(item) {
-                        return Err(ExchangeError::invalid(
-                            &format!("items[{i}]"),
-                            format!("{item:?} was not requested"),
-                        ));
-                    }
-                }
+                all_among(narrowed, &requested, "items", "was not requested")?;
                 if narrowed.is_empty() {
                     return Err(ExchangeError::invalid("items", "approve at least one item, or refuse"));
                 }
@@ -270,20 +271,9 @@ impl Exchange {
             }
             None => requested,
         };
-        for (i, item) in d.clear_items.iter().enumerate() {
-            if !items.contains(item) {
-                return Err(ExchangeError::invalid(&format!("clear_items[{i}]"), format!("{item:?} is not granted")));
-            }
-        }
+        all_among(&d.clear_items, &items, "clear_items", "is not granted")?;
         if let Some(v) = &d.verify_items {
-            for (i, item) in v.iter().enumerate() {
-                if !items.contains(item) {
-                    return Err(ExchangeError::invalid(
-                        &format!("verify_items[{i}]"),
-                        format!("{item:?} is not granted"),
-                    ));
-                }
-            }
+            all_among(v, &items, "verify_items", "is not granted")?;
             if v.is_empty() {
                 return Err(ExchangeError::invalid("verify_items", "name at least one item, or leave it out"));
             }

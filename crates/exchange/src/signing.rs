@@ -37,9 +37,7 @@ pub fn string_to_sign(method: &str, path: &str, query: &str, body: &[u8], timest
 
 /// The signature of `text` under `secret`, in hex (what clients send).
 pub fn sign(secret: &str, text: &str) -> String {
-    let mut mac = HmacSm3::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
-    mac.update(text.as_bytes());
-    hex::encode(mac.finalize().into_bytes())
+    tongshu_core::masking::hmac_sm3_hex(secret.as_bytes(), text.as_bytes())
 }
 
 /// Whether `signature` (hex) signs `text` under `secret`, compared in constant time.

@@ -306,6 +306,19 @@ async fn record_change(
     Ok(())
 }
 
+/// A list of subjects as `AND subject IN ($first, $first+1, ...)` (the caller binds them in
+/// order); an empty list matches nothing, `None` everything.
+fn subject_among(subjects: Option<&[String]>, first: usize) -> String {
+    match subjects {
+        None => String::new(),
+        Some([]) => " AND 1 = 0".to_owned(),
+        Some(list) => {
+            let ps: Vec<String> = (0..list.len()).map(|i| format!("${}", i + first)).collect();
+            format!(" AND subject IN ({})", ps.join(", "))
+        }
+    }
+}
+
 async fn insert_grant(tx: &mut Transaction<'_, Any>, g: &NewGrant, by: Option<i64>) -> Result<i64> {
     let now = ts(tongshu_core::now());
     let (id,): (i64,) = sqlx::query_as(
@@ -695,15 +708,7 @@ impl MetaStore {
 
     /// Evidence records matching `f`, newest first.
     pub async fn evidence_search(&self, f: &EvidenceFilter) -> Result<Vec<EvidenceRecord>> {
-        // A list of subjects becomes `subject IN ($6, $7, ...)`; an empty list matches nothing.
-        let among = match &f.subjects {
-            None => String::new(),
-            Some(list) if list.is_empty() => " AND 1 = 0".to_owned(),
-            Some(list) => {
-                let ps: Vec<String> = (0..list.len()).map(|i| format!("${}", i + 6)).collect();
-                format!(" AND subject IN ({})", ps.join(", "))
-            }
-        };
+        let among = subject_among(f.subjects.as_deref(), 6);
         let sql = format!(
             "SELECT * FROM evidence WHERE ($1 IS NULL OR subject = $1) AND ($2 IS NULL OR org_id = $2)
                AND ($3 IS NULL OR kind = $3) AND ($4 = 0 OR seq < $4){among}
@@ -764,17 +769,23 @@ impl MetaStore {
         Ok(n)
     }
 
-    /// Callers with at least `min` verification misses on one of `subjects` on `day`:
-    /// `(caller, subject, misses)`, most first.
-    pub async fn verify_misses(&self, subjects: &[String], day: &str, min: i64) -> Result<Vec<(String, String, i64)>> {
-        let rows: Vec<(String, String, i64)> = sqlx::query_as(
-            "SELECT caller, subject, misses FROM verify_misses WHERE day = $1 AND misses >= $2
+    /// Callers with at least `min` verification misses on `day`, on one of `subjects`
+    /// (`None`: any): `(caller, subject, misses)`, most first.
+    pub async fn verify_misses(
+        &self,
+        subjects: Option<&[String]>,
+        day: &str,
+        min: i64,
+    ) -> Result<Vec<(String, String, i64)>> {
+        let sql = format!(
+            "SELECT caller, subject, misses FROM verify_misses WHERE day = $1 AND misses >= $2{}
              ORDER BY misses DESC, caller LIMIT 1000",
-        )
-        .bind(day)
-        .bind(min)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.into_iter().filter(|(_, s, _)| subjects.contains(s)).collect())
+            subject_among(subjects, 3)
+        );
+        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(day).bind(min);
+        for s in subjects.into_iter().flatten() {
+            q = q.bind(s.as_str());
+        }
+        Ok(q.fetch_all(&self.pool).await?)
     }
 }

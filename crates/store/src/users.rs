@@ -345,28 +345,24 @@ impl MetaStore {
         Ok(())
     }
 
-    /// Counts one failed sign-in for each of `keys` in a fixed window of `window_secs`
-    /// starting at the first failure; returns the counts after this one, in order.
-    pub async fn count_sign_in_failure(&self, keys: &[String], now: i64, window_secs: i64) -> Result<Vec<i64>> {
-        let mut out = Vec::with_capacity(keys.len());
-        for key in keys {
-            let (n,): (i64,) = sqlx::query_as(
-                "INSERT INTO sign_in_failures (key, window_start, failures) VALUES ($1, $2, 1)
-                 ON CONFLICT (key) DO UPDATE SET
-                     failures = CASE WHEN sign_in_failures.window_start + $3 <= $2 THEN 1
-                                     ELSE sign_in_failures.failures + 1 END,
-                     window_start = CASE WHEN sign_in_failures.window_start + $3 <= $2 THEN $2
-                                     ELSE sign_in_failures.window_start END
-                 RETURNING failures",
-            )
-            .bind(key)
-            .bind(now)
-            .bind(window_secs)
-            .fetch_one(&self.pool)
-            .await?;
-            out.push(n);
-        }
-        Ok(out)
+    /// Counts one failed sign-in for `key` in a fixed window of `window_secs` that starts
+    /// at the window's first failure; returns the count after this one.
+    pub async fn count_sign_in_failure(&self, key: &str, now: i64, window_secs: i64) -> Result<i64> {
+        let (n,): (i64,) = sqlx::query_as(
+            "INSERT INTO sign_in_failures (key, window_start, failures) VALUES ($1, $2, 1)
+             ON CONFLICT (key) DO UPDATE SET
+                 failures = CASE WHEN sign_in_failures.window_start + $3 <= $2 THEN 1
+                                 ELSE sign_in_failures.failures + 1 END,
+                 window_start = CASE WHEN sign_in_failures.window_start + $3 <= $2 THEN $2
+                                 ELSE sign_in_failures.window_start END
+             RETURNING failures",
+        )
+        .bind(key)
+        .bind(now)
+        .bind(window_secs)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n)
     }
 
     /// The failures of `key` in its current window and when that window started (none when

@@ -13,7 +13,7 @@ use tongshu_store::EntryFilter;
 use crate::support::{TestApp, client, spawn_app};
 
 /// Residents: (name, id number, address). Four in 兰山区, two in 罗庄区.
-const PEOPLE: &[(&str, &str, &str)] = &[
+pub const PEOPLE: &[(&str, &str, &str)] = &[
     ("张三丰", "37130219900101123X", "山东省临沂市兰山区解放路1号"),
     ("李四", "371302198502021234", "山东省临沂市兰山区通达路2号"),
     ("王五", "371302197703031235", "山东省临沂市兰山区金雀山路3号"),

@@ -11,18 +11,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tongshu_core::masking::{Mask, MaskKey};
 
-use crate::exchange::provider_table;
+use crate::exchange::{PEOPLE, provider_table};
 use crate::support::{Session, TestApp, client, spawn_app};
-
-/// Residents of `provider_table` (name, id number, address), as it writes them.
-const PEOPLE: &[(&str, &str, &str)] = &[
-    ("张三丰", "37130219900101123X", "山东省临沂市兰山区解放路1号"),
-    ("李四", "371302198502021234", "山东省临沂市兰山区通达路2号"),
-    ("王五", "371302197703031235", "山东省临沂市兰山区金雀山路3号"),
-    ("赵六", "371302200104041236", "山东省临沂市兰山区沂蒙路4号"),
-    ("钱七", "371311199905051237", "山东省临沂市罗庄区罗庄街5号"),
-    ("孙八", "371311196806061238", "山东省临沂市罗庄区湖东路6号"),
-];
 
 const ITEMS: [&str; 4] = ["姓名", "公民身份号码", "户籍地址", "出生日期"];
 
