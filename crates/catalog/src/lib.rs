@@ -155,8 +155,14 @@ impl Catalog {
 
     /// The entries of the caller's own organization in any status (the officer workbench).
     /// Administrators may name another organization.
-    pub async fn workbench(&self, who: &Principal, org_id: Option<i64>, mut filter: EntryFilter) -> Result<EntryPage> {
-        let org_id = org_id.unwrap_or(who.org_id);
+    /// The entries of `filter.org_id` or `filter.org_slug` (default: the caller's own
+    /// organization) in every status.
+    pub async fn workbench(&self, who: &Principal, mut filter: EntryFilter) -> Result<EntryPage> {
+        let org_id = match (filter.org_id, filter.org_slug.take()) {
+            (Some(id), _) => id,
+            (None, Some(slug)) => self.store.get_org_by_slug(&slug).await?.id,
+            (None, None) => who.org_id,
+        };
         if !who.may_read_unlisted_of(org_id) {
             return Err(CatalogError::Forbidden("you may only see your own organization's entries".into()));
         }

@@ -152,14 +152,33 @@ fn settings(common: &Common, addr: Option<String>) -> Result<Settings> {
     Settings::load(&overrides, &|k| std::env::var(k).ok())
 }
 
-fn init_logging(s: &Settings) {
+/// What turns the log filter down while the demo is seeded, and back up.
+type LogFilter = tracing_subscriber::reload::Handle<tracing_subscriber::EnvFilter, tracing_subscriber::Registry>;
+
+fn init_logging(s: &Settings) -> LogFilter {
+    use tracing_subscriber::prelude::*;
     let filter =
         tracing_subscriber::EnvFilter::try_new(&s.log).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    match s.log_format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.init(),
-    }
+    let (filter, handle) = tracing_subscriber::reload::Layer::new(filter);
+    let json = s.log_format == LogFormat::Json;
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(json.then(|| tracing_subscriber::fmt::layer().json().with_writer(std::io::stderr)))
+        .with((!json).then(|| tracing_subscriber::fmt::layer().with_writer(std::io::stderr)))
+        .init();
+    handle
+}
+
+/// Runs `work` with only warnings and errors logged (the demo's seeding goes through the
+/// real services, which log every change; a new user should see the summary and the demo
+/// accounts, not hundreds of lines), then restores the configured filter.
+async fn quietly<T>(log: &LogFilter, s: &Settings, work: impl std::future::Future<Output = T>) -> T {
+    let _ = log.modify(|f| *f = tracing_subscriber::EnvFilter::new("warn"));
+    let out = work.await;
+    let restored =
+        tracing_subscriber::EnvFilter::try_new(&s.log).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = log.modify(|f| *f = restored);
+    out
 }
 
 /// Opens (creating if needed) and migrates the metadata store.
@@ -228,11 +247,11 @@ async fn run(cli: Cli) -> Result<()> {
     match cli.cmd {
         Cmd::Serve { common, addr, demo } => {
             let s = settings(&common, addr)?;
-            init_logging(&s);
+            let log = init_logging(&s);
             tracing::info!(settings = ?s, "starting");
             let store = open_store(&s).await?;
             if demo {
-                seed_demo(&store, &s, DEMO_ROWS).await?;
+                quietly(&log, &s, seed_demo(&store, &s, DEMO_ROWS)).await?;
             }
             let listener =
                 tokio::net::TcpListener::bind(s.addr).await.with_context(|| format!("cannot listen on {}", s.addr))?;
@@ -275,7 +294,7 @@ async fn run(cli: Cli) -> Result<()> {
                 anchor_file: Some(s.data_dir.join(ANCHOR_FILE)),
             });
             state.exchange.ensure_seeded().await.context("cannot seed the exchange's calendar and masking rules")?;
-            if demo && state.exchange.seed_demo().await.context("cannot seed the demo's sharing")? {
+            if demo && quietly(&log, &s, state.exchange.seed_demo()).await.context("cannot seed the demo's sharing")? {
                 println!("demo sharing loaded: requests, grants, calls, lists");
             }
             state.exchange.spawn_schedule(std::time::Duration::from_secs(600));
@@ -309,9 +328,9 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Cmd::Demo { common, rows } => {
             let s = settings(&common, None)?;
-            init_logging(&s);
+            let log = init_logging(&s);
             let store = open_store(&s).await?;
-            seed_demo(&store, &s, rows).await?;
+            quietly(&log, &s, seed_demo(&store, &s, rows)).await?;
             print_demo_accounts(None);
             store.close().await;
             Ok(())

@@ -47,7 +47,8 @@ pub enum LakeError {
     TableExists(String),
     #[error("bad table name {0:?}: use 1 to 63 lowercase letters, digits and '_', starting with a letter")]
     BadName(String),
-    #[error("ingest refused: {} bad rows (first: {})", .0.bad_rows, .0.bad_row_samples.first().map(|b| b.to_string()).unwrap_or_default())]
+    #[error("ingest refused: {} bad rows (first: {}){}", .0.bad_rows, .0.bad_row_samples.first().map(|b| b.to_string()).unwrap_or_default(),
+        .0.notes.iter().filter(|n| n.contains("widen")).map(|n| format!("; {n}")).collect::<String>())]
     Rejected(Box<source::ReadReport>),
     #[error("{0}")]
     Query(String),

@@ -423,6 +423,7 @@ pub fn read(
         decodes: rows.decodes(),
         progress,
         confirm,
+        too_long: Default::default(),
     };
     let (converted, failure) = in_two_stages(rows, |chunks| converter.run(chunks, schema, emit));
     let mut report = converted?;
@@ -507,6 +508,8 @@ struct Converter<'a> {
     progress: &'a Progress,
     /// Per target column, how a guessed type is confirmed.
     confirm: Vec<Confirm>,
+    /// Text columns with values longer than their item allows: (longest, allowed).
+    too_long: std::collections::BTreeMap<String, (usize, u32)>,
 }
 
 /// Why a row is not taken.
@@ -556,6 +559,13 @@ impl Converter<'_> {
             self.progress.rows.fetch_add(builder.len() as u64, std::sync::atomic::Ordering::Relaxed);
             emit(builder.finish(schema)?)?;
         }
+        for (item, (longest, allowed)) in std::mem::take(&mut self.too_long) {
+            report.notes.push(format!(
+                "item {item:?} has values of up to {longest} characters, its catalog entry allows {allowed}: widen the \
+                 item's length in the entry (an edit, reviewed like any other; the table is not rewritten), then \
+                 ingest the file again"
+            ));
+        }
         Ok(report)
     }
 
@@ -602,7 +612,14 @@ impl Converter<'_> {
             }
             match parsed {
                 Ok(v) => values.push(v),
-                Err(reason) => bad = Some(refuse(format!("{reason} ({} column)", t.ty))),
+                Err(reason) => {
+                    if let (ColumnType::Text, Some(max)) = (t.ty, t.max_len) {
+                        let n = cell.chars().count();
+                        let longest = self.too_long.entry(t.name.clone()).or_insert((0, max));
+                        longest.0 = longest.0.max(n);
+                    }
+                    bad = Some(refuse(format!("{reason} ({} column)", t.ty)))
+                }
             }
         }
         bad.map_or(Ok(()), |b| Err(Refusal::Bad(b)))

@@ -191,7 +191,7 @@ impl LibraryService {
             .map(|c| ItemInput {
                 name: c.name.clone(),
                 data_type: item_type(c.ty).as_str().into(),
-                length: (c.ty == ColumnType::Text).then(|| c.max_len.unwrap_or(1).max(1) as u32),
+                length: (c.ty == ColumnType::Text).then(|| length_with_headroom(c.max_len.unwrap_or(1))),
                 description: String::new(),
                 element_code: None,
             })
@@ -358,6 +358,15 @@ impl LibraryService {
     pub async fn list(&self) -> Result<Vec<TableRecord>> {
         Ok(self.store.list_tables().await?)
     }
+}
+
+/// The length a draft item gets for text of at most `seen` characters: the next step of a
+/// ladder above it, so that the next file's longer name or address (山口盈文 after three-
+/// character names, "N/A" in a two-character column) still fits. A length an officer
+/// declares holds as declared.
+pub fn length_with_headroom(seen: u64) -> u32 {
+    const LADDER: [u32; 6] = [50, 100, 255, 500, 2000, 10_000];
+    LADDER.into_iter().find(|&step| u64::from(step) >= seen.saturating_mul(2)).unwrap_or(1_000_000)
 }
 
 /// The longest text each column may hold, from the entry's text items.

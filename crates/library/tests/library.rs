@@ -67,7 +67,8 @@ async fn an_officer_creates_a_table_and_a_draft_entry_describing_it() {
     assert_eq!(entry.body.name, "殡葬火化记录", "named after the file");
     let items: Vec<(&str, &str, Option<u32>)> =
         entry.body.items.iter().map(|i| (i.name.as_str(), i.data_type.as_str(), i.length)).collect();
-    assert_eq!(items, [("公民身份号码", "text", Some(18)), ("姓名", "text", Some(3)), ("火化日期", "date", None)]);
+    // Inferred lengths leave headroom (a ladder step at least twice what the file had).
+    assert_eq!(items, [("公民身份号码", "text", Some(50)), ("姓名", "text", Some(50)), ("火化日期", "date", None)]);
     let id_column = record.columns.iter().find(|c| c.name == "公民身份号码").unwrap();
     assert_eq!((id_column.nulls, id_column.distinct), (0, 2));
     assert_eq!(f.service.tables_of_entry(entry.id).await.unwrap()[0].name, "mzj_huohua");
@@ -77,10 +78,78 @@ async fn an_officer_creates_a_table_and_a_draft_entry_describing_it() {
     ));
 
     // The entry's item lengths now bound what the table takes.
-    let long = "公民身份号码,姓名,火化日期\n371302195001011239,欧阳长名字,2024-07-01\n";
+    let long = format!("公民身份号码,姓名,火化日期\n371302195001011239,{},2024-07-01\n", "长".repeat(51));
+    let err = f
+        .service
+        .ingest(&officer, f.req("mzj_huohua", "long.csv", &long, Mode::Append, false), None)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("the item allows 50"), "{err}");
+}
+
+/// Issue 13 §1: the next file after the one that made the table has longer text.
+#[tokio::test]
+async fn the_next_files_longer_values_fit_and_a_declared_length_is_widened_by_an_edit() {
+    let f = fixture().await;
+    let officer = f.who("officer.mzj").await;
+    let (_, record) =
+        f.service.ingest(&officer, f.req("mzj_next", "first.csv", FUNERAL, Mode::Append, true), None).await.unwrap();
+    // Four-character and foreign names, "N/A", a long address-like value: all fit.
+    let next = "公民身份号码,姓名,火化日期\n\
+        371302195001011239,山口盈文,2024-07-01\n\
+        371302195001011240,N/A,2024-07-02\n\
+        371302195001011241,Alexander Puschkin-Gontscharow,2024-07-03\n";
+    let (_, after) =
+        f.service.ingest(&officer, f.req("mzj_next", "next.csv", next, Mode::Append, false), None).await.unwrap();
+    assert_eq!(after.rows, 5);
+    // An upsert that makes a name longer.
+    let mut up = f.req(
+        "mzj_next",
+        "up.csv",
+        "公民身份号码,姓名,火化日期\n371302195001011234,张老汉·欧阳长名字,2024-05-01\n",
+        Mode::Upsert,
+        false,
+    );
+    up.keys = vec!["公民身份号码".into()];
+    let (_, after) = f.service.ingest(&officer, up, None).await.unwrap();
+    assert_eq!(after.rows, 5, "updated in place");
+
+    // An officer declares a shorter length (an edit): it holds, and the refusal says which
+    // item, the longest value and how to widen it; nothing is committed.
+    let entry_id = record.entry_id.unwrap();
+    let set_length = |len: u32| {
+        let store = f.store.clone();
+        async move {
+            let mut body = store.get_entry(entry_id).await.unwrap().body;
+            body.items.iter_mut().find(|i| i.name == "姓名").unwrap().length = Some(len);
+            let uid = store.user_credentials("officer.mzj").await.unwrap().unwrap().0.id;
+            store.update_entry(entry_id, uid, EntryStatus::Draft, EntryStatus::Draft, &body).await.unwrap();
+        }
+    };
+    set_length(4).await;
+    let version = f.service.lake().info("mzj_next").await.unwrap().version;
+    let third = "公民身份号码,姓名,火化日期\n371302195001011242,欧阳长名字,2024-07-04\n371302195001011243,司马相如之,2024-07-05\n";
     let err =
-        f.service.ingest(&officer, f.req("mzj_huohua", "long.csv", long, Mode::Append, false), None).await.unwrap_err();
-    assert!(err.to_string().contains("the item allows 3"), "{err}");
+        f.service.ingest(&officer, f.req("mzj_next", "third.csv", third, Mode::Append, false), None).await.unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("\"姓名\"") && msg.contains("up to 5 characters") && msg.contains("allows 4"), "{msg}");
+    assert!(msg.contains("widen"), "says how: {msg}");
+    assert_eq!(f.service.lake().info("mzj_next").await.unwrap().version, version, "nothing committed");
+    // Widening is an edit of the entry only: the table is not rewritten, and the same file ingests.
+    set_length(10).await;
+    assert_eq!(f.service.lake().info("mzj_next").await.unwrap().version, version, "the edit did not touch the table");
+    let (_, after) =
+        f.service.ingest(&officer, f.req("mzj_next", "third.csv", third, Mode::Append, false), None).await.unwrap();
+    assert_eq!((after.rows, after.version as u64), (7, version + 1));
+}
+
+#[test]
+fn inferred_lengths_climb_a_ladder() {
+    use tongshu_library::length_with_headroom as l;
+    assert_eq!(
+        (l(1), l(3), l(25), l(26), l(50), l(120), l(1000), l(1001), l(6000)),
+        (50, 50, 50, 100, 100, 255, 2000, 10_000, 1_000_000)
+    );
 }
 
 #[tokio::test]

@@ -18,12 +18,15 @@ const DCAT: &str = "http://www.w3.org/ns/dcat#";
 const DCT: &str = "http://purl.org/dc/terms/";
 const FOAF: &str = "http://xmlns.com/foaf/0.1/";
 const RDF_TYPE: &str = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type";
+/// `rdfs:Resource`: the shapes require it of access and download URLs, and validators that
+/// run without RDFS inference (pyshacl's default) do not infer it.
+const RDFS_RESOURCE: &str = "http://www.w3.org/2000/01/rdf-schema#Resource";
 const SKOS: &str = "http://www.w3.org/2004/02/skos/core#";
 const VCARD: &str = "http://www.w3.org/2006/vcard/ns#";
 const XSD: &str = "http://www.w3.org/2001/XMLSchema#";
 const EU: &str = "http://publications.europa.eu/resource/authority/";
 
-const PREFIXES: [(&str, &str); 7] = [
+const PREFIXES: [(&str, &str); 8] = [
     ("dcat", DCAT),
     ("dct", DCT),
     ("foaf", FOAF),
@@ -31,6 +34,7 @@ const PREFIXES: [(&str, &str); 7] = [
     ("vcard", VCARD),
     ("xsd", XSD),
     ("rdf", "http://www.w3.org/1999/02/22-rdf-syntax-ns#"),
+    ("rdfs", "http://www.w3.org/2000/01/rdf-schema#"),
 ];
 
 /// An RDF term in object position.
@@ -98,13 +102,13 @@ impl Graph {
                 (
                     "@type".to_owned(),
                     match o {
-                        Object::Iri(c) => Value::from(curie(c)),
+                        Object::Iri(c) => Value::from(jsonld_name(c)),
                         _ => Value::Null,
                     },
                 )
             } else {
                 (
-                    curie(p),
+                    jsonld_name(p),
                     match o {
                         Object::Iri(x) => json!({"@id": x}),
                         Object::Zh(t) => json!({"@value": t, "@language": "zh"}),
@@ -139,11 +143,19 @@ fn iri(s: &str) -> String {
         .collect()
 }
 
+/// `p` as `prefix:local` when a prefix fits.
+fn compact(p: &str) -> Option<String> {
+    PREFIXES.iter().find_map(|(prefix, ns)| p.strip_prefix(ns).map(|local| format!("{prefix}:{local}")))
+}
+
+/// `p` for Turtle: a prefixed name, else `<iri>`.
 fn curie(p: &str) -> String {
-    PREFIXES
-        .iter()
-        .find_map(|(prefix, ns)| p.strip_prefix(ns).map(|local| format!("{prefix}:{local}")))
-        .unwrap_or_else(|| format!("<{}>", iri(p)))
+    compact(p).unwrap_or_else(|| format!("<{}>", iri(p)))
+}
+
+/// `p` for JSON-LD: a prefixed name, else the IRI itself (JSON-LD has no `<…>`).
+fn jsonld_name(p: &str) -> String {
+    compact(p).unwrap_or_else(|| p.to_owned())
 }
 
 fn literal(s: &str) -> String {
@@ -278,7 +290,8 @@ fn add_dataset(g: &mut Graph, iris: &Iris, d: &Dataset) {
         g.a(&dist, p(DCAT, "Distribution"));
         g.add(&dist, p(DCT, "title"), Object::Zh(format!("{}（{eu}）", e.body.name)));
         g.add(&dist, p(DCAT, "accessURL"), Object::Iri(url.clone()));
-        g.add(&dist, p(DCAT, "downloadURL"), Object::Iri(url));
+        g.add(&dist, p(DCAT, "downloadURL"), Object::Iri(url.clone()));
+        g.a(&url, RDFS_RESOURCE.to_owned());
         let format_iri = format!("{EU}file-type/{eu}");
         g.add(&dist, p(DCT, "format"), Object::Iri(format_iri.clone()));
         g.a(&format_iri, p(DCT, "MediaTypeOrExtent"));

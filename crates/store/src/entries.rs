@@ -12,6 +12,8 @@ use crate::{MetaStore, Result, StoreError, parse_ts, ts};
 pub struct EntryFilter {
     pub statuses: Vec<EntryStatus>,
     pub org_id: Option<i64>,
+    /// The provider by its slug (`gaj`), as the CLI and CKAN name organizations.
+    pub org_slug: Option<String>,
     pub district_code: Option<String>,
     /// Classification prefix: `3`, `3 01` or `3 01 001`.
     pub classification: Option<String>,
@@ -378,6 +380,9 @@ impl MetaStore {
         }
         if let Some(org) = f.org_id {
             clauses.push(format!("CAST(e.org_id AS TEXT) = {}", arg(org.to_string())));
+        }
+        if let Some(slug) = &f.org_slug {
+            clauses.push(format!("e.org_id = (SELECT id FROM organizations WHERE slug = {})", arg(slug.clone())));
         }
         if let Some(d) = &f.district_code {
             clauses.push(format!("e.district_code = {}", arg(d.clone())));

@@ -99,9 +99,13 @@ pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> R
         },
     };
     if let Err((wait, whom)) = taken {
-        let mut resp =
-            ApiError::new(ErrorCode::TooManyRequests, format!("too many requests from {whom}; try again in {wait} s"))
-                .into_response();
+        let message = format!("too many requests from {whom}; try again in {wait} s");
+        let path = req.uri().path();
+        // CKAN clients read CKAN's envelope, whatever the error.
+        let mut resp = match path.strip_prefix("/api/3/action/").or_else(|| path.strip_prefix("/api/action/")) {
+            Some(action) => crate::api::ckan::throttled(&state, action, &message),
+            None => ApiError::new(ErrorCode::TooManyRequests, message).into_response(),
+        };
         *resp.status_mut() = StatusCode::TOO_MANY_REQUESTS;
         if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
             resp.headers_mut().insert(header::RETRY_AFTER, v);

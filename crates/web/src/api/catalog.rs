@@ -16,12 +16,13 @@ use crate::extract::ApiJson;
 
 /// Filters for listing entries. All are optional.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CatalogQuery {
     /// Text in the name or resource code.
     pub q: Option<String>,
-    /// Provider organization id.
-    pub org: Option<i64>,
+    /// Provider organization: its id or its slug (`gaj`).
+    pub org: Option<String>,
     /// GB/T 2260 district code of the provider.
     pub district: Option<String>,
     /// Classification prefix: `3`, `3 01`, `3 01 001`.
@@ -42,8 +43,10 @@ impl CatalogQuery {
     pub fn filter(&self) -> Result<EntryFilter, ApiError> {
         let (limit, offset) = paging(self.limit, self.offset, 20, 100)?;
         let nonempty = |s: &Option<String>| s.as_ref().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+        let org = nonempty(&self.org);
         Ok(EntryFilter {
-            org_id: self.org,
+            org_id: org.as_deref().and_then(|o| o.parse().ok()),
+            org_slug: org.filter(|o| o.parse::<i64>().is_err()),
             district_code: nonempty(&self.district),
             classification: nonempty(&self.class),
             sharing_type: nonempty(&self.sharing_type),
@@ -318,7 +321,7 @@ pub async fn workbench(
     ApiQuery(q): ApiQuery<CatalogQuery>,
 ) -> Result<Json<EntryList>, ApiError> {
     let f = q.filter()?;
-    Ok(page(state.catalog.workbench(caller.required()?, q.org, f.clone()).await?, &f))
+    Ok(page(state.catalog.workbench(caller.required()?, f.clone()).await?, &f))
 }
 
 /// Entries waiting for review.

@@ -74,6 +74,13 @@ fn envelope(action: &str, base: &str, success: bool, key: &str, value: Value) ->
     Value::Object(m)
 }
 
+/// A 429 in CKAN's envelope (the rate limit runs before the action).
+pub(crate) fn throttled(state: &AppState, action: &str, message: &str) -> Response {
+    let error = json!({"__type": "Rate Limit Error", "message": message});
+    (StatusCode::TOO_MANY_REQUESTS, axum::Json(envelope(action, &base_url(state), false, "error", error)))
+        .into_response()
+}
+
 fn error_response(action: &str, base: &str, e: CkanError) -> Response {
     let (status, error) = match e {
         CkanError::NotFound(m) => {
@@ -661,15 +668,28 @@ async fn datastore_search(state: &AppState, caller: &Caller, p: &Params, base: &
             )
         }
     };
+    // The links repeat every parameter of this call (filters, q, fields, sort, ...) but the
+    // offset, so that a client following `next` pages through the same rows.
     let link = |off: usize| {
-        let mut u = format!("/api/3/action/datastore_search?resource_id={resource_id}");
+        let mut u = form_urlencoded::Serializer::new(String::new());
+        u.append_pair("resource_id", &resource_id);
+        for (k, v) in &p.0 {
+            if matches!(k.as_str(), "resource_id" | "offset" | "limit") {
+                continue;
+            }
+            match v {
+                Value::String(s) => u.append_pair(k, s),
+                Value::Null => continue,
+                v => u.append_pair(k, &v.to_string()),
+            };
+        }
         if off > 0 {
-            u.push_str(&format!("&offset={off}"));
+            u.append_pair("offset", &off.to_string());
         }
         if limit != 100 {
-            u.push_str(&format!("&limit={limit}"));
+            u.append_pair("limit", &limit.to_string());
         }
-        u
+        format!("/api/3/action/datastore_search?{}", u.finish())
     };
     let _ = base;
     let mut result = json!({

@@ -53,7 +53,7 @@ impl From<ExchangeError> for ApiError {
 }
 
 #[utoipa::path(post, path = "/api/v1/exchange/requests", tag = "exchange",
-    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    responses((status = 201, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 /// `POST /api/v1/exchange/requests`: files a share request (unconditional: granted at once).
 pub async fn create_request(
@@ -82,6 +82,8 @@ fn provider_side(role: Option<&str>) -> Result<bool, ApiError> {
 }
 
 #[utoipa::path(get, path = "/api/v1/exchange/requests", tag = "exchange",
+    params(("role" = Option<String>, Query, description = "consumer (default): requests my organization filed; provider: requests to my organization"),
+        ("status" = Option<String>, Query, description = "pending, granted or refused")),
     responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn list_requests(
@@ -182,7 +184,7 @@ pub struct NewApp {
 }
 
 #[utoipa::path(post, path = "/api/v1/exchange/apps", tag = "exchange",
-    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    responses((status = 201, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 /// Registers an app of the caller's department; its secret is in this answer only.
 pub async fn create_app(

@@ -45,6 +45,7 @@ impl From<LibraryError> for ApiError {
 
 /// How to read the uploaded file and change the table.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct IngestQuery {
     /// The file's name (its extension gives the format when `format` is absent).
@@ -223,6 +224,7 @@ pub async fn tables(State(state): State<AppState>, caller: Caller) -> Result<Jso
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
     /// csv (default), xlsx, json, ndjson or parquet.

@@ -77,6 +77,7 @@ pub async fn create_post(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PostsQuery {
     /// request | comment | showcase (feedback and applications are not public)

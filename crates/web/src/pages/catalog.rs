@@ -99,7 +99,7 @@ fn kept(q: &CatalogQuery) -> Vec<(&'static str, String)> {
         }
     };
     keep("q", q.q.clone());
-    keep("org", q.org.map(|o| o.to_string()));
+    keep("org", q.org.clone());
     keep("district", q.district.clone());
     keep("class", q.class.clone());
     keep("sharing_type", q.sharing_type.clone());
@@ -184,7 +184,7 @@ pub async fn list(
     };
     ctx.insert(
         "q".into(),
-        json!({"q": q.q, "org": q.org.map(|o| o.to_string()), "district": q.district, "class": q.class,
+        json!({"q": q.q, "org": q.org, "district": q.district, "class": q.class,
         "sharing_type": q.sharing_type, "open_type": q.open_type}),
     );
     ctx.insert(

@@ -39,7 +39,7 @@ pub async fn list(
         let (limit, offset) = paging(Some(20), q.offset, 20, 20)?;
         let statuses = q.status.as_deref().and_then(EntryStatus::parse).into_iter().collect();
         let filter = EntryFilter { statuses, limit, offset, ..Default::default() };
-        let page = state.catalog.workbench(p, None, filter.clone()).await?;
+        let page = state.catalog.workbench(p, filter.clone()).await?;
         let org = state.store.get_org(p.org_id).await?;
         Ok::<_, ApiError>((filter, page, org.name))
     }

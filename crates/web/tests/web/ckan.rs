@@ -104,7 +104,12 @@ async fn ckan_clients_search_show_and_read_rows_of_public_datasets() {
     assert_eq!(p["total"], 2);
     assert_eq!(p["fields"], json!([{"id": "单位名称", "type": "text"}, {"id": "状态", "type": "text"}]));
     assert_eq!(p["records"], json!([{"单位名称": "临沂河东物流有限公司", "状态": "存续"}]));
-    assert!(p["_links"]["next"].as_str().unwrap().contains("offset=1"));
+    let next = p["_links"]["next"].as_str().unwrap();
+    assert!(next.contains("offset=1"), "{next}");
+    // Following `next` keeps the filters, fields and sort (a CKAN client just follows it).
+    let r: Value = client().get(app.url(next)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(r["result"]["records"], json!([{"单位名称": "临沂兰山商贸有限公司", "状态": "存续"}]), "{next}");
+    assert_eq!(r["result"]["total"], 2);
     let (_, page) =
         call(&app, "datastore_search", &format!("resource_id={table}&q=罗庄&records_format=lists&fields=法定代表人"))
             .await;
@@ -303,6 +308,12 @@ async fn public_apis_are_rate_limited_per_address_with_retry_after() {
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     let wait: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=12).contains(&wait), "one request comes back every 12 s: {wait}");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(
+        (&body["success"], &body["error"]["__type"]),
+        (&json!(false), &json!("Rate Limit Error")),
+        "CKAN's envelope"
+    );
     let r = client().get(app.url("/catalog.ttl")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS, "downloads and DCAT share the limit");
     // Pages and the rest of the API are not limited by it.

@@ -47,10 +47,14 @@ async fn the_catalogue_in_dcat_ap_conforms_to_the_official_shapes() {
         return;
     }
     let app = spawn_app().await;
+    // With a library table, so that the catalogue has distributions (access and download
+    // URLs) too, as the demo's has.
+    crate::ckan::with_table(&app, "open", "企业", crate::ckan::FIRMS, "dcat_firms").await;
     let (status, ct, ttl) = fetch(&app, "/catalog.ttl").await;
     assert_eq!(status, StatusCode::OK);
     assert!(ct.starts_with("text/turtle"), "{ct}");
     assert!(ttl.contains("dcat:Catalog") && ttl.contains("dcat:Dataset"));
+    assert!(ttl.contains("dcat:Distribution") && ttl.contains("dcat:downloadURL"), "distributions are validated too");
     let (_, ct, jsonld) = fetch(&app, "/catalog.jsonld").await;
     assert!(ct.starts_with("application/ld+json"), "{ct}");
     let (_, found) = crate::support::Session { client: client(), csrf: String::new() }

@@ -6,6 +6,7 @@ mod authz;
 mod bad_input;
 mod browser;
 mod ckan;
+mod contracts;
 mod dcat;
 mod exchange;
 mod library;
