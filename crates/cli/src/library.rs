@@ -246,10 +246,10 @@ pub async fn ingest(args: IngestArgs, store: MetaStore, lake: Library) -> Result
     match result {
         Ok((report, record)) => {
             if args.json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                say!("{}", serde_json::to_string_pretty(&report)?);
                 return Ok(());
             }
-            println!(
+            say!(
                 "committed version {} of table {}: {} rows written, {} updated, {} deleted ({} {}, {:.1} s)",
                 report.version,
                 report.table,
@@ -262,16 +262,16 @@ pub async fn ingest(args: IngestArgs, store: MetaStore, lake: Library) -> Result
             );
             if report.created {
                 let entry = record.entry_id.map(|e| e.to_string()).unwrap_or_default();
-                println!("created table {}; a draft catalog entry was filed for it (entry {entry})", report.table);
+                say!("created table {}; a draft catalog entry was filed for it (entry {entry})", report.table);
             }
-            println!("table now has {} rows", record.rows);
+            say!("table now has {} rows", record.rows);
             for n in &report.notes {
-                println!("note: {n}");
+                say!("note: {n}");
             }
             if report.bad_rows > 0 {
-                println!("quarantined {} bad rows:", report.bad_rows);
+                say!("quarantined {} bad rows:", report.bad_rows);
                 for b in report.bad_row_samples.iter().take(20) {
-                    println!("  {b}");
+                    say!("  {b}");
                 }
             }
             Ok(())
@@ -307,25 +307,25 @@ pub async fn table(cmd: TableCmd, store: MetaStore, lake: Library) -> Result<()>
                     out.push(serde_json::json!({"name": n, "uri": info.uri, "version": info.version, "rows": info.rows,
                         "bytes": info.bytes, "entry_id": records.iter().find(|r| &r.name == n).and_then(|r| r.entry_id)}));
                 }
-                println!("{}", serde_json::to_string_pretty(&out)?);
+                say!("{}", serde_json::to_string_pretty(&out)?);
                 return Ok(());
             }
-            println!("{:<32} {:>8} {:>12} {:>10}  catalog entry", "table", "version", "rows", "size");
+            say!("{:<32} {:>8} {:>12} {:>10}  catalog entry", "table", "version", "rows", "size");
             for n in &names {
                 let info = lake.info(n).await?;
                 let entry = records.iter().find(|r| &r.name == n).and_then(|r| r.entry_id);
                 let entry = entry.map(|e| e.to_string()).unwrap_or_else(|| "-".into());
-                println!("{:<32} {:>8} {:>12} {:>10}  {entry}", n, info.version, info.rows, human_bytes(info.bytes));
+                say!("{:<32} {:>8} {:>12} {:>10}  {entry}", n, info.version, info.rows, human_bytes(info.bytes));
             }
             Ok(())
         }
         TableCmd::Info { name, json, .. } => {
             let info = lake.info(&name).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&info)?);
+                say!("{}", serde_json::to_string_pretty(&info)?);
                 return Ok(());
             }
-            println!(
+            say!(
                 "table    {}\nuri      {}\nversion  {}\nrows     {}\nfiles    {}\nsize     {}",
                 info.name,
                 info.uri,
@@ -334,16 +334,16 @@ pub async fn table(cmd: TableCmd, store: MetaStore, lake: Library) -> Result<()>
                 info.files,
                 human_bytes(info.bytes)
             );
-            println!("columns:");
+            say!("columns:");
             for c in &info.columns {
-                println!("  {} ({})", c.name, c.ty);
+                say!("  {} ({})", c.name, c.ty);
             }
             Ok(())
         }
         TableCmd::History { name, json, .. } => {
             let history = lake.history(&name).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&history)?);
+                say!("{}", serde_json::to_string_pretty(&history)?);
                 return Ok(());
             }
             for v in history {
@@ -352,7 +352,7 @@ pub async fn table(cmd: TableCmd, store: MetaStore, lake: Library) -> Result<()>
                     .and_then(|ms| time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok())
                     .map(|t| t.to_string())
                     .unwrap_or_default();
-                println!(
+                say!(
                     "{:>4}  {}  {:<10} {:<16} {}  {}",
                     v.version,
                     when,
@@ -368,23 +368,20 @@ pub async fn table(cmd: TableCmd, store: MetaStore, lake: Library) -> Result<()>
             let r = lake.compact(&name, &zorder).await?;
             let entry = store.get_table(&name).await?.and_then(|r| r.entry_id);
             service.refresh(&name, entry).await?;
-            println!(
-                "table {name}: {} files rewritten into {} (version {})",
-                r.files_removed, r.files_added, r.version
-            );
+            say!("table {name}: {} files rewritten into {} (version {})", r.files_removed, r.files_added, r.version);
             Ok(())
         }
         TableCmd::Vacuum { name, retention_hours, dry_run, .. } => {
             let files = lake.vacuum(&name, retention_hours, dry_run).await?;
             let verb = if dry_run { "would delete" } else { "deleted" };
-            println!("table {name}: {verb} {} files older than {retention_hours} hours", files.len());
+            say!("table {name}: {verb} {} files older than {retention_hours} hours", files.len());
             Ok(())
         }
         TableCmd::Restore { name, version, .. } => {
             let v = lake.restore(&name, version).await?;
             let entry = store.get_table(&name).await?.and_then(|r| r.entry_id);
             service.refresh(&name, entry).await?;
-            println!("table {name} restored to version {version} as version {v}");
+            say!("table {name} restored to version {version} as version {v}");
             Ok(())
         }
     }
@@ -442,7 +439,7 @@ pub async fn sql(args: SqlArgs, lake: Library) -> Result<()> {
     let result = lake.sql(&args.query, &versions, limits).await?;
     use tongshu_lake::arrow;
     match args.format.as_str() {
-        "table" => println!("{}", arrow::util::pretty::pretty_format_batches(&result.batches)?),
+        "table" => say!("{}", arrow::util::pretty::pretty_format_batches(&result.batches)?),
         "csv" => {
             let mut w = arrow::csv::WriterBuilder::new().with_header(true).build(std::io::stdout());
             for b in &result.batches {
@@ -455,7 +452,7 @@ pub async fn sql(args: SqlArgs, lake: Library) -> Result<()> {
                 w.write(b)?;
             }
             w.finish()?;
-            println!();
+            say!();
         }
         other => bail!("--format {other:?} is not table, csv or json"),
     }

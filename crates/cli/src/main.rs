@@ -1,6 +1,20 @@
 //! `tongshu`: the one binary. Subcommands parse flags, load settings and call into the
 //! platform's crates; no logic of its own lives here.
 
+/// `println!` that ends the program quietly when standard output is a closed pipe
+/// (`tongshu table list | head`), as Unix tools do, instead of panicking.
+macro_rules! say {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout(), $($t)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+            panic!("cannot write to standard output: {e}");
+        }
+    }};
+}
+
 mod library;
 mod settings;
 mod sources;
@@ -215,30 +229,32 @@ fn read_password(given: Option<String>) -> Result<String> {
 }
 
 fn print_demo_accounts(addr: Option<&std::net::SocketAddr>) {
-    println!("demo accounts (演示账号):");
+    say!("demo accounts (演示账号):");
     for a in tongshu_demo::DEMO_ACCOUNTS {
-        println!("  {:<14} {:<14} {:<16} {}", a.username, a.password, a.role.as_str(), a.note);
+        say!("  {:<14} {:<14} {:<16} {}", a.username, a.password, a.role.as_str(), a.note);
     }
-    println!("  every department's data officer: officer.<slug> / {}", tongshu_demo::OFFICER_PASSWORD);
+    say!("  every department's data officer: officer.<slug> / {}", tongshu_demo::OFFICER_PASSWORD);
     if let Some(addr) = addr {
-        println!("open http://{addr}/");
+        say!("open http://{addr}/");
     }
 }
 
 async fn seed_demo(store: &MetaStore, s: &Settings, rows: usize) -> Result<()> {
     let report = tongshu_demo::seed(store).await.context("cannot load the demo city")?;
     if report.seeded {
-        println!(
+        say!(
             "demo city loaded: {} organizations, {} accounts, {} catalog entries",
-            report.organizations, report.users, report.entries
+            report.organizations,
+            report.users,
+            report.entries
         );
     } else {
-        println!("demo city already loaded");
+        say!("demo city already loaded");
     }
     let library = library_service(s, store)?;
     let tables = tongshu_demo::seed_tables(store, &library, rows).await.context("cannot load the demo tables")?;
     if tables.seeded {
-        println!("demo tables loaded: {} tables, {} rows", tables.tables, tables.rows);
+        say!("demo tables loaded: {} tables, {} rows", tables.tables, tables.rows);
     }
     Ok(())
 }
@@ -259,7 +275,7 @@ async fn run(cli: Cli) -> Result<()> {
             if demo {
                 print_demo_accounts(Some(&bound));
             } else {
-                println!("listening on http://{bound}/");
+                say!("listening on http://{bound}/");
             }
             let web = tongshu_web::WebSettings {
                 secure_cookies: s.secure_cookies,
@@ -295,7 +311,7 @@ async fn run(cli: Cli) -> Result<()> {
             });
             state.exchange.ensure_seeded().await.context("cannot seed the exchange's calendar and masking rules")?;
             if demo && quietly(&log, &s, state.exchange.seed_demo()).await.context("cannot seed the demo's sharing")? {
-                println!("demo sharing loaded: requests, grants, calls, lists");
+                say!("demo sharing loaded: requests, grants, calls, lists");
             }
             state.exchange.spawn_schedule(std::time::Duration::from_secs(600));
             // The portal's datasets and search index follow the catalog within seconds.
@@ -317,10 +333,7 @@ async fn run(cli: Cli) -> Result<()> {
             store.close().await;
             match outcome {
                 Ok(v) => {
-                    println!(
-                        "evidence log intact: {} records, {} daily anchors, head {}",
-                        v.records, v.anchors, v.head
-                    );
+                    say!("evidence log intact: {} records, {} daily anchors, head {}", v.records, v.anchors, v.head);
                     Ok(())
                 }
                 Err(broken) => bail!("evidence log broken at {broken}"),
@@ -340,7 +353,7 @@ async fn run(cli: Cli) -> Result<()> {
             init_logging(&s);
             let store = open_store(&s).await?;
             store.close().await;
-            println!("metadata store is up to date");
+            say!("metadata store is up to date");
             Ok(())
         }
         Cmd::User(UserCmd::Add { common, username, role, org, display_name, password }) => {
@@ -356,7 +369,7 @@ async fn run(cli: Cli) -> Result<()> {
             let accounts = Accounts::new(store.clone());
             let u =
                 accounts.add_user(&username, display_name.as_deref().unwrap_or(""), &password, role, org.id).await?;
-            println!("created user {} ({}, {})", u.username, u.role.as_str(), u.org_name);
+            say!("created user {} ({}, {})", u.username, u.role.as_str(), u.org_name);
             store.close().await;
             Ok(())
         }
@@ -366,7 +379,7 @@ async fn run(cli: Cli) -> Result<()> {
             let store = open_store(&s).await?;
             let password = read_password(password)?;
             Accounts::new(store.clone()).set_password(&username, &password).await?;
-            println!("password of {username} changed; their sessions were ended");
+            say!("password of {username} changed; their sessions were ended");
             store.close().await;
             Ok(())
         }
@@ -429,7 +442,7 @@ async fn run(cli: Cli) -> Result<()> {
             result
         }
         Cmd::Openapi => {
-            println!("{}", tongshu_web::openapi_json());
+            say!("{}", tongshu_web::openapi_json());
             Ok(())
         }
         Cmd::Config => {

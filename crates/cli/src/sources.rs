@@ -129,21 +129,25 @@ pub async fn source(cmd: SourceCmd, store: MetaStore, service: LibraryService) -
                     },
                 )
                 .await?;
-            println!(
+            say!(
                 "registered data source {} ({}://{}:{}/{}); its password is stored sealed",
-                s.name, s.kind, s.host, s.port, s.database
+                s.name,
+                s.kind,
+                s.host,
+                s.port,
+                s.database
             );
             Ok(())
         }
         SourceCmd::List { json, .. } => {
             let all = store.list_sources(None).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&all)?);
+                say!("{}", serde_json::to_string_pretty(&all)?);
                 return Ok(());
             }
-            println!("{:<24} {:<9} {:<40} user", "source", "kind", "where");
+            say!("{:<24} {:<9} {:<40} user", "source", "kind", "where");
             for s in all {
-                println!(
+                say!(
                     "{:<24} {:<9} {:<40} {}",
                     s.name,
                     s.kind,
@@ -177,18 +181,18 @@ pub async fn pull(cmd: PullCmd, store: MetaStore, service: LibraryService) -> Re
                     },
                 )
                 .await?;
-            println!("saved pull {} into table {}; run it with `tongshu pull run {}`", p.name, p.table, p.name);
+            say!("saved pull {} into table {}; run it with `tongshu pull run {}`", p.name, p.table, p.name);
             Ok(())
         }
         PullCmd::Run { name, as_user, json, .. } => {
             let who = crate::library::principal(&store, as_user.as_deref()).await?;
             let (report, record) = service.run_pull(&who, &name, Arc::default()).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                say!("{}", serde_json::to_string_pretty(&report)?);
                 return Ok(());
             }
             let pull = store.get_pull(&name).await?;
-            println!(
+            say!(
                 "committed version {} of table {}: {} rows read, {} written, {} updated, {} deleted; table has {} rows",
                 report.version,
                 report.table,
@@ -199,19 +203,19 @@ pub async fn pull(cmd: PullCmd, store: MetaStore, service: LibraryService) -> Re
                 record.rows
             );
             if let Some(mark) = pull.high_water {
-                println!("high-water mark: {mark}");
+                say!("high-water mark: {mark}");
             }
             Ok(())
         }
         PullCmd::List { json, .. } => {
             let all = store.list_pulls().await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&all)?);
+                say!("{}", serde_json::to_string_pretty(&all)?);
                 return Ok(());
             }
-            println!("{:<20} {:<24} {:<9} {:<10} {:<26} every", "pull", "table", "mode", "last", "high-water mark");
+            say!("{:<20} {:<24} {:<9} {:<10} {:<26} every", "pull", "table", "mode", "last", "high-water mark");
             for p in all {
-                println!(
+                say!(
                     "{:<20} {:<24} {:<9} {:<10} {:<26} {}",
                     p.name,
                     p.table,

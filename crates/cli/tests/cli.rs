@@ -71,6 +71,18 @@ fn demo_is_idempotent_and_accounts_are_managed_from_the_cli() {
     assert!(!err.contains("catalog entry changed") && err.lines().count() < 10, "{err}");
     let (out, _) = text(&tongshu(&["demo", "--data-dir", d]));
     assert!(out.contains("demo city already loaded"), "{out}");
+    // `tongshu table list | head`: a reader that goes away ends the listing quietly.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tongshu"))
+        .args(["table", "list", "--data-dir", d])
+        .env("TONGSHU_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success() && !err.contains("panicked"), "{:?} {err}", o.status);
 
     let o = tongshu(&[
         "user",

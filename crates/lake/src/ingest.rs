@@ -287,6 +287,8 @@ impl Library {
                 let failure = match &result {
                     Err(e) => Some(e.to_string()),
                     Ok(r) if r.bad_rows > 0 && policy == BadRowPolicy::Reject => Some("bad rows".to_owned()),
+                    // Quarantine with nothing left: no empty version (and no emptied table).
+                    Ok(r) if r.bad_rows > 0 && r.rows_taken == 0 => Some("every row is bad".to_owned()),
                     Ok(_) => None,
                 };
                 if let Some(msg) = failure {
@@ -369,7 +371,7 @@ impl Library {
             Some(Err(e)) => return Err(e),
             None => return Err(LakeError::Internal("the reader ended without a report".into())),
         };
-        if read.bad_rows > 0 && req.on_bad_rows == BadRowPolicy::Reject {
+        if read.bad_rows > 0 && (req.on_bad_rows == BadRowPolicy::Reject || read.rows_taken == 0) {
             return Err(LakeError::Rejected(Box::new(read)));
         }
         let (table, inserted, updated, deleted) =

@@ -314,6 +314,28 @@ async fn bad_rows_are_refused_or_quarantined_and_named() {
         .unwrap();
     assert_eq!((r.rows_read, r.rows_written, r.bad_rows), (4, 2, 2));
     assert_eq!(f.rows("SELECT id FROM t ORDER BY id").await, ["1", "2", "5"]);
+    // Quarantine with every row bad: nothing committed, not an empty version, and an
+    // overwrite does not empty the table.
+    let version = f.lib.info("t").await.unwrap().version;
+    let all_bad = f.file(
+        "all_bad.csv",
+        "id,名称,数量
+7,甲,七
+8,乙,N/A
+"
+        .as_bytes(),
+    );
+    for mode in [Mode::Append, Mode::Overwrite] {
+        let err = f
+            .lib
+            .ingest(IngestRequest { on_bad_rows: BadRowPolicy::Quarantine, ..f.req("t", &all_bad, mode) })
+            .await
+            .unwrap_err();
+        let LakeError::Rejected(report) = &err else { panic!("{err}") };
+        assert_eq!((report.bad_rows, report.rows_taken), (2, 0));
+        assert_eq!(f.lib.info("t").await.unwrap().version, version, "{mode:?}: no version");
+    }
+    assert_eq!(f.rows("SELECT id FROM t ORDER BY id").await, ["1", "2", "5"]);
 
     // Text longer than the catalog item allows.
     let long = f.file("long.csv", "id,名称,数量\n6,超长的名称,60\n".as_bytes());
