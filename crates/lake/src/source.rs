@@ -51,6 +51,24 @@ impl InputFormat {
         })
     }
 
+    /// The format the first bytes of a file show: ZIP (XLSX/ODS) and OLE (XLS) containers,
+    /// Parquet's magic, a JSON array, JSON lines; else text with delimiters (CSV, sniffed
+    /// further when read). For uploads that name no file and no format.
+    pub fn sniff(head: &[u8]) -> Self {
+        let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+        if head.starts_with(b"PK\x03\x04") || head.starts_with(b"\xD0\xCF\x11\xE0") {
+            return InputFormat::Spreadsheet;
+        }
+        if head.starts_with(b"PAR1") {
+            return InputFormat::Parquet;
+        }
+        match head.iter().find(|b| !b.is_ascii_whitespace()) {
+            Some(b'[') => InputFormat::Json,
+            Some(b'{') => InputFormat::Ndjson,
+            _ => InputFormat::Csv,
+        }
+    }
+
     /// The format a file name suggests (CSV when it suggests none).
     pub fn of(path: &Path) -> Self {
         path.extension().and_then(|e| e.to_str()).and_then(Self::parse).unwrap_or(InputFormat::Csv)
@@ -705,6 +723,22 @@ impl BatchBuilder {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn formats_are_sniffed_from_the_first_bytes() {
+        use super::InputFormat as F;
+        for (head, want) in [
+            (&b"PK\x03\x04rest"[..], F::Spreadsheet),
+            (b"\xD0\xCF\x11\xE0\xA1\xB1", F::Spreadsheet),
+            (b"PAR1\x15", F::Parquet),
+            (b"\xEF\xBB\xBF[{\"a\":1}]", F::Json),
+            (b"  \n{\"a\":1}\n{\"a\":2}", F::Ndjson),
+            ("姓名,年龄\n张三,3".as_bytes(), F::Csv),
+            (b"", F::Csv),
+        ] {
+            assert_eq!(F::sniff(head), want, "{head:?}");
+        }
+    }
+
     use super::*;
 
     fn bad(row: u64) -> BadRow {

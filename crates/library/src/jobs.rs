@@ -41,6 +41,22 @@ impl LibraryService {
     /// Files a job and starts it in the background; at most two run at once, the rest wait
     /// their turn in the queue.
     pub async fn submit(&self, who: &Principal, spec: JobSpec) -> Result<JobRecord> {
+        // Refused before a job is accepted (not a 202 and then a failed job).
+        if let JobSpec::Ingest { req, org_id, entry_id, .. } = &spec {
+            match entry_id {
+                Some(id) => {
+                    let entry = self.store.get_entry(*id).await?;
+                    if !who.may_edit_for(entry.org_id) {
+                        return Err(crate::LibraryError::Forbidden(
+                            "you may only create tables for your own organization's entries".into(),
+                        ));
+                    }
+                }
+                None => {
+                    self.may_feed(who, &req.table, req.create, org_id.unwrap_or(who.org_id)).await?;
+                }
+            }
+        }
         let (kind, table, request, total) = match &spec {
             JobSpec::Ingest { req, entry_id, .. } => (
                 "ingest",

@@ -96,34 +96,10 @@ impl LibraryService {
         org_id: Option<i64>,
     ) -> Result<(IngestReport, TableRecord)> {
         let org_id = org_id.unwrap_or(who.org_id);
-        let entry = if req.create {
-            if !who.may_edit_for(org_id) {
-                return Err(LibraryError::Forbidden("you may only create tables for your own organization".into()));
-            }
-            None
-        } else {
-            let record = self.store.get_table(&req.table).await?;
-            match record.and_then(|r| r.entry_id) {
-                Some(entry_id) => {
-                    let entry = self.store.get_entry(entry_id).await?;
-                    if !who.may_edit_for(entry.org_id) {
-                        return Err(LibraryError::Forbidden(format!(
-                            "table {:?} belongs to {}; only its data officers may feed it",
-                            req.table, entry.org_name
-                        )));
-                    }
-                    req.max_lengths = text_lengths(&entry);
-                    Some(entry)
-                }
-                None if who.role == Role::PlatformAdmin => None,
-                None => {
-                    return Err(LibraryError::Forbidden(format!(
-                        "table {:?} has no catalog entry; only administrators may feed it",
-                        req.table
-                    )));
-                }
-            }
-        };
+        let entry = self.may_feed(who, &req.table, req.create, org_id).await?;
+        if let Some(e) = &entry {
+            req.max_lengths = text_lengths(e);
+        }
         let file_stem = Path::new(&req.file).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         let report = self.lake.ingest(req).await?;
         let record = if report.created {
@@ -138,6 +114,42 @@ impl LibraryService {
         };
         tracing::info!(table = %report.table, version = report.version, rows = report.rows_written, user = %who.username, "ingested");
         Ok((report, record))
+    }
+
+    /// Whether `who` may feed `table` (or, with `create`, make it for `org_id`): the table's
+    /// entry's organization's officers, administrators for tables without an entry. Returns
+    /// the entry, whose item lengths bound the text. Checked before a job is accepted, and
+    /// again when it runs.
+    pub async fn may_feed(
+        &self,
+        who: &Principal,
+        table: &str,
+        create: bool,
+        org_id: i64,
+    ) -> Result<Option<CatalogEntry>> {
+        if create {
+            if !who.may_edit_for(org_id) {
+                return Err(LibraryError::Forbidden("you may only create tables for your own organization".into()));
+            }
+            return Ok(None);
+        }
+        let record = self.store.get_table(table).await?;
+        match record.and_then(|r| r.entry_id) {
+            Some(entry_id) => {
+                let entry = self.store.get_entry(entry_id).await?;
+                if !who.may_edit_for(entry.org_id) {
+                    return Err(LibraryError::Forbidden(format!(
+                        "table {table:?} belongs to {}; only its data officers may feed it",
+                        entry.org_name
+                    )));
+                }
+                Ok(Some(entry))
+            }
+            None if who.role == Role::PlatformAdmin => Ok(None),
+            None => Err(LibraryError::Forbidden(format!(
+                "table {table:?} has no catalog entry; only administrators may feed it"
+            ))),
+        }
     }
 
     /// Creates a table for an existing catalog entry — its columns are the entry's items,

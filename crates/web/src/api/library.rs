@@ -108,13 +108,26 @@ pub async fn ingest(
     };
     let keys: Vec<String> =
         q.key.unwrap_or_default().split(',').map(|k| k.trim().to_owned()).filter(|k| !k.is_empty()).collect();
-    let filename = q.filename.unwrap_or_else(|| format!("{name}.csv"));
+    let filename = q.filename.clone().unwrap_or_else(|| format!("{name}.csv"));
     let ext =
         std::path::Path::new(&filename).extension().and_then(|e| e.to_str()).unwrap_or("csv").to_ascii_lowercase();
     if !ext.chars().all(|c| c.is_ascii_alphanumeric()) || ext.len() > 8 {
         return Err(bad_param("filename", "the file name's extension is not a format"));
     }
+    let named = q.filename.is_some();
+    // Who may feed the table is decided before the body is read (and again in the job).
+    if q.entry.is_none() {
+        state.library.may_feed(&who, &name, q.create.unwrap_or(false), who.org_id).await?;
+    }
     let file = save_upload(&state, body, &ext).await?;
+    // Neither a name nor a format: the first bytes tell (NDJSON is not read as one column).
+    let format = match (format, named) {
+        (None, false) => {
+            let head = read_head(&file).await;
+            Some(InputFormat::sniff(&head))
+        }
+        (f, _) => f,
+    };
     let create = q.create.unwrap_or(false) || q.entry.is_some();
     let req = IngestRequest {
         table: name,
@@ -280,6 +293,18 @@ pub async fn open_download(
     let resp = stream_export(&state, &name, format, &versions).await?;
     state.portal.count_usage(&ds.name, UsageKind::Download, caller.token_id(), 1);
     Ok(resp)
+}
+
+/// The first few KiB of a file (empty when it cannot be read; the ingest reports that).
+async fn read_head(path: &std::path::Path) -> Vec<u8> {
+    use tokio::io::AsyncReadExt;
+    let mut head = vec![0; 4096];
+    let n = match tokio::fs::File::open(path).await {
+        Ok(mut f) => f.read(&mut head).await.unwrap_or(0),
+        Err(_) => 0,
+    };
+    head.truncate(n);
+    head
 }
 
 /// Writes a table's rows in `format` to a temporary file (bounded memory, and an error can

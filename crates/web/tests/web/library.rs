@@ -85,8 +85,9 @@ async fn an_officer_uploads_a_file_and_follows_the_job_to_its_report() {
     let other = app.sign_in("officer.gaj", tongshu_demo::OFFICER_PASSWORD).await;
     let (status, _) = other.get(&app, "/api/v1/library/tables/mzj_huohua/export").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _) = upload(&app, &other, "/api/v1/library/tables/mzj_huohua/ingest", CSV.as_bytes()).await;
-    assert_eq!(status, StatusCode::ACCEPTED, "the upload is taken; the job refuses it");
+    let (status, err) = upload(&app, &other, "/api/v1/library/tables/mzj_huohua/ingest", CSV.as_bytes()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "refused before a job is accepted: {err}");
+    assert!(err["message"].as_str().unwrap().contains("临沂市民政局"), "{err}");
     let (status, _) = other.get(&app, &format!("/api/v1/jobs/{}", job["id"])).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "other departments do not see the job");
 }
@@ -109,6 +110,16 @@ async fn uploads_are_checked_before_any_job_starts() {
     }
     let left = std::fs::read_dir(app.dir.join("uploads")).map(|d| d.count()).unwrap_or(0);
     assert_eq!(left, 0, "refused uploads leave no files behind");
+    // A body with neither a file name nor a format is sniffed: NDJSON is not one column.
+    let ndjson = "{\"编号\": 1, \"名称\": \"甲\"}\n{\"编号\": 2, \"名称\": \"乙\"}\n";
+    let (status, job) =
+        upload(&app, &officer, "/api/v1/library/tables/mzj_lines/ingest?create=true", ndjson.as_bytes()).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+    finished(&app, &officer, job["id"].as_i64().unwrap()).await;
+    let info = app.store.get_table("mzj_lines").await.unwrap().unwrap();
+    let mut names: Vec<&str> = info.columns.iter().map(|c| c.name.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!((names, info.rows), (vec!["名称", "编号"], 2), "two columns, not one");
     // Without the CSRF header a cookie session cannot upload.
     let r = officer.client.post(app.url("/api/v1/library/tables/t/ingest")).body(CSV).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
