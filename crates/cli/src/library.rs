@@ -310,12 +310,27 @@ pub async fn table(cmd: TableCmd, store: MetaStore, lake: Library) -> Result<()>
                 say!("{}", serde_json::to_string_pretty(&out)?);
                 return Ok(());
             }
-            say!("{:<32} {:>8} {:>12} {:>10}  catalog entry", "table", "version", "rows", "size");
+            say!(
+                "{:<32} {:>8} {:>12} {:>10}  {:<17} catalog entry",
+                "table",
+                "version",
+                "rows",
+                "size",
+                "updated (UTC+8)"
+            );
             for n in &names {
                 let info = lake.info(n).await?;
-                let entry = records.iter().find(|r| &r.name == n).and_then(|r| r.entry_id);
-                let entry = entry.map(|e| e.to_string()).unwrap_or_else(|| "-".into());
-                say!("{:<32} {:>8} {:>12} {:>10}  {entry}", n, info.version, info.rows, human_bytes(info.bytes));
+                let record = records.iter().find(|r| &r.name == n);
+                let entry = record.and_then(|r| r.entry_id).map(|e| e.to_string()).unwrap_or_else(|| "-".into());
+                let updated = record.map(|r| crate::beijing_minute(r.updated_at)).unwrap_or_else(|| "-".into());
+                say!(
+                    "{:<32} {:>8} {:>12} {:>10}  {:<17} {entry}",
+                    n,
+                    info.version,
+                    info.rows,
+                    human_bytes(info.bytes),
+                    updated
+                );
             }
             Ok(())
         }
@@ -346,20 +361,21 @@ pub async fn table(cmd: TableCmd, store: MetaStore, lake: Library) -> Result<()>
                 say!("{}", serde_json::to_string_pretty(&history)?);
                 return Ok(());
             }
+            say!("{:>7}  {:<16}  {:<10} {:<16} {:<28} changes", "version", "when (UTC+8)", "operation", "by", "from");
             for v in history {
                 let when = v
                     .timestamp
                     .and_then(|ms| time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok())
-                    .map(|t| t.to_string())
-                    .unwrap_or_default();
+                    .map(crate::beijing_minute)
+                    .unwrap_or_else(|| "-".into());
                 say!(
-                    "{:>4}  {}  {:<10} {:<16} {}  {}",
+                    "{:>7}  {:<16}  {:<10} {:<16} {:<28} {}",
                     v.version,
                     when,
                     v.operation,
-                    v.user.unwrap_or_default(),
-                    v.source.unwrap_or_default(),
-                    v.metrics
+                    v.user.as_deref().filter(|u| !u.is_empty()).unwrap_or("-"),
+                    v.source.as_deref().filter(|u| !u.is_empty()).unwrap_or("-"),
+                    change_summary(&v.metrics)
                 );
             }
             Ok(())
@@ -460,4 +476,27 @@ pub async fn sql(args: SqlArgs, lake: Library) -> Result<()> {
         eprintln!("(stopped at {} rows; raise --max-rows for more)", args.max_rows);
     }
     Ok(())
+}
+
+/// A commit's operation metrics in words: rows added, updated, deleted, files (Delta names
+/// them differently per operation).
+fn change_summary(metrics: &serde_json::Value) -> String {
+    let n = |keys: &[&str]| {
+        keys.iter().find_map(|k| match &metrics[*k] {
+            serde_json::Value::Number(n) => n.as_u64(),
+            serde_json::Value::String(s) => s.parse().ok(),
+            _ => None,
+        })
+    };
+    let parts: Vec<String> = [
+        (n(&["num_added_rows", "numOutputRows", "num_target_rows_inserted"]), "rows added"),
+        (n(&["num_target_rows_updated"]), "updated"),
+        (n(&["num_deleted_rows", "num_target_rows_deleted"]), "deleted"),
+        (n(&["num_added_files", "numFiles"]), "files added"),
+        (n(&["num_removed_files"]), "files removed"),
+    ]
+    .into_iter()
+    .filter_map(|(v, what)| v.filter(|v| *v > 0).map(|v| format!("{v} {what}")))
+    .collect();
+    if parts.is_empty() { "-".into() } else { parts.join(", ") }
 }

@@ -166,6 +166,12 @@ fn settings(common: &Common, addr: Option<String>) -> Result<Settings> {
     Settings::load(&overrides, &|k| std::env::var(k).ok())
 }
 
+/// A time as Beijing wall-clock minutes, `YYYY-MM-DD HH:MM` (what the CLI's lists show).
+fn beijing_minute(t: time::OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC));
+    format!("{:04}-{:02}-{:02} {:02}:{:02}", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute())
+}
+
 /// What turns the log filter down while the demo is seeded, and back up.
 type LogFilter = tracing_subscriber::reload::Handle<tracing_subscriber::EnvFilter, tracing_subscriber::Registry>;
 

@@ -213,13 +213,22 @@ pub async fn pull(cmd: PullCmd, store: MetaStore, service: LibraryService) -> Re
                 say!("{}", serde_json::to_string_pretty(&all)?);
                 return Ok(());
             }
-            say!("{:<20} {:<24} {:<9} {:<10} {:<26} every", "pull", "table", "mode", "last", "high-water mark");
+            say!(
+                "{:<20} {:<24} {:<9} {:<17} {:<10} {:<26} every",
+                "pull",
+                "table",
+                "mode",
+                "last run (UTC+8)",
+                "status",
+                "high-water mark"
+            );
             for p in all {
                 say!(
-                    "{:<20} {:<24} {:<9} {:<10} {:<26} {}",
+                    "{:<20} {:<24} {:<9} {:<17} {:<10} {:<26} {}",
                     p.name,
                     p.table,
                     p.mode,
+                    p.last_run_at.map(crate::beijing_minute).unwrap_or_else(|| "never".into()),
                     p.last_status.as_deref().unwrap_or("-"),
                     p.high_water.as_deref().unwrap_or("-"),
                     p.every_minutes.map(|m| format!("{m} min")).unwrap_or_else(|| "-".into())

@@ -217,7 +217,12 @@ fn ingest_table_and_sql_keep_their_command_line_contract() {
     assert_eq!((info["version"].as_u64(), info["rows"].as_u64()), (Some(1), Some(2)));
     assert!(info["uri"].as_str().unwrap().starts_with("file://"));
     let (out, _) = text(&tongshu(&["table", "list", "--data-dir", d]));
-    assert!(out.contains("scjg_qiye"));
+    let line = out.lines().find(|l| l.starts_with("scjg_qiye")).unwrap_or_default();
+    let today = time::OffsetDateTime::now_utc().to_offset(time::UtcOffset::from_hms(8, 0, 0).unwrap()).date();
+    assert!(line.contains(&today.to_string()), "the last update is listed: {out}");
+    // The history in words: who, from what, what changed (no raw metrics, no nulls).
+    let (out, _) = text(&tongshu(&["table", "history", "scjg_qiye", "--data-dir", d]));
+    assert!(out.contains("2 rows added") && !out.contains("null") && !out.contains("num_added"), "{out}");
 
     // A bad row: non-zero exit, the place named on stderr, nothing committed.
     let bad = dir.path().join("bad.csv");
@@ -236,8 +241,12 @@ fn ingest_table_and_sql_keep_their_command_line_contract() {
         "--on-bad-rows",
         "quarantine",
     ]);
-    assert!(o.status.success());
-    assert!(text(&o).0.contains("0 rows written") && text(&o).0.contains("quarantined 1 bad rows"), "{}", text(&o).0);
+    // Quarantining every row leaves nothing to write: refused, and no empty version.
+    assert!(!o.status.success(), "{}", text(&o).0);
+    assert!(text(&o).1.contains("nothing was written"), "{}", text(&o).1);
+    let (out, _) = text(&tongshu(&["table", "info", "scjg_qiye", "--data-dir", d, "--json"]));
+    let info: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(info["version"].as_u64(), Some(1), "no version was committed");
 
     let (out, _) = text(&tongshu(&[
         "sql",
@@ -347,6 +356,11 @@ fn a_postgres_table_is_pulled_incrementally_from_the_command_line() {
     let (out, _) = text(&tongshu(&["table", "info", "wjw_births", "--data-dir", d, "--json"]));
     let info: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!((info["version"].as_u64(), info["rows"].as_u64()), (Some(2), Some(3)));
+    // The list shows when each pull last ran (Beijing time) and how it went.
+    let (out, _) = text(&tongshu(&["pull", "list", "--data-dir", d]));
+    let line = out.lines().find(|l| l.starts_with("births")).unwrap_or_default();
+    let today = time::OffsetDateTime::now_utc().to_offset(time::UtcOffset::from_hms(8, 0, 0).unwrap()).date();
+    assert!(line.contains(&today.to_string()) && !line.contains("never"), "{out}");
     let o = tongshu(&["pull", "run", "nope", "--data-dir", d]);
     assert!(!o.status.success() && text(&o).1.contains("nope"));
     psql(&format!("DROP TABLE {t}"));

@@ -47,6 +47,19 @@ pub enum Decision {
     Refuse { answer: String },
 }
 
+impl Decision {
+    /// The decision's name as the API takes it (`publish`, `answer`, ...), for messages.
+    pub fn verb(&self) -> &'static str {
+        match self {
+            Decision::Publish => "publish",
+            Decision::Hide => "hide",
+            Decision::Answer { .. } => "answer",
+            Decision::Approve { .. } => "approve",
+            Decision::Refuse { .. } => "refuse",
+        }
+    }
+}
+
 /// What the public sees of each kind.
 pub fn visible_statuses(kind: InteractionKind) -> Vec<InteractionStatus> {
     match kind {
@@ -181,7 +194,11 @@ impl Portal {
                 (S::Refused, Some(check_text("reason", answer, 2, 5000)?), None)
             }
             d => {
-                return Err(PortalError::Invalid(format!("a {} cannot be decided with {d:?}", post.kind.as_str())));
+                return Err(PortalError::Invalid(format!(
+                    "a {} cannot be decided with {:?}",
+                    post.kind.as_str(),
+                    d.verb()
+                )));
             }
         };
         let settled = matches!(post.status, S::Approved | S::Refused | S::Hidden);

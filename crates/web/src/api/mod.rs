@@ -32,8 +32,16 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
         let query = parts.uri.query().unwrap_or("");
         let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
         serde_path_to_error::deserialize(de).map(ApiQuery).map_err(|e| {
-            let field = e.path().to_string();
-            let msg = e.into_inner().to_string();
+            let msg = e.inner().to_string();
+            // A missing field is reported at the root (`.`): name the field itself.
+            let field = match e.path().to_string().as_str() {
+                "." => msg
+                    .strip_prefix("missing field `")
+                    .and_then(|rest| rest.split('`').next())
+                    .unwrap_or("query")
+                    .to_owned(),
+                path => path.to_owned(),
+            };
             let mut f = FieldErrors::default();
             f.add(field.clone(), msg.clone());
             ApiError::fields(ErrorCode::BadRequest, format!("bad query parameter {field}: {msg}"), f)
@@ -64,4 +72,32 @@ pub fn paging(limit: Option<i64>, offset: Option<i64>, default: i64, max: i64) -
         return Err(bad_param("offset", "must not be negative"));
     }
     Ok((limit, offset))
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::extract::FromRequestParts;
+
+    use super::ApiQuery;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)] // read only through Debug
+    struct Wants {
+        name: String,
+        limit: Option<u32>,
+    }
+
+    async fn parse(query: &str) -> Result<Wants, crate::error::ApiError> {
+        let (mut parts, ()) = axum::http::Request::get(format!("/x?{query}")).body(()).unwrap().into_parts();
+        ApiQuery::<Wants>::from_request_parts(&mut parts, &()).await.map(|q| q.0)
+    }
+
+    #[tokio::test]
+    async fn bad_query_parameters_are_named_in_words() {
+        let e = parse("limit=1").await.unwrap_err();
+        assert_eq!(e.message, "bad query parameter name: missing field `name`");
+        let e = parse("name=x&limit=many").await.unwrap_err();
+        assert!(e.message.starts_with("bad query parameter limit: "), "{}", e.message);
+        assert!(parse("name=x").await.is_ok());
+    }
 }
