@@ -71,6 +71,44 @@ async fn every_route_is_enforced_for_every_role() {
     assert!(checked >= 6 * 40, "{checked} checks");
 }
 
+/// Every path of the table, asked with a method it does not have, answers 405 with the
+/// methods it has in `Allow` (never 500), for anonymous and signed-in callers alike.
+#[tokio::test]
+async fn methods_a_path_does_not_have_answer_405_with_allow() {
+    let app = spawn_app().await;
+    let admin = app.sign_in("admin", "Admin@2026").await;
+    let (_, t) = admin.post(&app, "/api/v1/tokens", json!({"name": "methods"})).await;
+    let token = t["token"].as_str().unwrap().to_owned();
+    let policy = tongshu_web::routes::policy();
+    let mut paths: Vec<&str> = policy.iter().map(|r| r.path).collect();
+    paths.dedup();
+    let c = client();
+    let mut checked = 0;
+    for path in paths {
+        let has: Vec<&str> = policy.iter().filter(|r| r.path == path).map(|r| r.method.as_str()).collect();
+        let url = app.url(&path.replace("{id}", "1").replace("{file}", "style.css"));
+        for method in [Method::PATCH, Method::TRACE, Method::PUT, Method::DELETE] {
+            if has.contains(&method.as_str()) {
+                continue;
+            }
+            for bearer in [None, Some(&token)] {
+                let mut req = c.request(method.clone(), &url);
+                if let Some(t) = bearer {
+                    req = req.bearer_auth(t);
+                }
+                let r = req.send().await.unwrap();
+                assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+                let allow = r.headers()["allow"].to_str().unwrap().to_owned();
+                for m in &has {
+                    assert!(allow.contains(m), "{method} {path}: Allow {allow:?} lacks {m}");
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 200, "{checked} checks");
+}
+
 #[tokio::test]
 async fn cookie_sessions_need_the_csrf_token_for_writes() {
     let app = spawn_app().await;
