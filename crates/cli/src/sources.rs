@@ -27,6 +27,10 @@ pub enum SourceCmd {
         /// Organization (slug) owning the database. [default: the user's]
         #[arg(long, value_name = "SLUG")]
         org: Option<String>,
+        /// The zone of the database's times without one (DATETIME, TIMESTAMP), as an
+        /// offset; they are read as that zone's wall clock. [default: +08:00, Beijing]
+        #[arg(long, value_name = "OFFSET", allow_hyphen_values = true)]
+        time_zone: Option<String>,
         /// Act as this user. [default: the first platform administrator]
         #[arg(long = "as", value_name = "USERNAME")]
         as_user: Option<String>,
@@ -98,7 +102,7 @@ pub struct PullAddArgs {
 
 pub async fn source(cmd: SourceCmd, store: MetaStore, service: LibraryService) -> Result<()> {
     match cmd {
-        SourceCmd::Add { name, url, org, as_user, .. } => {
+        SourceCmd::Add { name, url, org, time_zone, as_user, .. } => {
             let who = crate::library::principal(&store, as_user.as_deref()).await?;
             let mut conn = tongshu_sources::Connection::from_url(&url)?;
             if conn.password.is_empty() {
@@ -126,16 +130,18 @@ pub async fn source(cmd: SourceCmd, store: MetaStore, service: LibraryService) -
                         database: conn.database,
                         username: conn.username,
                         password: conn.password,
+                        time_zone,
                     },
                 )
                 .await?;
             say!(
-                "registered data source {} ({}://{}:{}/{}); its password is stored sealed",
+                "registered data source {} ({}://{}:{}/{}, times without a zone in UTC{}); its password is stored sealed",
                 s.name,
                 s.kind,
                 s.host,
                 s.port,
-                s.database
+                s.database,
+                s.time_zone
             );
             Ok(())
         }
@@ -145,13 +151,14 @@ pub async fn source(cmd: SourceCmd, store: MetaStore, service: LibraryService) -
                 say!("{}", serde_json::to_string_pretty(&all)?);
                 return Ok(());
             }
-            say!("{:<24} {:<9} {:<40} user", "source", "kind", "where");
+            say!("{:<24} {:<9} {:<40} {:<8} user", "source", "kind", "where", "zone");
             for s in all {
                 say!(
-                    "{:<24} {:<9} {:<40} {}",
+                    "{:<24} {:<9} {:<40} {:<8} {}",
                     s.name,
                     s.kind,
                     format!("{}:{}/{}", s.host, s.port, s.database),
+                    s.time_zone,
                     s.username
                 );
             }

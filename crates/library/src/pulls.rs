@@ -23,6 +23,8 @@ pub struct NewSource {
     pub database: String,
     pub username: String,
     pub password: String,
+    /// The zone of its times without one (`+08:00`); default Beijing.
+    pub time_zone: Option<String>,
 }
 
 /// A pull to save.
@@ -65,6 +67,7 @@ impl LibraryService {
             database: s.database.clone(),
             username: s.username.clone(),
             password,
+            time_zone: s.time_zone.clone(),
         })
     }
 
@@ -87,6 +90,10 @@ impl LibraryService {
             database: s.database.clone(),
             username: s.username.clone(),
             password: s.password.clone(),
+            time_zone: match &s.time_zone {
+                Some(z) => tongshu_sources::parse_time_zone(z).map_err(source_err)?,
+                None => tongshu_sources::DEFAULT_TIME_ZONE.to_owned(),
+            },
         };
         tongshu_sources::check(&conn).await.map_err(source_err)?;
         let sealed = self.secret()?.seal(&s.password);
@@ -102,6 +109,7 @@ impl LibraryService {
                 &s.username,
                 &sealed,
                 &who.username,
+                &conn.time_zone,
             )
             .await?)
     }

@@ -270,6 +270,7 @@ async fn pull_story(url: &str, time_type: &str) {
         database: conn.database.clone(),
         username: conn.username.clone(),
         password: "not-the-password".into(),
+        time_zone: None,
     };
     let err = f.service.add_source(&officer, new.clone()).await.unwrap_err().to_string();
     assert!(err.contains("cannot connect"), "a wrong password is found at once: {err}");

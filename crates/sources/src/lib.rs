@@ -65,6 +65,24 @@ pub struct Connection {
     pub database: String,
     pub username: String,
     pub password: String,
+    /// The zone of the source's times without one (MySQL `DATETIME`, PostgreSQL
+    /// `TIMESTAMP`), as `+08:00`: they are read as wall-clock times there. Default Beijing.
+    pub time_zone: String,
+}
+
+/// The zone naive source times are in unless a source says otherwise: Beijing.
+pub const DEFAULT_TIME_ZONE: &str = "+08:00";
+
+/// Checks a zone offset (`+08:00`, `-05:30`, `+00:00`), giving it back in that form.
+pub fn parse_time_zone(s: &str) -> Result<String, SourceError> {
+    let t = s.trim();
+    let bad = || SourceError::Query(format!("time zone {s:?}: give an offset such as +08:00"));
+    let b = t.as_bytes();
+    let digits = |r: std::ops::Range<usize>| t.get(r).filter(|d| d.bytes().all(|c| c.is_ascii_digit()));
+    match (b.len(), b.first(), b.get(3), digits(1..3), digits(4..6)) {
+        (6, Some(b'+' | b'-'), Some(b':'), Some(h), Some(m)) if h <= "14" && m < "60" => Ok(t.to_owned()),
+        _ => Err(bad()),
+    }
 }
 
 impl std::fmt::Debug for Connection {
@@ -92,6 +110,7 @@ impl Connection {
             database: u.path().trim_start_matches('/').to_owned(),
             username: decode(u.username()),
             password: u.password().map(decode).unwrap_or_default(),
+            time_zone: DEFAULT_TIME_ZONE.to_owned(),
         })
     }
 
@@ -289,7 +308,9 @@ pub async fn pull(conn: &Connection, query: &str, incremental: Option<Incrementa
         Kind::Mysql => {
             let mut c = sqlx::MySqlConnection::connect(&conn.url()).await.map_err(|e| connect_err(conn, e))?;
             c.execute("SET SESSION TRANSACTION READ ONLY").await.map_err(db_err)?;
-            c.execute("SET time_zone = '+08:00'").await.map_err(db_err)?;
+            // MySQL `TIMESTAMP`s come out in the session's zone: the source's own.
+            let zone = parse_time_zone(&conn.time_zone)?;
+            c.execute(sqlx::AssertSqlSafe(format!("SET time_zone = '{zone}'"))).await.map_err(db_err)?;
             let (columns, sql) = plan(Kind::Mysql, describe!(c, query), query, incremental.as_ref())?;
             spawn_reader!(c, sql.clone(), columns.len(), tx);
             (columns, sql)
@@ -311,7 +332,19 @@ pub async fn pull(conn: &Connection, query: &str, incremental: Option<Incrementa
         None => None,
     };
     let header = columns.iter().map(|c| c.name.clone()).collect();
-    let rows = PulledRows { name: what, header, rx, row: 1, watch, high_water: high_water.clone(), failure: None };
+    let zone = parse_time_zone(&conn.time_zone)?;
+    let times = columns.iter().enumerate().filter(|(_, c)| c.ty == ColumnType::DateTime).map(|(i, _)| i).collect();
+    let rows = PulledRows {
+        name: what,
+        header,
+        rx,
+        row: 1,
+        watch,
+        high_water: high_water.clone(),
+        failure: None,
+        times,
+        zone,
+    };
     Ok(Pull { columns, rows, high_water })
 }
 
@@ -361,6 +394,16 @@ pub struct PulledRows {
     watch: Option<(usize, ColumnType)>,
     high_water: Arc<Mutex<Option<String>>>,
     failure: Option<String>,
+    /// Date-time columns, and the zone their values without one are in.
+    times: Vec<usize>,
+    zone: String,
+}
+
+/// A source's date-time text with its zone: `2026-11-01 10:00:00` in `+08:00` becomes
+/// `2026-11-01T10:00:00+08:00`, an instant; text that names its zone is left alone.
+fn with_zone(v: &str, zone: &str) -> Option<String> {
+    let has_zone = v.ends_with('Z') || v.get(19..).is_some_and(|rest| rest.contains(['+', '-']));
+    (v.len() >= 19 && !has_zone).then(|| format!("{}{zone}", v.replacen(' ', "T", 1)))
 }
 
 fn above(ty: ColumnType, a: &str, b: &str) -> bool {
@@ -415,6 +458,12 @@ impl Rows for PulledRows {
                 }
                 cells.clear();
                 cells.extend(values.into_iter().map(Option::unwrap_or_default));
+                // The mark above stays in the source's own terms (it is compared there).
+                for &i in &self.times {
+                    if let Some(zoned) = cells.get(i).and_then(|v| with_zone(v, &self.zone)) {
+                        cells[i] = zoned;
+                    }
+                }
                 Some(Ok(self.row))
             }
         }

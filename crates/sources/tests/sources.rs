@@ -52,6 +52,16 @@ fn only_single_select_statements_are_pulled() {
 }
 
 #[test]
+fn time_zones_are_offsets() {
+    for ok in ["+08:00", "-05:30", "+00:00", "+14:00"] {
+        assert_eq!(tongshu_sources::parse_time_zone(ok).unwrap(), ok);
+    }
+    for bad in ["", "8", "+8:00", "+15:00", "+08:60", "UTC", "+08:00'; DROP TABLE t; --"] {
+        assert!(tongshu_sources::parse_time_zone(bad).is_err(), "{bad:?}");
+    }
+}
+
+#[test]
 fn urls_parse_and_passwords_are_hidden() {
     let c = Connection::from_url("mysql://u%40x:p%2Fw@db.example:3307/hr").unwrap();
     assert_eq!((c.username.as_str(), c.password.as_str(), c.port, c.database.as_str()), ("u@x", "p/w", 3307, "hr"));
@@ -133,6 +143,20 @@ async fn types_and_increments(url: &str, ddl_types: [&str; 6]) {
     let (_, rows, hw) = drain(p).await;
     assert_eq!(rows.iter().map(|r| r[0].as_str()).collect::<Vec<_>>(), ["11"], "id 9 is below the mark");
     assert_eq!(hw.as_deref(), Some("11"));
+
+    // Times without a zone are the source's wall clock (Beijing unless it says otherwise):
+    // the value carries the zone, the mark stays in the source's terms.
+    let times = format!("SELECT id, seen FROM {t} WHERE id = 1");
+    let p = pull(&conn, &times, Some(Incremental { column: "seen".into(), after: None })).await.unwrap();
+    let (_, rows, hw) = drain(p).await;
+    assert_eq!(rows[0][1], "2024-01-02T03:04:05+08:00", "{url}");
+    assert_eq!(hw.as_deref(), Some("2024-01-02 03:04:05"), "the mark as the source writes it");
+    let utc = Connection { time_zone: "+00:00".into(), ..conn.clone() };
+    let (_, rows, _) = drain(pull(&utc, &times, None).await.unwrap()).await;
+    assert_eq!(rows[0][1], "2024-01-02T03:04:05+00:00");
+    let odd = Connection { time_zone: "Beijing".into(), ..conn.clone() };
+    let err = pull(&odd, &times, None).await.err().unwrap().to_string();
+    assert!(err.contains("Beijing") && err.contains("+08:00"), "{err}");
 
     // Errors name what is wrong.
     let err = pull(&conn, &format!("SELECT nope FROM {t}"), None).await.err().unwrap().to_string();

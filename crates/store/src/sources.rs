@@ -23,6 +23,8 @@ pub struct DataSourceRecord {
     pub created_by: String,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// The zone of the source's times without one, as an offset (`+08:00`).
+    pub time_zone: String,
 }
 
 /// A saved pull: a SELECT against a source whose rows feed a library table.
@@ -83,7 +85,7 @@ pub struct JobRecord {
 }
 
 const SOURCE_COLUMNS: &str =
-    "id, name, org_id, kind, host, port, database_name, username, password_sealed, created_by, created_at";
+    "id, name, org_id, kind, host, port, database_name, username, password_sealed, created_by, created_at, time_zone";
 const PULL_COLUMNS: &str = "id, name, source_id, table_name, query, mode, keys, incremental_column, high_water, \
      every_minutes, last_run_at, last_status, last_message, created_by";
 const JOB_COLUMNS: &str = "id, kind, table_name, status, created_by, org_id, request, rows_done, bytes_done, \
@@ -110,6 +112,7 @@ fn source_from(r: &AnyRow) -> Result<DataSourceRecord> {
         password_sealed: r.try_get("password_sealed")?,
         created_by: r.try_get("created_by")?,
         created_at: parse_ts(&r.try_get::<String, _>("created_at")?)?,
+        time_zone: r.try_get("time_zone")?,
     })
 }
 
@@ -167,10 +170,12 @@ impl MetaStore {
         username: &str,
         password_sealed: &str,
         created_by: &str,
+        time_zone: &str,
     ) -> Result<DataSourceRecord> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO data_sources (name, org_id, kind, host, port, database_name, username, password_sealed, created_by, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {SOURCE_COLUMNS}"
+            "INSERT INTO data_sources (name, org_id, kind, host, port, database_name, username, password_sealed, created_by,
+                 created_at, time_zone)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING {SOURCE_COLUMNS}"
         )))
         .bind(name)
         .bind(org_id)
@@ -182,6 +187,7 @@ impl MetaStore {
         .bind(password_sealed)
         .bind(created_by)
         .bind(ts(OffsetDateTime::now_utc()))
+        .bind(time_zone)
         .fetch_one(&self.pool)
         .await
         .map_err(conflict_on_unique(|| format!("a data source named {name:?} already exists")))?;
