@@ -175,10 +175,18 @@ fn beijing_minute(t: time::OffsetDateTime) -> String {
 /// What turns the log filter down while the demo is seeded, and back up.
 type LogFilter = tracing_subscriber::reload::Handle<tracing_subscriber::EnvFilter, tracing_subscriber::Registry>;
 
+/// The configured log filter. deltalake's merge warns, on every upsert and delete, of a
+/// metric it derives itself: that line is not news to anyone, so it is left out unless the
+/// filter names its target.
+fn log_filter(s: &Settings) -> tracing_subscriber::EnvFilter {
+    const MERGE: &str = "deltalake_core::operations::merge";
+    let spec = if s.log.contains(MERGE) { s.log.clone() } else { format!("{},{MERGE}=error", s.log) };
+    tracing_subscriber::EnvFilter::try_new(&spec).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
+}
+
 fn init_logging(s: &Settings) -> LogFilter {
     use tracing_subscriber::prelude::*;
-    let filter =
-        tracing_subscriber::EnvFilter::try_new(&s.log).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter = log_filter(s);
     let (filter, handle) = tracing_subscriber::reload::Layer::new(filter);
     let json = s.log_format == LogFormat::Json;
     tracing_subscriber::registry()
@@ -195,8 +203,7 @@ fn init_logging(s: &Settings) -> LogFilter {
 async fn quietly<T>(log: &LogFilter, s: &Settings, work: impl std::future::Future<Output = T>) -> T {
     let _ = log.modify(|f| *f = tracing_subscriber::EnvFilter::new("warn"));
     let out = work.await;
-    let restored =
-        tracing_subscriber::EnvFilter::try_new(&s.log).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let restored = log_filter(s);
     let _ = log.modify(|f| *f = restored);
     out
 }

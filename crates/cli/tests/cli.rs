@@ -307,6 +307,42 @@ fn ingest_table_and_sql_keep_their_command_line_contract() {
         assert!(!o.status.success(), "{args:?}");
         assert!(text(&o).1.contains(expect), "{args:?}: {}", text(&o).1);
     }
+
+    // Upserts and deletes: no library warnings, and a delete does not note the columns it
+    // does not need.
+    let o = tongshu(&[
+        "ingest",
+        "--data-dir",
+        d,
+        "--table",
+        "scjg_qiye",
+        "--file",
+        csv,
+        "--mode",
+        "upsert",
+        "--key",
+        "统一社会信用代码",
+    ]);
+    assert!(o.status.success() && !text(&o).1.contains("WARN"), "{}", text(&o).1);
+    let keys = dir.path().join("keys.csv");
+    std::fs::write(&keys, "统一社会信用代码\n91371302MA3D000027\n").unwrap();
+    let keys = keys.to_str().unwrap();
+    let o = tongshu(&[
+        "ingest",
+        "--data-dir",
+        d,
+        "--table",
+        "scjg_qiye",
+        "--file",
+        keys,
+        "--mode",
+        "delete",
+        "--key",
+        "统一社会信用代码",
+    ]);
+    let (out, err) = text(&o);
+    assert!(o.status.success() && !err.contains("WARN") && !out.contains("not in the file"), "{out}{err}");
+    assert!(out.contains("1 deleted"), "{out}");
 }
 
 #[test]

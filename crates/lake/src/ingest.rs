@@ -381,6 +381,9 @@ impl Library {
             Mode::Upsert => inserted,
             Mode::Delete => 0,
         };
+        if req.mode != Mode::Delete {
+            notes.extend(read.missing.iter().map(|c| format!("column {c:?} is not in the file; it is left empty")));
+        }
         notes.extend(read.notes);
         Ok(IngestReport {
             table: req.table,

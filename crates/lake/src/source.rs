@@ -132,6 +132,9 @@ pub struct ReadReport {
     pub notes: Vec<String>,
     pub encoding: String,
     pub bytes: u64,
+    /// Columns of the table the file does not have (left empty, except by a delete, which
+    /// reads only its keys).
+    pub missing: Vec<String>,
 }
 
 impl ReadReport {
@@ -414,11 +417,8 @@ pub fn read(
         )));
     }
     let mut notes = Vec::new();
-    for (t, s) in targets.iter().zip(&sources) {
-        if s.is_none() {
-            notes.push(format!("column {:?} is not in the file; it is left empty", t.name));
-        }
-    }
+    let missing: Vec<String> =
+        targets.iter().zip(&sources).filter(|(_, s)| s.is_none()).map(|(t, _)| t.name.clone()).collect();
     let confirm: Vec<Confirm> = targets
         .iter()
         .map(|t| {
@@ -463,6 +463,7 @@ pub fn read(
     }
     notes.append(&mut report.notes);
     report.notes = notes;
+    report.missing = missing;
     report.encoding = encoding;
     report.bytes = progress.bytes.load(std::sync::atomic::Ordering::Relaxed);
     Ok(report)

@@ -262,6 +262,7 @@ async fn every_mode_makes_one_version() {
     let gone = f.file("gone.csv", "id\n1\n3\n".as_bytes());
     let r = f.lib.ingest(IngestRequest { keys: vec!["id".into()], ..f.req("t", &gone, Mode::Delete) }).await.unwrap();
     assert_eq!((r.version, r.rows_deleted), (4, 2));
+    assert!(r.notes.iter().all(|n| !n.contains("not in the file")), "a delete reads only its keys: {:?}", r.notes);
     assert_eq!(f.rows("SELECT id FROM t ORDER BY id").await, ["2", "4", "5"]);
 
     let fresh = f.file("fresh.csv", "id,名称,数量\n9,新,90\n".as_bytes());
@@ -275,6 +276,11 @@ async fn every_mode_makes_one_version() {
     assert!(history[0].source.as_deref().unwrap().ends_with("fresh.csv"));
     assert!(history[0].operation.to_uppercase().contains("WRITE"), "{}", history[0].operation);
     assert!(history[2].operation.to_uppercase().contains("MERGE"), "{}", history[2].operation);
+
+    // An append of a file without some columns says so (they are left empty).
+    let partial = f.file("partial.csv", "id\n10\n".as_bytes());
+    let r = f.lib.ingest(f.req("t", &partial, Mode::Append)).await.unwrap();
+    assert!(r.notes.iter().any(|n| n.contains("\"数量\" is not in the file")), "{:?}", r.notes);
 
     let no_key = f.lib.ingest(f.req("t", &fresh, Mode::Upsert)).await.unwrap_err();
     assert!(no_key.to_string().contains("key"), "{no_key}");
