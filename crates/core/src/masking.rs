@@ -172,10 +172,18 @@ impl Masks {
 /// A masking rule: items whose name contains one of `patterns` are masked with `mask` when
 /// their entry is graded `min_grading` or higher, unless a grant shows them in clear.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct MaskRule {
     pub name: String,
     /// Parts of item names, separated by `|` (e.g. `身份证|证件号码`).
     pub patterns: String,
+    /// `keep:F:L` (keep the first F and last L characters), `redact`, `sm3`, `null`, `year`
+    /// or `clear`.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = String, example = "keep:6:4", pattern = r"^(clear|redact|sm3|null|year|keep:[0-9]+:[0-9]+)$")
+    )]
     pub mask: Mask,
     pub min_grading: Grading,
 }

@@ -79,13 +79,15 @@ pub enum Action {
     AuditEvidence,
     /// Keep the exchange's calendar, lists and quotas; assign demands (platform administrators).
     SuperviseExchange,
+    /// Keep the open portal's search dictionary (synonyms) (platform administrators).
+    ManagePortal,
     /// Call a data interface. Apps sign their calls and carry no session, so an anonymous
     /// caller reaches the handler, which checks the signature (or answers 401).
     CallInterface,
 }
 
 impl Action {
-    pub const ALL: [Action; 13] = [
+    pub const ALL: [Action; 14] = [
         Action::Public,
         Action::SignedIn,
         Action::EditEntries,
@@ -98,6 +100,7 @@ impl Action {
         Action::Share,
         Action::AuditEvidence,
         Action::SuperviseExchange,
+        Action::ManagePortal,
         Action::CallInterface,
     ];
 }
@@ -185,6 +188,7 @@ mod tests {
         for r in Role::ALL {
             assert_eq!(allows(Some(r), Action::ReviewEntries), r == Role::PlatformAdmin);
             assert_eq!(allows(Some(r), Action::ManageAccounts), r == Role::PlatformAdmin);
+            assert_eq!(allows(Some(r), Action::ManagePortal), r == Role::PlatformAdmin);
         }
     }
 

@@ -33,6 +33,7 @@ impl Consumer {
 /// One condition of a row scope: `column op value`, ops `eq`, `in` (comma-separated), `ne`,
 /// `gt`, `gte`, `lt`, `lte`, `contains`, `isnull`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ScopeCondition {
     pub column: String,

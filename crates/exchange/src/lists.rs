@@ -49,6 +49,7 @@ pub struct Duty {
 
 /// An objection as a consumer raises it.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ObjectionInput {
     pub table: String,

@@ -15,11 +15,15 @@ use crate::{Exchange, ExchangeError, Result, beijing_today, evidence_now};
 
 /// A request as a consumer department files it.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RequestInput {
+    /// The catalog entry whose data is requested.
     pub entry_id: i64,
+    /// What the data is for (required, at most 2000 characters).
     #[serde(default)]
     pub purpose: String,
+    /// The law or document the request rests on (required for conditionally shared data).
     #[serde(default)]
     pub legal_basis: Option<String>,
     /// Items wanted (empty: all).
@@ -34,6 +38,7 @@ pub struct RequestInput {
     /// `YYYY-MM-DD` (last day of use); default a year on.
     #[serde(default)]
     pub valid_to: Option<String>,
+    /// The consumer's information system that will use the data.
     #[serde(default)]
     pub consuming_system: Option<String>,
     /// Only this app of the consumer may use the grant (default: all of its apps and users).
@@ -43,8 +48,10 @@ pub struct RequestInput {
 
 /// A provider's answer.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DecisionInput {
+    /// Approve (true) or refuse (false).
     pub approve: bool,
     /// The reason for a refusal (required), or a note with an approval.
     #[serde(default)]

@@ -5,6 +5,7 @@
 //! handed to a Delta write or merge as a DataFusion plan, so memory stays bounded and a
 //! failure anywhere leaves the previous version as it was.
 
+mod cache;
 mod csv_rows;
 mod export;
 mod figures;
@@ -118,6 +119,8 @@ pub struct VersionInfo {
 pub struct Library {
     root: Url,
     storage_options: HashMap<String, String>,
+    /// Snapshots, Parquet metadata and value indexes for pages of rows ([`cache`]).
+    caches: Arc<cache::Caches>,
 }
 
 fn arrow_type(t: ColumnType) -> ArrowType {
@@ -128,6 +131,7 @@ fn arrow_type(t: ColumnType) -> ArrowType {
         ColumnType::Date => ArrowType::Date32,
         ColumnType::DateTime => ArrowType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
         ColumnType::Boolean => ArrowType::Boolean,
+        ColumnType::Decimal { precision, scale } => ArrowType::Decimal128(precision, scale as i8),
     }
 }
 
@@ -135,7 +139,8 @@ fn column_type(t: &ArrowType) -> Option<ColumnType> {
     Some(match t {
         ArrowType::Utf8 | ArrowType::LargeUtf8 | ArrowType::Utf8View => ColumnType::Text,
         ArrowType::Int8 | ArrowType::Int16 | ArrowType::Int32 | ArrowType::Int64 => ColumnType::Integer,
-        ArrowType::Float32 | ArrowType::Float64 | ArrowType::Decimal128(..) => ColumnType::Number,
+        ArrowType::Float32 | ArrowType::Float64 => ColumnType::Number,
+        ArrowType::Decimal128(p, s) if *s >= 0 => ColumnType::decimal(u32::from(*p), *s as u32)?,
         ArrowType::Date32 | ArrowType::Date64 => ColumnType::Date,
         ArrowType::Timestamp(..) => ColumnType::DateTime,
         ArrowType::Boolean => ColumnType::Boolean,
@@ -156,6 +161,10 @@ fn delta_field(c: &TargetColumn) -> StructField {
         ColumnType::Date => PrimitiveType::Date,
         ColumnType::DateTime => PrimitiveType::Timestamp,
         ColumnType::Boolean => PrimitiveType::Boolean,
+        // `ColumnType::decimal` only makes valid ones; a double would be the lossy fallback.
+        ColumnType::Decimal { precision, scale } => {
+            PrimitiveType::decimal(precision, scale).unwrap_or(PrimitiveType::Double)
+        }
     };
     StructField::new(c.name.clone(), DeltaType::Primitive(t), true)
 }
@@ -178,7 +187,7 @@ impl Library {
         } else {
             Url::parse(&format!("{url}/")).map_err(|e| LakeError::Internal(e.to_string()))?
         };
-        Ok(Self { root, storage_options })
+        Ok(Self { root, storage_options, caches: Arc::default() })
     }
 
     pub fn root(&self) -> &Url {

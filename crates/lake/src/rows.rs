@@ -115,6 +115,10 @@ fn scalar(v: Value, ty: ColumnType, text: &str) -> ScalarValue {
         Value::Date(d) => ScalarValue::Date32(Some(d)),
         Value::DateTime(t) => ScalarValue::TimestampMicrosecond(Some(t), Some("UTC".into())),
         Value::Boolean(b) => ScalarValue::Boolean(Some(b)),
+        Value::Decimal(n) => match ty {
+            ColumnType::Decimal { precision, scale } => ScalarValue::Decimal128(Some(n), precision, scale as i8),
+            _ => ScalarValue::Null,
+        },
     }
     .cast_to(&crate::arrow_type(ty))
     .unwrap_or(ScalarValue::Null)
@@ -123,18 +127,19 @@ fn scalar(v: Value, ty: ColumnType, text: &str) -> ScalarValue {
 impl Library {
     /// One page of rows of a table.
     pub async fn rows(&self, q: &RowQuery) -> Result<RowPage> {
-        let mut table = self.table(&q.table).await?;
-        if let Some(p) = q.after
-            && table.version() != Some(p.version)
-        {
-            table.load_version(p.version).await.map_err(|e| {
-                LakeError::Input(format!(
-                    "the cursor's version {} of {:?} is gone ({e}); start again",
-                    p.version, q.table
-                ))
-            })?;
-        }
-        let columns = Library::columns_of(&table)?;
+        // Pages in stored order read a cached snapshot of their version: no log replay.
+        let snapshot = match q.after {
+            Some(p) if p.version != u64::MAX => Some(self.snapshot(&q.table, p.version).await?),
+            _ => None,
+        };
+        let table = match &snapshot {
+            Some(s) => s.table.clone(),
+            None => self.table(&q.table).await?,
+        };
+        let columns = match &snapshot {
+            Some(s) => s.columns.clone(),
+            None => Library::columns_of(&table)?,
+        };
         let find = |name: &str| {
             columns.iter().find(|c| c.name == name).ok_or_else(|| {
                 LakeError::Input(format!(
@@ -153,16 +158,29 @@ impl Library {
             }
         };
         let mut filters: Vec<Expr> = Vec::new();
+        // The equality filters as index keys (column, values), while every one has a value.
+        let mut keys: Option<Vec<(String, Vec<String>)>> = Some(Vec::new());
         for (name, values) in &q.equals {
             let c = find(name)?;
             let mut alternatives = Vec::new();
+            let mut these = Vec::new();
             for v in values {
                 let parsed = parse(v, c.ty, None)
                     .map_err(|why| LakeError::Input(format!("filter on {name:?}: {v:?} {why} ({} column)", c.ty)))?;
                 alternatives.push(match parsed {
-                    Value::Null => col(name).is_null(),
-                    p => col(name).eq(lit(scalar(p, c.ty, v.trim()))),
+                    Value::Null => {
+                        keys = None;
+                        col(name).is_null()
+                    }
+                    p => {
+                        let s = scalar(p, c.ty, v.trim());
+                        these.push(index_key(&s)?);
+                        col(name).eq(lit(s))
+                    }
                 });
+            }
+            if let Some(k) = keys.as_mut() {
+                k.push((name.clone(), these));
             }
             if let Some(any) = alternatives.into_iter().reduce(Expr::or) {
                 filters.push(any);
@@ -215,10 +233,26 @@ impl Library {
                 return Err(LakeError::Input("a cursor pages in stored order: drop sort, distinct and offset".into()));
             }
             let select: Vec<Expr> = chosen.iter().map(|c| col(&c.name)).collect();
-            let (batches, next) = stored_order_page(&table, select, filter.clone(), from, q.limit).await?;
-            let total = match q.total {
-                true => Some(self.count_rows(&table, filter).await?),
-                false => None,
+            let snapshot = snapshot.ok_or_else(|| LakeError::Internal("a cursor without a version".into()))?;
+            let plain = q.conditions.is_empty() && q.text.as_deref().is_none_or(|t| t.trim().is_empty());
+            // Equality filters only: the version's value indexes say which rows match.
+            if let Some(keys) = keys.filter(|k| plain && !k.is_empty())
+                && let Some(matches) = self.matching(&snapshot, &keys).await?
+            {
+                let names: Vec<String> = chosen.iter().map(|c| c.name.clone()).collect();
+                let (batches, next) = self.indexed_page(&snapshot, &names, &matches, from, q.limit).await?;
+                return Ok(RowPage {
+                    fields: chosen.iter().map(|c| (c.name.clone(), c.ty)).collect(),
+                    batches,
+                    total: q.total.then_some(matches.len() as u64),
+                    next,
+                });
+            }
+            let (batches, next) = self.stored_order_page(&snapshot, select, filter.clone(), from, q.limit).await?;
+            let total = match (q.total, &filter) {
+                (false, _) => None,
+                (true, None) => Some(snapshot.files.iter().map(|f| f.rows).sum()),
+                (true, Some(_)) => Some(self.count_rows(&table, filter).await?),
             };
             return Ok(RowPage {
                 fields: chosen.iter().map(|c| (c.name.clone(), c.ty)).collect(),
@@ -267,50 +301,292 @@ impl Library {
     }
 }
 
-/// Up to `limit` matching rows in stored order from `from`, and where the next page starts.
-/// Each file is scanned by one partition, so its rows come in their stored order; a page
-/// reads only the files it takes rows from (skipping a file's earlier matches costs at
-/// most that file).
-async fn stored_order_page(
-    table: &deltalake::DeltaTable,
-    select: Vec<Expr>,
-    filter: Option<Expr>,
-    from: Position,
-    limit: usize,
-) -> Result<(Vec<RecordBatch>, Option<Position>)> {
-    use deltalake::datafusion::prelude::SessionConfig;
-    let files: Vec<String> = crate::data_files(table).await?.into_iter().map(|f| f.path).collect();
-    let version = table.version().unwrap_or(0);
-    let mut pos = Position { version, ..from };
-    let mut out = Vec::new();
-    let mut got = 0;
-    while pos.file < files.len() && got < limit {
-        let want = limit - got;
-        // One row more than wanted tells whether the file has more after this page.
-        let batches = match &filter {
-            // Without a filter the Parquet reader skips whole row groups and pages to the
-            // position, so a page deep in a big file costs what a first page costs.
-            None => read_file_slice(table, &files[pos.file], &select, pos.skip, want + 1).await?,
-            Some(f) => {
-                let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(1));
-                table.update_datafusion_session(&ctx.state())?;
-                let selection = deltalake::delta_datafusion::FileSelection::from_file_paths([files[pos.file].clone()]);
-                let df = ctx.read_table(table.table_provider().with_file_selection(selection).await?)?;
-                df.filter(f.clone())?.select(select.clone())?.limit(pos.skip, Some(want + 1))?.collect().await?
+impl Library {
+    /// Version `version` of table `name`, from the cache when it is the version cached.
+    pub(crate) async fn snapshot(&self, name: &str, version: u64) -> Result<std::sync::Arc<crate::cache::Snapshot>> {
+        let url = self.table_url(name)?;
+        if Self::local_dir(&url).is_some_and(|d| !d.join("_delta_log").is_dir()) {
+            return Err(LakeError::NoSuchTable(name.to_owned()));
+        }
+        let fresh = self.load_url(url).await?;
+        self.caches.snapshot(name, fresh, version).await.map_err(|e| match e {
+            LakeError::Input(m) => LakeError::Input(format!("the cursor's {m}")),
+            e => e,
+        })
+    }
+
+    /// The rows matching every `(column, values)` key (a value of each column), as sorted
+    /// positions; `None` when an index cannot be had (the caller scans).
+    async fn matching(
+        &self,
+        snapshot: &crate::cache::Snapshot,
+        keys: &[(String, Vec<String>)],
+    ) -> Result<Option<Vec<u64>>> {
+        let mut result: Option<Vec<u64>> = None;
+        for (column, values) in keys {
+            let Some(index) = self.caches.index(snapshot, column, || self.build_index(snapshot, column)).await? else {
+                return Ok(None);
+            };
+            let mut these: Vec<u64> = Vec::new();
+            for v in values {
+                if let Some(p) = index.positions.get(v) {
+                    these.extend_from_slice(p);
+                }
+            }
+            if values.len() > 1 {
+                these.sort_unstable();
+                these.dedup();
+            }
+            result = Some(match result {
+                None => these,
+                Some(before) => intersect(&before, &these),
+            });
+        }
+        Ok(result)
+    }
+
+    /// Reads one column of every data file of `snapshot` into a value → positions map.
+    async fn build_index(
+        &self,
+        snapshot: &crate::cache::Snapshot,
+        column: &str,
+    ) -> Result<std::collections::HashMap<String, Vec<u64>>> {
+        use deltalake::arrow::array::{Array, AsArray};
+        use deltalake::arrow::datatypes::DataType;
+        use deltalake::arrow::util::display::{ArrayFormatter, FormatOptions};
+        let started = std::time::Instant::now();
+        let mut map: std::collections::HashMap<String, Vec<u64>> = std::collections::HashMap::new();
+        let names = [column.to_owned()];
+        for (f, file) in snapshot.files.iter().enumerate() {
+            let mut row: u64 = 0;
+            for b in self.read_file(snapshot, &file.path, &names, Pick::All).await? {
+                let a = b.column(0);
+                let mut put = |key: &str, r: u64| match map.get_mut(key) {
+                    Some(v) => v.push(((f as u64) << 32) | r),
+                    None => {
+                        map.insert(key.to_owned(), vec![((f as u64) << 32) | r]);
+                    }
+                };
+                match a.data_type() {
+                    DataType::Utf8 => {
+                        for (i, v) in a.as_string::<i32>().iter().enumerate() {
+                            if let Some(v) = v {
+                                put(v, row + i as u64);
+                            }
+                        }
+                    }
+                    DataType::Utf8View => {
+                        for (i, v) in a.as_string_view().iter().enumerate() {
+                            if let Some(v) = v {
+                                put(v, row + i as u64);
+                            }
+                        }
+                    }
+                    _ => {
+                        let fmt = ArrayFormatter::try_new(a.as_ref(), &FormatOptions::default())
+                            .map_err(|e| LakeError::Internal(format!("index of {column:?}: {e}")))?;
+                        for i in 0..a.len() {
+                            if a.is_valid(i) {
+                                put(&fmt.value(i).to_string(), row + i as u64);
+                            }
+                        }
+                    }
+                }
+                row += a.len() as u64;
+            }
+        }
+        tracing::debug!(column, values = map.len(), ms = started.elapsed().as_millis() as u64, "value index built");
+        Ok(map)
+    }
+
+    /// A page of the rows at `matches` (sorted positions) from `from`, and where the next
+    /// page starts: each file reads only the rows (and pages) the page takes.
+    async fn indexed_page(
+        &self,
+        snapshot: &crate::cache::Snapshot,
+        names: &[String],
+        matches: &[u64],
+        from: Position,
+        limit: usize,
+    ) -> Result<(Vec<RecordBatch>, Option<Position>)> {
+        let version = snapshot.table.version().unwrap_or(0);
+        let first_of = |file: usize| matches.partition_point(|p| (p >> 32) < file as u64);
+        let start = (first_of(from.file) + from.skip).min(matches.len());
+        let end = (start + limit).min(matches.len());
+        let mut out = Vec::new();
+        let mut i = start;
+        while i < end {
+            let file = (matches[i] >> 32) as usize;
+            let j = i + matches[i..end].partition_point(|p| (p >> 32) as usize == file);
+            let rows: Vec<u32> = matches[i..j].iter().map(|p| (p & 0xffff_ffff) as u32).collect();
+            let path =
+                &snapshot.files.get(file).ok_or_else(|| LakeError::Internal("index out of the files".into()))?.path;
+            out.extend(self.read_file(snapshot, path, names, Pick::Rows(&rows)).await?);
+            i = j;
+        }
+        let next = matches.get(end).map(|p| {
+            let file = (p >> 32) as usize;
+            Position { version, file, skip: end - first_of(file) }
+        });
+        Ok((out, next))
+    }
+
+    /// Up to `limit` matching rows in stored order from `from`, and where the next page
+    /// starts. Each file is scanned by one partition, so its rows come in their stored
+    /// order; a page reads only the files it takes rows from (skipping a file's earlier
+    /// matches costs at most that file).
+    async fn stored_order_page(
+        &self,
+        snapshot: &crate::cache::Snapshot,
+        select: Vec<Expr>,
+        filter: Option<Expr>,
+        from: Position,
+        limit: usize,
+    ) -> Result<(Vec<RecordBatch>, Option<Position>)> {
+        use deltalake::datafusion::prelude::SessionConfig;
+        let table = &snapshot.table;
+        let files: Vec<&str> = snapshot.files.iter().map(|f| f.path.as_str()).collect();
+        let names: Vec<String> = select
+            .iter()
+            .filter_map(|e| match e {
+                Expr::Column(c) => Some(c.name.clone()),
+                _ => None,
+            })
+            .collect();
+        let version = table.version().unwrap_or(0);
+        let mut pos = Position { version, ..from };
+        let mut out = Vec::new();
+        let mut got = 0;
+        while pos.file < files.len() && got < limit {
+            let want = limit - got;
+            // One row more than wanted tells whether the file has more after this page.
+            let batches = match &filter {
+                // Without a filter the Parquet reader skips whole row groups and pages to the
+                // position, so a page deep in a big file costs what a first page costs.
+                None => self.read_file(snapshot, files[pos.file], &names, Pick::Range(pos.skip, want + 1)).await?,
+                Some(f) => {
+                    let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(1));
+                    table.update_datafusion_session(&ctx.state())?;
+                    let selection =
+                        deltalake::delta_datafusion::FileSelection::from_file_paths([files[pos.file].to_owned()]);
+                    let df = ctx.read_table(table.table_provider().with_file_selection(selection).await?)?;
+                    df.filter(f.clone())?.select(select.clone())?.limit(pos.skip, Some(want + 1))?.collect().await?
+                }
+            };
+            let n: usize = batches.iter().map(|b| b.num_rows()).sum();
+            take_rows(&mut out, batches, want);
+            if n > want {
+                pos.skip += want;
+                got += want;
+            } else {
+                got += n;
+                pos = Position { version, file: pos.file + 1, skip: 0 };
+            }
+        }
+        let next = (pos.file < files.len()).then_some(pos);
+        Ok((out, next))
+    }
+
+    /// The columns `names` of one data file, in that order: all rows, `skip` then `limit`
+    /// rows (row groups and pages before are not decoded), or the rows at sorted indices.
+    /// The file's Parquet metadata comes from the cache.
+    // `ParquetObjectReader` is deprecated in parquet 59 in favour of an own `AsyncFileReader`;
+    // it still reads through the table's object store (local or S3) as needed here.
+    #[allow(deprecated)]
+    async fn read_file(
+        &self,
+        snapshot: &crate::cache::Snapshot,
+        file: &str,
+        names: &[String],
+        pick: Pick<'_>,
+    ) -> Result<Vec<RecordBatch>> {
+        use deltalake::parquet::arrow::ProjectionMask;
+        use deltalake::parquet::arrow::arrow_reader::{RowSelection, RowSelector};
+        use deltalake::parquet::arrow::async_reader::{ParquetObjectReader, ParquetRecordBatchStreamBuilder};
+        use futures::TryStreamExt;
+        let table = &snapshot.table;
+        let store = table.log_store().object_store(None);
+        let path = deltalake::Path::parse(file).map_err(|e| LakeError::Internal(format!("data file {file:?}: {e}")))?;
+        let mut reader = ParquetObjectReader::new(store, path);
+        let key = format!("{}{file}", table.table_url());
+        let meta = self.caches.footer(&key, &mut reader).await?;
+        let builder = ParquetRecordBatchStreamBuilder::new_with_metadata(reader, meta);
+        let fields = builder.schema().fields().clone();
+        let roots: Vec<usize> = names.iter().filter_map(|n| fields.iter().position(|f| f.name() == n)).collect();
+        if roots.len() != names.len() {
+            return Err(LakeError::Internal(format!("data file {file:?} lacks some of the columns {names:?}")));
+        }
+        let total = builder.metadata().file_metadata().num_rows().max(0) as usize;
+        let mask = ProjectionMask::roots(builder.parquet_schema(), roots.clone());
+        let builder = builder.with_projection(mask);
+        let builder = match pick {
+            Pick::All => builder.with_batch_size(8192),
+            Pick::Range(skip, limit) => {
+                builder.with_offset(skip).with_limit(limit).with_batch_size(limit.clamp(1, 8192))
+            }
+            Pick::Rows(rows) => {
+                let mut selectors = Vec::new();
+                let mut at = 0usize;
+                for &r in rows {
+                    let r = r as usize;
+                    if r > at {
+                        selectors.push(RowSelector::skip(r - at));
+                    }
+                    selectors.push(RowSelector::select(1));
+                    at = r + 1;
+                }
+                if total > at {
+                    selectors.push(RowSelector::skip(total - at));
+                }
+                builder.with_row_selection(RowSelection::from(selectors)).with_batch_size(rows.len().clamp(1, 8192))
             }
         };
-        let n: usize = batches.iter().map(|b| b.num_rows()).sum();
-        take_rows(&mut out, batches, want);
-        if n > want {
-            pos.skip += want;
-            got += want;
-        } else {
-            got += n;
-            pos = Position { version, file: pos.file + 1, skip: 0 };
+        let stream = builder.build().map_err(|e| LakeError::Internal(format!("data file {file:?}: {e}")))?;
+        let batches: Vec<RecordBatch> =
+            stream.try_collect().await.map_err(|e| LakeError::Internal(format!("data file {file:?}: {e}")))?;
+        // The projection keeps the file's column order; answer in the order asked for.
+        let mut sorted: Vec<usize> = roots.clone();
+        sorted.sort_unstable();
+        let order: Vec<usize> = roots.iter().map(|r| sorted.iter().position(|s| s == r).unwrap_or(0)).collect();
+        batches.into_iter().map(|b| b.project(&order).map_err(|e| LakeError::Internal(e.to_string()))).collect()
+    }
+}
+
+/// Which rows of a file [`Library::read_file`] reads.
+enum Pick<'a> {
+    All,
+    /// Skip, then at most this many.
+    Range(usize, usize),
+    /// These row indices, ascending.
+    Rows(&'a [u32]),
+}
+
+/// The text an index keeps a value under (what Arrow's display gives, as for the file's
+/// values).
+fn index_key(s: &ScalarValue) -> Result<String> {
+    if let ScalarValue::Utf8(Some(t)) = s {
+        return Ok(t.clone());
+    }
+    let a = s.to_array().map_err(|e| LakeError::Internal(format!("filter value: {e}")))?;
+    deltalake::arrow::util::display::array_value_to_string(&a, 0)
+        .map_err(|e| LakeError::Internal(format!("filter value: {e}")))
+}
+
+/// The positions in both sorted lists.
+fn intersect(a: &[u64], b: &[u64]) -> Vec<u64> {
+    let (mut i, mut j, mut out) = (0, 0, Vec::new());
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                out.push(a[i]);
+                i += 1;
+                j += 1;
+            }
         }
     }
-    let next = (pos.file < files.len()).then_some(pos);
-    Ok((out, next))
+    out
 }
 
 /// Moves the first `want` rows of `batches` into `out`.
@@ -324,57 +600,6 @@ fn take_rows(out: &mut Vec<RecordBatch>, batches: Vec<RecordBatch>, want: usize)
         out.push(b.slice(0, take));
         left -= take;
     }
-}
-
-/// `limit` rows of the columns `select` names from one data file, after its first `skip`
-/// rows, read with the Parquet reader's own offset (row groups and pages before it are not
-/// decoded).
-// `ParquetObjectReader` is deprecated in parquet 59 in favour of an own `AsyncFileReader`;
-// it still reads through the table's object store (local or S3) as needed here.
-#[allow(deprecated)]
-async fn read_file_slice(
-    table: &deltalake::DeltaTable,
-    file: &str,
-    select: &[Expr],
-    skip: usize,
-    limit: usize,
-) -> Result<Vec<RecordBatch>> {
-    use deltalake::parquet::arrow::ProjectionMask;
-    use deltalake::parquet::arrow::async_reader::{ParquetObjectReader, ParquetRecordBatchStreamBuilder};
-    use futures::TryStreamExt;
-    let store = table.log_store().object_store(None);
-    let path = deltalake::Path::parse(file).map_err(|e| LakeError::Internal(format!("data file {file:?}: {e}")))?;
-    let reader = ParquetObjectReader::new(store, path);
-    let builder = ParquetRecordBatchStreamBuilder::new(reader)
-        .await
-        .map_err(|e| LakeError::Internal(format!("data file {file:?}: {e}")))?;
-    let names: Vec<String> = select
-        .iter()
-        .filter_map(|e| match e {
-            Expr::Column(c) => Some(c.name.clone()),
-            _ => None,
-        })
-        .collect();
-    let fields = builder.schema().fields().clone();
-    let roots: Vec<usize> = names.iter().filter_map(|n| fields.iter().position(|f| f.name() == n)).collect();
-    if roots.len() != names.len() {
-        return Err(LakeError::Internal(format!("data file {file:?} lacks some of the columns {names:?}")));
-    }
-    let mask = ProjectionMask::roots(builder.parquet_schema(), roots.clone());
-    let stream = builder
-        .with_projection(mask)
-        .with_offset(skip)
-        .with_limit(limit)
-        .with_batch_size(limit.clamp(1, 8192))
-        .build()
-        .map_err(|e| LakeError::Internal(format!("data file {file:?}: {e}")))?;
-    let batches: Vec<RecordBatch> =
-        stream.try_collect().await.map_err(|e| LakeError::Internal(format!("data file {file:?}: {e}")))?;
-    // The projection keeps the file's column order; answer in the order asked for.
-    let mut sorted: Vec<usize> = roots.clone();
-    sorted.sort_unstable();
-    let order: Vec<usize> = roots.iter().map(|r| sorted.iter().position(|s| s == r).unwrap_or(0)).collect();
-    batches.into_iter().map(|b| b.project(&order).map_err(|e| LakeError::Internal(e.to_string()))).collect()
 }
 
 /// Masks the columns of a page in place, each by its name: every value is shown as its

@@ -10,7 +10,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use deltalake::arrow::array::{
-    ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
+    ArrayRef, BooleanBuilder, Date32Builder, Decimal128Builder, Float64Builder, Int64Builder, StringBuilder,
+    TimestampMicrosecondBuilder,
 };
 use deltalake::arrow::datatypes::SchemaRef;
 use deltalake::arrow::record_batch::RecordBatch;
@@ -653,6 +654,7 @@ enum Col {
     Date(Date32Builder),
     DateTime(TimestampMicrosecondBuilder),
     Boolean(BooleanBuilder),
+    Decimal(Decimal128Builder),
 }
 
 struct BatchBuilder {
@@ -671,6 +673,11 @@ impl BatchBuilder {
                 ColumnType::Date => Col::Date(Date32Builder::new()),
                 ColumnType::DateTime => Col::DateTime(TimestampMicrosecondBuilder::new().with_timezone("UTC")),
                 ColumnType::Boolean => Col::Boolean(BooleanBuilder::new()),
+                ColumnType::Decimal { precision, scale } => Col::Decimal(
+                    Decimal128Builder::new()
+                        .with_precision_and_scale(precision, scale as i8)
+                        .unwrap_or_else(|_| Decimal128Builder::new()),
+                ),
             })
             .collect();
         Self { cols, rows: 0 }
@@ -691,12 +698,14 @@ impl BatchBuilder {
                 (Col::Date(b), Value::Date(d)) => b.append_value(*d),
                 (Col::DateTime(b), Value::DateTime(t)) => b.append_value(*t),
                 (Col::Boolean(b), Value::Boolean(x)) => b.append_value(*x),
+                (Col::Decimal(b), Value::Decimal(n)) => b.append_value(*n),
                 (Col::Text(b), _) => b.append_null(),
                 (Col::Integer(b), _) => b.append_null(),
                 (Col::Number(b), _) => b.append_null(),
                 (Col::Date(b), _) => b.append_null(),
                 (Col::DateTime(b), _) => b.append_null(),
                 (Col::Boolean(b), _) => b.append_null(),
+                (Col::Decimal(b), _) => b.append_null(),
             }
         }
         self.rows += 1;
@@ -714,6 +723,7 @@ impl BatchBuilder {
                     Col::Date(b) => Arc::new(b.finish()),
                     Col::DateTime(b) => Arc::new(b.finish()),
                     Col::Boolean(b) => Arc::new(b.finish()),
+                    Col::Decimal(b) => Arc::new(b.finish()),
                 }
             })
             .collect();

@@ -21,7 +21,12 @@ pub enum ColumnType {
     DateTime,
     /// boolean
     Boolean,
+    /// decimal(precision, scale): exact, for money (from a database's DECIMAL/NUMERIC)
+    Decimal { precision: u8, scale: u8 },
 }
+
+/// The widest decimal the library keeps (Delta's and Arrow's 128-bit decimals).
+pub const MAX_DECIMAL_PRECISION: u8 = 38;
 
 impl ColumnType {
     pub fn as_str(self) -> &'static str {
@@ -32,7 +37,19 @@ impl ColumnType {
             ColumnType::Date => "date",
             ColumnType::DateTime => "datetime",
             ColumnType::Boolean => "boolean",
+            ColumnType::Decimal { .. } => "decimal",
         }
+    }
+
+    /// A decimal type, when `precision` and `scale` fit one (1..=38, scale at most precision).
+    pub fn decimal(precision: u32, scale: u32) -> Option<Self> {
+        (1..=u32::from(MAX_DECIMAL_PRECISION)).contains(&precision).then_some(())?;
+        (scale <= precision).then_some(Self::Decimal { precision: precision as u8, scale: scale as u8 })
+    }
+
+    /// Whether values are numbers (integers, doubles, decimals).
+    pub fn is_numeric(self) -> bool {
+        matches!(self, ColumnType::Integer | ColumnType::Number | ColumnType::Decimal { .. })
     }
 
     /// The library type for a catalog item's data type.
@@ -51,7 +68,10 @@ impl ColumnType {
 
 impl fmt::Display for ColumnType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        match self {
+            ColumnType::Decimal { precision, scale } => write!(f, "decimal({precision},{scale})"),
+            t => f.write_str(t.as_str()),
+        }
     }
 }
 
@@ -69,6 +89,8 @@ pub enum Value {
     /// Microseconds since 1970-01-01T00:00:00Z.
     DateTime(i64),
     Boolean(bool),
+    /// The unscaled value of a decimal (`12.50` at scale 2 is 1250).
+    Decimal(i128),
 }
 
 const BEIJING: time::UtcOffset = match time::UtcOffset::from_hms(8, 0, 0) {
@@ -107,7 +129,69 @@ pub fn parse(cell: &str, ty: ColumnType, max_len: Option<u32>) -> Result<Value, 
             .map(|t| Value::DateTime((t.unix_timestamp_nanos() / 1000) as i64))
             .ok_or_else(|| "is not a date and time (YYYY-MM-DD HH:MM:SS)".into()),
         ColumnType::Boolean => parse_bool(s).map(Value::Boolean).ok_or_else(|| "is not true or false".into()),
+        ColumnType::Decimal { precision, scale } => parse_decimal(s, precision, scale).map(Value::Decimal),
     }
+}
+
+/// An exact decimal: `-1234.50`, `+7`, `.5`, full-width digits too. More decimals than the
+/// column keeps are refused unless they are zeros (nothing is rounded away), and so are more
+/// digits than the precision allows.
+pub fn parse_decimal(s: &str, precision: u8, scale: u8) -> Result<i128, String> {
+    let ascii: String;
+    let s = if s.is_ascii() {
+        s
+    } else {
+        ascii = s
+            .chars()
+            .map(|c| match c {
+                '０'..='９' => char::from(b'0' + (c as u32 - '０' as u32) as u8),
+                '．' => '.',
+                '－' => '-',
+                '＋' => '+',
+                c => c,
+            })
+            .collect();
+        &ascii
+    };
+    let (negative, body) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let (int, frac) = body.split_once('.').unwrap_or((body, ""));
+    let digits = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+    if !(digits(int) || digits(frac)) || !(int.is_empty() || digits(int)) || !(frac.is_empty() || digits(frac)) {
+        return Err("is not a decimal number".into());
+    }
+    let frac_kept = frac.trim_end_matches('0');
+    if frac_kept.len() > scale as usize {
+        return Err(format!(
+            "has {} decimal places, the column keeps {scale} (nothing is rounded: round it at the source)",
+            frac_kept.len()
+        ));
+    }
+    let int = int.trim_start_matches('0');
+    if int.len() > (precision - scale) as usize {
+        return Err(format!("has {} digits before the point, more than decimal({precision},{scale}) holds", int.len()));
+    }
+    let mut n: i128 = 0;
+    for b in int.bytes().chain(frac_kept.bytes()).chain(std::iter::repeat_n(b'0', scale as usize - frac_kept.len())) {
+        n = n * 10 + i128::from(b - b'0');
+    }
+    Ok(if negative { -n } else { n })
+}
+
+/// A decimal's text: the unscaled value `n` at `scale` (`1250`, 2 → `12.50`).
+pub fn format_decimal(n: i128, scale: u8) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let scale = scale as usize;
+    let sign = if n < 0 { "-" } else { "" };
+    if scale == 0 {
+        return format!("{sign}{digits}");
+    }
+    let padded = format!("{digits:0>width$}", width = scale + 1);
+    let (int, frac) = padded.split_at(padded.len() - scale);
+    format!("{sign}{int}.{frac}")
 }
 
 /// `cell` without surrounding whitespace; cheap for the common cell that starts and ends
@@ -134,7 +218,7 @@ pub fn looks_like_identifier(s: &str) -> bool {
 /// that look like identifiers make a column text).
 pub fn fits_inferred(ty: ColumnType, cell: &str) -> bool {
     let s = trim(cell);
-    !matches!(ty, ColumnType::Integer | ColumnType::Number) || s.is_empty() || !looks_like_identifier(s)
+    !ty.is_numeric() || s.is_empty() || !looks_like_identifier(s)
 }
 
 fn days(d: time::Date) -> i32 {
@@ -362,9 +446,37 @@ mod tests {
 
         #[test]
         fn parsing_never_panics(s in "\\PC{0,30}") {
-            for ty in [ColumnType::Text, ColumnType::Integer, ColumnType::Number, ColumnType::Date, ColumnType::DateTime, ColumnType::Boolean] {
+            for ty in [ColumnType::Text, ColumnType::Integer, ColumnType::Number, ColumnType::Date, ColumnType::DateTime, ColumnType::Boolean, ColumnType::Decimal { precision: 14, scale: 2 }, ColumnType::Decimal { precision: 38, scale: 38 }] {
                 let _ = parse(&s, ty, Some(10));
             }
         }
+
+        #[test]
+        fn decimals_round_trip_exactly(n in -(10i128.pow(18))..10i128.pow(18), scale in 0u8..=18) {
+            let text = format_decimal(n, scale);
+            prop_assert_eq!(parse_decimal(&text, 38, scale), Ok(n));
+            // Trailing zeros and a leading plus are the same value.
+            let plus = if n >= 0 { "+" } else { "" };
+            prop_assert_eq!(parse_decimal(&format!("{plus}{text}{}", if scale > 0 { "00" } else { "" }), 38, scale), Ok(n));
+        }
+    }
+
+    #[test]
+    fn decimals_keep_every_digit_and_refuse_what_they_cannot_hold() {
+        let money = |s: &str| parse_decimal(s, 14, 2);
+        assert_eq!(money("1234.5"), Ok(123_450));
+        assert_eq!(money("-0.07"), Ok(-7));
+        assert_eq!(money("１２３．４５"), Ok(12_345), "full-width digits");
+        assert_eq!(money("999999999999.99"), Ok(99_999_999_999_999));
+        assert_eq!(money("12.300"), Ok(1230), "zeros beyond the scale lose nothing");
+        assert!(money("12.345").unwrap_err().contains("3 decimal places"));
+        assert!(money("1000000000000").unwrap_err().contains("13 digits"));
+        for bad in ["", ".", "-", "1e5", "1.2.3", "N/A", "12,5"] {
+            assert!(money(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(format_decimal(5, 2), "0.05");
+        assert_eq!(format_decimal(-123_450, 2), "-1234.50");
+        assert_eq!(ColumnType::decimal(14, 2).unwrap().to_string(), "decimal(14,2)");
+        assert!(ColumnType::decimal(39, 2).is_none() && ColumnType::decimal(4, 5).is_none());
     }
 }

@@ -55,6 +55,7 @@ fn item_type(t: ColumnType) -> DataType {
         ColumnType::Date => DataType::Date,
         ColumnType::DateTime => DataType::DateTime,
         ColumnType::Boolean => DataType::Boolean,
+        ColumnType::Decimal { .. } => DataType::Number,
     }
 }
 
@@ -314,7 +315,7 @@ impl LibraryService {
                 .into_iter()
                 .map(|c| ColumnStats {
                     name: c.name,
-                    ty: c.ty.as_str().into(),
+                    ty: c.ty.to_string(),
                     nulls: c.nulls,
                     distinct: c.distinct,
                     distinct_rows,

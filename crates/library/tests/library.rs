@@ -302,7 +302,10 @@ async fn pull_story(url: &str, time_type: &str) {
     let entry = f.store.get_entry(record.entry_id.unwrap()).await.unwrap();
     assert_eq!(entry.status, EntryStatus::Draft, "a new table gets a draft entry");
     let types: Vec<(&str, &str)> = record.columns.iter().map(|c| (c.name.as_str(), c.ty.as_str())).collect();
-    assert_eq!(types, [("licence_no", "text"), ("firm", "text"), ("capital", "number"), ("updated", "datetime")]);
+    assert_eq!(
+        types,
+        [("licence_no", "text"), ("firm", "text"), ("capital", "decimal(12,2)"), ("updated", "datetime")]
+    );
     let mark = f.store.get_pull("licences").await.unwrap().high_water.unwrap();
     assert!(mark.starts_with("2026-01-02"), "{mark}");
 
@@ -324,8 +327,13 @@ async fn pull_story(url: &str, time_type: &str) {
         .sql("SELECT capital FROM scj_licences WHERE licence_no = 'L001'", &[], Default::default())
         .await
         .unwrap();
-    let capital = result.batches[0].column(0).as_any().downcast_ref::<tongshu_lake::arrow::array::Float64Array>();
-    assert_eq!(capital.unwrap().value(0), 300.0);
+    // Money stays exact: the Delta column is decimal(12,2), not a double.
+    let capital = tongshu_lake::arrow::util::display::array_value_to_string(result.batches[0].column(0), 0).unwrap();
+    assert_eq!(capital, "300.00");
+    assert!(matches!(
+        result.batches[0].column(0).data_type(),
+        tongshu_lake::arrow::datatypes::DataType::Decimal128(12, 2)
+    ));
     let pull = f.store.get_pull("licences").await.unwrap();
     assert!(pull.high_water.as_deref().unwrap().starts_with("2026-02-02"));
     assert_eq!(pull.last_status.as_deref(), Some("succeeded"));

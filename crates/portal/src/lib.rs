@@ -22,10 +22,11 @@ use std::time::Duration;
 use tongshu_core::catalog::{CatalogEntry, EntryStatus, OpenType};
 use tongshu_core::org::Organization;
 use tongshu_core::policy::{Principal, Role};
+use tongshu_core::synonyms::SynonymInput;
 use tongshu_lake::{RowPage, RowQuery};
 use tongshu_library::LibraryService;
-use tongshu_search::{SearchDoc, SearchIndex, SearchQuery, SearchResults};
-use tongshu_store::{EntryFilter, MetaStore, StoreError, TableRecord, UsageKind, UsageTotals};
+use tongshu_search::{SearchDoc, SearchIndex, SearchQuery, SearchResults, SynonymRule};
+use tongshu_store::{EntryFilter, MetaStore, StoreError, Synonym, TableRecord, UsageKind, UsageTotals};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PortalError {
@@ -35,6 +36,8 @@ pub enum PortalError {
     Forbidden(String),
     #[error("{0}")]
     Invalid(String),
+    #[error("{0}")]
+    Fields(tongshu_core::FieldErrors),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -230,6 +233,15 @@ impl Portal {
             return Ok(false);
         }
         self.load_usage().await?;
+        // Synonyms apply at query time: replacing them reindexes nothing.
+        let rules: Vec<SynonymRule> = self
+            .store
+            .synonyms()
+            .await?
+            .into_iter()
+            .map(|s| SynonymRule { terms: s.terms, targets: s.targets })
+            .collect();
+        self.search.set_synonyms(&rules);
         let orgs = self.store.list_orgs().await?;
         let org_of: HashMap<i64, &Organization> = orgs.iter().map(|o| (o.id, o)).collect();
         let mut tables: HashMap<i64, Vec<TableRecord>> = HashMap::new();
@@ -409,6 +421,12 @@ impl Portal {
             .ok_or_else(|| PortalError::NotFound(format!("resource {table:?}")))
     }
 
+    /// The current version of a public table, as its record in the store says.
+    pub fn table_version(&self, table: &str) -> Option<u64> {
+        let ds = self.dataset_of_table(table).ok()?;
+        ds.tables.iter().find(|t| t.name == table).map(|t| t.version.max(0) as u64)
+    }
+
     /// Organizations with public datasets, with their counts.
     pub fn organizations(&self) -> Vec<(Organization, usize)> {
         let snap = self.snap();
@@ -425,6 +443,29 @@ impl Portal {
         let snap = self.snap();
         let datasets = results.hits.iter().filter_map(|h| snap.datasets.get(&h.id).cloned()).collect();
         Ok(Found { results, datasets })
+    }
+
+    /// The synonym dictionary, oldest rule first.
+    pub async fn synonyms(&self) -> Result<Vec<Synonym>> {
+        Ok(self.store.synonyms().await?)
+    }
+
+    /// Adds a synonym rule (the route allows administrators only). Every node applies it
+    /// at its next search: the store's change counter moves.
+    pub async fn add_synonym(&self, who: &Principal, rule: SynonymInput) -> Result<Synonym> {
+        let rule = rule.validate().map_err(PortalError::Fields)?;
+        let added = self.store.add_synonym(&rule, Some(who.user_id)).await?;
+        tracing::info!(rule = %added.line, by = %who.username, "synonym added");
+        self.refresh().await?;
+        Ok(added)
+    }
+
+    /// Removes a synonym rule.
+    pub async fn remove_synonym(&self, who: &Principal, id: i64) -> Result<()> {
+        self.store.remove_synonym(id).await?;
+        tracing::info!(id, by = %who.username, "synonym removed");
+        self.refresh().await?;
+        Ok(())
     }
 
     /// Rows of a public table: for anyone when its dataset is open unconditionally, else

@@ -11,10 +11,19 @@
 //! - the last word also matches as a prefix (results while typing), and Latin words of four
 //!   letters or more match with one typo;
 //! - when no entry has every word, entries with any of them are returned instead
-//!   ([`SearchResults::relaxed`]) rather than nothing.
+//!   ([`SearchResults::relaxed`]) rather than nothing;
+//! - a word (or run of words) that is a synonym term also matches the terms it stands for
+//!   (`社保` → `社会保险`), and a Latin word that spells Chinese words of titles or keywords
+//!   in pinyin (`shebao`, initials `sb`, a prefix while typing) matches those words
+//!   ([`expand`]); both at query time, so a new synonym needs no reindexing.
+
+mod expand;
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, RwLock};
+
+use expand::Expansions;
+pub use expand::SynonymRule;
 
 use tantivy::collector::{Count, FacetCollector, TopDocs};
 use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery};
@@ -126,7 +135,21 @@ pub struct SearchIndex {
     query_words: TextAnalyzer,
     /// jieba's search-mode cut (as documents are indexed), for the parts of query words.
     sub_words: TextAnalyzer,
+    /// Synonyms and the pinyin vocabulary.
+    expansions: RwLock<Expansions>,
 }
+
+/// One unit of a query: a word or a run of words that is a synonym term, with the
+/// alternatives it may match. Each alternative is words (with their parts) that must all
+/// match; the first is what was typed.
+struct Unit {
+    alternatives: Vec<Vec<(String, Vec<String>)>>,
+}
+
+/// How much an alternative that was not typed weighs against one that was.
+const EXPANSION_BOOST: f32 = 0.8;
+/// At most this many alternatives per query unit.
+const MAX_ALTERNATIVES: usize = 12;
 
 fn analyzer(search_mode: bool) -> TextAnalyzer {
     TextAnalyzer::builder(tantivy_jieba::JiebaTokenizer::with_search_mode(search_mode)).filter(LowerCaser).build()
@@ -160,13 +183,29 @@ impl SearchIndex {
         index.tokenizers().register(JIEBA, analyzer(true));
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
         let writer = index.writer_with_num_threads(1, 30_000_000)?;
-        Ok(Self { reader, writer: Mutex::new(writer), f, query_words: analyzer(false), sub_words: analyzer(true) })
+        Ok(Self {
+            reader,
+            writer: Mutex::new(writer),
+            f,
+            query_words: analyzer(false),
+            sub_words: analyzer(true),
+            expansions: RwLock::default(),
+        })
+    }
+
+    /// Replaces the synonym rules; the next search applies them.
+    pub fn set_synonyms(&self, rules: &[SynonymRule]) {
+        self.expansions.write().unwrap_or_else(|e| e.into_inner()).set_synonyms(rules);
     }
 
     /// Adds or replaces documents (by id); they are searchable when this returns.
     pub fn upsert(&self, docs: impl IntoIterator<Item = SearchDoc>) -> Result<()> {
         let mut w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let mut vocab: Vec<String> = Vec::new();
         for d in docs {
+            for text in std::iter::once(&d.title).chain(&d.keywords) {
+                vocab.extend(self.cut(&self.sub_words, text));
+            }
             w.delete_term(Term::from_field_i64(self.f.id, d.id));
             let mut doc = TantivyDocument::default();
             doc.add_i64(self.f.id, d.id);
@@ -190,6 +229,7 @@ impl SearchIndex {
         }
         w.commit()?;
         self.reader.reload()?;
+        self.expansions.write().unwrap_or_else(|e| e.into_inner()).index_words(vocab.iter().map(String::as_str));
         Ok(())
     }
 
@@ -216,36 +256,102 @@ impl SearchIndex {
     /// The words of `text` as queries cut them, each with the shorter words jieba finds in
     /// it (`人口统计` → `人口`, `统计`), which documents may hold instead.
     pub fn words(&self, text: &str) -> Vec<(String, Vec<String>)> {
-        let cut = |a: &TextAnalyzer, text: &str| {
-            let mut a = a.clone();
-            let mut stream = a.token_stream(text);
-            let mut out: Vec<String> = Vec::new();
-            while let Some(t) = stream.next() {
-                let w = t.text.trim();
-                if !w.is_empty() && w.chars().any(char::is_alphanumeric) && !out.iter().any(|o| o == w) {
-                    out.push(w.to_owned());
-                }
-            }
-            out
-        };
-        cut(&self.query_words, text)
+        self.cut(&self.query_words, text)
             .into_iter()
             .map(|w| {
-                let parts = cut(&self.sub_words, &w).into_iter().filter(|p| *p != w).collect();
+                let parts = self.cut(&self.sub_words, &w).into_iter().filter(|p| *p != w).collect();
                 (w, parts)
             })
             .collect()
     }
 
+    /// The distinct words of `text` as `a` cuts them (lower case, without punctuation).
+    fn cut(&self, a: &TextAnalyzer, text: &str) -> Vec<String> {
+        let mut a = a.clone();
+        let mut stream = a.token_stream(text);
+        let mut out: Vec<String> = Vec::new();
+        while let Some(t) = stream.next() {
+            let w = t.text.trim();
+            if !w.is_empty() && w.chars().any(char::is_alphanumeric) && !out.iter().any(|o| o == w) {
+                out.push(w.to_owned());
+            }
+        }
+        out
+    }
+
+    /// The query's units: its words, where a run of words that is a synonym term counts as
+    /// one, each with what it also matches (synonyms; for a pinyin spelling, the words it
+    /// spells and their synonyms).
+    fn units(&self, text: &str) -> Vec<Unit> {
+        let words = self.words(text);
+        let ex = self.expansions.read().unwrap_or_else(|e| e.into_inner());
+        let longest = ex.longest_term();
+        let mut units = Vec::new();
+        let mut i = 0;
+        while i < words.len() {
+            // The longest run of words from here that is a synonym term.
+            let mut run = None;
+            if longest > 0 {
+                let mut joined = String::new();
+                for (j, (w, _)) in words.iter().enumerate().skip(i) {
+                    joined.push_str(w);
+                    if joined.chars().count() > longest {
+                        break;
+                    }
+                    if !ex.synonyms_of(&joined).is_empty() {
+                        run = Some((j + 1, joined.clone()));
+                    }
+                }
+            }
+            let (end, term) = run.unwrap_or_else(|| (i + 1, words[i].0.clone()));
+            let last = end == words.len();
+            let mut alternatives = vec![words[i..end].to_vec()];
+            let mut also: Vec<String> = ex.synonyms_of(&term).to_vec();
+            if end == i + 1 {
+                for w in ex.pinyin_words(&term, last) {
+                    also.push(w.clone());
+                    also.extend(ex.synonyms_of(&w).iter().cloned());
+                }
+            }
+            let mut more: Vec<Vec<(String, Vec<String>)>> = also.iter().map(|t| self.words(t)).collect();
+            // A word that is no term but has parts that are (`结婚登记`: `结婚` + `登记`): the
+            // parts with each such part replaced by what it stands for.
+            if end == i + 1 && ex.synonyms_of(&term).is_empty() {
+                let parts = &words[i].1;
+                for (k, p) in parts.iter().enumerate() {
+                    for s in ex.synonyms_of(p) {
+                        let mut alt: Vec<(String, Vec<String>)> = Vec::new();
+                        for (j, q) in parts.iter().enumerate() {
+                            if j == k {
+                                alt.extend(self.words(s));
+                            } else {
+                                alt.push((q.clone(), Vec::new()));
+                            }
+                        }
+                        more.push(alt);
+                    }
+                }
+            }
+            for alt in more {
+                if !alt.is_empty() && !alternatives.contains(&alt) && alternatives.len() < MAX_ALTERNATIVES {
+                    alternatives.push(alt);
+                }
+            }
+            units.push(Unit { alternatives });
+            i = end;
+        }
+        units
+    }
+
     pub fn search(&self, q: &SearchQuery) -> Result<SearchResults> {
-        let words = self.words(&q.text);
+        let units = self.units(&q.text);
         let filter = self.filter(&q.filters)?;
         let mut relaxed = false;
-        let mut query = self.text_query(&words, Occur::Must, filter.as_ref().map(|f| f.box_clone()));
+        let mut query = self.text_query(&units, Occur::Must, filter.as_ref().map(|f| f.box_clone()));
         let searcher = self.reader.searcher();
         let mut total = searcher.search(&*query, &Count)?;
-        if total == 0 && words.len() > 1 {
-            query = self.text_query(&words, Occur::Should, filter);
+        if total == 0 && units.len() > 1 {
+            query = self.text_query(&units, Occur::Should, filter);
             total = searcher.search(&*query, &Count)?;
             relaxed = total > 0;
         }
@@ -331,22 +437,30 @@ impl SearchIndex {
         Ok(Some(Box::new(BooleanQuery::new(clauses))))
     }
 
-    /// Each word must (or should) match some text field, or all its parts must; the last
-    /// word also as a prefix, and Latin words with one typo. No words: every document.
-    fn text_query(
-        &self,
-        words: &[(String, Vec<String>)],
-        each: Occur,
-        filter: Option<Box<dyn Query>>,
-    ) -> Box<dyn Query> {
+    /// Each unit must (or should) match through one of its alternatives; in an
+    /// alternative, each word must match some text field, or all its parts must. The last
+    /// word typed also matches as a prefix, and Latin words with one typo. No units: every
+    /// document.
+    fn text_query(&self, units: &[Unit], each: Occur, filter: Option<Box<dyn Query>>) -> Box<dyn Query> {
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        for (n, (w, parts)) in words.iter().enumerate() {
-            let last = n + 1 == words.len();
-            let mut alternatives = vec![(Occur::Should, self.word_query(w, last))];
-            if !parts.is_empty() {
-                let all: Vec<(Occur, Box<dyn Query>)> =
-                    parts.iter().map(|p| (Occur::Must, self.word_query(p, false))).collect();
-                alternatives.push((Occur::Should, Box::new(BooleanQuery::new(all))));
+        for (n, unit) in units.iter().enumerate() {
+            let last_unit = n + 1 == units.len();
+            let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+            for (a, words) in unit.alternatives.iter().enumerate() {
+                let mut all: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+                for (k, (w, parts)) in words.iter().enumerate() {
+                    let prefix = a == 0 && last_unit && k + 1 == words.len();
+                    let mut either = vec![(Occur::Should, self.word_query(w, prefix))];
+                    if !parts.is_empty() {
+                        let each_part: Vec<(Occur, Box<dyn Query>)> =
+                            parts.iter().map(|p| (Occur::Must, self.word_query(p, false))).collect();
+                        either.push((Occur::Should, Box::new(BooleanQuery::new(each_part))));
+                    }
+                    all.push((Occur::Must, Box::new(BooleanQuery::new(either))));
+                }
+                let q: Box<dyn Query> = Box::new(BooleanQuery::new(all));
+                let q: Box<dyn Query> = if a == 0 { q } else { Box::new(BoostQuery::new(q, EXPANSION_BOOST)) };
+                alternatives.push((Occur::Should, q));
             }
             clauses.push((each, Box::new(BooleanQuery::new(alternatives))));
         }

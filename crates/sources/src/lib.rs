@@ -178,16 +178,24 @@ pub fn check_query(query: &str) -> Result<&str, SourceError> {
     Ok(q)
 }
 
-/// The library column type for a database type name, as sqlx names them.
-pub fn column_type(kind: Kind, type_name: &str) -> ColumnType {
+/// The decimal a NUMERIC/DECIMAL column becomes when the database does not say its
+/// precision (an expression, PostgreSQL's unconstrained `numeric`): 20 digits before the
+/// point and 18 after. A value with more decimals is refused with its row, never rounded.
+pub const UNKNOWN_DECIMAL: ColumnType = ColumnType::Decimal { precision: 38, scale: 18 };
+
+/// The library column type for a database type name, as sqlx names them, with the declared
+/// precision and scale of a decimal column when the database told them.
+pub fn column_type(kind: Kind, type_name: &str, decimal: Option<(u32, u32)>) -> ColumnType {
     let t = type_name.to_ascii_uppercase();
     let t = t.trim_end_matches(" UNSIGNED");
     match (kind, t) {
+        // Money and other exact quantities stay exact.
+        (_, "NUMERIC" | "DECIMAL") => decimal.and_then(|(p, s)| ColumnType::decimal(p, s)).unwrap_or(UNKNOWN_DECIMAL),
         (_, "INT2" | "INT4" | "INT8" | "SMALLINT" | "INT" | "INTEGER" | "BIGINT" | "MEDIUMINT" | "YEAR") => {
             ColumnType::Integer
         }
         (Kind::Mysql, "TINYINT") => ColumnType::Integer,
-        (_, "FLOAT4" | "FLOAT8" | "NUMERIC" | "DECIMAL" | "FLOAT" | "DOUBLE" | "REAL" | "MONEY") => ColumnType::Number,
+        (_, "FLOAT4" | "FLOAT8" | "FLOAT" | "DOUBLE" | "REAL" | "MONEY") => ColumnType::Number,
         (_, "BOOL" | "BOOLEAN") => ColumnType::Boolean,
         (_, "DATE") => ColumnType::Date,
         (_, "TIMESTAMP" | "TIMESTAMPTZ" | "DATETIME") => ColumnType::DateTime,
@@ -219,6 +227,9 @@ fn literal(kind: Kind, ty: ColumnType, value: &str) -> Result<String, SourceErro
         ColumnType::Number => value
             .parse::<f64>()
             .map(|n| n.to_string())
+            .map_err(|_| SourceError::Query(format!("bad high-water mark {value:?}"))),
+        ColumnType::Decimal { precision, scale } => tongshu_lake::values::parse_decimal(value, precision, scale)
+            .map(|n| tongshu_lake::values::format_decimal(n, scale))
             .map_err(|_| SourceError::Query(format!("bad high-water mark {value:?}"))),
         _ => {
             let mut v = value.replace('\'', "''");
@@ -280,15 +291,71 @@ fn connect_err(conn: &Connection, e: sqlx::Error) -> SourceError {
 
 type RowMsg = Result<Vec<Option<String>>, String>;
 
-/// The names and database type names of the query's result columns.
-macro_rules! describe {
-    ($conn:expr, $query:expr) => {{
-        let stmt = $conn
-            .prepare(sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe($query.to_owned())))
+/// One result column as the database describes it: name, type name, and for a decimal
+/// column of a table, its declared (precision, scale).
+type Described = (String, String, Option<(u32, u32)>);
+
+/// The query's result columns, with the precision and scale of NUMERIC columns that come
+/// straight from a table (PostgreSQL keeps them in the column's type modifier).
+async fn describe_postgres(c: &mut sqlx::PgConnection, query: &str) -> Result<Vec<Described>, SourceError> {
+    let stmt =
+        c.prepare(sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(query.to_owned()))).await.map_err(db_err)?;
+    let mut out = Vec::new();
+    for col in stmt.columns() {
+        let ty = col.type_info().name().to_owned();
+        let mut decimal = None;
+        if ty.eq_ignore_ascii_case("NUMERIC")
+            && let (Some(rel), Some(att)) = (col.relation_id(), col.relation_attribute_no())
+        {
+            let typmod: Option<(i32,)> =
+                sqlx::query_as("SELECT atttypmod FROM pg_attribute WHERE attrelid = $1 AND attnum = $2")
+                    .bind(rel)
+                    .bind(att)
+                    .fetch_optional(&mut *c)
+                    .await
+                    .map_err(db_err)?;
+            // numeric(p, s): typmod = ((p << 16) | s) + 4; -1 when unconstrained.
+            decimal = typmod.filter(|(m,)| *m >= 4).map(|(m,)| {
+                let m = (m - 4) as u32;
+                ((m >> 16) & 0xffff, m & 0xffff)
+            });
+        }
+        out.push((col.name().to_owned(), ty, decimal));
+    }
+    Ok(out)
+}
+
+/// The query's result columns, with the precision and scale of DECIMAL columns that come
+/// straight from a table (from `information_schema`).
+async fn describe_mysql(c: &mut sqlx::MySqlConnection, query: &str) -> Result<Vec<Described>, SourceError> {
+    let stmt =
+        c.prepare(sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(query.to_owned()))).await.map_err(db_err)?;
+    let mut out = Vec::new();
+    for col in stmt.columns() {
+        let ty = col.type_info().name().to_owned();
+        let mut decimal = None;
+        if ty.eq_ignore_ascii_case("DECIMAL")
+            && let Some(origin) = col.origin().table_column()
+        {
+            let (schema, table) = origin.table.split_once('.').unwrap_or(("", &origin.table));
+            let found: Option<(Option<u64>, Option<u64>)> = sqlx::query_as(
+                "SELECT CAST(NUMERIC_PRECISION AS UNSIGNED), CAST(NUMERIC_SCALE AS UNSIGNED) FROM information_schema.COLUMNS
+                 WHERE TABLE_SCHEMA = IF(? = '', DATABASE(), ?) AND TABLE_NAME = ? AND COLUMN_NAME = ?",
+            )
+            .bind(schema)
+            .bind(schema)
+            .bind(table)
+            .bind(&*origin.name)
+            .fetch_optional(&mut *c)
             .await
             .map_err(db_err)?;
-        stmt.columns().iter().map(|c| (c.name().to_owned(), c.type_info().name().to_owned())).collect::<Vec<_>>()
-    }};
+            if let Some((Some(p), Some(s))) = found {
+                decimal = Some((p as u32, s as u32));
+            }
+        }
+        out.push((col.name().to_owned(), ty, decimal));
+    }
+    Ok(out)
 }
 
 /// Starts a pull: connects, describes the query, and streams its rows (as text cells) from a
@@ -301,7 +368,8 @@ pub async fn pull(conn: &Connection, query: &str, incremental: Option<Incrementa
         Kind::Postgres => {
             let mut c = sqlx::PgConnection::connect(&conn.url()).await.map_err(|e| connect_err(conn, e))?;
             c.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY").await.map_err(db_err)?;
-            let (columns, sql) = plan(Kind::Postgres, describe!(c, query), query, incremental.as_ref())?;
+            let described = describe_postgres(&mut c, query).await?;
+            let (columns, sql) = plan(Kind::Postgres, described, query, incremental.as_ref())?;
             spawn_reader!(c, sql.clone(), columns.len(), tx);
             (columns, sql)
         }
@@ -311,7 +379,8 @@ pub async fn pull(conn: &Connection, query: &str, incremental: Option<Incrementa
             // MySQL `TIMESTAMP`s come out in the session's zone: the source's own.
             let zone = parse_time_zone(&conn.time_zone)?;
             c.execute(sqlx::AssertSqlSafe(format!("SET time_zone = '{zone}'"))).await.map_err(db_err)?;
-            let (columns, sql) = plan(Kind::Mysql, describe!(c, query), query, incremental.as_ref())?;
+            let described = describe_mysql(&mut c, query).await?;
+            let (columns, sql) = plan(Kind::Mysql, described, query, incremental.as_ref())?;
             spawn_reader!(c, sql.clone(), columns.len(), tx);
             (columns, sql)
         }
@@ -352,7 +421,7 @@ pub async fn pull(conn: &Connection, query: &str, incremental: Option<Incrementa
 /// filtered by the high-water mark.
 fn plan(
     kind: Kind,
-    described: Vec<(String, String)>,
+    described: Vec<Described>,
     query: &str,
     incremental: Option<&Incremental>,
 ) -> Result<(Vec<TargetColumn>, String), SourceError> {
@@ -360,16 +429,20 @@ fn plan(
         return Err(SourceError::Query("the query returns no columns".into()));
     }
     let mut seen = std::collections::HashSet::new();
-    if let Some((dup, _)) = described.iter().find(|(n, _)| !seen.insert(n.as_str())) {
+    if let Some((dup, _, _)) = described.iter().find(|(n, _, _)| !seen.insert(n.as_str())) {
         return Err(SourceError::Query(format!("the query returns column {dup:?} twice; give it an alias")));
     }
     let columns: Vec<TargetColumn> = described
         .iter()
-        .map(|(name, ty)| TargetColumn { name: name.clone(), ty: column_type(kind, ty), max_len: None })
+        .map(|(name, ty, decimal)| TargetColumn {
+            name: name.clone(),
+            ty: column_type(kind, ty, *decimal),
+            max_len: None,
+        })
         .collect();
     let select = described
         .iter()
-        .map(|(name, ty)| format!("{} AS {}", as_text(kind, name, ty), kind.quote(name)))
+        .map(|(name, ty, _)| format!("{} AS {}", as_text(kind, name, ty), kind.quote(name)))
         .collect::<Vec<_>>()
         .join(", ");
     let mut sql = format!("SELECT {select} FROM ({query}) AS src");
@@ -416,6 +489,13 @@ fn above(ty: ColumnType, a: &str, b: &str) -> bool {
             (Ok(a), Ok(b)) => a > b,
             _ => a > b,
         },
+        ColumnType::Decimal { precision, scale } => {
+            let exact = |v: &str| tongshu_lake::values::parse_decimal(v, precision, scale);
+            match (exact(a), exact(b)) {
+                (Ok(a), Ok(b)) => a > b,
+                _ => a > b,
+            }
+        }
         _ => a > b,
     }
 }

@@ -116,7 +116,7 @@ async fn types_and_increments(url: &str, ddl_types: [&str; 6]) {
         [
             ColumnType::Integer,
             ColumnType::Text,
-            ColumnType::Number,
+            ColumnType::Decimal { precision: 10, scale: 2 },
             ColumnType::Date,
             ColumnType::DateTime,
             ColumnType::Boolean
@@ -129,7 +129,7 @@ async fn types_and_increments(url: &str, ddl_types: [&str; 6]) {
     rows.sort_by_key(|r| r[0].parse::<i64>().unwrap());
     assert_eq!(rows.len(), 3);
     assert_eq!(rows[0][1], "张三");
-    assert!(rows[0][2].starts_with("12.5"), "{:?}", rows[0]);
+    assert_eq!(rows[0][2], "12.50", "a DECIMAL keeps its scale: {:?}", rows[0]);
     assert_eq!(rows[0][3], "1990-03-07");
     assert!(rows[0][4].starts_with("2024-01-02"), "{:?}", rows[0]);
     assert!(rows[1][1..].iter().all(String::is_empty), "NULLs are empty cells: {:?}", rows[1]);
@@ -157,6 +157,26 @@ async fn types_and_increments(url: &str, ddl_types: [&str; 6]) {
     let odd = Connection { time_zone: "Beijing".into(), ..conn.clone() };
     let err = pull(&odd, &times, None).await.err().unwrap().to_string();
     assert!(err.contains("Beijing") && err.contains("+08:00"), "{err}");
+
+    // Money stays exact: a DECIMAL(14,2) keeps its digits and scale, an expression without
+    // a declared precision is a wide decimal, and a decimal column can be the mark.
+    let m = unique("money");
+    exec(url, &format!("CREATE TABLE {m} (id BIGINT PRIMARY KEY, amount DECIMAL(14,2))")).await;
+    exec(url, &format!("INSERT INTO {m} VALUES (1, 123456789012.34), (2, 0.10), (3, -7.05)")).await;
+    let mq = format!("SELECT id, amount, amount * 2 AS twice FROM {m}");
+    let p = pull(&conn, &mq, Some(Incremental { column: "amount".into(), after: None })).await.unwrap();
+    let types: Vec<ColumnType> = p.columns.iter().map(|c| c.ty).collect();
+    assert_eq!(types[1], ColumnType::Decimal { precision: 14, scale: 2 }, "{url}");
+    assert_eq!(types[2], tongshu_sources::UNKNOWN_DECIMAL, "{url}");
+    let (_, mut rows, hw) = drain(p).await;
+    rows.sort_by_key(|r| r[0].parse::<i64>().unwrap());
+    assert_eq!(rows.iter().map(|r| r[1].as_str()).collect::<Vec<_>>(), ["123456789012.34", "0.10", "-7.05"]);
+    assert_eq!(rows[0][2], "246913578024.68");
+    assert_eq!(hw.as_deref(), Some("123456789012.34"), "compared exactly, not as text");
+    let p = pull(&conn, &mq, Some(Incremental { column: "amount".into(), after: Some("0.10".into()) })).await.unwrap();
+    let (_, rows, _) = drain(p).await;
+    assert_eq!(rows.iter().map(|r| r[1].as_str()).collect::<Vec<_>>(), ["123456789012.34"]);
+    exec(url, &format!("DROP TABLE {m}")).await;
 
     // Errors name what is wrong.
     let err = pull(&conn, &format!("SELECT nope FROM {t}"), None).await.err().unwrap().to_string();

@@ -14,6 +14,7 @@ mod metering;
 mod orgs;
 mod portal;
 mod sources;
+mod synonyms;
 mod users;
 
 use std::str::FromStr;
@@ -34,6 +35,7 @@ pub use portal::{
     UsageTotals,
 };
 pub use sources::{DataSourceRecord, JobRecord, NewPull, PullRecord};
+pub use synonyms::Synonym;
 pub use users::{NewToken, NewUser, SessionInfo, TokenInfo, TokenOwner, UserRecord};
 
 /// Which database a store runs on.
@@ -123,13 +125,14 @@ impl MetaStore {
         Ok(Self { pool, backend })
     }
 
-    /// Applies the embedded migrations that have not run yet.
+    /// Applies the embedded migrations that have not run yet, then adds the seed synonym
+    /// dictionary if no node has (once per store).
     pub async fn migrate(&self) -> Result<()> {
         match self.backend {
             Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await?,
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
         }
-        Ok(())
+        self.seed_synonyms_once().await
     }
 
     pub fn backend(&self) -> Backend {

@@ -5,10 +5,17 @@
 //!     columns (its `_next` keyset pages for the deep ones);
 //!  2. the first page with an exact total on the table (CKAN 2.12 takes 1.76 s on 13M rows);
 //!  3. search over a catalog of 10,000 listed entries (the demo's and synthetic ones):
-//!     p50/p99 over HTTP.
+//!     p50/p99 over HTTP, and the relevance set of the tests (synonyms, pinyin): recall@5
+//!     and latency with the seeded dictionary and without it;
+//!  4. the plain pages people ask for (issue 13): a table of people (ids, 区县, 姓名,
+//!     amounts, dates, addresses) of each size in `BENCH_PEOPLE` (default 2,000,000 and
+//!     10,000,000 rows), 16 clients, one workload at a time — `区县=<one of 12>`,
+//!     `姓名=<one of 100>`, deep pages (`cursor=<version>-0-<skip>`) — against datasette over
+//!     SQLite with indexes on 区县 and 姓名 (`_next=<rowid>` for the deep pages).
 //!
 //! Run: `cargo bench -p tongshu-web --bench portal -- [ROWS] [SECONDS]` (defaults
-//! 10,000,000 rows, 20 s per load). Needs `python3 -m pip install datasette`.
+//! 10,000,000 rows, 20 s per load; `BENCH_ONLY=people` runs only 4). Needs
+//! `python3 -m pip install datasette`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -105,6 +112,239 @@ fn firms_csv(path: &std::path::Path, id_col: &str, rows: usize) {
     }
 }
 
+/// A CSV of `rows` people: ids, districts, 100 names, amounts, dates, long addresses.
+fn people_csv(path: &std::path::Path, rows: usize) {
+    use std::io::Write;
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path).unwrap());
+    writeln!(w, "编号,区县,姓名,金额,登记日期,地址").unwrap();
+    for i in 0..rows {
+        let h = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let (d, n) = (DISTRICTS[(h >> 8) as usize % 12], &NAMES[(h >> 16) as usize % 100]);
+        writeln!(
+            w,
+            "{i},{d},{n},{}.{:02},20{:02}-{:02}-{:02},山东省临沂市{d}{}街道{}号院{}单元",
+            (h >> 24) % 100_000,
+            (h >> 40) % 100,
+            (h >> 20) % 24,
+            1 + (h >> 28) % 12,
+            1 + (h >> 32) % 28,
+            ["金雀山", "银雀山", "兰山", "柳青", "枣园"][(h >> 44) as usize % 5],
+            (h >> 48) % 300,
+            (h >> 56) % 9 + 1,
+        )
+        .unwrap();
+    }
+}
+
+const DISTRICTS: [&str; 12] = [
+    "兰山区",
+    "罗庄区",
+    "河东区",
+    "沂南县",
+    "郯城县",
+    "沂水县",
+    "兰陵县",
+    "费县",
+    "平邑县",
+    "莒南县",
+    "蒙阴县",
+    "临沭县",
+];
+
+/// 100 names: ten surnames by ten given names.
+static NAMES: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+    let (family, given) = (
+        ["王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴"],
+        ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋"],
+    );
+    family.iter().flat_map(|f| given.iter().map(move |g| format!("{f}{g}"))).collect()
+});
+
+/// Workload 4 at `rows` rows: creates an open dataset of people, fills it, serves the same
+/// rows with datasette and compares the three kinds of pages one at a time.
+async fn people(
+    site: &str,
+    store: &tongshu_store::MetaStore,
+    library: &tongshu_library::LibraryService,
+    portal: &tongshu_portal::Portal,
+    dir: &std::path::Path,
+    rows: usize,
+    secs: u64,
+) {
+    let admin = store.list_users().await.unwrap().into_iter().find(|u| u.username == "admin").unwrap().principal();
+    let catalog = tongshu_catalog::Catalog::new(store.clone());
+    let mut input = tongshu_core::catalog::EntryInput {
+        class: "3".into(),
+        item: "02".into(),
+        category: "001".into(),
+        sub_category: None,
+        name: format!("人员登记信息（{rows} 行）"),
+        summary: "基准测试用的人员登记信息，包括区县、姓名、金额、日期与地址。".into(),
+        format: "database".into(),
+        format_detail: None,
+        items: vec![],
+        sharing_type: "unconditional".into(),
+        sharing_condition: None,
+        sharing_legal_basis: None,
+        sharing_methods: vec!["interface".into()],
+        open_type: "open".into(),
+        open_condition: None,
+        update_cycle: "daily".into(),
+        grading: "general".into(),
+        publish_date: None,
+        related_codes: vec![],
+        keywords: vec!["基准".into()],
+    };
+    for (name, ty, len) in [
+        ("编号", "integer", None),
+        ("区县", "text", Some(20)),
+        ("姓名", "text", Some(50)),
+        ("金额", "number", None),
+        ("登记日期", "date", None),
+        ("地址", "text", Some(200)),
+    ] {
+        input.items.push(tongshu_core::catalog::ItemInput {
+            name: name.into(),
+            data_type: ty.into(),
+            length: len,
+            description: String::new(),
+            element_code: None,
+        });
+    }
+    let org = store.get_org_by_slug("dsjj").await.unwrap();
+    let entry = catalog.create(&admin, Some(org.id), &input, None).await.unwrap();
+    catalog.submit(&admin, entry.id).await.unwrap();
+    catalog.approve(&admin, entry.id, None).await.unwrap();
+    let table = format!("bench_people_{rows}");
+    let csv = dir.join(format!("{table}.csv"));
+    people_csv(&csv, rows);
+    let t = Instant::now();
+    library
+        .create_for_entry(&admin, tongshu_lake::IngestRequest::new(&table, csv.clone(), "bench"), entry.id)
+        .await
+        .unwrap();
+    println!("== 4. plain pages on {rows} people (ingested in {:.1} s)", t.elapsed().as_secs_f64());
+    portal.refresh().await.unwrap();
+    let version = library.lake().info(&table).await.unwrap().version;
+
+    let db = dir.join(format!("{table}.db"));
+    sqlite_of(&csv, &db, "people", &["区县", "姓名"]);
+    let port = 19_000 + (std::process::id() % 1000) as u16 + (rows % 7) as u16;
+    let mut datasette = start_datasette(&db, port).await;
+    let ds_site = format!("http://127.0.0.1:{port}");
+    let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let (qx, xm) = (enc("区县"), enc("姓名"));
+    let ours_base = format!("{site}/api/v1/open/tables/{table}/rows?limit=100&total=none");
+    let theirs_base = format!("{ds_site}/{table}/people.json?_size=100&_nocount=1");
+    type Urls = Arc<dyn Fn(usize) -> String + Send + Sync>;
+    let workloads: [(&str, Urls, Urls); 3] = [
+        (
+            "区县=<one of 12>",
+            {
+                let (b, q) = (ours_base.clone(), qx.clone());
+                Arc::new(move |i| format!("{b}&{q}={}", enc(DISTRICTS[i % 12])))
+            },
+            {
+                let (b, q) = (theirs_base.clone(), qx.clone());
+                Arc::new(move |i| format!("{b}&{q}={}", enc(DISTRICTS[i % 12])))
+            },
+        ),
+        (
+            "姓名=<one of 100>",
+            {
+                let (b, q) = (ours_base.clone(), xm.clone());
+                Arc::new(move |i| format!("{b}&{q}={}", enc(&NAMES[i % 100])))
+            },
+            {
+                let (b, q) = (theirs_base.clone(), xm.clone());
+                Arc::new(move |i| format!("{b}&{q}={}", enc(&NAMES[i % 100])))
+            },
+        ),
+        (
+            "deep pages",
+            {
+                let b = ours_base.clone();
+                Arc::new(move |i| format!("{b}&cursor={version}-0-{}", (i * 7919) % (rows - 200)))
+            },
+            {
+                let b = theirs_base.clone();
+                Arc::new(move |i| format!("{b}&_next={}", (i * 7919) % (rows - 200)))
+            },
+        ),
+    ];
+    for (name, ours, theirs) in workloads {
+        let (a, _, a99) = load(&format!("Tongshu {name}"), secs, ours).await;
+        let (b, _, b99) = load(&format!("datasette {name}"), secs, theirs).await;
+        println!(
+            "   ratio {name}: {:.2}x datasette's req/s (target 3x, goal 10x); p99 {:.1} ms (target 50) vs {:.1} ms",
+            a / b,
+            ms(a99),
+            ms(b99)
+        );
+    }
+    let _ = datasette.kill();
+    let _ = datasette.wait();
+}
+
+/// A SQLite database at `db` with the rows of `csv` in table `name`, indexed on `indexed`.
+fn sqlite_of(csv: &std::path::Path, db: &std::path::Path, name: &str, indexed: &[&str]) {
+    let import = std::process::Command::new("python3")
+        .args([
+            "-c",
+            r#"
+import csv, sqlite3, sys
+con = sqlite3.connect(sys.argv[2])
+con.execute("PRAGMA journal_mode=OFF"); con.execute("PRAGMA synchronous=OFF")
+r = csv.reader(open(sys.argv[1], encoding="utf-8"))
+head = next(r)
+name = sys.argv[3]
+con.execute("CREATE TABLE %s (" % name + ", ".join('"%s"' % h for h in head) + ")")
+con.executemany("INSERT INTO %s VALUES (" % name + ",".join("?" * len(head)) + ")", r)
+for i, col in enumerate(sys.argv[4:]):
+    con.execute('CREATE INDEX %s_%d ON %s ("%s")' % (name, i, name, col))
+con.commit()
+"#,
+        ])
+        .arg(csv)
+        .arg(db)
+        .arg(name)
+        .args(indexed)
+        .status()
+        .unwrap();
+    assert!(import.success(), "sqlite import");
+}
+
+async fn start_datasette(db: &std::path::Path, port: u16) -> std::process::Child {
+    let child = std::process::Command::new("python3")
+        .args(["-m", "datasette", "serve", "--immutable"])
+        .arg(db)
+        .args([
+            "--port",
+            &port.to_string(),
+            "--setting",
+            "max_returned_rows",
+            "1000",
+            "--setting",
+            "sql_time_limit_ms",
+            "60000",
+            "--setting",
+            "num_sql_threads",
+            "4",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("datasette (python3 -m pip install datasette)");
+    let site = format!("http://127.0.0.1:{port}");
+    for _ in 0..300 {
+        if reqwest::get(format!("{site}/-/versions.json")).await.is_ok_and(|r| r.status().is_success()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    child
+}
+
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
@@ -132,6 +372,18 @@ async fn main() {
     tokio::spawn(tongshu_web::serve(listener, state, std::future::pending()));
     portal.refresh().await.unwrap();
 
+    let sizes: Vec<usize> = std::env::var("BENCH_PEOPLE")
+        .unwrap_or_else(|_| "2000000,10000000".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("people") {
+        for n in sizes {
+            people(&site, &store, &library, &portal, dir.path(), n, secs).await;
+        }
+        return;
+    }
+
     // An open firm dataset without a table gets the big one.
     let ds = portal
         .datasets()
@@ -157,56 +409,11 @@ async fn main() {
     // datasette over SQLite with the same rows, indexes on the filtered columns.
     let db = dir.path().join("firms.db");
     let t = Instant::now();
-    let import = std::process::Command::new("python3")
-        .args([
-            "-c",
-            r#"
-import csv, sqlite3, sys
-con = sqlite3.connect(sys.argv[2])
-con.execute("PRAGMA journal_mode=OFF"); con.execute("PRAGMA synchronous=OFF")
-r = csv.reader(open(sys.argv[1], encoding="utf-8"))
-head = next(r)
-con.execute("CREATE TABLE firms (" + ", ".join('"%s"' % h for h in head) + ")")
-con.executemany("INSERT INTO firms VALUES (" + ",".join("?" * len(head)) + ")", r)
-con.execute('CREATE INDEX firms_state ON firms ("状态")')
-con.execute('CREATE INDEX firms_date ON firms ("办理日期")')
-con.commit()
-"#,
-        ])
-        .arg(&csv)
-        .arg(&db)
-        .status()
-        .unwrap();
-    assert!(import.success(), "sqlite import");
+    sqlite_of(&csv, &db, "firms", &["状态", "办理日期"]);
     println!("   SQLite database built for datasette in {:.1} s", t.elapsed().as_secs_f64());
     let port = 18_000 + (std::process::id() % 1000) as u16;
-    let mut datasette = std::process::Command::new("python3")
-        .args(["-m", "datasette", "serve", "--immutable"])
-        .arg(&db)
-        .args([
-            "--port",
-            &port.to_string(),
-            "--setting",
-            "max_returned_rows",
-            "1000",
-            "--setting",
-            "sql_time_limit_ms",
-            "60000",
-            "--setting",
-            "num_sql_threads",
-            "4",
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("datasette (python3 -m pip install datasette)");
+    let mut datasette = start_datasette(&db, port).await;
     let ds_site = format!("http://127.0.0.1:{port}");
-    for _ in 0..300 {
-        if reqwest::get(format!("{ds_site}/-/versions.json")).await.is_ok_and(|r| r.status().is_success()) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 
     let states = ["存续", "在业", "注销", "吊销", "迁出"];
     let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
@@ -316,6 +523,53 @@ con.commit()
     }
     times.sort();
     println!("   package_search p50 {:.1} ms, p99 {:.1} ms", ms(percentile(&times, 0.5)), ms(percentile(&times, 0.99)));
+
+    // The relevance set of the tests, with the seeded dictionary and with none.
+    let set: Vec<(String, String)> = include_str!("../tests/data/relevance.tsv")
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            (f.len() == 3).then(|| (f[1].to_owned(), f[2].to_owned()))
+        })
+        .collect();
+    let mut p99s = Vec::new();
+    for with_dictionary in [true, false] {
+        if !with_dictionary {
+            for s in store.synonyms().await.unwrap() {
+                store.remove_synonym(s.id).await.unwrap();
+            }
+            portal.refresh().await.unwrap();
+        }
+        let (mut times, mut found) = (Vec::new(), 0);
+        for round in 0..5 {
+            for (q, title) in &set {
+                let url = format!("{site}/api/3/action/package_search?q={}&rows=5", enc(q));
+                let t = Instant::now();
+                let body: serde_json::Value = client.get(&url).send().await.unwrap().json().await.unwrap();
+                times.push(t.elapsed());
+                let hit = body["result"]["results"].as_array().unwrap().iter().any(|d| d["title"] == title.as_str());
+                if round == 0 && hit {
+                    found += 1;
+                }
+            }
+        }
+        times.sort();
+        let p99 = percentile(&times, 0.99);
+        p99s.push(p99);
+        println!(
+            "   relevance set ({} queries) {}: recall@5 {:.3}, p50 {:.1} ms, p99 {:.1} ms",
+            set.len(),
+            if with_dictionary { "with the dictionary" } else { "without synonyms" },
+            found as f64 / set.len() as f64,
+            ms(percentile(&times, 0.5)),
+            ms(p99)
+        );
+    }
+    println!("   p99 with / without synonyms: {:.2}x (target at most 1.5x)", ms(p99s[0]) / ms(p99s[1]).max(0.001));
     let _ = datasette.kill();
     let _ = datasette.wait();
+    for n in sizes {
+        people(&site, &store, &library, &portal, dir.path(), n, secs).await;
+    }
 }

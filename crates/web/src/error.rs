@@ -135,6 +135,7 @@ impl From<tongshu_portal::PortalError> for ApiError {
             P::NotFound(m) => ApiError::new(ErrorCode::NotFound, format!("{m} not found")),
             P::Forbidden(m) => ApiError::new(ErrorCode::Forbidden, m),
             P::Invalid(m) => ApiError::new(ErrorCode::BadRequest, m),
+            P::Fields(f) => ApiError::fields(ErrorCode::InvalidFields, format!("invalid input: {f}"), f),
             P::Store(e) => e.into(),
             e => ApiError::internal(e),
         }

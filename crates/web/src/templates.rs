@@ -34,6 +34,7 @@ impl Templates {
             "workbench.html",
             "entry_form.html",
             "review.html",
+            "synonyms.html",
             "error.html",
             "macros.html",
             "library.html",

@@ -275,7 +275,7 @@ pub async fn submit(
 }
 
 /// Approves a submitted entry: it is listed.
-#[utoipa::path(post, path = "/api/v1/catalog/{id}/approve", tag = "review", params(("id" = i64, Path)), request_body = ReviewRequest,
+#[utoipa::path(post, path = "/api/v1/catalog/{id}/approve", tag = "review", params(("id" = i64, Path)), request_body(content = Option<ReviewRequest>, description = "optional: a comment"),
     responses((status = 200, body = CatalogEntry), (status = 409, body = ErrorBody)))]
 pub async fn approve(
     State(state): State<AppState>,

@@ -549,6 +549,7 @@ fn ckan_type(t: ColumnType) -> &'static str {
         ColumnType::Date => "date",
         ColumnType::DateTime => "timestamp",
         ColumnType::Boolean => "bool",
+        ColumnType::Decimal { .. } => "numeric",
     }
 }
 

@@ -53,6 +53,7 @@ impl From<ExchangeError> for ApiError {
 }
 
 #[utoipa::path(post, path = "/api/v1/exchange/requests", tag = "exchange",
+    request_body = RequestInput,
     responses((status = 201, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 /// `POST /api/v1/exchange/requests`: files a share request (unconditional: granted at once).
@@ -107,6 +108,7 @@ pub async fn get_request(
 }
 
 #[utoipa::path(post, path = "/api/v1/exchange/requests/{id}/decision", tag = "exchange", params(("id" = i64, Path, description = "the record's id")),
+    request_body = DecisionInput,
     responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn decide_request(
@@ -142,7 +144,7 @@ pub async fn get_grant(
     Ok(Json(json!({ "grant": g, "history": history })))
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GrantChange {
     #[serde(default)]
@@ -152,6 +154,7 @@ pub struct GrantChange {
 }
 
 #[utoipa::path(post, path = "/api/v1/exchange/grants/{id}/revoke", tag = "exchange", params(("id" = i64, Path, description = "the record's id")),
+    request_body(content = Option<GrantChange>, description = "optional: the reason"),
     responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn revoke_grant(
@@ -165,6 +168,7 @@ pub async fn revoke_grant(
 }
 
 #[utoipa::path(post, path = "/api/v1/exchange/grants/{id}/renew", tag = "exchange", params(("id" = i64, Path, description = "the record's id")),
+    request_body = GrantChange,
     responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn renew_grant(
@@ -177,13 +181,14 @@ pub async fn renew_grant(
     Ok(Json(json!(state.exchange.change_grant(caller.required()?, parse_id(&id)?, Some(&to), &c.reason).await?)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewApp {
     name: String,
 }
 
 #[utoipa::path(post, path = "/api/v1/exchange/apps", tag = "exchange",
+    request_body = NewApp,
     responses((status = 201, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 /// Registers an app of the caller's department; its secret is in this answer only.
@@ -203,7 +208,7 @@ pub async fn list_apps(State(state): State<AppState>, caller: Caller) -> Result<
     Ok(Json(json!({ "apps": state.exchange.apps(caller.required()?).await? })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Quota {
     per_minute: Option<i64>,
@@ -211,7 +216,8 @@ pub struct Quota {
 }
 
 #[utoipa::path(put, path = "/api/v1/exchange/apps/{id}/quota", tag = "exchange", params(("id" = i64, Path, description = "the record's id")),
-    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    request_body = Quota,
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn set_app_quota(
     State(state): State<AppState>,
@@ -233,7 +239,7 @@ pub async fn calendar(State(state): State<AppState>) -> Result<Json<Value>, ApiE
     Ok(Json(json!({ "days": days, "deadline_days": state.exchange.settings().deadline_days })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CalendarDay {
     day: String,
@@ -244,7 +250,8 @@ pub struct CalendarDay {
 }
 
 #[utoipa::path(put, path = "/api/v1/exchange/calendar", tag = "exchange",
-    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    request_body = CalendarDay,
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn set_calendar_day(
     State(state): State<AppState>,
@@ -442,14 +449,15 @@ pub async fn interface_rows(
     .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct VerifyBody {
+    /// Item name → the value to check (the items the grant names, all of them).
     values: BTreeMap<String, String>,
 }
 
 #[utoipa::path(post, path = "/api/v1/exchange/tables/{name}/verify", tag = "exchange", params(("name" = String, Path, description = "the library table")),
-    request_body(content = Object, description = "{\"values\": {item: value}}"),
+    request_body = VerifyBody,
     responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 /// `POST /api/v1/exchange/tables/{name}/verify`: `{"match": true|false}`.

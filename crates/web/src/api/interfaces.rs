@@ -97,17 +97,20 @@ pub async fn view_rows(
     .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewView {
+    /// The interface's name (lower-case letters, digits and `_`).
     name: String,
+    /// The catalog entry whose data it serves.
     entry_id: i64,
+    /// One SELECT over library tables.
     sql: String,
     #[serde(default)]
     description: String,
 }
 
-#[utoipa::path(post, path = "/api/v1/exchange/views", tag = "exchange", request_body(content = Object, description = "{name, entry_id, sql, description}"),
+#[utoipa::path(post, path = "/api/v1/exchange/views", tag = "exchange", request_body = NewView,
     responses((status = 201, body = Object), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 /// Defines a custom interface (administrators).
 pub async fn define_view(

@@ -15,7 +15,7 @@ use super::{auth, catalog, exchange, interfaces, library, orgs, portal, rows, sh
         catalog::submit, catalog::approve, catalog::return_entry, catalog::delist, catalog::workbench, catalog::review_queue,
         library::tables, library::ingest, library::export, library::open_download, library::sql, library::jobs, library::job,
         rows::rows, portal::register, portal::list_posts, portal::create_post, portal::decide, portal::inbox,
-        portal::token_usage, portal::set_token_rate,
+        portal::token_usage, portal::set_token_rate, portal::synonyms, portal::add_synonym, portal::remove_synonym,
         exchange::list_requests, exchange::create_request, exchange::get_request, exchange::decide_request,
         exchange::list_grants, exchange::get_grant, exchange::revoke_grant, exchange::renew_grant, exchange::list_apps,
         exchange::create_app, exchange::set_app_quota, exchange::calendar, exchange::set_calendar_day,
@@ -31,7 +31,7 @@ use super::{auth, catalog, exchange, interfaces, library, orgs, portal, rows, sh
          (name = "library", description = "资源库：导入、导出、作业与 SQL"),
          (name = "portal", description = "公共数据开放：行级接口、下载、注册与互动（CKAN 兼容接口见 /api/3/action）"),
          (name = "exchange", description = "共享交换：申请与审批、授权、数据接口（HMAC-SM3 签名）、存证、计量、三张清单与数据异议")),
-    modifiers(&Security),
+    modifiers(&Security, &CommonErrors),
 )]
 struct ApiDoc;
 
@@ -45,6 +45,61 @@ impl utoipa::Modify for Security {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+    }
+}
+
+/// The error answers every operation may give, in the [`crate::error::ErrorBody`] shape, added
+/// where an operation's annotation does not list them: 400 (bad parameters or a malformed
+/// body), 401 (a bad or expired credential, also on public operations), 403, 429 (rate
+/// limits and quotas); 404 for paths with a parameter; 409 for changes; 413, 415 and 422
+/// with a JSON body. So the document lists every status the server answers.
+struct CommonErrors;
+
+impl utoipa::Modify for CommonErrors {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let error = |what: &str| {
+            ResponseBuilder::new()
+                .description(what)
+                .content(
+                    "application/json",
+                    ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build(),
+                )
+                .build()
+        };
+        for (path, item) in doc.paths.paths.iter_mut() {
+            let has_param = path.contains('{');
+            for (changes, op) in [
+                (false, item.get.as_mut()),
+                (true, item.post.as_mut()),
+                (true, item.put.as_mut()),
+                (true, item.delete.as_mut()),
+                (true, item.patch.as_mut()),
+            ] {
+                let Some(op) = op else { continue };
+                let body = op.request_body.is_some();
+                let mut codes = vec![
+                    ("400", "bad parameters or a malformed body; `fields` names the place"),
+                    ("401", "no valid credential"),
+                    ("403", "the caller may not do this"),
+                    ("429", "rate limit or quota exceeded; see Retry-After"),
+                ];
+                if has_param {
+                    codes.push(("404", "no such record"));
+                }
+                if changes {
+                    codes.push(("409", "the record is not in a state that allows this"));
+                }
+                if body {
+                    codes.push(("413", "the body is too large"));
+                    codes.push(("415", "the body is not application/json"));
+                    codes.push(("422", "invalid fields; `fields` names each"));
+                }
+                for (code, what) in codes {
+                    op.responses.responses.entry(code.to_owned()).or_insert_with(|| error(what).into());
+                }
+            }
+        }
     }
 }
 

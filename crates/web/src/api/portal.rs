@@ -182,3 +182,95 @@ pub async fn set_token_rate(
     let info = state.accounts.set_token_rate(parse_id(&id)?, req.rate_per_minute).await?;
     Ok(Json(info.into()))
 }
+
+/// A rule of the search synonym dictionary.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SynonymView {
+    pub id: i64,
+    /// Without targets: terms that find each other.
+    pub terms: Vec<String>,
+    /// Terms the `terms` also find, one way; empty: none.
+    pub targets: Vec<String>,
+    /// The rule as one line (`社保, 社会保险` or `离婚, 结婚 => 婚姻登记`).
+    pub line: String,
+    /// The administrator who added it; null: the seed dictionary.
+    pub created_by: Option<i64>,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+}
+
+impl From<tongshu_store::Synonym> for SynonymView {
+    fn from(s: tongshu_store::Synonym) -> Self {
+        Self {
+            id: s.id,
+            terms: s.terms,
+            targets: s.targets,
+            line: s.line,
+            created_by: s.created_by,
+            created_at: s.created_at,
+        }
+    }
+}
+
+/// A new synonym rule: `terms` (and `targets`), or the rule as one `line`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SynonymRequest {
+    /// At least two terms when there are no targets, each at most 30 characters.
+    #[serde(default)]
+    pub terms: Vec<String>,
+    /// Terms the `terms` also find, one way.
+    #[serde(default)]
+    pub targets: Vec<String>,
+    /// Instead of `terms`/`targets`: `a, b, c` or `a, b => c`.
+    pub line: Option<String>,
+}
+
+impl SynonymRequest {
+    pub fn into_input(self) -> Result<tongshu_core::synonyms::SynonymInput, ApiError> {
+        use tongshu_core::synonyms::SynonymInput;
+        let invalid = |f: tongshu_core::FieldErrors| {
+            ApiError::fields(crate::error::ErrorCode::InvalidFields, format!("invalid synonym rule: {f}"), f)
+        };
+        match self.line {
+            Some(_) if !self.terms.is_empty() || !self.targets.is_empty() => {
+                Err(bad_param("line", "give either line or terms and targets, not both"))
+            }
+            Some(line) => SynonymInput::parse(&line).map_err(invalid),
+            None => SynonymInput { terms: self.terms, targets: self.targets }.validate().map_err(invalid),
+        }
+    }
+}
+
+/// The search synonym dictionary (administrators).
+#[utoipa::path(get, path = "/api/v1/admin/synonyms", tag = "portal",
+    responses((status = 200, body = [SynonymView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn synonyms(State(state): State<AppState>) -> Result<Json<Vec<SynonymView>>, ApiError> {
+    Ok(Json(state.portal.synonyms().await?.into_iter().map(Into::into).collect()))
+}
+
+/// Adds a synonym rule; searches on every node apply it at once, without reindexing.
+#[utoipa::path(post, path = "/api/v1/admin/synonyms", tag = "portal", request_body = SynonymRequest,
+    responses((status = 201, body = SynonymView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn add_synonym(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<SynonymRequest>,
+) -> Result<(StatusCode, Json<SynonymView>), ApiError> {
+    let rule = req.into_input()?;
+    Ok((StatusCode::CREATED, Json(state.portal.add_synonym(caller.required()?, rule).await?.into())))
+}
+
+/// Removes a synonym rule.
+#[utoipa::path(delete, path = "/api/v1/admin/synonyms/{id}", tag = "portal", params(("id" = i64, Path)),
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn remove_synonym(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.portal.remove_synonym(caller.required()?, parse_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -167,11 +167,21 @@ pub async fn rows(
     Ok(render_page(&name, &ds.name, &page, &query, &format)?.0)
 }
 
-/// Pins the first page of stored-order paging to the table's current version.
+/// Pins the first page of stored-order paging to the table's current version: the one its
+/// record in the store names (the portal keeps public ones in memory), so no page reads the
+/// Delta log to learn it.
 pub(crate) async fn pin_first_page(state: &AppState, query: &mut RowQuery) -> Result<(), ApiError> {
     if query.after.is_some_and(|p| p.version == u64::MAX) {
-        let lake = state.library.lake();
-        let version = lake.info(&query.table).await.map_err(tongshu_library::LibraryError::Lake)?.version;
+        let version = match state.portal.table_version(&query.table) {
+            Some(v) => v,
+            None => match state.store.get_table(&query.table).await? {
+                Some(r) => r.version.max(0) as u64,
+                None => {
+                    let lake = state.library.lake();
+                    lake.info(&query.table).await.map_err(tongshu_library::LibraryError::Lake)?.version
+                }
+            },
+        };
         query.after = Some(Position { version, file: 0, skip: 0 });
     }
     Ok(())
@@ -183,11 +193,35 @@ pub(crate) fn json_rows(batches: &[tongshu_lake::arrow::record_batch::RecordBatc
         .with_explicit_nulls(true)
         .build::<_, tongshu_lake::arrow::json::writer::JsonArray>(Vec::new());
     for b in batches {
-        w.write(b).map_err(ApiError::internal)?;
+        w.write(&exact_decimals(b)?).map_err(ApiError::internal)?;
     }
     w.finish().map_err(ApiError::internal)?;
     let bytes = w.into_inner();
     if bytes.is_empty() { Ok(json!([])) } else { serde_json::from_slice(&bytes).map_err(ApiError::internal) }
+}
+
+/// `batch` with its decimal columns as text (`"1234.50"`): a JSON number would be read back
+/// as a double, losing digits of money, so decimals travel as strings.
+fn exact_decimals(
+    batch: &tongshu_lake::arrow::record_batch::RecordBatch,
+) -> Result<tongshu_lake::arrow::record_batch::RecordBatch, ApiError> {
+    use tongshu_lake::arrow::datatypes::{DataType, Field, Schema};
+    if !batch.schema().fields().iter().any(|f| matches!(f.data_type(), DataType::Decimal128(..))) {
+        return Ok(batch.clone());
+    }
+    let mut fields = Vec::new();
+    let mut columns = Vec::new();
+    for (f, c) in batch.schema().fields().iter().zip(batch.columns()) {
+        if matches!(f.data_type(), DataType::Decimal128(..)) {
+            columns.push(tongshu_lake::arrow::compute::cast(c, &DataType::Utf8).map_err(ApiError::internal)?);
+            fields.push(Field::new(f.name(), DataType::Utf8, true));
+        } else {
+            columns.push(c.clone());
+            fields.push(f.as_ref().clone());
+        }
+    }
+    tongshu_lake::arrow::record_batch::RecordBatch::try_new(std::sync::Arc::new(Schema::new(fields)), columns)
+        .map_err(ApiError::internal)
 }
 
 /// A page as JSON or CSV, with the number of rows and bytes it carries.
@@ -221,7 +255,7 @@ pub(crate) fn render_page(
     let body = json!({
         "table": name,
         "dataset": dataset,
-        "fields": page.fields.iter().map(|(n, t)| json!({"name": n, "type": t.as_str()})).collect::<Vec<_>>(),
+        "fields": page.fields.iter().map(|(n, t)| json!({"name": n, "type": t.to_string()})).collect::<Vec<_>>(),
         "rows": rows,
         "total": page.total,
         "next_cursor": next_cursor,

@@ -33,7 +33,7 @@ pub async fn catalog(
     Ok(Json(json!({ "entries": list })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewDemand {
     title: String,
@@ -41,7 +41,8 @@ pub struct NewDemand {
 }
 
 #[utoipa::path(post, path = "/api/v1/exchange/demands", tag = "exchange",
-    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    request_body = NewDemand,
+    responses((status = 201, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn post_demand(
     State(state): State<AppState>,
@@ -61,13 +62,14 @@ pub async fn demands(State(state): State<AppState>, caller: Caller) -> Result<Js
     Ok(Json(json!({ "demands": state.exchange.demands(caller.required()?).await? })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Assign {
     org_id: i64,
 }
 
 #[utoipa::path(post, path = "/api/v1/exchange/demands/{id}/assign", tag = "exchange", params(("id" = i64, Path, description = "the record's id")),
+    request_body = Assign,
     responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn assign_demand(
@@ -79,7 +81,7 @@ pub async fn assign_demand(
     Ok(Json(json!(state.exchange.assign_demand(caller.required()?, parse_id(&id)?, a.org_id).await?)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DemandAnswer {
     entry_id: Option<i64>,
@@ -87,6 +89,7 @@ pub struct DemandAnswer {
 }
 
 #[utoipa::path(post, path = "/api/v1/exchange/demands/{id}/answer", tag = "exchange", params(("id" = i64, Path, description = "the record's id")),
+    request_body = DemandAnswer,
     responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn answer_demand(
@@ -99,24 +102,60 @@ pub async fn answer_demand(
 }
 
 #[utoipa::path(post, path = "/api/v1/exchange/demands/{id}/request", tag = "exchange", params(("id" = i64, Path, description = "the record's id")),
-    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    request_body = DemandRequest,
+    responses((status = 201, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-/// Files the share request of a matched demand (the body as for a request, without `entry_id`).
+/// Files the share request of a matched demand (the body as for a request, without `entry_id`:
+/// the demand's matched entry).
 pub async fn request_from_demand(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    ApiJson(mut input): ApiJson<Value>,
+    ApiJson(d): ApiJson<DemandRequest>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    if let Some(o) = input.as_object_mut() {
-        o.insert("entry_id".into(), json!(0));
-    }
-    let input: RequestInput = serde_json::from_value(input).map_err(|e| super::bad_param("body", e.to_string()))?;
+    let input = RequestInput {
+        entry_id: 0,
+        purpose: d.purpose,
+        legal_basis: d.legal_basis,
+        items: d.items,
+        row_filter: d.row_filter,
+        valid_from: d.valid_from,
+        valid_to: d.valid_to,
+        consuming_system: d.consuming_system,
+        app_id: d.app_id,
+    };
     let r = state.exchange.request_from_demand(caller.required()?, parse_id(&id)?, input).await?;
     Ok((StatusCode::CREATED, Json(json!(r))))
 }
 
-#[derive(Debug, Deserialize)]
+/// A share request for a matched demand: [`RequestInput`] without the entry.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DemandRequest {
+    /// What the data is for (required).
+    #[serde(default)]
+    purpose: String,
+    #[serde(default)]
+    legal_basis: Option<String>,
+    /// Items wanted (empty: all).
+    #[serde(default)]
+    items: Vec<String>,
+    /// Rows wanted (empty: all).
+    #[serde(default)]
+    row_filter: Vec<tongshu_exchange::ScopeCondition>,
+    /// `YYYY-MM-DD`; default today.
+    #[serde(default)]
+    valid_from: Option<String>,
+    /// `YYYY-MM-DD` (last day of use); default a year on.
+    #[serde(default)]
+    valid_to: Option<String>,
+    #[serde(default)]
+    consuming_system: Option<String>,
+    #[serde(default)]
+    app_id: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewDuty {
     org_id: i64,
@@ -126,7 +165,8 @@ pub struct NewDuty {
 }
 
 #[utoipa::path(post, path = "/api/v1/exchange/responsibilities", tag = "exchange",
-    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    request_body = NewDuty,
+    responses((status = 201, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn add_duty(
     State(state): State<AppState>,
@@ -145,14 +185,15 @@ pub async fn duties(State(state): State<AppState>, caller: Caller) -> Result<Jso
     Ok(Json(json!({ "responsibilities": state.exchange.duties().await? })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Fulfil {
     entry_id: i64,
 }
 
 #[utoipa::path(post, path = "/api/v1/exchange/responsibilities/{id}/fulfil", tag = "exchange", params(("id" = i64, Path, description = "the record's id")),
-    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    request_body = Fulfil,
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn fulfil_duty(
     State(state): State<AppState>,
@@ -179,7 +220,7 @@ pub async fn negative_list(State(state): State<AppState>, caller: Caller) -> Res
     Ok(Json(json!({ "entries": list })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Negative {
     entry_id: i64,
@@ -187,7 +228,8 @@ pub struct Negative {
 }
 
 #[utoipa::path(post, path = "/api/v1/exchange/negative", tag = "exchange",
-    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    request_body = Negative,
+    responses((status = 201, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn add_negative(
     State(state): State<AppState>,
@@ -199,7 +241,7 @@ pub async fn add_negative(
 }
 
 #[utoipa::path(delete, path = "/api/v1/exchange/negative/{id}", tag = "exchange", params(("id" = i64, Path, description = "the record's id")),
-    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn remove_negative(
     State(state): State<AppState>,
@@ -211,7 +253,8 @@ pub async fn remove_negative(
 }
 
 #[utoipa::path(post, path = "/api/v1/exchange/objections", tag = "exchange",
-    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    request_body = ObjectionInput,
+    responses((status = 201, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn object(
     State(state): State<AppState>,
@@ -228,7 +271,7 @@ pub async fn objections(State(state): State<AppState>, caller: Caller) -> Result
     Ok(Json(json!({ "objections": state.exchange.objections(caller.required()?).await? })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ObjectionAnswer {
     fixed_version: Option<i64>,
@@ -236,6 +279,7 @@ pub struct ObjectionAnswer {
 }
 
 #[utoipa::path(post, path = "/api/v1/exchange/objections/{id}/answer", tag = "exchange", params(("id" = i64, Path, description = "the record's id")),
+    request_body = ObjectionAnswer,
     responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn answer_objection(
@@ -279,7 +323,7 @@ pub async fn mask_rules(State(state): State<AppState>) -> Result<Json<Value>, Ap
 }
 
 #[utoipa::path(post, path = "/api/v1/exchange/mask-rules", tag = "exchange",
-    request_body(content = Object, description = "{name, patterns: \"身份证|证件号码\", mask: \"keep:6:4\", min_grading: \"general\"}"),
+    request_body = tongshu_core::masking::MaskRule,
     responses((status = 201, body = Object), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 /// Adds a masking rule (administrators).
 pub async fn add_mask_rule(

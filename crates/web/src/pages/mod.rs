@@ -134,6 +134,8 @@ pub fn flash(done: Option<&str>) -> Option<&'static str> {
         "returned" => "已退回修改。",
         "delisted" => "已下架。",
         "revoked" => "令牌已撤销。",
+        "synonym_added" => "同义词规则已添加，搜索立即生效。",
+        "synonym_removed" => "同义词规则已删除。",
         _ => return None,
     })
 }

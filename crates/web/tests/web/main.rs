@@ -13,6 +13,7 @@ mod library;
 mod pages;
 mod portal;
 mod rows;
+mod search;
 mod security;
 mod sharing;
 mod stories;

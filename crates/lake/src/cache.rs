@@ -1,0 +1,193 @@
+//! What a page of rows may reuse, so that it costs what it returns and not what the table
+//! holds: the snapshot of a table version (its files and columns, no log replay), the
+//! Parquet metadata of a data file (footer and page indexes), and per-version indexes of
+//! the values of a column (for equality filters).
+//!
+//! Everything cached is immutable: a table version never changes and data files are never
+//! rewritten in place. A cached version is still checked on every use against its commit
+//! file in the log (one HEAD or `stat`), so a table dropped and created again under the same
+//! name — by this node or another — is read afresh. Nothing here decides access: the portal
+//! checks who may read before it asks for rows.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use deltalake::DeltaTable;
+use deltalake::parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
+use deltalake::parquet::file::metadata::PageIndexPolicy;
+
+use crate::{DataFile, LakeError, Result, TargetColumn};
+
+/// Snapshots kept (table versions).
+const SNAPSHOTS: usize = 32;
+/// Parquet metadata kept (data files).
+const FOOTERS: usize = 1024;
+/// Index memory across all snapshots: positions of 8 bytes each.
+const INDEX_BUDGET_BYTES: u64 = 512 << 20;
+
+/// A loaded table version.
+pub(crate) struct Snapshot {
+    pub table: DeltaTable,
+    pub files: Vec<DataFile>,
+    pub columns: Vec<TargetColumn>,
+    /// The commit file's size and modification time, to notice a re-created table.
+    commit: (u64, i64),
+    /// Value indexes by column, built on first use.
+    indexes: Mutex<HashMap<String, Arc<ColumnIndex>>>,
+}
+
+/// Where each value of one column is: positions `(file << 32) | row` in ascending order,
+/// so a value's rows come in stored order.
+pub(crate) struct ColumnIndex {
+    pub positions: HashMap<String, Vec<u64>>,
+    bytes: u64,
+    budget: Arc<AtomicU64>,
+}
+
+impl Drop for ColumnIndex {
+    fn drop(&mut self) {
+        self.budget.fetch_sub(self.bytes, Ordering::Relaxed);
+    }
+}
+
+/// A small least-recently-used map (linear; it holds few entries).
+struct Lru<K, V> {
+    cap: usize,
+    items: Vec<(K, V)>,
+}
+
+impl<K: PartialEq, V: Clone> Lru<K, V> {
+    fn new(cap: usize) -> Self {
+        Self { cap, items: Vec::new() }
+    }
+
+    fn get(&mut self, k: &K) -> Option<V> {
+        let i = self.items.iter().position(|(key, _)| key == k)?;
+        let item = self.items.remove(i);
+        let v = item.1.clone();
+        self.items.push(item);
+        Some(v)
+    }
+
+    fn put(&mut self, k: K, v: V) {
+        self.items.retain(|(key, _)| *key != k);
+        if self.items.len() >= self.cap {
+            self.items.remove(0);
+        }
+        self.items.push((k, v));
+    }
+}
+
+pub(crate) struct Caches {
+    snapshots: Mutex<Lru<(String, u64), Arc<Snapshot>>>,
+    footers: Mutex<HashMap<String, ArrowReaderMetadata>>,
+    index_bytes: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for Caches {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Caches").field("index_bytes", &self.index_bytes.load(Ordering::Relaxed)).finish()
+    }
+}
+
+impl Default for Caches {
+    fn default() -> Self {
+        Self {
+            snapshots: Mutex::new(Lru::new(SNAPSHOTS)),
+            footers: Mutex::new(HashMap::new()),
+            index_bytes: Arc::new(AtomicU64::new(0)),
+        }
+    }
+}
+
+/// The size and modification time of version `v`'s commit file.
+async fn commit_of(table: &DeltaTable, v: u64) -> Result<Option<(u64, i64)>> {
+    use object_store::ObjectStoreExt;
+    let store = table.log_store().object_store(None);
+    let path = deltalake::Path::from(format!("_delta_log/{v:020}.json"));
+    match store.head(&path).await {
+        Ok(m) => Ok(Some((m.size, m.last_modified.timestamp_millis()))),
+        Err(deltalake::ObjectStoreError::NotFound { .. }) => Ok(None),
+        Err(e) => Err(LakeError::Internal(format!("reading the log of a table: {e}"))),
+    }
+}
+
+impl Caches {
+    /// Version `version` of the table that `fresh` opens (unloaded), from the cache when
+    /// the version's commit file is the one cached.
+    pub(crate) async fn snapshot(&self, key: &str, fresh: DeltaTable, version: u64) -> Result<Arc<Snapshot>> {
+        let commit = commit_of(&fresh, version).await?;
+        let cached = self.snapshots.lock().unwrap_or_else(|e| e.into_inner()).get(&(key.to_owned(), version));
+        if let (Some(s), Some(c)) = (&cached, commit)
+            && s.commit == c
+        {
+            return Ok(s.clone());
+        }
+        let mut table = fresh;
+        table
+            .load_version(version)
+            .await
+            .map_err(|e| LakeError::Input(format!("version {version} of {key:?} cannot be read ({e}); start again")))?;
+        let files = crate::data_files(&table).await?;
+        let columns = crate::Library::columns_of(&table)?;
+        let snapshot =
+            Arc::new(Snapshot { table, files, columns, commit: commit.unwrap_or_default(), indexes: Mutex::default() });
+        // A version whose commit file is gone (log cleaned up) is not cached.
+        if commit.is_some() {
+            self.snapshots.lock().unwrap_or_else(|e| e.into_inner()).put((key.to_owned(), version), snapshot.clone());
+        }
+        Ok(snapshot)
+    }
+
+    /// The Parquet metadata (with page indexes) of a data file, read once.
+    #[allow(deprecated)] // ParquetObjectReader: see `Library::read_file`
+    pub(crate) async fn footer(
+        &self,
+        key: &str,
+        reader: &mut deltalake::parquet::arrow::async_reader::ParquetObjectReader,
+    ) -> Result<ArrowReaderMetadata> {
+        if let Some(m) = self.footers.lock().unwrap_or_else(|e| e.into_inner()).get(key) {
+            return Ok(m.clone());
+        }
+        let m = ArrowReaderMetadata::load_async(
+            reader,
+            ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional),
+        )
+        .await
+        .map_err(|e| LakeError::Internal(format!("data file {key:?}: {e}")))?;
+        let mut footers = self.footers.lock().unwrap_or_else(|e| e.into_inner());
+        if footers.len() >= FOOTERS {
+            footers.clear();
+        }
+        footers.insert(key.to_owned(), m.clone());
+        Ok(m)
+    }
+
+    /// The index of `column` in `snapshot`, built by `build` on first use; `None` when the
+    /// index budget is spent (the caller scans instead).
+    pub(crate) async fn index<F, Fut>(
+        &self,
+        snapshot: &Snapshot,
+        column: &str,
+        build: F,
+    ) -> Result<Option<Arc<ColumnIndex>>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<HashMap<String, Vec<u64>>>>,
+    {
+        if let Some(i) = snapshot.indexes.lock().unwrap_or_else(|e| e.into_inner()).get(column) {
+            return Ok(Some(i.clone()));
+        }
+        let rows: u64 = snapshot.files.iter().map(|f| f.rows).sum();
+        let bytes = rows * 8 + 64;
+        if self.index_bytes.load(Ordering::Relaxed) + bytes > INDEX_BUDGET_BYTES {
+            return Ok(None);
+        }
+        let positions = build().await?;
+        self.index_bytes.fetch_add(bytes, Ordering::Relaxed);
+        let index = Arc::new(ColumnIndex { positions, bytes, budget: self.index_bytes.clone() });
+        snapshot.indexes.lock().unwrap_or_else(|e| e.into_inner()).insert(column.to_owned(), index.clone());
+        Ok(Some(index))
+    }
+}
