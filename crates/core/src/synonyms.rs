@@ -49,30 +49,33 @@ impl SynonymInput {
                 let t = t.trim().to_lowercase();
                 let n = t.chars().count();
                 if n == 0 {
-                    errors.add(format!("{field}[{i}]"), "词条不能为空");
+                    errors.add(format!("{field}[{i}]"), "a term cannot be empty");
                 } else if n > MAX_TERM_CHARS {
-                    errors.add(format!("{field}[{i}]"), format!("词条最长 {MAX_TERM_CHARS} 个字符，此处 {n} 个"));
+                    errors.add(
+                        format!("{field}[{i}]"),
+                        format!("a term has at most {MAX_TERM_CHARS} characters, this one {n}"),
+                    );
                 } else if t.contains([',', '，', '、', '=', '>', '\n']) {
-                    errors.add(format!("{field}[{i}]"), "词条中不能含有逗号、顿号或 =>");
+                    errors.add(format!("{field}[{i}]"), "a term cannot hold a comma, 、 or =>");
                 } else if !out.contains(&t) {
                     out.push(t);
                 }
             }
             if out.len() > MAX_TERMS {
-                errors.add(field, format!("一条规则最多 {MAX_TERMS} 个词条"));
+                errors.add(field, format!("a rule has at most {MAX_TERMS} terms on a side"));
             }
             out
         };
         let terms = clean("terms", self.terms, &mut errors);
         let targets = clean("targets", self.targets, &mut errors);
         if targets.is_empty() && terms.len() < 2 {
-            errors.add("terms", "同义词规则至少需要两个词条，或写明目标词（词条 => 目标词）");
+            errors.add("terms", "a rule needs at least two terms, or targets (terms => targets)");
         }
         if terms.is_empty() && !targets.is_empty() {
-            errors.add("terms", "请写明哪些词条指向目标词");
+            errors.add("terms", "name the terms that find the targets (terms => targets)");
         }
         if let Some(t) = terms.iter().find(|t| targets.contains(t)) {
-            errors.add("targets", format!("“{t}”不能同时是词条和目标词"));
+            errors.add("targets", format!("{t:?} cannot be both a term and a target"));
         }
         errors.into_result(Self { terms, targets })
     }

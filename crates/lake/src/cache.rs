@@ -35,6 +35,8 @@ pub(crate) struct Snapshot {
     commit: (u64, i64),
     /// Value indexes by column, built on first use.
     indexes: Mutex<HashMap<String, Arc<ColumnIndex>>>,
+    /// Held while an index is built, so that concurrent first uses build it once.
+    building: tokio::sync::Mutex<()>,
 }
 
 /// Where each value of one column is: positions `(file << 32) | row` in ascending order,
@@ -114,25 +116,36 @@ async fn commit_of(table: &DeltaTable, v: u64) -> Result<Option<(u64, i64)>> {
 }
 
 impl Caches {
-    /// Version `version` of the table that `fresh` opens (unloaded), from the cache when
-    /// the version's commit file is the one cached.
-    pub(crate) async fn snapshot(&self, key: &str, fresh: DeltaTable, version: u64) -> Result<Arc<Snapshot>> {
-        let commit = commit_of(&fresh, version).await?;
+    /// Version `version` of table `key`: the cached one while the version's commit file is
+    /// the one cached (one HEAD through the cached table's store), else the table `fresh`
+    /// opens (unloaded) loaded at that version.
+    pub(crate) async fn snapshot<F, Fut>(&self, key: &str, version: u64, fresh: F) -> Result<Arc<Snapshot>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<DeltaTable>>,
+    {
         let cached = self.snapshots.lock().unwrap_or_else(|e| e.into_inner()).get(&(key.to_owned(), version));
-        if let (Some(s), Some(c)) = (&cached, commit)
-            && s.commit == c
+        if let Some(s) = cached
+            && commit_of(&s.table, version).await? == Some(s.commit)
         {
-            return Ok(s.clone());
+            return Ok(s);
         }
-        let mut table = fresh;
+        let mut table = fresh().await?;
+        let commit = commit_of(&table, version).await?;
         table
             .load_version(version)
             .await
             .map_err(|e| LakeError::Input(format!("version {version} of {key:?} cannot be read ({e}); start again")))?;
         let files = crate::data_files(&table).await?;
         let columns = crate::Library::columns_of(&table)?;
-        let snapshot =
-            Arc::new(Snapshot { table, files, columns, commit: commit.unwrap_or_default(), indexes: Mutex::default() });
+        let snapshot = Arc::new(Snapshot {
+            table,
+            files,
+            columns,
+            commit: commit.unwrap_or_default(),
+            indexes: Mutex::default(),
+            building: tokio::sync::Mutex::new(()),
+        });
         // A version whose commit file is gone (log cleaned up) is not cached.
         if commit.is_some() {
             self.snapshots.lock().unwrap_or_else(|e| e.into_inner()).put((key.to_owned(), version), snapshot.clone());
@@ -176,8 +189,13 @@ impl Caches {
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<HashMap<String, Vec<u64>>>>,
     {
-        if let Some(i) = snapshot.indexes.lock().unwrap_or_else(|e| e.into_inner()).get(column) {
-            return Ok(Some(i.clone()));
+        let built = || snapshot.indexes.lock().unwrap_or_else(|e| e.into_inner()).get(column).cloned();
+        if let Some(i) = built() {
+            return Ok(Some(i));
+        }
+        let _one = snapshot.building.lock().await;
+        if let Some(i) = built() {
+            return Ok(Some(i));
         }
         let rows: u64 = snapshot.files.iter().map(|f| f.rows).sum();
         let bytes = rows * 8 + 64;

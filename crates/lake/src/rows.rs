@@ -305,11 +305,13 @@ impl Library {
     /// Version `version` of table `name`, from the cache when it is the version cached.
     pub(crate) async fn snapshot(&self, name: &str, version: u64) -> Result<std::sync::Arc<crate::cache::Snapshot>> {
         let url = self.table_url(name)?;
-        if Self::local_dir(&url).is_some_and(|d| !d.join("_delta_log").is_dir()) {
-            return Err(LakeError::NoSuchTable(name.to_owned()));
-        }
-        let fresh = self.load_url(url).await?;
-        self.caches.snapshot(name, fresh, version).await.map_err(|e| match e {
+        let fresh = || async move {
+            if Self::local_dir(&url).is_some_and(|d| !d.join("_delta_log").is_dir()) {
+                return Err(LakeError::NoSuchTable(name.to_owned()));
+            }
+            self.load_url(url).await
+        };
+        self.caches.snapshot(name, version, fresh).await.map_err(|e| match e {
             LakeError::Input(m) => LakeError::Input(format!("the cursor's {m}")),
             e => e,
         })

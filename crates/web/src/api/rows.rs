@@ -189,6 +189,11 @@ pub(crate) async fn pin_first_page(state: &AppState, query: &mut RowQuery) -> Re
 
 /// Rows of `batches` as a JSON array of objects (nulls written out).
 pub(crate) fn json_rows(batches: &[tongshu_lake::arrow::record_batch::RecordBatch]) -> Result<Value, ApiError> {
+    serde_json::from_str(&json_rows_text(batches)?).map_err(ApiError::internal)
+}
+
+/// Rows of `batches` as the text of a JSON array of objects, written once by Arrow's writer.
+fn json_rows_text(batches: &[tongshu_lake::arrow::record_batch::RecordBatch]) -> Result<String, ApiError> {
     let mut w = WriterBuilder::new()
         .with_explicit_nulls(true)
         .build::<_, tongshu_lake::arrow::json::writer::JsonArray>(Vec::new());
@@ -197,7 +202,10 @@ pub(crate) fn json_rows(batches: &[tongshu_lake::arrow::record_batch::RecordBatc
     }
     w.finish().map_err(ApiError::internal)?;
     let bytes = w.into_inner();
-    if bytes.is_empty() { Ok(json!([])) } else { serde_json::from_slice(&bytes).map_err(ApiError::internal) }
+    if bytes.is_empty() {
+        return Ok("[]".into());
+    }
+    String::from_utf8(bytes).map_err(ApiError::internal)
 }
 
 /// `batch` with its decimal columns as text (`"1234.50"`): a JSON number would be read back
@@ -249,19 +257,20 @@ pub(crate) fn render_page(
         }
         return Ok((resp, n, bytes));
     }
-    let rows = json_rows(&page.batches)?;
     let next_cursor = page.next.map(encode_cursor);
     let next_offset = (query.after.is_none() && n == query.limit).then(|| query.offset.saturating_add(query.limit));
-    let body = json!({
-        "table": name,
-        "dataset": dataset,
-        "fields": page.fields.iter().map(|(n, t)| json!({"name": n, "type": t.to_string()})).collect::<Vec<_>>(),
-        "rows": rows,
-        "total": page.total,
-        "next_cursor": next_cursor,
-        "next_offset": next_offset,
-    });
-    let text = body.to_string();
+    let fields: Vec<Value> = page.fields.iter().map(|(n, t)| json!({"name": n, "type": t.to_string()})).collect();
+    // The rows go in as Arrow wrote them: not parsed and written again.
+    let text = format!(
+        r#"{{"table":{},"dataset":{},"fields":{},"rows":{},"total":{},"next_cursor":{},"next_offset":{}}}"#,
+        json!(name),
+        json!(dataset),
+        Value::Array(fields),
+        json_rows_text(&page.batches)?,
+        json!(page.total),
+        json!(next_cursor),
+        json!(next_offset),
+    );
     let len = text.len();
     Ok((([(header::CONTENT_TYPE, "application/json")], text).into_response(), n, len))
 }

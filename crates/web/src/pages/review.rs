@@ -167,7 +167,7 @@ pub async fn add_synonym(
         let rule = tongshu_core::synonyms::SynonymInput::parse(&line).map_err(|f| {
             ApiError::fields(
                 crate::error::ErrorCode::InvalidFields,
-                f.0.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("；"),
+                f.0.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("; "),
                 f,
             )
         })?;

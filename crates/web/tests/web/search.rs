@@ -146,7 +146,7 @@ async fn the_dictionary_page_adds_and_removes_rules() {
     let r = admin.client.post(app.url("/admin/synonyms")).form(&form("房本")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = r.text().await.unwrap();
-    assert!(html.contains("至少需要两个词条") && html.contains("value=\"房本\""), "the line is kept: {html}");
+    assert!(html.contains("at least two terms") && html.contains("value=\"房本\""), "the line is kept: {html}");
 
     let r = admin.client.post(app.url("/admin/synonyms")).form(&form("房本，房产本 => 不动产")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
