@@ -318,6 +318,7 @@ impl Library {
                     .write(Vec::<RecordBatch>::new())
                     .with_input_plan(df.into_unoptimized_plan())
                     .with_save_mode(save)
+                    .with_writer_properties(crate::writer_properties())
                     .with_commit_properties(props)
                     .await
                     .map(|t| (t, 0, 0, before_rows.unwrap_or(0)))
@@ -335,6 +336,7 @@ impl Library {
                     .with_streaming(true)
                     .with_source_alias("source")
                     .with_target_alias("target")
+                    .with_writer_properties(crate::writer_properties())
                     .with_commit_properties(props);
                 let builder = if req.mode == Mode::Upsert {
                     let cols: Vec<String> = targets.iter().map(|t| t.name.clone()).collect();

@@ -387,6 +387,26 @@ impl Library {
     }
 }
 
+/// How Tongshu writes Parquet: Snappy; data pages of at most 2,048 rows (Parquet's default
+/// allows 20,000) and dictionaries of at most 64 KiB (default 1 MiB), so that a page of
+/// rows, an equality match or a deep cursor decodes a few small pages and dictionaries
+/// instead of megabytes: the page index lets a reader skip the rest, and a column with
+/// many distinct values (ids, amounts) falls back to plain pages early instead of carrying
+/// a dictionary every reader must decode first. Columns of few values (districts, names,
+/// codes) keep their dictionaries.
+pub(crate) fn writer_properties() -> deltalake::parquet::file::properties::WriterProperties {
+    deltalake::parquet::file::properties::WriterProperties::builder()
+        .set_created_by(format!("tongshu {}", env!("CARGO_PKG_VERSION")))
+        .set_compression(deltalake::parquet::basic::Compression::SNAPPY)
+        .set_data_page_row_count_limit(PAGE_ROWS)
+        .set_write_batch_size(PAGE_ROWS)
+        .set_dictionary_page_size_limit(64 << 10)
+        .build()
+}
+
+/// Rows per Parquet data page at most (see [`writer_properties`]).
+pub(crate) const PAGE_ROWS: usize = 2048;
+
 /// One data file of a table version, as its Delta log describes it.
 pub(crate) struct DataFile {
     /// Relative to the table's root.

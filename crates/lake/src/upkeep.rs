@@ -25,7 +25,7 @@ impl Library {
             return Err(LakeError::Input(format!("Z-order column {c:?} is not a column of table {name:?}")));
         }
         let kind = if zorder.is_empty() { OptimizeType::Compact } else { OptimizeType::ZOrder(zorder.to_vec()) };
-        let (t, metrics) = t.optimize().with_type(kind).await?;
+        let (t, metrics) = t.optimize().with_type(kind).with_writer_properties(crate::writer_properties()).await?;
         Ok(CompactReport {
             version: t.version().unwrap_or(0),
             files_added: metrics.num_files_added,

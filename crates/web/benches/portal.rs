@@ -34,7 +34,19 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 /// Runs `CLIENTS` clients for `secs`, each calling `next(i)` URLs in turn. Returns
 /// requests/s, p50 and p99; panics on any non-200 answer.
+/// The clients run on a runtime (and OS thread) of their own, as an outside client would,
+/// so that they do not queue behind the server's tasks on its workers.
 async fn load(name: &str, secs: u64, urls: Arc<dyn Fn(usize) -> String + Send + Sync>) -> (f64, Duration, Duration) {
+    let name = name.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(clients(&name, secs, urls))
+    })
+    .await
+    .unwrap()
+}
+
+async fn clients(name: &str, secs: u64, urls: Arc<dyn Fn(usize) -> String + Send + Sync>) -> (f64, Duration, Duration) {
     let client = reqwest::Client::builder().pool_max_idle_per_host(CLIENTS).build().unwrap();
     let until = Instant::now() + Duration::from_secs(secs);
     let mut tasks = Vec::new();
@@ -225,7 +237,9 @@ async fn people(
         .unwrap();
     println!("== 4. plain pages on {rows} people (ingested in {:.1} s)", t.elapsed().as_secs_f64());
     portal.refresh().await.unwrap();
-    let version = library.lake().info(&table).await.unwrap().version;
+    let info = library.lake().info(&table).await.unwrap();
+    let version = info.version;
+    println!("   {} data files, {} MB", info.files, info.bytes >> 20);
 
     let db = dir.join(format!("{table}.db"));
     sqlite_of(&csv, &db, "people", &["区县", "姓名"]);
@@ -274,6 +288,15 @@ async fn people(
         ),
     ];
     for (name, ours, theirs) in workloads {
+        // What one request costs alone (no queueing), for both.
+        for (who, urls) in [("Tongshu", &ours), ("datasette", &theirs)] {
+            let client = reqwest::Client::new();
+            let t = Instant::now();
+            for i in 0..50 {
+                client.get(urls(i * 31)).send().await.unwrap().bytes().await.unwrap();
+            }
+            println!("   {who} {name}: one request alone {:.1} ms", ms(t.elapsed()) / 50.0);
+        }
         let (a, _, a99) = load(&format!("Tongshu {name}"), secs, ours).await;
         let (b, _, b99) = load(&format!("datasette {name}"), secs, theirs).await;
         println!(
