@@ -10,6 +10,7 @@ pub mod ids;
 pub mod masking;
 pub mod org;
 pub mod policy;
+pub mod sharing;
 pub mod synonyms;
 pub mod username;
 mod validation;

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
 use tongshu_core::catalog::{CatalogEntry, EntryStatus, SharingType};
 use tongshu_core::masking::{Mask, MaskKey, MaskRule, Masks, mask_for};
 use tongshu_lake::{Condition, Op, RowPage, RowQuery};
@@ -30,16 +29,7 @@ impl Consumer {
     }
 }
 
-/// One condition of a row scope: `column op value`, ops `eq`, `in` (comma-separated), `ne`,
-/// `gt`, `gte`, `lt`, `lte`, `contains`, `isnull`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(deny_unknown_fields)]
-pub struct ScopeCondition {
-    pub column: String,
-    pub op: String,
-    pub value: String,
-}
+pub use tongshu_core::sharing::ScopeCondition;
 
 /// Checks a row scope against the entry's items.
 pub(crate) fn check_scope(scope: &[ScopeCondition], entry: &CatalogEntry, field: &str) -> Result<()> {
@@ -74,27 +64,6 @@ pub struct Access {
     /// The items a verification must give values for, all of them (see
     /// [`Exchange::verify`]); empty for the owner, who sees everything anyway.
     pub verify_items: Vec<String>,
-}
-
-/// A stored JSON list of item names. Undecodable text is an error, never an empty list:
-/// an empty list would read as "no restriction" in some places (fail closed).
-pub(crate) fn decode_list(s: &str, what: &str) -> Result<Vec<String>> {
-    serde_json::from_str(s).map_err(|e| {
-        tracing::error!(what, error = %e, "undecodable stored list");
-        ExchangeError::Store(tongshu_store::StoreError::Corrupt(format!("{what}: {e}")))
-    })
-}
-
-/// A stored row scope. `None` is no scope; text that does not decode is an error, so a
-/// corrupted scope releases nothing instead of every row.
-pub(crate) fn decode_scope(s: Option<&str>, what: &str) -> Result<Vec<ScopeCondition>> {
-    match s {
-        None => Ok(vec![]),
-        Some(s) => serde_json::from_str(s).map_err(|e| {
-            tracing::error!(what, error = %e, "undecodable stored row scope");
-            ExchangeError::Store(tongshu_store::StoreError::Corrupt(format!("{what}: {e}")))
-        }),
-    }
 }
 
 impl Access {
@@ -282,14 +251,9 @@ impl Exchange {
                     entry.body.name
                 ))
             })?;
-        let what = format!("grant {}", grant.id);
-        let granted = decode_list(&grant.items, &what)?;
-        let clear = decode_list(&grant.clear_items, &what)?;
-        let named = match grant.verify_items.as_deref() {
-            Some(v) => Some(decode_list(v, &what)?),
-            None => None,
-        };
-        let scope = decode_scope(grant.row_filter.as_deref(), &what)?;
+        // The store decoded the grant's lists and scope, or refused it as corrupt.
+        let (granted, clear, named, scope) =
+            (&grant.items, &grant.clear_items, grant.verify_items.clone(), grant.row_filter.clone());
         let items: Vec<String> = columns.into_iter().filter(|c| granted.contains(c)).collect();
         let rules = self.rules().await?;
         let masks = Masks {

@@ -7,10 +7,11 @@ use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 use tongshu_core::catalog::{CatalogEntry, EntryStatus, SharingType};
 use tongshu_core::policy::{Principal, Role};
+use tongshu_core::sharing::{GrantStatus, RequestStatus};
 use tongshu_core::workdays::parse_day;
 use tongshu_store::{GrantRecord, NewGrant, NewShareRequest, RequestFilter, ShareRequest};
 
-use crate::access::{ScopeCondition, check_scope, decode_list, decode_scope};
+use crate::access::{ScopeCondition, check_scope};
 use crate::{Exchange, ExchangeError, Result, beijing_today, evidence_now};
 
 /// A request as a consumer department files it.
@@ -186,8 +187,8 @@ impl Exchange {
             app_id: input.app_id,
             purpose: purpose.to_owned(),
             legal_basis: input.legal_basis.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned),
-            items: json(&items),
-            row_filter: (!input.row_filter.is_empty()).then(|| json(&input.row_filter)),
+            items: items.clone(),
+            row_filter: input.row_filter.clone(),
             valid_from: from,
             valid_to: to,
             consuming_system: input.consuming_system.clone(),
@@ -204,7 +205,7 @@ impl Exchange {
                 consumer_org_id: who.org_id,
                 app_id: input.app_id,
                 items: new.items.clone(),
-                clear_items: "[]".into(),
+                clear_items: vec![],
                 row_filter: new.row_filter.clone(),
                 verify_items: None,
                 valid_from: from,
@@ -221,7 +222,7 @@ impl Exchange {
 
     /// A request, for its consumer organization, its provider and administrators.
     pub async fn request_of(&self, who: &Principal, id: i64) -> Result<ShareRequest> {
-        let r = self.store.share_request(id).await.map_err(|_| ExchangeError::NotFound(format!("request {id}")))?;
+        let r = self.store.share_request(id).await?;
         if who.role != Role::PlatformAdmin
             && who.role != Role::Auditor
             && who.org_id != r.provider_org_id
@@ -233,7 +234,12 @@ impl Exchange {
     }
 
     /// Requests filed by (`provider = false`) or addressed to the caller's organization.
-    pub async fn requests(&self, who: &Principal, provider: bool, status: Option<String>) -> Result<Vec<ShareRequest>> {
+    pub async fn requests(
+        &self,
+        who: &Principal,
+        provider: bool,
+        status: Option<RequestStatus>,
+    ) -> Result<Vec<ShareRequest>> {
         let f = RequestFilter {
             provider_org_id: provider.then_some(who.org_id),
             consumer_org_id: (!provider).then_some(who.org_id),
@@ -250,7 +256,7 @@ impl Exchange {
         if !is_officer_of(who, r.provider_org_id) {
             return Err(ExchangeError::Forbidden("only the provider's data officers answer this request".into()));
         }
-        if r.status != "pending" {
+        if r.status != RequestStatus::Pending {
             return Err(ExchangeError::Conflict(format!("request {id} is already {}", r.status)));
         }
         let answer = d.answer.trim();
@@ -267,7 +273,7 @@ impl Exchange {
             self.store.answer_share_request(id, who.user_id, answer, on_time, None, ev).await?;
             return Ok(self.store.share_request(id).await?);
         }
-        let requested = decode_list(&r.items, &format!("request {id}"))?;
+        let requested = r.items.clone();
         let items = match &d.items {
             Some(narrowed) => {
                 all_among(narrowed, &requested, "items", "was not requested")?;
@@ -286,7 +292,7 @@ impl Exchange {
             }
         }
         check_scope(&d.row_filter, &entry, "row_filter")?;
-        let mut scope = decode_scope(r.row_filter.as_deref(), &format!("request {id}"))?;
+        let mut scope = r.row_filter.clone();
         scope.extend(d.row_filter.iter().cloned());
         let valid_to = match &d.valid_to {
             Some(s) => (day_start("valid_to", s)? + Duration::days(1)).min(r.valid_to),
@@ -300,10 +306,10 @@ impl Exchange {
             entry_id: r.entry_id,
             consumer_org_id: r.consumer_org_id,
             app_id: r.app_id,
-            items: json(&items),
-            clear_items: json(&d.clear_items),
-            row_filter: (!scope.is_empty()).then(|| json(&scope)),
-            verify_items: d.verify_items.as_ref().map(json),
+            items: items.clone(),
+            clear_items: d.clear_items.clone(),
+            row_filter: scope.clone(),
+            verify_items: d.verify_items.clone(),
             valid_from: r.valid_from,
             valid_to,
         };
@@ -322,7 +328,7 @@ impl Exchange {
 
     /// A grant with its history, for both sides and administrators.
     pub async fn grant_of(&self, who: &Principal, id: i64) -> Result<(GrantRecord, Vec<tongshu_store::GrantChange>)> {
-        let g = self.store.grant(id).await.map_err(|_| ExchangeError::NotFound(format!("grant {id}")))?;
+        let g = self.store.grant(id).await?;
         let entry = self.store.get_entry(g.entry_id).await?;
         if !matches!(who.role, Role::PlatformAdmin | Role::Auditor)
             && who.org_id != g.consumer_org_id
@@ -357,7 +363,7 @@ impl Exchange {
                 "renewed"
             }
             None => {
-                g.status = "revoked".into();
+                g.status = GrantStatus::Revoked;
                 "revoked"
             }
         };
@@ -374,7 +380,7 @@ impl Exchange {
     pub async fn supervise(&self, today: time::Date) -> Result<Supervision> {
         let calendar = self.calendar().await?;
         let pending =
-            self.store.share_requests(&RequestFilter { status: Some("pending".into()), ..Default::default() }).await?;
+            self.store.share_requests(&RequestFilter { status: Some(RequestStatus::Pending), ..Default::default() }).await?;
         let mut out = Supervision::default();
         for r in pending {
             let Some(due) = parse_day(&r.due_on) else { continue };

@@ -7,6 +7,7 @@ use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 use tongshu_core::evidence::{EvidenceFields, EvidenceRecord, chain_hash};
+use tongshu_core::sharing::{GrantStatus, RequestStatus, ScopeCondition};
 
 use crate::{MetaStore, Result, StoreError, conflict_on_unique, parse_ts, ts};
 
@@ -38,10 +39,9 @@ pub struct NewShareRequest {
     pub app_id: Option<i64>,
     pub purpose: String,
     pub legal_basis: Option<String>,
-    /// JSON array of item names.
-    pub items: String,
-    /// JSON conditions, if any.
-    pub row_filter: Option<String>,
+    pub items: Vec<String>,
+    /// The rows asked for; empty: all.
+    pub row_filter: Vec<ScopeCondition>,
     pub valid_from: time::OffsetDateTime,
     pub valid_to: time::OffsetDateTime,
     pub consuming_system: Option<String>,
@@ -62,14 +62,14 @@ pub struct ShareRequest {
     pub app_id: Option<i64>,
     pub purpose: String,
     pub legal_basis: Option<String>,
-    pub items: String,
-    pub row_filter: Option<String>,
+    pub items: Vec<String>,
+    pub row_filter: Vec<ScopeCondition>,
     #[serde(with = "time::serde::rfc3339")]
     pub valid_from: time::OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub valid_to: time::OffsetDateTime,
     pub consuming_system: Option<String>,
-    pub status: String,
+    pub status: RequestStatus,
     pub due_on: String,
     pub answer: Option<String>,
     pub answered_by: Option<i64>,
@@ -90,7 +90,7 @@ pub struct ShareRequest {
 pub struct RequestFilter {
     pub provider_org_id: Option<i64>,
     pub consumer_org_id: Option<i64>,
-    pub status: Option<String>,
+    pub status: Option<RequestStatus>,
     /// Pending requests due before this day (`YYYY-MM-DD`).
     pub due_before: Option<String>,
 }
@@ -102,11 +102,12 @@ pub struct NewGrant {
     pub entry_id: i64,
     pub consumer_org_id: i64,
     pub app_id: Option<i64>,
-    pub items: String,
-    pub clear_items: String,
-    pub row_filter: Option<String>,
-    /// JSON array of the items a verification must give; `None`: every masked item.
-    pub verify_items: Option<String>,
+    pub items: Vec<String>,
+    pub clear_items: Vec<String>,
+    /// The rows granted; empty: all.
+    pub row_filter: Vec<ScopeCondition>,
+    /// The items a verification must give; `None`: every masked item.
+    pub verify_items: Option<Vec<String>>,
     pub valid_from: time::OffsetDateTime,
     pub valid_to: time::OffsetDateTime,
 }
@@ -119,15 +120,17 @@ pub struct GrantRecord {
     pub entry_id: i64,
     pub consumer_org_id: i64,
     pub app_id: Option<i64>,
-    pub items: String,
-    pub clear_items: String,
-    pub row_filter: Option<String>,
-    pub verify_items: Option<String>,
+    pub items: Vec<String>,
+    pub clear_items: Vec<String>,
+    /// The rows granted; empty: all.
+    pub row_filter: Vec<ScopeCondition>,
+    /// The items a verification must give; `None`: every masked item.
+    pub verify_items: Option<Vec<String>>,
     #[serde(with = "time::serde::rfc3339")]
     pub valid_from: time::OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub valid_to: time::OffsetDateTime,
-    pub status: String,
+    pub status: GrantStatus,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: time::OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -152,12 +155,51 @@ pub struct EvidenceFilter {
     pub kind: Option<String>,
     /// Records about any of these subjects (a provider's tables and entries).
     pub subjects: Option<Vec<String>>,
-    pub after_seq: i64,
+    /// Records numbered below this one (paging back from the newest).
+    pub before_seq: Option<i64>,
     pub limit: i64,
 }
 
 fn ts_opt(r: &AnyRow, col: &str) -> Result<Option<time::OffsetDateTime>> {
     r.try_get::<Option<String>, _>(col)?.as_deref().map(parse_ts).transpose()
+}
+
+/// Column `col` of a record of `what` (e.g. `grant 12`), stored as JSON: text that does not
+/// decode is an error (logged), never a default; a default scope or list would read as "no
+/// restriction" somewhere (fail closed).
+fn json_of<T: serde::de::DeserializeOwned>(r: &AnyRow, col: &str, what: &str) -> Result<T> {
+    let text: String = r.try_get(col)?;
+    serde_json::from_str(&text).map_err(|e| corrupt(what, col, e))
+}
+
+/// A nullable JSON column: `None` for NULL, else as [`json_of`].
+fn json_opt<T: serde::de::DeserializeOwned>(r: &AnyRow, col: &str, what: &str) -> Result<Option<T>> {
+    match r.try_get::<Option<String>, _>(col)? {
+        None => Ok(None),
+        Some(text) => serde_json::from_str(&text).map(Some).map_err(|e| corrupt(what, col, e)),
+    }
+}
+
+/// A status column that must be one of the known names.
+fn status_of<T>(r: &AnyRow, what: &str, parse: fn(&str) -> Option<T>) -> Result<T> {
+    let text: String = r.try_get("status")?;
+    parse(&text).ok_or_else(|| corrupt(what, "status", format!("unknown status {text:?}")))
+}
+
+fn corrupt(what: &str, col: &str, e: impl std::fmt::Display) -> StoreError {
+    tracing::error!(record = what, column = col, error = %e, "undecodable stored value");
+    StoreError::Corrupt(format!("{what}, {col}: {e}"))
+}
+
+/// A list or scope as stored: JSON text.
+fn json_text<T: Serialize>(v: &T) -> String {
+    // Lists of strings and scopes always serialize.
+    serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
+}
+
+/// A scope as stored: NULL when it is empty (all rows).
+fn scope_text(scope: &[ScopeCondition]) -> Option<String> {
+    (!scope.is_empty()).then(|| json_text(&scope))
 }
 
 fn app_from(r: &AnyRow) -> Result<AppRecord> {
@@ -175,8 +217,10 @@ fn app_from(r: &AnyRow) -> Result<AppRecord> {
 }
 
 fn request_from(r: &AnyRow) -> Result<ShareRequest> {
+    let id: i64 = r.try_get("id")?;
+    let what = format!("share request {id}");
     Ok(ShareRequest {
-        id: r.try_get("id")?,
+        id,
         entry_id: r.try_get("entry_id")?,
         entry_name: r.try_get("entry_name")?,
         provider_org_id: r.try_get("provider_org_id")?,
@@ -186,12 +230,12 @@ fn request_from(r: &AnyRow) -> Result<ShareRequest> {
         app_id: r.try_get("app_id")?,
         purpose: r.try_get("purpose")?,
         legal_basis: r.try_get("legal_basis")?,
-        items: r.try_get("items")?,
-        row_filter: r.try_get("row_filter")?,
+        items: json_of(r, "items", &what)?,
+        row_filter: json_opt(r, "row_filter", &what)?.unwrap_or_default(),
         valid_from: parse_ts(&r.try_get::<String, _>("valid_from")?)?,
         valid_to: parse_ts(&r.try_get::<String, _>("valid_to")?)?,
         consuming_system: r.try_get("consuming_system")?,
-        status: r.try_get("status")?,
+        status: status_of(r, &what, RequestStatus::parse)?,
         due_on: r.try_get("due_on")?,
         answer: r.try_get("answer")?,
         answered_by: r.try_get("answered_by")?,
@@ -205,19 +249,22 @@ fn request_from(r: &AnyRow) -> Result<ShareRequest> {
 }
 
 fn grant_from(r: &AnyRow) -> Result<GrantRecord> {
+    let id: i64 = r.try_get("id")?;
+    let what = format!("grant {id}");
     Ok(GrantRecord {
-        id: r.try_get("id")?,
+        id,
         request_id: r.try_get("request_id")?,
         entry_id: r.try_get("entry_id")?,
         consumer_org_id: r.try_get("consumer_org_id")?,
         app_id: r.try_get("app_id")?,
-        items: r.try_get("items")?,
-        clear_items: r.try_get("clear_items")?,
-        row_filter: r.try_get("row_filter")?,
-        verify_items: r.try_get("verify_items")?,
+        items: json_of(r, "items", &what)?,
+        clear_items: json_of(r, "clear_items", &what)?,
+        // NULL is no scope; text that does not decode is an error, never "every row".
+        row_filter: json_opt(r, "row_filter", &what)?.unwrap_or_default(),
+        verify_items: json_opt(r, "verify_items", &what)?,
         valid_from: parse_ts(&r.try_get::<String, _>("valid_from")?)?,
         valid_to: parse_ts(&r.try_get::<String, _>("valid_to")?)?,
-        status: r.try_get("status")?,
+        status: status_of(r, &what, GrantStatus::parse)?,
         created_at: parse_ts(&r.try_get::<String, _>("created_at")?)?,
         updated_at: parse_ts(&r.try_get::<String, _>("updated_at")?)?,
     })
@@ -330,13 +377,13 @@ async fn insert_grant(tx: &mut Transaction<'_, Any>, g: &NewGrant, by: Option<i6
     .bind(g.entry_id)
     .bind(g.consumer_org_id)
     .bind(g.app_id)
-    .bind(&g.items)
-    .bind(&g.clear_items)
-    .bind(&g.row_filter)
+    .bind(json_text(&g.items))
+    .bind(json_text(&g.clear_items))
+    .bind(scope_text(&g.row_filter))
     .bind(ts(g.valid_from))
     .bind(ts(g.valid_to))
     .bind(&now)
-    .bind(&g.verify_items)
+    .bind(g.verify_items.as_ref().map(json_text))
     .fetch_one(&mut **tx)
     .await?;
     let detail = serde_json::json!({"items": g.items, "clear_items": g.clear_items, "row_filter": g.row_filter,
@@ -499,8 +546,8 @@ impl MetaStore {
         .bind(req.app_id)
         .bind(&req.purpose)
         .bind(&req.legal_basis)
-        .bind(&req.items)
-        .bind(&req.row_filter)
+        .bind(json_text(&req.items))
+        .bind(scope_text(&req.row_filter))
         .bind(ts(req.valid_from))
         .bind(ts(req.valid_to))
         .bind(&req.consuming_system)
@@ -531,7 +578,7 @@ impl MetaStore {
         )))
         .bind(f.provider_org_id)
         .bind(f.consumer_org_id)
-        .bind(f.status.as_deref())
+        .bind(f.status.map(RequestStatus::as_str))
         .bind(f.due_before.as_deref())
         .fetch_all(&self.pool)
         .await?;
@@ -649,15 +696,15 @@ impl MetaStore {
             "UPDATE grants SET items = $1, clear_items = $2, row_filter = $3, valid_from = $4, valid_to = $5,
                  status = $6, updated_at = $7, verify_items = $9 WHERE id = $8 AND status = 'active'",
         )
-        .bind(&new.items)
-        .bind(&new.clear_items)
-        .bind(&new.row_filter)
+        .bind(json_text(&new.items))
+        .bind(json_text(&new.clear_items))
+        .bind(scope_text(&new.row_filter))
         .bind(ts(new.valid_from))
         .bind(ts(new.valid_to))
-        .bind(&new.status)
+        .bind(new.status.as_str())
         .bind(ts(tongshu_core::now()))
         .bind(id)
-        .bind(&new.verify_items)
+        .bind(new.verify_items.as_ref().map(json_text))
         .execute(&mut *tx)
         .await?;
         if r.rows_affected() == 0 {
@@ -711,14 +758,14 @@ impl MetaStore {
         let among = subject_among(f.subjects.as_deref(), 6);
         let sql = format!(
             "SELECT * FROM evidence WHERE ($1 IS NULL OR subject = $1) AND ($2 IS NULL OR org_id = $2)
-               AND ($3 IS NULL OR kind = $3) AND ($4 = 0 OR seq < $4){among}
+               AND ($3 IS NULL OR kind = $3) AND ($4 IS NULL OR seq < $4){among}
              ORDER BY seq DESC LIMIT $5"
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(f.subject.as_deref())
             .bind(f.org_id)
             .bind(f.kind.as_deref())
-            .bind(f.after_seq)
+            .bind(f.before_seq)
             .bind(f.limit.clamp(1, 10_000));
         for s in f.subjects.iter().flatten() {
             q = q.bind(s.as_str());

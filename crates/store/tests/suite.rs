@@ -372,6 +372,7 @@ async fn portal_posts_and_usage_counts(store: MetaStore) {
 
 async fn exchange_requests_grants_lists_and_metering(store: MetaStore) {
     use tongshu_core::evidence::EvidenceFields;
+    use tongshu_core::sharing::{GrantStatus, RequestStatus, ScopeCondition};
     use tongshu_store::{NewGrant, NewObjection, NewShareRequest, RequestFilter};
     let (dept, uid) = setup(&store).await;
     let other = store.insert_org(&org("other", OrgKind::Department, None)).await.unwrap();
@@ -391,8 +392,8 @@ async fn exchange_requests_grants_lists_and_metering(store: MetaStore) {
         app_id: None,
         purpose: "核验".into(),
         legal_basis: None,
-        items: "[\"姓名\"]".into(),
-        row_filter: None,
+        items: vec!["姓名".into()],
+        row_filter: vec![],
         valid_from: now,
         valid_to: now + time::Duration::days(30),
         consuming_system: None,
@@ -400,7 +401,7 @@ async fn exchange_requests_grants_lists_and_metering(store: MetaStore) {
     };
     let id = store.insert_share_request(&req, ev("request")).await.unwrap();
     let pending =
-        RequestFilter { provider_org_id: Some(dept.id), status: Some("pending".into()), ..Default::default() };
+        RequestFilter { provider_org_id: Some(dept.id), status: Some(RequestStatus::Pending), ..Default::default() };
     assert_eq!(store.share_requests(&pending).await.unwrap().len(), 1);
     let overdue = RequestFilter { due_before: Some("2026-12-12".into()), ..Default::default() };
     assert_eq!(store.share_requests(&overdue).await.unwrap()[0].id, id);
@@ -410,9 +411,9 @@ async fn exchange_requests_grants_lists_and_metering(store: MetaStore) {
         consumer_org_id: other.id,
         app_id: None,
         items: req.items.clone(),
-        clear_items: "[]".into(),
-        row_filter: None,
-        verify_items: Some(r#"["姓名"]"#.into()),
+        clear_items: vec![],
+        row_filter: vec![ScopeCondition { column: "姓名".into(), op: "eq".into(), value: "张三".into() }],
+        verify_items: Some(vec!["姓名".into()]),
         valid_from: req.valid_from,
         valid_to: req.valid_to,
     };
@@ -422,11 +423,15 @@ async fn exchange_requests_grants_lists_and_metering(store: MetaStore) {
         Err(StoreError::Conflict(_))
     ));
     let r = store.share_request(id).await.unwrap();
-    assert_eq!((r.status.as_str(), r.on_time, r.grant_id), ("granted", Some(true), Some(gid)));
+    assert_eq!((r.status, r.on_time, r.grant_id), (RequestStatus::Granted, Some(true), Some(gid)));
+    assert_eq!(r.items, ["姓名"]);
+    // Lists and scopes come back typed, exactly as given.
+    let g = store.grant(gid).await.unwrap();
+    assert_eq!((g.status, &g.row_filter, &g.verify_items), (GrantStatus::Active, &grant.row_filter, &grant.verify_items));
     assert_eq!(store.grants_for(other.id, e.id).await.unwrap().len(), 1);
     assert_eq!(store.grants_list(None, Some(dept.id)).await.unwrap().len(), 1);
     let mut g = store.grant(gid).await.unwrap();
-    g.status = "revoked".into();
+    g.status = GrantStatus::Revoked;
     store.change_grant(gid, uid, "revoked", &g, ev("grant")).await.unwrap();
     assert!(store.grants_for(other.id, e.id).await.unwrap().is_empty());
     assert_eq!(store.grant_history(gid).await.unwrap().len(), 2);
@@ -489,4 +494,24 @@ async fn exchange_requests_grants_lists_and_metering(store: MetaStore) {
     assert!(store.evidence_search(&among(vec![])).await.unwrap().is_empty());
     let (seq, _) = store.evidence_head().await.unwrap();
     assert_eq!(seq, 6, "request, grant, revocation and three calls");
+    let before_4 = tongshu_store::EvidenceFilter { before_seq: Some(4), limit: 100, ..Default::default() };
+    let older: Vec<i64> = store.evidence_search(&before_4).await.unwrap().iter().map(|r| r.seq).collect();
+    assert_eq!(older, [3, 2, 1], "paging back: the records before 4, newest first");
+
+    // A stored scope, list or status that does not decode is an error wherever the record
+    // is read, never "no scope" (every row) or "no items".
+    for (column, text) in [("row_filter", "{not json"), ("items", "姓名"), ("clear_items", ""), ("status", "Active")] {
+        let fresh = store.create_grant(&grant, Some(uid), ev("grant")).await.unwrap();
+        let sql = format!("UPDATE grants SET {column} = '{text}' WHERE id = {fresh}");
+        tongshu_store::testing::execute(&store, &sql).await.unwrap();
+        let err = store.grant(fresh).await.unwrap_err();
+        assert!(matches!(&err, StoreError::Corrupt(m) if m.contains(&format!("grant {fresh}, {column}"))), "{err}");
+        // (A status that is not 'active' is not a live grant at all.)
+        assert!(column == "status" || store.grants_for(other.id, e.id).await.is_err(), "{column}");
+        assert!(store.grants_list(Some(other.id), None).await.is_err(), "{column}");
+        let repair = format!(
+            "UPDATE grants SET row_filter = NULL, items = '[]', clear_items = '[]', status = 'revoked' WHERE id = {fresh}"
+        );
+        tongshu_store::testing::execute(&store, &repair).await.unwrap();
+    }
 }

@@ -92,7 +92,14 @@ pub async fn list_requests(
     caller: Caller,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let list = state.exchange.requests(caller.required()?, provider_side(q.role.as_deref())?, q.status).await?;
+    let status = match q.status.as_deref() {
+        None => None,
+        Some(s) => Some(
+            tongshu_core::sharing::RequestStatus::parse(s)
+                .ok_or_else(|| super::bad_param("status", format!("{s:?}: use pending, granted or refused")))?,
+        ),
+    };
+    let list = state.exchange.requests(caller.required()?, provider_side(q.role.as_deref())?, status).await?;
     Ok(Json(json!({ "requests": list })))
 }
 
@@ -305,7 +312,7 @@ pub async fn evidence(
         subject: q.subject,
         kind: q.kind,
         org_id: q.org,
-        after_seq: q.before.unwrap_or(0),
+        before_seq: q.before,
         limit,
         ..Default::default()
     };

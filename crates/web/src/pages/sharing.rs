@@ -9,6 +9,7 @@ use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tongshu_core::policy::Role;
+use tongshu_core::sharing::RequestStatus;
 use tongshu_exchange::{Consumer, DecisionInput, RequestInput, ScopeCondition};
 
 use super::{base, error_page, render, see_other};
@@ -125,21 +126,21 @@ pub async fn requests(State(state): State<AppState>, caller: Caller) -> Response
         let p = caller.required()?;
         let filed = state.exchange.requests(p, false, None).await?;
         let to_answer = if matches!(p.role, Role::DataOfficer | Role::PlatformAdmin) {
-            state.exchange.requests(p, true, Some("pending".into())).await?
+            state.exchange.requests(p, true, Some(RequestStatus::Pending)).await?
         } else {
             vec![]
         };
         let today = tongshu_exchange::beijing_today().to_string();
         let calendar = state.exchange.calendar().await?;
         let view = |r: &tongshu_store::ShareRequest| {
-            let items: Vec<String> = serde_json::from_str(&r.items).unwrap_or_default();
-            let due_soon = r.status == "pending"
+            let pending = r.status == RequestStatus::Pending;
+            let due_soon = pending
                 && tongshu_core::workdays::parse_day(&r.due_on).is_some_and(|d| {
                     r.due_on >= today
                         && calendar.working_days_between(tongshu_exchange::beijing_today(), d)
                             <= state.exchange.settings().remind_days
                 });
-            json!({"r": r, "items": items, "overdue": r.status == "pending" && r.due_on < today, "due_soon": due_soon})
+            json!({"r": r, "items": r.items, "overdue": pending && r.due_on < today, "due_soon": due_soon})
         };
         let mut ctx = base(&caller, "sharing", "共享申请");
         ctx.insert("filed".into(), json!(filed.iter().map(view).collect::<Vec<_>>()));
@@ -190,10 +191,9 @@ async fn grant_views(state: &AppState, list: &[tongshu_store::GrantRecord]) -> V
     for g in list {
         let entry = state.store.get_entry(g.entry_id).await.map(|e| (e.body.name, e.org_name)).unwrap_or_default();
         let consumer = state.store.get_org(g.consumer_org_id).await.map(|o| o.name).unwrap_or_default();
-        let items: Vec<String> = serde_json::from_str(&g.items).unwrap_or_default();
         let tables: Vec<String> =
             state.store.tables_of_entry(g.entry_id).await.unwrap_or_default().into_iter().map(|t| t.name).collect();
-        out.push(json!({"g": g, "entry": entry.0, "provider": entry.1, "consumer": consumer, "items": items, "tables": tables}));
+        out.push(json!({"g": g, "entry": entry.0, "provider": entry.1, "consumer": consumer, "items": g.items, "tables": tables}));
     }
     out
 }

@@ -500,3 +500,49 @@ async fn earlier_versions_of_open_tables_are_unreachable_unless_published() {
     app.store.set_public_history(&table, true).await.unwrap();
     assert_eq!(client().get(download(v0)).send().await.unwrap().status(), StatusCode::OK, "published history");
 }
+
+#[tokio::test]
+async fn a_grant_whose_stored_scope_or_items_do_not_decode_releases_nothing() {
+    let app = spawn_app().await;
+    let (table, consumer, grant) = granted(&app, &[], Some(&["姓名"])).await;
+    let rows = format!("/api/v1/exchange/tables/{table}/rows");
+    let (status, page) = consumer.get(&app, &rows).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["rows"].as_array().unwrap().len(), 4, "the grant's scope holds: 兰山区 only");
+    // The grant's lists come out as JSON arrays, not as text holding JSON.
+    let (_, g) = consumer.get(&app, &format!("/api/v1/exchange/grants/{grant}")).await;
+    assert_eq!(g["grant"]["items"], json!(ITEMS), "{g}");
+    assert_eq!(g["grant"]["row_filter"][0]["op"], "contains", "{g}");
+
+    let officer = app.sign_in("officer.gaj", "Officer@2026").await;
+    for (column, text) in [("row_filter", r#"[{"column": "户籍地址""#), ("items", "姓名,公民身份号码"), ("status", "")] {
+        let sql = format!("UPDATE grants SET {column} = '{text}' WHERE id = {grant}");
+        tongshu_store::testing::execute(&app.store, &sql).await.unwrap();
+        let verify = json!({"values": {"姓名": "李四"}});
+        let answers = [
+            consumer.get(&app, &rows).await,
+            get(&consumer, &app, &rows, &[("format", "csv")]).await,
+            get(&consumer, &app, &format!("/api/v1/exchange/tables/{table}/lookup"), &[("姓名", "李四")]).await,
+            consumer.post(&app, &format!("/api/v1/exchange/tables/{table}/verify"), verify).await,
+            consumer.get(&app, &format!("/api/v1/exchange/grants/{grant}")).await,
+            consumer.get(&app, "/api/v1/exchange/grants").await,
+            officer.get(&app, "/api/v1/exchange/grants?role=provider").await,
+        ];
+        for (i, (status, body)) in answers.iter().enumerate() {
+            // A grant that is not readable is not a grant: an error, or (a status that is
+            // not "active") no grant at all; never rows.
+            let refused = *status == StatusCode::INTERNAL_SERVER_ERROR
+                || (column == "status" && *status == StatusCode::FORBIDDEN);
+            assert!(refused, "{column} #{i}: {status} {body}");
+            for (name, ..) in PEOPLE {
+                assert!(!body.to_string().contains(name), "{column} #{i} released {name}: {body}");
+            }
+        }
+        for path in [format!("/sharing/interfaces/{table}"), "/sharing/grants".to_owned()] {
+            let r = consumer.client.get(app.url(&path)).send().await.unwrap();
+            let (status, html) = (r.status(), r.text().await.unwrap());
+            assert!(status.is_server_error() || status == StatusCode::FORBIDDEN, "{column} {path}: {status}");
+            assert!(PEOPLE.iter().all(|p| !html.contains(p.0)), "{column} {path} released rows");
+        }
+    }
+}
