@@ -379,8 +379,10 @@ impl Exchange {
     /// `today`. Runs on the schedule; the supervision page lists what is overdue.
     pub async fn supervise(&self, today: time::Date) -> Result<Supervision> {
         let calendar = self.calendar().await?;
-        let pending =
-            self.store.share_requests(&RequestFilter { status: Some(RequestStatus::Pending), ..Default::default() }).await?;
+        let pending = self
+            .store
+            .share_requests(&RequestFilter { status: Some(RequestStatus::Pending), ..Default::default() })
+            .await?;
         let mut out = Supervision::default();
         for r in pending {
             let Some(due) = parse_day(&r.due_on) else { continue };

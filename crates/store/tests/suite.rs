@@ -427,7 +427,10 @@ async fn exchange_requests_grants_lists_and_metering(store: MetaStore) {
     assert_eq!(r.items, ["姓名"]);
     // Lists and scopes come back typed, exactly as given.
     let g = store.grant(gid).await.unwrap();
-    assert_eq!((g.status, &g.row_filter, &g.verify_items), (GrantStatus::Active, &grant.row_filter, &grant.verify_items));
+    assert_eq!(
+        (g.status, &g.row_filter, &g.verify_items),
+        (GrantStatus::Active, &grant.row_filter, &grant.verify_items)
+    );
     assert_eq!(store.grants_for(other.id, e.id).await.unwrap().len(), 1);
     assert_eq!(store.grants_list(None, Some(dept.id)).await.unwrap().len(), 1);
     let mut g = store.grant(gid).await.unwrap();
@@ -500,7 +503,8 @@ async fn exchange_requests_grants_lists_and_metering(store: MetaStore) {
 
     // A stored scope, list or status that does not decode is an error wherever the record
     // is read, never "no scope" (every row) or "no items".
-    for (column, text) in [("row_filter", "{not json"), ("items", "姓名"), ("clear_items", ""), ("status", "Active")] {
+    for (column, text) in [("row_filter", "{not json"), ("items", "姓名"), ("clear_items", ""), ("status", "Active")]
+    {
         let fresh = store.create_grant(&grant, Some(uid), ev("grant")).await.unwrap();
         let sql = format!("UPDATE grants SET {column} = '{text}' WHERE id = {fresh}");
         tongshu_store::testing::execute(&store, &sql).await.unwrap();

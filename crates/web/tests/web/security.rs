@@ -515,7 +515,8 @@ async fn a_grant_whose_stored_scope_or_items_do_not_decode_releases_nothing() {
     assert_eq!(g["grant"]["row_filter"][0]["op"], "contains", "{g}");
 
     let officer = app.sign_in("officer.gaj", "Officer@2026").await;
-    for (column, text) in [("row_filter", r#"[{"column": "户籍地址""#), ("items", "姓名,公民身份号码"), ("status", "")] {
+    for (column, text) in [("row_filter", r#"[{"column": "户籍地址""#), ("items", "姓名,公民身份号码"), ("status", "")]
+    {
         let sql = format!("UPDATE grants SET {column} = '{text}' WHERE id = {grant}");
         tongshu_store::testing::execute(&app.store, &sql).await.unwrap();
         let verify = json!({"values": {"姓名": "李四"}});
