@@ -299,6 +299,7 @@ async fn run(cli: Cli) -> Result<()> {
                 public_rate_per_minute: u32::try_from(s.public_rate_per_minute).unwrap_or(u32::MAX),
                 key_rate_per_minute: u32::try_from(s.key_rate_per_minute).unwrap_or(u32::MAX),
                 public_url: s.public_url.clone(),
+                city: s.city.clone(),
             };
             let library = library_service(&s, &store)?;
             let interrupted = store.fail_interrupted_jobs().await?;

@@ -91,6 +91,43 @@ pub struct Settings {
     /// link (sitemap, DCAT, CKAN's site_url, JSON-LD) is built from it, never from the
     /// request's Host header. Empty: `http://<addr>`.
     pub public_url: String,
+    /// The city served (the `[city]` section); Linyi without one.
+    pub city: tongshu_core::city::City,
+}
+
+/// The `[city]` section: code, name and districts required, titles made from the name
+/// unless given.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CityFile {
+    code: String,
+    name: String,
+    name_en: Option<String>,
+    districts: Vec<(String, String)>,
+    portal_title: Option<String>,
+    portal_title_en: Option<String>,
+    bureau: Option<String>,
+    bureau_en: Option<String>,
+    bureau_slug: Option<String>,
+}
+
+impl CityFile {
+    fn city(self) -> Result<tongshu_core::city::City> {
+        use tongshu_core::city::{City, District};
+        let mut c = City::named(&self.code, &self.name, self.name_en.as_deref().unwrap_or(&self.name));
+        c.districts = self.districts.into_iter().map(|(code, name)| District { code, name }).collect();
+        let or = |v: Option<String>, d: &mut String| {
+            if let Some(v) = v {
+                *d = v;
+            }
+        };
+        or(self.portal_title, &mut c.portal_title);
+        or(self.portal_title_en, &mut c.portal_title_en);
+        or(self.bureau, &mut c.bureau);
+        or(self.bureau_en, &mut c.bureau_en);
+        or(self.bureau_slug, &mut c.bureau_slug);
+        c.validate().map_err(|e| anyhow::anyhow!("{e}"))
+    }
 }
 
 /// The file's shape: every key optional, unknown keys refused (typos are caught).
@@ -120,6 +157,7 @@ struct File {
     verify_misses_per_day: Option<u64>,
     verify_flag_misses: Option<u64>,
     public_url: Option<String>,
+    city: Option<CityFile>,
 }
 
 /// Flags that override the file and the environment.
@@ -191,6 +229,12 @@ impl Settings {
         let interface_calls_per_day = number("TONGSHU_INTERFACE_CALLS_PER_DAY", file.interface_calls_per_day, 100_000)?;
         let verify_misses_per_day = number("TONGSHU_VERIFY_MISSES_PER_DAY", file.verify_misses_per_day, 20)?;
         let verify_flag_misses = number("TONGSHU_VERIFY_FLAG_MISSES", file.verify_flag_misses, 10)?;
+        let city = match file.city {
+            None => tongshu_core::city::City::linyi(),
+            Some(c) => c.city().with_context(|| {
+                format!("config file {}: [city]", path.as_deref().unwrap_or(Path::new("")).display())
+            })?,
+        };
         let public_url = pick(None, "TONGSHU_PUBLIC_URL", file.public_url, "");
         let public_url = match public_url.trim().trim_end_matches('/') {
             "" => format!("http://{addr}"),
@@ -226,6 +270,7 @@ impl Settings {
             verify_misses_per_day,
             verify_flag_misses,
             public_url,
+            city,
         })
     }
 
@@ -323,6 +368,29 @@ mod tests {
         assert_eq!(s.library_options.0["AWS_SECRET_ACCESS_KEY"], "hunter2");
         let printed = format!("{s:?}");
         assert!(printed.contains("AWS_SECRET_ACCESS_KEY") && !printed.contains("hunter2"), "{printed}");
+    }
+
+    #[test]
+    fn the_city_comes_from_its_section_and_bad_codes_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("city.toml");
+        let load = |text: &str| {
+            std::fs::write(&path, text).unwrap();
+            Settings::load(&Overrides { config: Some(path.clone()), ..Default::default() }, &env(&[]))
+        };
+        assert_eq!(load("").unwrap().city, tongshu_core::city::City::linyi(), "Linyi without a section");
+        let jinan = "[city]\ncode = \"370100\"\nname = \"济南市\"\nname_en = \"Jinan\"\n\
+                     districts = [[\"370102\", \"历下区\"], [\"370103\", \"市中区\"]]\n";
+        let c = load(jinan).unwrap().city;
+        assert_eq!(
+            (c.code.as_str(), c.portal_title.as_str(), c.districts.len()),
+            ("370100", "济南市公共数据开放网", 2)
+        );
+        assert_eq!(c.area("370103"), Some("市中区"));
+        let e = load(&jinan.replace("370103", "371302")).unwrap_err();
+        assert!(format!("{e:#}").contains("city.districts[1].code"), "{e:#}");
+        let e = load(&jinan.replace("name_en", "english")).unwrap_err();
+        assert!(format!("{e:#}").contains("english"), "an unknown key is named: {e:#}");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! its validation, the organization tree and the single authorization policy.
 
 pub mod catalog;
+pub mod city;
 pub mod evidence;
 pub mod ids;
 pub mod masking;

@@ -8,6 +8,7 @@
 //! exactly the same thing.
 
 use std::fmt::Write as _;
+use tongshu_core::city::City;
 
 use serde_json::{Map, Value, json};
 use tongshu_core::catalog::{OpenType, UpdateCycle};
@@ -312,10 +313,10 @@ fn add_agent(g: &mut Graph, iris: &Iris, slug: &str, name: &str) {
     g.add(&agent, p(FOAF, "name"), Object::Zh(name.to_owned()));
 }
 
-fn add_topics(g: &mut Graph, iris: &Iris, used: &[&str]) -> String {
+fn add_topics(g: &mut Graph, iris: &Iris, used: &[&str], city: &City) -> String {
     let scheme = format!("{}/topics", iris.base);
     g.a(&scheme, p(SKOS, "ConceptScheme"));
-    g.add(&scheme, p(DCT, "title"), Object::Zh("临沂市公共数据开放主题".into()));
+    g.add(&scheme, p(DCT, "title"), Object::Zh(format!("{}公共数据开放主题", city.name)));
     for (slug, title, _) in TOPICS.iter().filter(|(s, _, _)| used.contains(s)) {
         let c = iris.topic(slug);
         g.a(&c, p(SKOS, "Concept"));
@@ -326,18 +327,18 @@ fn add_topics(g: &mut Graph, iris: &Iris, used: &[&str]) -> String {
 }
 
 /// The whole catalogue: every public dataset.
-pub fn catalog(datasets: &[std::sync::Arc<Dataset>], base: &str) -> Graph {
+pub fn catalog(datasets: &[std::sync::Arc<Dataset>], base: &str, city: &City) -> Graph {
     let iris = Iris { base };
     let mut g = Graph::default();
     let cat = iris.catalog();
     g.a(&cat, p(DCAT, "Catalog"));
-    g.add(&cat, p(DCT, "title"), Object::Zh("临沂市公共数据开放网".into()));
+    g.add(&cat, p(DCT, "title"), Object::Zh(city.portal_title.clone()));
     g.add(
         &cat,
         p(DCT, "description"),
-        Object::Zh("临沂市各部门、各区县依法开放的公共数据目录，由 Tongshu 通数平台提供。".into()),
+        Object::Zh(format!("{}各部门、各区县依法开放的公共数据目录，由 Tongshu 通数平台提供。", city.name)),
     );
-    let publisher = iris.org("dsjj");
+    let publisher = iris.org(&city.bureau_slug);
     g.add(&cat, p(DCT, "publisher"), Object::Iri(publisher));
     let home = format!("{base}/");
     g.add(&cat, p(FOAF, "homepage"), Object::Iri(home.clone()));
@@ -353,11 +354,11 @@ pub fn catalog(datasets: &[std::sync::Arc<Dataset>], base: &str) -> Graph {
     }
     g.a(&home, p(FOAF, "Document"));
     g.a(&zh, p(DCT, "LinguisticSystem"));
-    add_agent(&mut g, &iris, "dsjj", "临沂市大数据局");
+    add_agent(&mut g, &iris, &city.bureau_slug, &city.bureau);
     let mut used: Vec<&str> = datasets.iter().map(|d| d.topic.0).collect();
     used.sort();
     used.dedup();
-    add_topics(&mut g, &iris, &used);
+    add_topics(&mut g, &iris, &used, city);
     let mut agents: Vec<(&str, &str)> =
         datasets.iter().map(|d| (d.org.slug.as_str(), d.org.name.as_str())).filter(|(s, _)| *s != "dsjj").collect();
     agents.sort();
@@ -372,12 +373,12 @@ pub fn catalog(datasets: &[std::sync::Arc<Dataset>], base: &str) -> Graph {
 }
 
 /// One dataset with its publisher and theme.
-pub fn dataset(d: &Dataset, base: &str) -> Graph {
+pub fn dataset(d: &Dataset, base: &str, city: &City) -> Graph {
     let iris = Iris { base };
     let mut g = Graph::default();
     add_dataset(&mut g, &iris, d);
     add_agent(&mut g, &iris, &d.org.slug, &d.org.name);
-    add_topics(&mut g, &iris, &[d.topic.0]);
+    add_topics(&mut g, &iris, &[d.topic.0], city);
     g
 }
 

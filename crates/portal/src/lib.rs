@@ -20,6 +20,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use tongshu_core::catalog::{CatalogEntry, EntryStatus, OpenType};
+use tongshu_core::city::City;
 use tongshu_core::org::Organization;
 use tongshu_core::policy::{Principal, Role};
 use tongshu_core::synonyms::SynonymInput;
@@ -181,6 +182,8 @@ pub struct Portal {
     usage: Arc<RwLock<HashMap<String, UsageTotals>>>,
     /// When usage was last reloaded (milliseconds since `started`).
     usage_loaded: Arc<std::sync::atomic::AtomicU64>,
+    /// The city served: district names, catalogue titles, the DCAT publisher.
+    city: Arc<City>,
     /// Counts not yet written to the store: busy APIs cost no store write per call.
     pending: Arc<std::sync::Mutex<PendingUsage>>,
 }
@@ -210,7 +213,18 @@ impl Portal {
             usage: Arc::default(),
             usage_loaded: Arc::default(),
             pending: Arc::default(),
+            city: Arc::new(City::linyi()),
         })
+    }
+
+    /// The portal of `city` (Linyi unless configured).
+    pub fn with_city(mut self, city: City) -> Self {
+        self.city = Arc::new(city);
+        self
+    }
+
+    pub fn city(&self) -> &City {
+        &self.city
     }
 
     pub fn library(&self) -> &LibraryService {
@@ -266,11 +280,10 @@ impl Portal {
             let n = page.entries.len();
             for entry in page.entries {
                 let Some(org) = org_of.get(&entry.org_id) else { continue };
-                let district = tongshu_core::ids::LINYI_DISTRICTS
-                    .iter()
-                    .chain([&tongshu_core::ids::LINYI])
-                    .find(|(code, _)| *code == entry.district_code)
-                    .map(|(_, name)| (*name).to_owned())
+                let district = self
+                    .city
+                    .area(&entry.district_code)
+                    .map(str::to_owned)
                     .unwrap_or_else(|| entry.district_code.clone());
                 let ds = Dataset {
                     name: dataset_name(&org.slug, entry.code.as_str()),

@@ -50,6 +50,8 @@ pub struct WebSettings {
     /// Where users reach the site (`scheme://host[:port]`, no trailing slash): absolute
     /// links are built from it, never from the request's Host header.
     pub public_url: String,
+    /// The city the platform serves (names, districts, site titles); Linyi by default.
+    pub city: tongshu_core::city::City,
 }
 
 impl Default for WebSettings {
@@ -63,6 +65,7 @@ impl Default for WebSettings {
             public_rate_per_minute: 600,
             key_rate_per_minute: 6000,
             public_url: "http://127.0.0.1:8080".into(),
+            city: tongshu_core::city::City::linyi(),
         }
     }
 }
@@ -84,10 +87,13 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(store: MetaStore, accounts: Accounts, library: LibraryService, settings: WebSettings) -> Self {
+        let templates = Arc::new(templates::Templates::new(&settings.city));
         Self {
             catalog: Catalog::new(store.clone()),
             // An in-memory index: creating it fails only if tantivy itself is broken.
-            portal: tongshu_portal::Portal::new(store.clone(), library.clone()).expect("an in-memory search index"),
+            portal: tongshu_portal::Portal::new(store.clone(), library.clone())
+                .expect("an in-memory search index")
+                .with_city(settings.city.clone()),
             exchange: tongshu_exchange::Exchange::new(
                 store.clone(),
                 library.clone(),
@@ -101,7 +107,7 @@ impl AppState {
             limiter: Arc::new(ratelimit::Limiter::new(settings.public_rate_per_minute)),
             settings: Arc::new(settings),
             metrics: Arc::new(metrics::Metrics::default()),
-            templates: Arc::new(templates::Templates::new()),
+            templates,
         }
     }
 }

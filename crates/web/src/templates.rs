@@ -6,7 +6,7 @@ use serde::Serialize;
 use tongshu_core::catalog::{
     DataType, EntryStatus, Grading, OpenType, ResourceFormat, SharingMethod, SharingType, UpdateCycle, Vocabulary,
 };
-use tongshu_core::ids::{LINYI, LINYI_DISTRICTS};
+use tongshu_core::city::City;
 use tongshu_core::org::OrgKind;
 use tongshu_core::policy::Role;
 
@@ -21,7 +21,7 @@ macro_rules! templates {
 }
 
 impl Templates {
-    pub fn new() -> Self {
+    pub fn new(city: &City) -> Self {
         let mut env = Environment::new();
         templates!(
             env,
@@ -59,7 +59,10 @@ impl Templates {
         env.add_filter("label", label);
         env.add_function("t", t);
         env.add_filter("beijing", beijing);
-        env.add_filter("district", district_name);
+        let areas = city.clone();
+        env.add_filter("district", move |code: String| areas.area_label(&code));
+        let names = city.clone();
+        env.add_function("site", move |state: &minijinja::State, what: String| site(&names, is_english(state), &what));
         env.add_function("choices", choices);
         Self { env }
     }
@@ -155,11 +158,22 @@ fn beijing(value: String) -> String {
     format!("{:04}-{:02}-{:02} {:02}:{:02}", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute())
 }
 
-fn district_name(code: String) -> String {
-    if code == LINYI.0 {
-        return "市本级".into();
+/// `site("portal")`: what the configured city's sites are called, in the page's language
+/// (`portal`, `platform`, `brand`, `description`, `footer`).
+fn site(city: &City, english: bool, what: &str) -> String {
+    match (what, english) {
+        ("portal", false) => city.portal_title.clone(),
+        ("portal", true) => city.portal_title_en.clone(),
+        ("platform", false) => format!("通数 {}公共数据平台", city.name),
+        ("platform", true) => format!("Tongshu {} public data platform", city.name_en),
+        ("brand", false) => format!("通数 · {}", city.short_name()),
+        ("brand", true) => format!("Tongshu · {}", city.name_en),
+        ("description", false) => format!("{}政务信息资源目录、共享与开放平台", city.name),
+        ("description", true) => format!("{}'s government data catalog, sharing and open data platform", city.name_en),
+        ("footer", false) => format!("{} · 通数公共数据平台", city.bureau),
+        ("footer", true) => format!("{} · Tongshu public data platform", city.bureau_en),
+        _ => String::new(),
     }
-    LINYI_DISTRICTS.iter().find(|d| d.0 == code).map(|d| d.1.to_owned()).unwrap_or(code)
 }
 
 #[derive(Serialize)]
@@ -193,7 +207,7 @@ fn choices(kind: String) -> Value {
 mod tests {
     #[test]
     fn every_template_file_is_registered() {
-        let t = super::Templates::new();
+        let t = super::Templates::new(&tongshu_core::city::City::linyi());
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/templates");
         for f in std::fs::read_dir(dir).unwrap() {
             let name = f.unwrap().file_name().into_string().unwrap();

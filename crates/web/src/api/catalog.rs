@@ -5,7 +5,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use tongshu_core::catalog::{CatalogEntry, EntryInput, HistoryRecord};
-use tongshu_core::ids::{LINYI, LINYI_DISTRICTS};
 use tongshu_store::{Dimension, EntryFilter};
 
 use super::{ApiQuery, paging, parse_id};
@@ -105,13 +104,7 @@ pub async fn facets_for(state: &AppState, caller: &Caller) -> Result<Facets, Api
     let viewer = caller.principal.as_ref();
     let orgs = state.store.list_orgs().await?;
     let org_name = |id: &str| orgs.iter().find(|o| o.id.to_string() == id).map(|o| o.name.clone()).unwrap_or_default();
-    let district_name = |code: &str| {
-        if code == LINYI.0 {
-            "市本级".to_owned()
-        } else {
-            LINYI_DISTRICTS.iter().find(|d| d.0 == code).map(|d| d.1.to_owned()).unwrap_or_else(|| code.to_owned())
-        }
-    };
+    let district_name = |code: &str| state.settings.city.area_label(code);
     let class_name = |c: &str| match c {
         "1" => "基础信息资源",
         "2" => "主题信息资源",

@@ -213,8 +213,8 @@ async fn run(state: &AppState, caller: &Caller, action: &str, p: &Params, base: 
     let portal = &state.portal;
     match action {
         "status_show" => Ok(json!({
-            "site_title": "临沂市公共数据开放网",
-            "site_description": "Tongshu 通数: the open data portal of Linyi",
+            "site_title": portal.city().portal_title,
+            "site_description": format!("Tongshu 通数: the open data portal of {}", portal.city().name_en),
             "site_url": base,
             "ckan_version": "2.10.4",
             "locale_default": "zh_Hans_CN",

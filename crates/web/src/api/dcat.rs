@@ -21,7 +21,7 @@ fn answer(g: &Graph, turtle: bool) -> Response {
 async fn catalog(state: &AppState, turtle: bool) -> Result<Response, ApiError> {
     state.portal.refresh_if_due(std::time::Duration::from_secs(1)).await.map_err(ApiError::internal)?;
     let base = super::ckan::base_url(state);
-    Ok(answer(&dcat::catalog(&state.portal.datasets(), &base), turtle))
+    Ok(answer(&dcat::catalog(&state.portal.datasets(), &base, state.portal.city()), turtle))
 }
 
 pub async fn catalog_ttl(State(state): State<AppState>) -> Result<Response, ApiError> {
@@ -38,7 +38,7 @@ async fn dataset(state: &AppState, name: &str, turtle: bool) -> Result<Response,
         .portal
         .dataset(name)
         .map_err(|_| ApiError::new(ErrorCode::NotFound, format!("no public dataset {name:?}")))?;
-    Ok(answer(&dcat::dataset(&d, &super::ckan::base_url(state)), turtle))
+    Ok(answer(&dcat::dataset(&d, &super::ckan::base_url(state), state.portal.city()), turtle))
 }
 
 pub async fn dataset_ttl(State(state): State<AppState>, Path(name): Path<String>) -> Result<Response, ApiError> {

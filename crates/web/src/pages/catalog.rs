@@ -28,7 +28,7 @@ pub async fn home(State(state): State<AppState>, caller: Caller) -> Response {
         Err(e) => return error_page(&state, &caller, e),
     };
     let mut ctx = base(&caller, "home", "首页");
-    let districts = facets.districts.iter().filter(|d| d.key != tongshu_core::ids::LINYI.0).count();
+    let districts = facets.districts.iter().filter(|d| d.key != state.settings.city.code).count();
     ctx.insert(
         "stats".into(),
         json!({"entries": newest.total, "providers": facets.organizations.len(), "districts": districts}),
@@ -70,9 +70,12 @@ async fn open_figures(state: &AppState) -> Value {
         datasets.iter().map(|d| state.portal.usage_of(&d.name)).fold((0, 0), |a, u| (a.0 + u.downloads, a.1 + u.calls));
     let mut orgs = state.portal.organizations();
     orgs.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
-    let districts: Vec<Value> = tongshu_core::ids::LINYI_DISTRICTS
+    let districts: Vec<Value> = state
+        .portal
+        .city()
+        .districts
         .iter()
-        .map(|(code, name)| json!({"code": code, "name": name, "count": datasets.iter().filter(|d| d.district == *name).count()}))
+        .map(|c| json!({"code": c.code, "name": c.name, "count": datasets.iter().filter(|d| d.district == c.name).count()}))
         .filter(|d| d["count"] != 0)
         .collect();
     json!({

@@ -353,11 +353,7 @@ pub async fn topic(State(state): State<AppState>, caller: Caller, Path(slug): Pa
 /// `GET /districts/{code}`: a district's page, by its GB/T 2260 code.
 pub async fn district(State(state): State<AppState>, caller: Caller, Path(code): Path<String>) -> Response {
     let _ = state.portal.refresh_if_due(std::time::Duration::from_secs(1)).await;
-    let name = tongshu_core::ids::LINYI_DISTRICTS
-        .iter()
-        .chain([&tongshu_core::ids::LINYI])
-        .find(|(c, _)| *c == code)
-        .map(|(_, n)| (*n).to_owned());
+    let name = state.portal.city().area(&code).map(str::to_owned);
     let head = name.as_ref().map(|n| focus(&state, "区县", n, |d| d.district == *n));
     focus_page(&state, &caller, "district", name.as_deref().unwrap_or(""), head).await
 }
