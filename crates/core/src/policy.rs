@@ -155,6 +155,72 @@ impl Principal {
             _ => false,
         }
     }
+
+    /// Whether this caller runs the platform (a platform administrator): the whole library,
+    /// every job and pull, every organization's records.
+    pub fn runs_the_platform(&self) -> bool {
+        self.role == Role::PlatformAdmin
+    }
+
+    /// Whether this caller answers for the data of `org_id`: decides its share requests,
+    /// changes its grants, fulfils its duties, answers objections to its data.
+    pub fn answers_for(&self, org_id: i64) -> bool {
+        match self.role {
+            Role::PlatformAdmin => true,
+            Role::DataOfficer => self.org_id == org_id,
+            _ => false,
+        }
+    }
+
+    /// Whether this caller answers for some department's data at all (the requests to
+    /// answer are listed for it).
+    pub fn answers_requests(&self) -> bool {
+        matches!(self.role, Role::PlatformAdmin | Role::DataOfficer)
+    }
+
+    /// Whether this caller sees all of the exchange: every request, grant, list entry,
+    /// evidence record and usage figure (administrators and auditors); others see their
+    /// own organization's, as consumer or provider.
+    pub fn sees_all_of_the_exchange(&self) -> bool {
+        matches!(self.role, Role::PlatformAdmin | Role::Auditor)
+    }
+
+    /// Whether this caller may see the exchange records of `org_id` (as consumer or
+    /// provider of them).
+    pub fn sees_exchange_of(&self, org_id: i64) -> bool {
+        self.sees_all_of_the_exchange() || (self.is_government() && self.org_id == org_id)
+    }
+
+    /// Whether this caller keeps the exchange's rules: calendar, lists, quotas, views, mask
+    /// rules, demand assignment (platform administrators).
+    pub fn supervises_the_exchange(&self) -> bool {
+        self.role == Role::PlatformAdmin
+    }
+
+    /// Whether this caller acts for a department in the exchange: files requests, demands
+    /// and objections, registers apps (not auditors, who change nothing, nor the public).
+    pub fn acts_for_a_department(&self) -> bool {
+        matches!(self.role, Role::PlatformAdmin | Role::DataOfficer | Role::Consumer)
+    }
+
+    /// Whether this caller is a government account (any role but the public's).
+    pub fn is_government(&self) -> bool {
+        self.role != Role::Public
+    }
+
+    /// Which evidence records this caller may read: all of them, or those of its own
+    /// organization's calls and of calls on its organization's tables.
+    pub fn evidence_scope(&self) -> EvidenceScope {
+        if self.sees_all_of_the_exchange() { EvidenceScope::All } else { EvidenceScope::Organization(self.org_id) }
+    }
+}
+
+/// Which evidence records a caller may read ([`Principal::evidence_scope`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EvidenceScope {
+    All,
+    /// The organization's own calls and the calls on its tables.
+    Organization(i64),
 }
 
 /// Whether `viewer` may see a listed entry with this open attribute. Government accounts
@@ -189,6 +255,70 @@ mod tests {
             assert_eq!(allows(Some(r), Action::ReviewEntries), r == Role::PlatformAdmin);
             assert_eq!(allows(Some(r), Action::ManageAccounts), r == Role::PlatformAdmin);
             assert_eq!(allows(Some(r), Action::ManagePortal), r == Role::PlatformAdmin);
+        }
+    }
+
+    /// The intended role × action table, spelled out (not computed from `allows`): a change
+    /// of the policy must change this table too.
+    #[test]
+    fn the_role_action_table_is_the_intended_one() {
+        use Action as A;
+        // Columns: platform_admin, data_officer, consumer, auditor, public.
+        let table: [(Action, [bool; 5]); 14] = [
+            (A::Public, [true, true, true, true, true]),
+            (A::SignedIn, [true, true, true, true, true]),
+            (A::EditEntries, [true, true, false, false, false]),
+            (A::ReviewEntries, [true, false, false, false, false]),
+            (A::ReadHistory, [true, true, false, true, false]),
+            (A::ManageAccounts, [true, false, false, false, false]),
+            (A::ReadAccounts, [true, false, false, true, false]),
+            (A::QueryLibrary, [true, false, false, false, false]),
+            (A::Exchange, [true, true, true, true, false]),
+            (A::Share, [true, true, true, false, false]),
+            (A::AuditEvidence, [true, false, false, true, false]),
+            (A::SuperviseExchange, [true, false, false, false, false]),
+            (A::ManagePortal, [true, false, false, false, false]),
+            (A::CallInterface, [true, true, true, false, false]),
+        ];
+        assert_eq!(table.len(), Action::ALL.len(), "every action has its row");
+        for (action, allowed) in table {
+            for (role, yes) in Role::ALL.into_iter().zip(allowed) {
+                assert_eq!(allows(Some(role), action), yes, "{role:?} × {action:?}");
+            }
+            assert_eq!(allows(None, action), action == A::Public, "anonymous × {action:?}");
+        }
+    }
+
+    /// The object rules, spelled out per role for the caller's own organization (7) and
+    /// another (8).
+    #[test]
+    fn the_object_rules_are_the_intended_ones() {
+        let who = |role| Principal { user_id: 1, username: "u".into(), display_name: "u".into(), role, org_id: 7 };
+        // (role, edits own, edits other, answers own, answers other, sees all, sees own,
+        //  supervises, acts for a department)
+        let table = [
+            (Role::PlatformAdmin, [true, true, true, true, true, true, true, true]),
+            (Role::DataOfficer, [true, false, true, false, false, true, false, true]),
+            (Role::Consumer, [false, false, false, false, false, true, false, true]),
+            (Role::Auditor, [false, false, false, false, true, true, false, false]),
+            (Role::Public, [false, false, false, false, false, false, false, false]),
+        ];
+        for (role, want) in table {
+            let p = who(role);
+            let got = [
+                p.may_edit_for(7),
+                p.may_edit_for(8),
+                p.answers_for(7),
+                p.answers_for(8),
+                p.sees_all_of_the_exchange(),
+                p.sees_exchange_of(7),
+                p.supervises_the_exchange(),
+                p.acts_for_a_department(),
+            ];
+            assert_eq!(got, want, "{role:?}");
+            assert_eq!(p.sees_exchange_of(8), want[4], "{role:?} sees another organization's only if it sees all");
+            let scope = if want[4] { EvidenceScope::All } else { EvidenceScope::Organization(7) };
+            assert_eq!(p.evidence_scope(), scope, "{role:?}");
         }
     }
 

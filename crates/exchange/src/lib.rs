@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use tongshu_core::evidence::{EvidenceFields, Verified, Verifier};
-use tongshu_core::policy::{Principal, Role};
+use tongshu_core::policy::Principal;
 use tongshu_core::workdays::{Calendar, DayKind, parse_day};
 use tongshu_library::LibraryService as Library;
 use tongshu_sources::SecretKey;
@@ -194,7 +194,7 @@ impl Exchange {
 
     /// Sets or clears one day of the calendar (administrators).
     pub async fn set_calendar_day(&self, who: &Principal, day: &str, kind: Option<&str>, name: &str) -> Result<()> {
-        if who.role != Role::PlatformAdmin {
+        if !who.supervises_the_exchange() {
             return Err(ExchangeError::Forbidden("only platform administrators keep the calendar".into()));
         }
         parse_day(day).ok_or_else(|| ExchangeError::invalid("day", format!("{day:?} is not YYYY-MM-DD")))?;
@@ -208,7 +208,7 @@ impl Exchange {
 
     /// Registers an app of the caller's organization; the secret is shown only here.
     pub async fn create_app(&self, who: &Principal, name: &str) -> Result<(AppRecord, String)> {
-        if who.role == Role::Public || who.role == Role::Auditor {
+        if !who.acts_for_a_department() {
             return Err(ExchangeError::Forbidden("only departments register exchange apps".into()));
         }
         let name = name.trim();
@@ -235,7 +235,7 @@ impl Exchange {
         per_minute: Option<i64>,
         per_day: Option<i64>,
     ) -> Result<()> {
-        if who.role != Role::PlatformAdmin {
+        if !who.supervises_the_exchange() {
             return Err(ExchangeError::Forbidden("only platform administrators set quotas".into()));
         }
         if per_minute.is_some_and(|n| n < 0) || per_day.is_some_and(|n| n < 0) {

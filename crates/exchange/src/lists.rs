@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 use tongshu_core::catalog::EntryStatus;
-use tongshu_core::policy::{Principal, Role};
+use tongshu_core::policy::Principal;
 use tongshu_core::workdays::parse_day;
 use tongshu_store::{Demand, NewObjection, Objection, Responsibility, ShareRequest};
 
@@ -25,14 +25,14 @@ fn text(field: &str, s: &str, max: usize) -> Result<String> {
 }
 
 fn admin(who: &Principal) -> Result<()> {
-    if who.role != Role::PlatformAdmin {
+    if !who.supervises_the_exchange() {
         return Err(ExchangeError::Forbidden("only platform administrators keep this list".into()));
     }
     Ok(())
 }
 
 fn department(who: &Principal) -> Result<()> {
-    if matches!(who.role, Role::Public | Role::Auditor) {
+    if !who.acts_for_a_department() {
         return Err(ExchangeError::Forbidden("only departments take part in sharing".into()));
     }
     Ok(())
@@ -71,7 +71,7 @@ impl Exchange {
     }
 
     pub async fn demands(&self, who: &Principal) -> Result<Vec<Demand>> {
-        if who.role == Role::Public {
+        if !who.is_government() {
             return Err(ExchangeError::Forbidden("the demand list is for departments".into()));
         }
         Ok(self.store.demands().await?)
@@ -96,7 +96,7 @@ impl Exchange {
         let d = self.store.demand(id).await.map_err(|_| ExchangeError::NotFound(format!("demand {id}")))?;
         let provider =
             d.provider_org_id.ok_or_else(|| ExchangeError::Conflict(format!("demand {id} is not assigned yet")))?;
-        if !(who.role == Role::PlatformAdmin || (who.role == Role::DataOfficer && who.org_id == provider)) {
+        if !who.answers_for(provider) {
             return Err(ExchangeError::Forbidden("only the assigned provider answers this demand".into()));
         }
         let answer = text("answer", answer, 5000)?;
@@ -156,7 +156,7 @@ impl Exchange {
     pub async fn fulfil_duty(&self, who: &Principal, id: i64, entry_id: i64) -> Result<()> {
         let duty = self.store.responsibilities().await?.into_iter().find(|d| d.id == id);
         let duty = duty.ok_or_else(|| ExchangeError::NotFound(format!("responsibility {id}")))?;
-        if !(who.role == Role::PlatformAdmin || (who.role == Role::DataOfficer && who.org_id == duty.org_id)) {
+        if !who.answers_for(duty.org_id) {
             return Err(ExchangeError::Forbidden("only the responsible department fulfils this duty".into()));
         }
         let entry =
@@ -241,7 +241,7 @@ impl Exchange {
 
     /// Objections the caller's organization raised or must answer (all, for the platform).
     pub async fn objections(&self, who: &Principal) -> Result<Vec<Objection>> {
-        let all = matches!(who.role, Role::PlatformAdmin | Role::Auditor);
+        let all = who.sees_all_of_the_exchange();
         Ok(self.store.objections((!all).then_some(who.org_id)).await?)
     }
 
@@ -255,7 +255,7 @@ impl Exchange {
         answer: &str,
     ) -> Result<Objection> {
         let o = self.store.objection(id).await.map_err(|_| ExchangeError::NotFound(format!("objection {id}")))?;
-        if !(who.role == Role::PlatformAdmin || (who.role == Role::DataOfficer && who.org_id == o.provider_org_id)) {
+        if !who.answers_for(o.provider_org_id) {
             return Err(ExchangeError::Forbidden("only the provider answers this objection".into()));
         }
         let answer = text("answer", answer, 5000)?;

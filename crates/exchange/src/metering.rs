@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 use tongshu_core::catalog::{EntryStatus, SharingType};
-use tongshu_core::policy::{Principal, Role};
+use tongshu_core::policy::Principal;
 use tongshu_store::{EntryFilter, UsageRow};
 
 use crate::{Exchange, ExchangeError, Result};
@@ -67,17 +67,37 @@ impl Exchange {
     /// The subjects (`table:<name>`) a caller may see figures of: all for the platform and
     /// auditors, else its own tables'.
     async fn own_subjects(&self, who: &Principal) -> Result<Option<Vec<String>>> {
-        if matches!(who.role, Role::PlatformAdmin | Role::Auditor) {
+        if who.sees_all_of_the_exchange() {
             return Ok(None);
         }
         let tables = self.store.tables_of_org(who.org_id).await?;
         Ok(Some(tables.into_iter().map(|t| format!("table:{}", t.name)).collect()))
     }
 
+    /// Evidence records matching `f` that `who` may read, newest first, and the chain's
+    /// head. Decided here for every page and API: administrators and auditors read all;
+    /// others the records of their organization's own calls and actions and those about its
+    /// tables.
+    pub async fn evidence(
+        &self,
+        who: &Principal,
+        mut f: tongshu_store::EvidenceFilter,
+    ) -> Result<(Vec<tongshu_core::evidence::EvidenceRecord>, (i64, String))> {
+        if !who.is_government() {
+            return Err(ExchangeError::Forbidden("the evidence log is for departments".into()));
+        }
+        if let tongshu_core::policy::EvidenceScope::Organization(org) = who.evidence_scope() {
+            let tables = self.store.tables_of_org(org).await?;
+            f.visible_to = Some((org, tables.into_iter().map(|t| format!("table:{}", t.name)).collect()));
+        }
+        let head = self.store.evidence_head().await?;
+        Ok((self.store.evidence_search(&f).await?, head))
+    }
+
     /// Callers with a burst of verification misses today on the caller's tables (all tables
     /// for the platform and auditors).
     pub async fn verify_flags(&self, who: &Principal) -> Result<Vec<VerifyFlag>> {
-        if who.role == Role::Public {
+        if !who.is_government() {
             return Err(ExchangeError::Forbidden("metering is for departments".into()));
         }
         let day = crate::beijing_today().to_string();
@@ -100,7 +120,7 @@ impl Exchange {
     /// Usage per interface, consumer and day over the last `days` days: of the caller's own
     /// tables (as provider) and of its own calls (as consumer); everything for the platform.
     pub async fn usage(&self, who: &Principal, days: i64) -> Result<Vec<UsageRow>> {
-        if who.role == Role::Public {
+        if !who.is_government() {
             return Err(ExchangeError::Forbidden("metering is for departments".into()));
         }
         let since = (tongshu_core::now() - time::Duration::days(days.clamp(1, 366))).date().to_string();
@@ -116,7 +136,7 @@ impl Exchange {
 
     /// Latency percentiles and error rates per interface over the last `days` days.
     pub async fn operations(&self, who: &Principal, days: i64) -> Result<Vec<InterfaceOps>> {
-        if who.role == Role::Public {
+        if !who.is_government() {
             return Err(ExchangeError::Forbidden("operational figures are for departments".into()));
         }
         let since = (tongshu_core::now() - time::Duration::days(days.clamp(1, 366))).date().to_string();
@@ -155,7 +175,7 @@ impl Exchange {
         text: Option<String>,
         org_id: Option<i64>,
     ) -> Result<Vec<SharedEntry>> {
-        if who.role == Role::Public {
+        if !who.is_government() {
             return Err(ExchangeError::Forbidden("the sharing catalog is for departments".into()));
         }
         let filter =

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 use tongshu_core::catalog::{CatalogEntry, EntryStatus, SharingType};
-use tongshu_core::policy::{Principal, Role};
+use tongshu_core::policy::Principal;
 use tongshu_core::sharing::{GrantStatus, RequestStatus};
 use tongshu_core::workdays::parse_day;
 use tongshu_store::{GrantRecord, NewGrant, NewShareRequest, RequestFilter, ShareRequest};
@@ -106,10 +106,6 @@ fn all_among(list: &[String], allowed: &[String], field: &str, why: &str) -> Res
     }
 }
 
-fn is_officer_of(who: &Principal, org_id: i64) -> bool {
-    who.role == Role::PlatformAdmin || (who.role == Role::DataOfficer && who.org_id == org_id)
-}
-
 impl Exchange {
     async fn requestable(&self, entry_id: i64) -> Result<CatalogEntry> {
         let entry =
@@ -123,7 +119,7 @@ impl Exchange {
     /// Files a request. Unconditional entries are granted at once; not-shared entries are
     /// refused with their legal basis (and the refusal logged).
     pub async fn request(&self, who: &Principal, input: &RequestInput) -> Result<ShareRequest> {
-        if matches!(who.role, Role::Public | Role::Auditor) {
+        if !who.acts_for_a_department() {
             return Err(ExchangeError::Forbidden("only departments request shared data".into()));
         }
         let entry = self.requestable(input.entry_id).await?;
@@ -223,11 +219,7 @@ impl Exchange {
     /// A request, for its consumer organization, its provider and administrators.
     pub async fn request_of(&self, who: &Principal, id: i64) -> Result<ShareRequest> {
         let r = self.store.share_request(id).await?;
-        if who.role != Role::PlatformAdmin
-            && who.role != Role::Auditor
-            && who.org_id != r.provider_org_id
-            && who.org_id != r.consumer_org_id
-        {
+        if !(who.sees_exchange_of(r.provider_org_id) || who.sees_exchange_of(r.consumer_org_id)) {
             return Err(ExchangeError::NotFound(format!("request {id}")));
         }
         Ok(r)
@@ -253,7 +245,7 @@ impl Exchange {
     /// against the working-day deadline is recorded.
     pub async fn decide(&self, who: &Principal, id: i64, d: &DecisionInput) -> Result<ShareRequest> {
         let r = self.request_of(who, id).await?;
-        if !is_officer_of(who, r.provider_org_id) {
+        if !who.answers_for(r.provider_org_id) {
             return Err(ExchangeError::Forbidden("only the provider's data officers answer this request".into()));
         }
         if r.status != RequestStatus::Pending {
@@ -330,10 +322,7 @@ impl Exchange {
     pub async fn grant_of(&self, who: &Principal, id: i64) -> Result<(GrantRecord, Vec<tongshu_store::GrantChange>)> {
         let g = self.store.grant(id).await?;
         let entry = self.store.get_entry(g.entry_id).await?;
-        if !matches!(who.role, Role::PlatformAdmin | Role::Auditor)
-            && who.org_id != g.consumer_org_id
-            && who.org_id != entry.org_id
-        {
+        if !(who.sees_exchange_of(g.consumer_org_id) || who.sees_exchange_of(entry.org_id)) {
             return Err(ExchangeError::NotFound(format!("grant {id}")));
         }
         let history = self.store.grant_history(id).await?;
@@ -350,7 +339,7 @@ impl Exchange {
     ) -> Result<GrantRecord> {
         let (mut g, _) = self.grant_of(who, id).await?;
         let entry = self.store.get_entry(g.entry_id).await?;
-        if !is_officer_of(who, entry.org_id) {
+        if !who.answers_for(entry.org_id) {
             return Err(ExchangeError::Forbidden("only the provider's data officers change this grant".into()));
         }
         let action = match renew_to {
@@ -404,7 +393,7 @@ impl Exchange {
     /// How many answers were given on time and how many late: by every provider for the
     /// platform and auditors, else by the caller's organization.
     pub async fn timeliness(&self, who: &Principal) -> Result<(usize, usize)> {
-        let all = matches!(who.role, Role::PlatformAdmin | Role::Auditor);
+        let all = who.sees_all_of_the_exchange();
         let answered = self.store.share_requests(&RequestFilter::default()).await?;
         Ok(answered.iter().filter(|r| all || r.provider_org_id == who.org_id).fold((0, 0), |(a, b), r| {
             match r.on_time {
@@ -420,7 +409,7 @@ impl Exchange {
     pub async fn overdue(&self, who: &Principal) -> Result<Vec<ShareRequest>> {
         let f = RequestFilter { due_before: Some(beijing_today().to_string()), ..Default::default() };
         let all = self.store.share_requests(&f).await?;
-        Ok(if matches!(who.role, Role::PlatformAdmin | Role::Auditor) {
+        Ok(if who.sees_all_of_the_exchange() {
             all
         } else {
             all.into_iter().filter(|r| r.provider_org_id == who.org_id || r.consumer_org_id == who.org_id).collect()

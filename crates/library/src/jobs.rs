@@ -147,7 +147,7 @@ impl LibraryService {
 
     /// The caller's newest jobs (everyone's for administrators).
     pub async fn jobs(&self, who: &Principal, limit: i64) -> Result<Vec<JobRecord>> {
-        let only = (who.role != tongshu_core::policy::Role::PlatformAdmin).then_some(who.username.as_str());
+        let only = (!who.runs_the_platform()).then_some(who.username.as_str());
         Ok(self.store.list_jobs(only, limit).await?)
     }
 

@@ -115,7 +115,7 @@ impl LibraryService {
     }
 
     pub async fn sources(&self, who: &Principal) -> Result<Vec<DataSourceRecord>> {
-        let only = if who.role == tongshu_core::policy::Role::PlatformAdmin { None } else { Some(who.org_id) };
+        let only = if who.runs_the_platform() { None } else { Some(who.org_id) };
         Ok(self.store.list_sources(only).await?)
     }
 

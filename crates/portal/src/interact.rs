@@ -10,7 +10,7 @@
 //!   that dataset's rows for that applicant) or refuses them with a reason.
 
 use tongshu_core::catalog::OpenType;
-use tongshu_core::policy::{Principal, Role};
+use tongshu_core::policy::Principal;
 use tongshu_store::{Interaction, InteractionFilter, InteractionKind, InteractionStatus, NewInteraction};
 
 use crate::{Dataset, Portal, PortalError, Result};
@@ -152,8 +152,8 @@ impl Portal {
     /// data officer answers the requests, feedback and applications addressed to it.
     pub async fn decide(&self, who: &Principal, id: i64, decision: &Decision) -> Result<Interaction> {
         let post = self.store.get_interaction(id).await.map_err(|_| PortalError::NotFound(format!("post {id}")))?;
-        let admin = who.role == Role::PlatformAdmin;
-        let provider = post.org_id.is_some_and(|o| who.role == Role::DataOfficer && who.org_id == o);
+        let admin = who.runs_the_platform();
+        let provider = post.org_id.is_some_and(|o| who.answers_for(o));
         use InteractionKind as K;
         use InteractionStatus as S;
         let (status, answer, expires) = match decision {
@@ -230,39 +230,39 @@ impl Portal {
     /// Posts waiting for `who`: everything pending for administrators; for a data officer,
     /// the published requests, feedback and applications addressed to its department.
     pub async fn inbox(&self, who: &Principal) -> Result<Vec<Interaction>> {
-        match who.role {
-            Role::PlatformAdmin => Ok(self
+        if who.runs_the_platform() {
+            return Ok(self
                 .store
                 .list_interactions(&InteractionFilter {
                     statuses: vec![InteractionStatus::Pending],
                     ..Default::default()
                 })
-                .await?),
-            Role::DataOfficer => {
-                let f = InteractionFilter {
-                    org_id: Some(who.org_id),
-                    statuses: vec![InteractionStatus::Pending, InteractionStatus::Published],
-                    ..Default::default()
-                };
-                let posts = self.store.list_interactions(&f).await?;
-                Ok(posts
-                    .into_iter()
-                    .filter(|p| match p.kind {
-                        InteractionKind::Request => p.status == InteractionStatus::Published,
-                        InteractionKind::Feedback | InteractionKind::Application => true,
-                        _ => false,
-                    })
-                    .collect())
-            }
-            _ => Ok(vec![]),
+                .await?);
         }
+        if !who.answers_requests() {
+            return Ok(vec![]);
+        }
+        let f = InteractionFilter {
+            org_id: Some(who.org_id),
+            statuses: vec![InteractionStatus::Pending, InteractionStatus::Published],
+            ..Default::default()
+        };
+        let posts = self.store.list_interactions(&f).await?;
+        Ok(posts
+            .into_iter()
+            .filter(|p| match p.kind {
+                InteractionKind::Request => p.status == InteractionStatus::Published,
+                InteractionKind::Feedback | InteractionKind::Application => true,
+                _ => false,
+            })
+            .collect())
     }
 
     /// Whether `who` may read the rows of `ds`: anyone for unconditionally open data; for
     /// conditionally open data, its provider, administrators, and applicants whose
     /// application is approved and not expired.
     pub async fn has_access(&self, who: &Principal, ds: &Dataset) -> Result<bool> {
-        if ds.rows_public() || who.role == Role::PlatformAdmin || who.may_edit_for(ds.org.id) {
+        if ds.rows_public() || who.may_edit_for(ds.org.id) {
             return Ok(true);
         }
         let f = InteractionFilter {

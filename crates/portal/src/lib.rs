@@ -22,7 +22,7 @@ use std::time::Duration;
 use tongshu_core::catalog::{CatalogEntry, EntryStatus, OpenType};
 use tongshu_core::city::City;
 use tongshu_core::org::Organization;
-use tongshu_core::policy::{Principal, Role};
+use tongshu_core::policy::Principal;
 use tongshu_core::synonyms::SynonymInput;
 use tongshu_lake::{RowPage, RowQuery};
 use tongshu_library::LibraryService;
@@ -511,7 +511,7 @@ impl Portal {
         if current == Some(version) || rec.is_some_and(|t| t.public_history) {
             return Ok(());
         }
-        if viewer.is_some_and(|who| who.role == Role::PlatformAdmin || who.may_edit_for(ds.org.id)) {
+        if viewer.is_some_and(|who| who.may_edit_for(ds.org.id)) {
             return Ok(());
         }
         if let (Some(ttl), Some(cur)) = (pinned_for, current)

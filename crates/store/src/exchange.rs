@@ -157,6 +157,9 @@ pub struct EvidenceFilter {
     pub subjects: Option<Vec<String>>,
     /// Records numbered below this one (paging back from the newest).
     pub before_seq: Option<i64>,
+    /// Only what one organization may read: the records of its own calls and actions
+    /// (`org_id`) and those about its subjects (its tables).
+    pub visible_to: Option<(i64, Vec<String>)>,
     pub limit: i64,
 }
 
@@ -756,9 +759,17 @@ impl MetaStore {
     /// Evidence records matching `f`, newest first.
     pub async fn evidence_search(&self, f: &EvidenceFilter) -> Result<Vec<EvidenceRecord>> {
         let among = subject_among(f.subjects.as_deref(), 6);
+        let next = 6 + f.subjects.as_ref().map_or(0, Vec::len);
+        let visible = match &f.visible_to {
+            None => String::new(),
+            Some((_, subjects)) => {
+                let theirs = subject_among(Some(subjects), next + 1).replacen(" AND ", "", 1);
+                format!(" AND (org_id = ${next} OR ({theirs}))")
+            }
+        };
         let sql = format!(
             "SELECT * FROM evidence WHERE ($1 IS NULL OR subject = $1) AND ($2 IS NULL OR org_id = $2)
-               AND ($3 IS NULL OR kind = $3) AND ($4 IS NULL OR seq < $4){among}
+               AND ($3 IS NULL OR kind = $3) AND ($4 IS NULL OR seq < $4){among}{visible}
              ORDER BY seq DESC LIMIT $5"
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -769,6 +780,12 @@ impl MetaStore {
             .bind(f.limit.clamp(1, 10_000));
         for s in f.subjects.iter().flatten() {
             q = q.bind(s.as_str());
+        }
+        if let Some((org, subjects)) = &f.visible_to {
+            q = q.bind(*org);
+            for s in subjects {
+                q = q.bind(s.as_str());
+            }
         }
         let rows = q.fetch_all(&self.pool).await?;
         rows.iter().map(evidence_from).collect()

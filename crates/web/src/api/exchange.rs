@@ -302,13 +302,12 @@ pub async fn evidence(
     caller: Caller,
     ApiQuery(q): ApiQuery<EvidenceQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    use tongshu_core::policy::Role;
     let who = caller.required()?;
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(super::bad_param("limit", "must be 1 to 1000; page on with before="));
     }
-    let mut f = EvidenceFilter {
+    let f = EvidenceFilter {
         subject: q.subject,
         kind: q.kind,
         org_id: q.org,
@@ -316,18 +315,8 @@ pub async fn evidence(
         limit,
         ..Default::default()
     };
-    // Others see their own organization's calls, and as providers who used their tables.
-    if !matches!(who.role, Role::PlatformAdmin | Role::Auditor) && f.org_id != Some(who.org_id) {
-        let mine: Vec<String> =
-            state.store.tables_of_org(who.org_id).await?.into_iter().map(|t| format!("table:{}", t.name)).collect();
-        if f.org_id.is_none() && f.subject.is_none() {
-            f.subjects = Some(mine);
-        } else if !f.subject.as_ref().is_some_and(|s| mine.contains(s)) {
-            f.org_id = Some(who.org_id);
-        }
-    }
-    let head = state.store.evidence_head().await?;
-    Ok(Json(json!({ "records": state.store.evidence_search(&f).await?, "head": {"seq": head.0, "hash": head.1} })))
+    let (records, head) = state.exchange.evidence(who, f).await?;
+    Ok(Json(json!({ "records": records, "head": {"seq": head.0, "hash": head.1} })))
 }
 
 fn header(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -362,7 +351,7 @@ async fn consumer_of(
     let who = caller.principal.as_ref().ok_or_else(|| {
         ApiError::new(ErrorCode::Unauthorized, "sign the call with an app key, or send a department user's token")
     })?;
-    if matches!(who.role, tongshu_core::policy::Role::Public) {
+    if !who.is_government() {
         return Err(ApiError::new(ErrorCode::Forbidden, "data interfaces are for departments"));
     }
     Ok((

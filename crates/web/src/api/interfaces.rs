@@ -7,7 +7,6 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tongshu_core::policy::Role;
 use tongshu_exchange::Consumer;
 
 use super::exchange::{Incoming, call};
@@ -213,7 +212,7 @@ pub async fn export_evidence(
     caller: Caller,
     ApiQuery(q): ApiQuery<ExportQuery>,
 ) -> Result<Response, ApiError> {
-    if !matches!(caller.required()?.role, Role::PlatformAdmin | Role::Auditor) {
+    if !caller.required()?.sees_all_of_the_exchange() {
         return Err(ApiError::new(ErrorCode::Forbidden, "the evidence export is for auditors"));
     }
     let csv = match q.format.as_deref() {

@@ -8,7 +8,6 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tongshu_core::policy::Role;
 use tongshu_core::sharing::RequestStatus;
 use tongshu_exchange::{Consumer, DecisionInput, RequestInput, ScopeCondition};
 
@@ -125,7 +124,7 @@ pub async fn requests(State(state): State<AppState>, caller: Caller) -> Response
     let run = async {
         let p = caller.required()?;
         let filed = state.exchange.requests(p, false, None).await?;
-        let to_answer = if matches!(p.role, Role::DataOfficer | Role::PlatformAdmin) {
+        let to_answer = if p.answers_requests() {
             state.exchange.requests(p, true, Some(RequestStatus::Pending)).await?
         } else {
             vec![]
@@ -284,13 +283,9 @@ pub async fn usage(State(state): State<AppState>, caller: Caller) -> Response {
             .collect();
         let mut consumers: Vec<(String, f64)> = by_consumer.into_iter().collect();
         consumers.sort_by(|a, b| b.1.total_cmp(&a.1));
-        // The latest records about my tables (providers) or everything (auditors, platform).
-        let mut f = tongshu_store::EvidenceFilter { limit: 50, ..Default::default() };
-        if !matches!(p.role, Role::PlatformAdmin | Role::Auditor) {
-            let mine = state.store.tables_of_org(p.org_id).await?;
-            f.subjects = Some(mine.into_iter().map(|t| format!("table:{}", t.name)).collect());
-        }
-        let evidence = state.store.evidence_search(&f).await?;
+        // The latest records the caller may read (the exchange decides which).
+        let f = tongshu_store::EvidenceFilter { limit: 50, ..Default::default() };
+        let (evidence, _) = state.exchange.evidence(p, f).await?;
         let mut ctx = base(&caller, "sharing", "共享计量");
         ctx.insert(
             "evidence".into(),

@@ -9,7 +9,6 @@ use serde_json::{Map, Value, json};
 use tongshu_catalog::CatalogError;
 use tongshu_core::FieldErrors;
 use tongshu_core::catalog::{EntryInput, EntryStatus};
-use tongshu_core::policy::Role;
 use tongshu_store::EntryFilter;
 
 use super::form::{EntryForm, ItemRow, view_of};
@@ -86,7 +85,7 @@ async fn form_page(
     ctx.insert("errors".into(), Value::Object(errs));
     ctx.insert("show_code".into(), show_code.into());
     // Administrators may file an entry for any organization.
-    if caller.principal.as_ref().is_some_and(|p| p.role == Role::PlatformAdmin)
+    if caller.principal.as_ref().is_some_and(|p| p.runs_the_platform())
         && show_code
         && let Ok(orgs) = state.store.list_orgs().await
     {

@@ -547,3 +547,37 @@ async fn a_grant_whose_stored_scope_or_items_do_not_decode_releases_nothing() {
         }
     }
 }
+
+#[tokio::test]
+async fn who_reads_which_evidence_is_one_rule_for_the_api_and_the_usage_page() {
+    let app = spawn_app().await;
+    let (table, consumer, _) = granted(&app, &[], Some(&["姓名"])).await;
+    let (status, _) = consumer.get(&app, &format!("/api/v1/exchange/tables/{table}/rows")).await;
+    assert_eq!(status, StatusCode::OK);
+    let provider = app.sign_in("officer.gaj", "Officer@2026").await;
+    let stranger = app.sign_in("officer.mzj", "Officer@2026").await;
+    let hashes = |v: &Value| -> Vec<String> {
+        v["records"].as_array().unwrap().iter().map(|r| r["hash"].as_str().unwrap().to_owned()).collect()
+    };
+    let mut seen = Vec::new();
+    for (who, s) in [("consumer", &consumer), ("provider", &provider), ("stranger", &stranger)] {
+        let (status, body) = s.get(&app, "/api/v1/exchange/evidence?limit=50").await;
+        assert_eq!(status, StatusCode::OK, "{who}: {body}");
+        let api = hashes(&body);
+        let html = s.client.get(app.url("/sharing/usage")).send().await.unwrap().text().await.unwrap();
+        let all = hashes(&app_all_evidence(&app).await);
+        for h in &all {
+            assert_eq!(html.contains(&h[..12]), api.contains(h), "{who}: the page and the API disagree on {h}");
+        }
+        seen.push(api);
+    }
+    let call = |v: &Vec<String>| !v.is_empty();
+    assert!(call(&seen[0]) && call(&seen[1]), "consumer and provider each see the call");
+    assert!(seen[2].iter().all(|h| !seen[0].contains(h) && !seen[1].contains(h)), "a stranger sees none of theirs");
+}
+
+/// Every evidence record, as an administrator reads them.
+async fn app_all_evidence(app: &TestApp) -> Value {
+    let admin = app.sign_in("admin", "Admin@2026").await;
+    admin.get(app, "/api/v1/exchange/evidence?limit=1000").await.1
+}
