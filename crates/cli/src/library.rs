@@ -223,6 +223,7 @@ pub async fn ingest(args: IngestArgs, store: MetaStore, lake: Library) -> Result
         user: who.username.clone(),
         progress: progress.clone(),
         rows: None,
+        job: None,
     };
     let bar = indicatif::ProgressBar::new(total);
     bar.set_style(

@@ -301,11 +301,9 @@ async fn run(cli: Cli) -> Result<()> {
                 public_url: s.public_url.clone(),
                 city: s.city.clone(),
             };
-            let library = library_service(&s, &store)?;
-            let interrupted = store.fail_interrupted_jobs().await?;
-            if interrupted > 0 {
-                tracing::warn!(jobs = interrupted, "jobs left unfinished by the last run were marked failed");
-            }
+            // Jobs are leased: this node takes over only the jobs of nodes that stopped (on
+            // its schedule's first tick and every tick after), never those of live ones.
+            let library = library_service(&s, &store)?.with_job_lease(std::time::Duration::from_secs(s.job_lease_secs));
             let _schedule = library.start_schedule(tongshu_library::Schedule {
                 upkeep_every: (s.upkeep_every_hours > 0)
                     .then(|| std::time::Duration::from_secs(s.upkeep_every_hours * 3600)),

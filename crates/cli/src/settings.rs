@@ -91,6 +91,9 @@ pub struct Settings {
     /// link (sitemap, DCAT, CKAN's site_url, JSON-LD) is built from it, never from the
     /// request's Host header. Empty: `http://<addr>`.
     pub public_url: String,
+    /// Seconds a background job's lease lasts unrenewed: the jobs of a node that stopped
+    /// are taken up by another this long after.
+    pub job_lease_secs: u64,
     /// The city served (the `[city]` section); Linyi without one.
     pub city: tongshu_core::city::City,
 }
@@ -157,6 +160,7 @@ struct File {
     verify_misses_per_day: Option<u64>,
     verify_flag_misses: Option<u64>,
     public_url: Option<String>,
+    job_lease_secs: Option<u64>,
     city: Option<CityFile>,
 }
 
@@ -229,6 +233,7 @@ impl Settings {
         let interface_calls_per_day = number("TONGSHU_INTERFACE_CALLS_PER_DAY", file.interface_calls_per_day, 100_000)?;
         let verify_misses_per_day = number("TONGSHU_VERIFY_MISSES_PER_DAY", file.verify_misses_per_day, 20)?;
         let verify_flag_misses = number("TONGSHU_VERIFY_FLAG_MISSES", file.verify_flag_misses, 10)?;
+        let job_lease_secs = number("TONGSHU_JOB_LEASE_SECS", file.job_lease_secs, 30)?.max(1);
         let city = match file.city {
             None => tongshu_core::city::City::linyi(),
             Some(c) => c.city().with_context(|| {
@@ -270,6 +275,7 @@ impl Settings {
             verify_misses_per_day,
             verify_flag_misses,
             public_url,
+            job_lease_secs,
             city,
         })
     }

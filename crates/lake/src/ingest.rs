@@ -25,7 +25,7 @@ use crate::source::{ReadReport, SourceOptions};
 use crate::{LakeError, Library, Result, arrow_schema};
 
 /// How an ingest changes the table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     /// Add the rows.
@@ -51,7 +51,7 @@ impl Mode {
 }
 
 /// What happens to rows that do not fit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BadRowPolicy {
     /// Refuse the whole ingest (the default): nothing is written.
@@ -80,6 +80,9 @@ pub struct IngestRequest {
     pub progress: Arc<crate::source::Progress>,
     /// Rows from a database instead of `file` (which then only names the input in reports).
     pub rows: Option<RowStream>,
+    /// The background job running this ingest, kept in the commit: a node that takes over
+    /// the job of a stopped one sees whether it committed (and does not do it twice).
+    pub job: Option<i64>,
 }
 
 impl IngestRequest {
@@ -98,6 +101,7 @@ impl IngestRequest {
             user: user.into(),
             progress: Arc::default(),
             rows: None,
+            job: None,
         }
     }
 }
@@ -308,6 +312,7 @@ impl Library {
             ("tongshu.user".to_owned(), serde_json::Value::from(req.user.clone())),
             ("tongshu.source".to_owned(), serde_json::Value::from(req.file.display().to_string())),
             ("tongshu.mode".to_owned(), serde_json::to_value(req.mode).unwrap_or_default()),
+            ("tongshu.job".to_owned(), serde_json::to_value(req.job).unwrap_or_default()),
         ]);
 
         let before_rows = if req.mode == Mode::Overwrite { Some(self.info(&req.table).await?.rows) } else { None };

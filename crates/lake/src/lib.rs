@@ -111,6 +111,8 @@ pub struct VersionInfo {
     /// Who made the change and from what (Tongshu's commit metadata).
     pub user: Option<String>,
     pub source: Option<String>,
+    /// The background job that made it, if one did.
+    pub job: Option<i64>,
     pub metrics: serde_json::Value,
 }
 
@@ -367,6 +369,7 @@ impl Library {
                     operation: c.operation.clone().unwrap_or_default(),
                     user: get("tongshu.user"),
                     source: get("tongshu.source"),
+                    job: c.info.get("tongshu.job").and_then(|v| v.as_i64()),
                     metrics: c.info.get("operationMetrics").cloned().unwrap_or(serde_json::Value::Null),
                 }
             })

@@ -39,6 +39,7 @@ impl Fixture {
             user: "tester".into(),
             progress: Default::default(),
             rows: None,
+            job: None,
         }
     }
 

@@ -19,7 +19,7 @@ use tongshu_store::{ColumnStats, MetaStore, StoreError, TableRecord};
 
 pub use jobs::JobSpec;
 pub use pulls::{NewSource, PullSpec};
-pub use schedule::{Schedule, UpkeepOutcome};
+pub use schedule::{DueWork, Schedule, UpkeepOutcome};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LibraryError {
@@ -45,6 +45,10 @@ pub struct LibraryService {
     secret: Option<tongshu_sources::SecretKey>,
     /// Background jobs running at once.
     job_slots: std::sync::Arc<tokio::sync::Semaphore>,
+    /// This node's name in job leases (made at start: host, process, random).
+    node: std::sync::Arc<str>,
+    /// How long a job's lease lasts unrenewed: a node that stops holds its jobs this long.
+    lease: std::time::Duration,
 }
 
 fn item_type(t: ColumnType) -> DataType {
@@ -67,7 +71,20 @@ impl LibraryService {
             store,
             secret: None,
             job_slots: std::sync::Arc::new(tokio::sync::Semaphore::new(2)),
+            node: jobs::node_name().into(),
+            lease: jobs::DEFAULT_LEASE,
         }
+    }
+
+    /// Jobs leased for `lease` (renewed every third of it while they wait or run).
+    pub fn with_job_lease(mut self, lease: std::time::Duration) -> Self {
+        self.lease = lease.max(std::time::Duration::from_secs(1));
+        self
+    }
+
+    /// This node's name in job leases.
+    pub fn node(&self) -> &str {
+        &self.node
     }
 
     /// The key that seals data-source passwords (from the configuration).

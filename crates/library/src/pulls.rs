@@ -165,12 +165,23 @@ impl LibraryService {
         name: &str,
         progress: Arc<Progress>,
     ) -> Result<(IngestReport, TableRecord)> {
+        self.run_pull_as(who, name, progress, None).await
+    }
+
+    /// [`Self::run_pull`] for background job `job` (kept in the commit).
+    pub(crate) async fn run_pull_as(
+        &self,
+        who: &Principal,
+        name: &str,
+        progress: Arc<Progress>,
+        job: Option<i64>,
+    ) -> Result<(IngestReport, TableRecord)> {
         let pull = self.store.get_pull(name).await?;
         let source = self.store.get_source_by_id(pull.source_id).await?;
         if !who.may_edit_for(source.org_id) {
             return Err(LibraryError::Forbidden("you may only run your own organization's pulls".into()));
         }
-        let result = self.run_pull_inner(who, &pull, &source, progress).await;
+        let result = self.run_pull_inner(who, &pull, &source, progress, job).await;
         match &result {
             Ok((report, _, hw)) => {
                 let msg = format!(
@@ -190,6 +201,7 @@ impl LibraryService {
         pull: &PullRecord,
         source: &DataSourceRecord,
         progress: Arc<Progress>,
+        job: Option<i64>,
     ) -> Result<(IngestReport, TableRecord, Option<String>)> {
         let conn = self.connection(source).await?;
         let incremental =
@@ -211,6 +223,7 @@ impl LibraryService {
             user: who.username.clone(),
             progress,
             rows: Some(RowStream::new(Box::new(started.rows), started.columns)),
+            job,
         };
         let (report, record) = self.ingest(who, req, Some(source.org_id)).await?;
         let hw = high_water.lock().unwrap_or_else(|e| e.into_inner()).clone();

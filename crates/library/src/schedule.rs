@@ -20,6 +20,15 @@ pub struct Schedule {
 
 const LAST_UPKEEP: &str = "library.last_upkeep";
 
+/// What one look at the schedule started.
+#[derive(Debug, Default)]
+pub struct DueWork {
+    /// Jobs started: pulls that were due, and jobs of stopped nodes taken over.
+    pub jobs: Vec<i64>,
+    /// The upkeep run, when it was due and this node claimed it.
+    pub upkeep: Option<Vec<UpkeepOutcome>>,
+}
+
 /// What one upkeep run did to one table.
 #[derive(Debug, Clone)]
 pub struct UpkeepOutcome {
@@ -42,10 +51,13 @@ impl LibraryService {
         })
     }
 
-    /// Starts the pulls that are due and runs upkeep when it is due; returns the pull jobs
-    /// started.
-    pub async fn run_due(&self, schedule: &Schedule, now: OffsetDateTime) -> Result<Vec<i64>> {
-        let mut started = Vec::new();
+    /// Takes over the jobs of stopped nodes, starts the pulls that are due and runs upkeep
+    /// when it is due. Each due pull and upkeep runs on one node only (the first to claim
+    /// its due time).
+    pub async fn run_due(&self, schedule: &Schedule, now: OffsetDateTime) -> Result<DueWork> {
+        // Jobs of nodes that stopped first (their leases ran out).
+        let mut started = self.adopt_orphaned_jobs().await?;
+        let mut upkeep = None;
         for pull in self.store.list_pulls().await? {
             let Some(every) = pull.every_minutes else { continue };
             let due = pull.last_run_at.is_none_or(|last| now - last >= time::Duration::minutes(every));
@@ -54,6 +66,11 @@ impl LibraryService {
                     j.kind == "pull" && j.table == pull.table && (j.status == "queued" || j.status == "running")
                 });
             if !due || running {
+                continue;
+            }
+            // Once per due time across every node: the first node to claim it runs it.
+            let slot = format!("pull:{}:{}", pull.name, pull.last_run_at.map_or(0, |t| t.unix_timestamp()));
+            if !self.store.claim_slot(&slot, self.node()).await? {
                 continue;
             }
             let Some((user, _)) = self.store.user_credentials(&pull.created_by).await? else { continue };
@@ -74,13 +91,14 @@ impl LibraryService {
                 }
                 Some(t) => now.unix_timestamp() - t >= every.as_secs() as i64,
             };
-            if due {
+            if due && self.store.claim_slot(&format!("upkeep:{}", last.unwrap_or(0)), self.node()).await? {
                 self.store.meta_put(LAST_UPKEEP, &now.unix_timestamp().to_string()).await?;
                 let outcomes = self.upkeep(schedule.vacuum_retention_hours).await?;
                 tracing::info!(tables = outcomes.len(), "scheduled upkeep done");
+                upkeep = Some(outcomes);
             }
         }
-        Ok(started)
+        Ok(DueWork { jobs: started, upkeep })
     }
 
     /// Compacts (Z-ordered by no key) and vacuums every table, refreshing their figures.

@@ -43,6 +43,7 @@ impl Fixture {
             user: String::new(),
             progress: Default::default(),
             rows: None,
+            job: None,
         }
     }
 }
@@ -354,9 +355,9 @@ async fn pull_story(url: &str, time_type: &str) {
         tick: std::time::Duration::from_secs(60),
     };
     let now = tongshu_core::now();
-    assert!(f.service.run_due(&schedule, now).await.unwrap().is_empty(), "ran a moment ago");
+    assert!(f.service.run_due(&schedule, now).await.unwrap().jobs.is_empty(), "ran a moment ago");
     let later = now + time::Duration::minutes(61);
-    let jobs = f.service.run_due(&schedule, later).await.unwrap();
+    let jobs = f.service.run_due(&schedule, later).await.unwrap().jobs;
     assert_eq!(jobs.len(), 1);
     let job = f.service.wait_for_job(jobs[0], std::time::Duration::from_secs(30)).await.unwrap();
     assert_eq!((job.kind.as_str(), job.status.as_str()), ("pull", "failed"));
@@ -444,4 +445,96 @@ async fn long_ingests_run_as_jobs_whose_status_and_report_stay_readable() {
     assert!(done.error.unwrap().contains("row 3"));
     assert_eq!(done.report.unwrap()["bad_row_samples"][0]["column"], "编号");
     assert_eq!(f.service.lake().info("mzj_big").await.unwrap().rows, 50_000, "nothing was added");
+}
+
+/// A second node of the same platform: its own service (own node name) on the same store
+/// and library.
+fn second_node(f: &Fixture) -> LibraryService {
+    let lake = Library::open(f.dir.path().join("library").to_str().unwrap(), HashMap::new()).unwrap();
+    LibraryService::new(lake, f.store.clone()).with_secret(tongshu_sources::SecretKey::generate())
+}
+
+#[tokio::test]
+async fn a_stopped_nodes_jobs_are_finished_once_by_another_and_live_ones_are_left_alone() {
+    let f = fixture().await;
+    let officer = f.who("officer.mzj").await;
+    f.service.ingest(&officer, f.req("mzj_jobs", "a.csv", "编号\n1\n", Mode::Append, true), None).await.unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    // Jobs as a node files them (the request as `submit` records it), held by "dead" whose
+    // lease ran out, and by "alive" whose lease holds.
+    let file = f.dir.path().join("b.csv");
+    std::fs::write(&file, "编号\n2\n3\n").unwrap();
+    let request = serde_json::json!({"file": "b.csv", "path": file.display().to_string(), "mode": "append",
+        "keys": [], "on_bad_rows": "reject", "create": false, "entry_id": null, "org_id": null, "remove_file": false});
+    let add = |node: &'static str, lease: i64| {
+        let (store, request) = (f.store.clone(), request.clone());
+        async move {
+            store
+                .add_job("ingest", "mzj_jobs", "officer.mzj", officer_org(&store).await, &request, None, node, lease)
+                .await
+                .unwrap()
+        }
+    };
+    let orphan = add("dead", now - 5).await;
+    let alive = add("alive", now + 600).await;
+    // Starting another node (and its schedule) does not fail the live node's job.
+    let b = second_node(&f);
+    let (taken_b, taken_a) = tokio::join!(b.adopt_orphaned_jobs(), f.service.adopt_orphaned_jobs());
+    let (taken_b, taken_a) = (taken_b.unwrap(), taken_a.unwrap());
+    let mut taken = [taken_a.clone(), taken_b.clone()].concat();
+    taken.sort();
+    assert_eq!(taken, [orphan.id], "the orphan is taken by exactly one node: {taken_a:?} {taken_b:?}");
+    let done = b.wait_for_job(orphan.id, std::time::Duration::from_secs(60)).await.unwrap();
+    assert_eq!((done.status.as_str(), done.attempts), ("succeeded", 2), "{:?}", done.error);
+    assert_eq!(f.service.lake().info("mzj_jobs").await.unwrap().rows, 3, "its rows once");
+    assert_eq!(f.store.get_job(alive.id).await.unwrap().status, "queued", "the live node's job is untouched");
+    assert!(b.adopt_orphaned_jobs().await.unwrap().is_empty(), "nothing twice");
+
+    // A job whose node committed and then stopped before recording it: done, not redone.
+    let committed = add("dead", now - 5).await;
+    let mut req = f.req("mzj_jobs", "c.csv", "编号\n4\n", Mode::Append, false);
+    req.job = Some(committed.id);
+    f.service.lake().ingest(req).await.unwrap();
+    assert_eq!(b.adopt_orphaned_jobs().await.unwrap(), [committed.id]);
+    let done = f.store.get_job(committed.id).await.unwrap();
+    assert_eq!(done.status, "succeeded");
+    assert_eq!(f.service.lake().info("mzj_jobs").await.unwrap().rows, 4, "not ingested twice");
+
+    // A job whose file was on the stopped node: failed, saying so.
+    let mut lost = request.clone();
+    lost["path"] = serde_json::json!("/nonexistent/upload.csv");
+    let lost = f.store.add_job("ingest", "mzj_jobs", "officer.mzj", officer.org_id, &lost, None, "dead", now - 5);
+    let lost = lost.await.unwrap();
+    b.adopt_orphaned_jobs().await.unwrap();
+    let done = f.store.get_job(lost.id).await.unwrap();
+    assert_eq!(done.status, "failed");
+    assert!(done.error.unwrap().contains("not reachable from this node"));
+}
+
+async fn officer_org(store: &MetaStore) -> i64 {
+    store.get_org_by_slug("mzj").await.unwrap().id
+}
+
+#[tokio::test]
+async fn a_due_upkeep_runs_on_one_node_only() {
+    let f = fixture().await;
+    let officer = f.who("officer.mzj").await;
+    f.service.ingest(&officer, f.req("mzj_u", "a.csv", "编号\n1\n", Mode::Append, true), None).await.unwrap();
+    f.service.ingest(&officer, f.req("mzj_u", "a.csv", "编号\n2\n", Mode::Append, false), None).await.unwrap();
+    let schedule = tongshu_library::Schedule {
+        upkeep_every: Some(std::time::Duration::from_secs(3600)),
+        vacuum_retention_hours: 0,
+        tick: std::time::Duration::from_secs(60),
+    };
+    let now = tongshu_core::now();
+    f.service.run_due(&schedule, now).await.unwrap();
+    let before = f.store.get_table("mzj_u").await.unwrap().unwrap().version;
+    let b = second_node(&f);
+    let later = now + time::Duration::hours(2);
+    let (x, y) = tokio::join!(f.service.run_due(&schedule, later), b.run_due(&schedule, later));
+    let ran = [x.unwrap().upkeep.is_some(), y.unwrap().upkeep.is_some()];
+    assert_eq!(ran.iter().filter(|r| **r).count(), 1, "one node runs the due upkeep: {ran:?}");
+    let history = f.service.lake().history("mzj_u").await.unwrap();
+    let compactions = history.iter().filter(|v| v.version as i64 > before && v.operation == "OPTIMIZE").count();
+    assert_eq!(compactions, 1, "one compaction: {history:?}");
 }

@@ -82,6 +82,10 @@ pub struct JobRecord {
     pub started_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub finished_at: Option<OffsetDateTime>,
+    /// The node holding the job (while it waits or runs).
+    pub node: Option<String>,
+    /// How many nodes have taken it up (1, more after a node stopped).
+    pub attempts: i64,
 }
 
 const SOURCE_COLUMNS: &str =
@@ -89,7 +93,7 @@ const SOURCE_COLUMNS: &str =
 const PULL_COLUMNS: &str = "id, name, source_id, table_name, query, mode, keys, incremental_column, high_water, \
      every_minutes, last_run_at, last_status, last_message, created_by";
 const JOB_COLUMNS: &str = "id, kind, table_name, status, created_by, org_id, request, rows_done, bytes_done, \
-     bytes_total, report, error, created_at, started_at, finished_at";
+     bytes_total, report, error, created_at, started_at, finished_at, node, attempts";
 
 fn opt_ts(r: &AnyRow, col: &str) -> Result<Option<OffsetDateTime>> {
     r.try_get::<Option<String>, _>(col)?.as_deref().map(parse_ts).transpose()
@@ -153,6 +157,8 @@ fn job_from(r: &AnyRow) -> Result<JobRecord> {
         created_at: parse_ts(&r.try_get::<String, _>("created_at")?)?,
         started_at: opt_ts(r, "started_at")?,
         finished_at: opt_ts(r, "finished_at")?,
+        node: r.try_get("node")?,
+        attempts: r.try_get("attempts")?,
     })
 }
 
@@ -280,7 +286,8 @@ impl MetaStore {
         Ok(())
     }
 
-    /// Files a queued job.
+    /// Files a queued job held by `node` until `lease_until` (Unix seconds).
+    #[allow(clippy::too_many_arguments)]
     pub async fn add_job(
         &self,
         kind: &str,
@@ -289,10 +296,13 @@ impl MetaStore {
         org_id: i64,
         request: &serde_json::Value,
         bytes_total: Option<i64>,
+        node: &str,
+        lease_until: i64,
     ) -> Result<JobRecord> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO jobs (kind, table_name, status, created_by, org_id, request, rows_done, bytes_done, bytes_total, created_at)
-             VALUES ($1, $2, 'queued', $3, $4, $5, 0, 0, $6, $7) RETURNING {JOB_COLUMNS}"
+            "INSERT INTO jobs (kind, table_name, status, created_by, org_id, request, rows_done, bytes_done, bytes_total,
+                 created_at, node, lease_until)
+             VALUES ($1, $2, 'queued', $3, $4, $5, 0, 0, $6, $7, $8, $9) RETURNING {JOB_COLUMNS}"
         )))
         .bind(kind)
         .bind(table)
@@ -301,6 +311,8 @@ impl MetaStore {
         .bind(request.to_string())
         .bind(bytes_total)
         .bind(ts(OffsetDateTime::now_utc()))
+        .bind(node)
+        .bind(lease_until)
         .fetch_one(&self.pool)
         .await?;
         job_from(&row)
@@ -346,6 +358,62 @@ impl MetaStore {
         Ok(())
     }
 
+    /// Renews the lease of every job `node` holds (waiting or running) to `until`.
+    pub async fn renew_job_leases(&self, node: &str, until: i64) -> Result<u64> {
+        let r = sqlx::query(
+            "UPDATE jobs SET lease_until = $2 WHERE node = $1 AND status IN ('queued', 'running') AND lease_until < $2",
+        )
+        .bind(node)
+        .bind(until)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected())
+    }
+
+    /// Takes over the jobs whose lease ran out before `now` (their node stopped): each is
+    /// held by `node` until `until` afterwards, its attempt counted. Each job goes to one
+    /// node only (the update re-checks the lease under the row's lock).
+    pub async fn claim_expired_jobs(&self, node: &str, now: i64, until: i64) -> Result<Vec<JobRecord>> {
+        let ids: Vec<(i64,)> = sqlx::query_as(
+            "SELECT id FROM jobs WHERE status IN ('queued', 'running') AND (lease_until IS NULL OR lease_until < $1)
+             ORDER BY id LIMIT 100",
+        )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut taken = Vec::new();
+        for (id,) in ids {
+            let r = sqlx::query(
+                "UPDATE jobs SET node = $2, lease_until = $3, attempts = attempts + 1
+                 WHERE id = $1 AND status IN ('queued', 'running') AND (lease_until IS NULL OR lease_until < $4)",
+            )
+            .bind(id)
+            .bind(node)
+            .bind(until)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+            if r.rows_affected() == 1 {
+                taken.push(self.get_job(id).await?);
+            }
+        }
+        Ok(taken)
+    }
+
+    /// Claims a scheduled slot (`pull:name:due time`): true for the one node whose claim is
+    /// first, false for every other.
+    pub async fn claim_slot(&self, slot: &str, node: &str) -> Result<bool> {
+        let r = sqlx::query(
+            "INSERT INTO schedule_claims (slot, node, claimed_at) VALUES ($1, $2, $3) ON CONFLICT (slot) DO NOTHING",
+        )
+        .bind(slot)
+        .bind(node)
+        .bind(ts(OffsetDateTime::now_utc()))
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
     /// Ends a job: `report` on success, `error` (and maybe a report of bad rows) on failure.
     pub async fn job_finished(
         &self,
@@ -370,17 +438,5 @@ impl MetaStore {
         .execute(&self.pool)
         .await?;
         Ok(())
-    }
-
-    /// Marks jobs left queued or running by a stopped server as failed; returns how many.
-    pub async fn fail_interrupted_jobs(&self) -> Result<u64> {
-        let done = sqlx::query(
-            "UPDATE jobs SET status = 'failed', error = 'interrupted: the server stopped before the job ended; nothing was committed unless the table history shows it', finished_at = $1
-             WHERE status IN ('queued', 'running')",
-        )
-        .bind(ts(OffsetDateTime::now_utc()))
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected())
     }
 }

@@ -37,7 +37,43 @@ store_suite!(
     library_tables_are_recorded_and_linked,
     portal_posts_and_usage_counts,
     exchange_requests_grants_lists_and_metering,
+    job_leases_and_schedule_slots_go_to_one_node,
 );
+
+/// Two nodes on one store: an expired job goes to one of them, a live one to neither, a
+/// scheduled slot to the first claim.
+async fn job_leases_and_schedule_slots_go_to_one_node(store: MetaStore) {
+    let org = store
+        .insert_org(&Organization {
+            id: 0,
+            parent_id: None,
+            kind: OrgKind::Department,
+            name: "局".into(),
+            slug: "ju".into(),
+            district_code: "371300".into(),
+            credit_code: None,
+        })
+        .await
+        .unwrap();
+    let req = serde_json::json!({"pull": "p"});
+    let expired = store.add_job("pull", "t", "u", org.id, &req, None, "dead", 100).await.unwrap();
+    let live = store.add_job("pull", "t", "u", org.id, &req, None, "alive", 10_000).await.unwrap();
+    let (a, b) = tokio::join!(store.claim_expired_jobs("a", 1000, 1030), store.claim_expired_jobs("b", 1000, 1030));
+    let mut ids: Vec<i64> = a.unwrap().into_iter().chain(b.unwrap()).map(|j| j.id).collect();
+    ids.sort();
+    assert_eq!(ids, [expired.id], "the expired job to one node, the live one to none");
+    let taken = store.get_job(expired.id).await.unwrap();
+    assert_eq!(taken.attempts, 2);
+    assert!(matches!(taken.node.as_deref(), Some("a" | "b")));
+    assert_eq!(store.get_job(live.id).await.unwrap().node.as_deref(), Some("alive"));
+    // The holder renews its leases; nothing expires while it does.
+    assert_eq!(store.renew_job_leases("alive", 20_000).await.unwrap(), 1);
+    assert!(store.claim_expired_jobs("a", 15_000, 15_030).await.unwrap().iter().all(|j| j.id != live.id));
+
+    let (x, y) = tokio::join!(store.claim_slot("pull:p:0", "a"), store.claim_slot("pull:p:0", "b"));
+    assert_eq!([x.unwrap(), y.unwrap()].iter().filter(|c| **c).count(), 1, "one claim of a slot wins");
+    assert!(store.claim_slot("pull:p:60", "b").await.unwrap(), "the next due time is a new slot");
+}
 
 fn org(slug: &str, kind: OrgKind, parent: Option<i64>) -> Organization {
     Organization {
