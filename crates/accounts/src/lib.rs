@@ -5,8 +5,6 @@
 //! client once, and stored as SHA-256 hashes; passwords are stored as argon2id PHC strings.
 
 use std::net::IpAddr;
-use std::sync::Arc;
-use std::time::Duration;
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash};
@@ -82,13 +80,8 @@ pub struct NewSession {
 pub struct Accounts {
     store: MetaStore,
     limits: SignInLimits,
-    /// Recently checked API tokens, so busy API clients cost no store lookup per call.
-    /// Revoking through this service empties it at once.
-    tokens: Arc<std::sync::Mutex<std::collections::HashMap<String, (TokenOwner, std::time::Instant)>>>,
 }
 
-/// How long a checked API token is trusted without asking the store again.
-const TOKEN_CACHE_TTL: Duration = Duration::from_secs(30);
 /// The organization of self-registered members of the public.
 pub const PUBLIC_ORG_SLUG: &str = "public";
 
@@ -98,7 +91,7 @@ impl Accounts {
     }
 
     pub fn with_limits(store: MetaStore, limits: SignInLimits) -> Self {
-        Self { store, limits, tokens: Default::default() }
+        Self { store, limits }
     }
 
     /// Checks a username and password and opens a session. Names match case-insensitively.
@@ -202,22 +195,25 @@ impl Accounts {
         if !token.starts_with(TOKEN_PREFIX) {
             return Ok(None);
         }
-        let hash = token_hash(token);
-        if let Some((owner, at)) = self.tokens.lock().expect("token cache").get(&hash)
-            && at.elapsed() < TOKEN_CACHE_TTL
-        {
-            return Ok(Some(owner.clone()));
+        // Looked up on every call (one indexed row): a token revoked, a rate changed or a
+        // user disabled on any node holds at once on every node; no node keeps its own copy.
+        Ok(self.store.token_owner(&token_hash(token)).await?)
+    }
+
+    /// Counts one call of API key `token_id` against `per_minute` (0: unlimited) in the
+    /// store, so that every node counts against the same limit: `Ok(())`, or the seconds
+    /// until the next minute when the key's minute is full.
+    pub async fn take_key_call(&self, token_id: i64, per_minute: u32) -> Result<Result<(), u64>, AccountError> {
+        if per_minute == 0 {
+            return Ok(Ok(()));
         }
-        let owner = self.store.token_owner(&hash).await?;
-        let mut cache = self.tokens.lock().expect("token cache");
-        if cache.len() > 10_000 {
-            cache.clear();
-        }
-        match &owner {
-            Some(o) => cache.insert(hash, (o.clone(), std::time::Instant::now())),
-            None => cache.remove(&hash),
-        };
-        Ok(owner)
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let minute = now / 60;
+        let window = [(format!("m:{minute}"), i64::from(per_minute), (minute + 1) * 60)];
+        Ok(match self.store.count_call(&format!("key:{token_id}"), "open-api", &window).await? {
+            None => Ok(()),
+            Some(_) => Err((60 - now % 60).max(1) as u64),
+        })
     }
 
     pub async fn list_tokens(&self, owner: &Principal) -> Result<Vec<TokenInfo>, AccountError> {
@@ -226,7 +222,6 @@ impl Accounts {
 
     pub async fn revoke_token(&self, owner: &Principal, token_id: i64) -> Result<(), AccountError> {
         self.store.revoke_token(owner.user_id, token_id).await?;
-        self.tokens.lock().expect("token cache").clear();
         Ok(())
     }
 
@@ -234,7 +229,6 @@ impl Accounts {
     /// keyed rate). For administrators; takes effect at once.
     pub async fn set_token_rate(&self, token_id: i64, rate_per_minute: Option<i64>) -> Result<TokenInfo, AccountError> {
         let info = self.store.set_token_rate(token_id, rate_per_minute).await?;
-        self.tokens.lock().expect("token cache").clear();
         Ok(info)
     }
 

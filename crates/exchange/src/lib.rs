@@ -15,9 +15,6 @@ mod requests;
 pub mod signing;
 mod views;
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
 use tongshu_core::evidence::{EvidenceFields, Verified, Verifier};
 use tongshu_core::policy::Principal;
 use tongshu_core::workdays::{Calendar, DayKind, parse_day};
@@ -99,15 +96,6 @@ impl ExchangeError {
 
 pub type Result<T, E = ExchangeError> = std::result::Result<T, E>;
 
-/// One fixed-window counter pair of a caller on an interface.
-#[derive(Debug, Default, Clone, Copy)]
-struct Window {
-    minute: i64,
-    in_minute: i64,
-    day: i64,
-    in_day: i64,
-}
-
 /// The exchange service. Cheap to clone.
 #[derive(Clone)]
 pub struct Exchange {
@@ -117,7 +105,6 @@ pub struct Exchange {
     /// The platform secret the `sm3` mask's per-grant keys derive from (from `key`, once).
     mask_secret: std::sync::Arc<[u8; 32]>,
     settings: ExchangeSettings,
-    quotas: std::sync::Arc<Mutex<HashMap<(String, String), Window>>>,
 }
 
 impl std::fmt::Debug for Exchange {
@@ -149,14 +136,7 @@ pub fn evidence_now(kind: &str) -> EvidenceFields {
 impl Exchange {
     pub fn new(store: MetaStore, library: Library, key: SecretKey, settings: ExchangeSettings) -> Self {
         let mask_secret = tongshu_core::masking::hmac_sm3(key.to_hex().as_bytes(), b"tongshu mask secret v1");
-        Self {
-            store,
-            library,
-            key,
-            mask_secret: std::sync::Arc::new(mask_secret),
-            settings,
-            quotas: Default::default(),
-        }
+        Self { store, library, key, mask_secret: std::sync::Arc::new(mask_secret), settings }
     }
 
     pub fn settings(&self) -> &ExchangeSettings {
@@ -285,34 +265,29 @@ impl Exchange {
     }
 
     /// Counts a call of `caller` (an app key or a user) on `interface` against its quotas;
-    /// over a quota the answer says how many seconds to wait.
-    pub fn take_quota(&self, caller: &str, app: Option<&AppRecord>, interface: &str) -> Result<()> {
+    /// over a quota the answer says how many seconds to wait. The counts live in the
+    /// store, so every node counts against the same quota.
+    pub async fn take_quota(&self, caller: &str, app: Option<&AppRecord>, interface: &str) -> Result<()> {
         let per_minute = app.and_then(|a| a.per_minute).unwrap_or(self.settings.per_minute);
         let per_day = app.and_then(|a| a.per_day).unwrap_or(self.settings.per_day);
         let now = tongshu_core::now().unix_timestamp();
+        // Days are Beijing days.
         let (minute, day) = (now / 60, (now + 8 * 3600) / 86_400);
-        let mut map = self.quotas.lock().unwrap_or_else(|e| e.into_inner());
-        let w = map.entry((caller.to_owned(), interface.to_owned())).or_default();
-        if w.minute != minute {
-            (w.minute, w.in_minute) = (minute, 0);
-        }
-        if w.day != day {
-            (w.day, w.in_day) = (day, 0);
-        }
-        if per_day > 0 && w.in_day >= per_day {
-            let wait = 86_400 - ((now + 8 * 3600) % 86_400);
-            return Err(ExchangeError::TooManyRequests(format!("{per_day} calls a day on {interface}"), wait as u64));
-        }
-        if per_minute > 0 && w.in_minute >= per_minute {
-            let wait = 60 - now % 60;
-            return Err(ExchangeError::TooManyRequests(
+        let windows = [
+            (format!("d:{day}"), per_day, (day + 1) * 86_400 - 8 * 3600),
+            (format!("m:{minute}"), per_minute, (minute + 1) * 60),
+        ];
+        match self.store.count_call(caller, interface, &windows).await? {
+            None => Ok(()),
+            Some(0) => {
+                let wait = 86_400 - ((now + 8 * 3600) % 86_400);
+                Err(ExchangeError::TooManyRequests(format!("{per_day} calls a day on {interface}"), wait as u64))
+            }
+            Some(_) => Err(ExchangeError::TooManyRequests(
                 format!("{per_minute} calls a minute on {interface}"),
-                wait as u64,
-            ));
+                (60 - now % 60) as u64,
+            )),
         }
-        w.in_minute += 1;
-        w.in_day += 1;
-        Ok(())
     }
 
     /// Writes the evidence record of one interface call, whatever its outcome.
@@ -337,6 +312,9 @@ impl Exchange {
                     tracing::warn!(error = %e, "anchoring the evidence chain failed");
                 }
                 let window = time::Duration::seconds(2 * me.settings.clock_skew_secs);
+                if let Err(e) = me.store.prune_call_windows(tongshu_core::now().unix_timestamp()).await {
+                    tracing::warn!(error = %e, "pruning ended quota windows failed");
+                }
                 if let Err(e) = me.store.prune_nonces(tongshu_core::now() - window).await {
                     tracing::warn!(error = %e, "pruning nonces failed");
                 }

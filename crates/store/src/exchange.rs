@@ -791,6 +791,49 @@ impl MetaStore {
         rows.iter().map(evidence_from).collect()
     }
 
+    /// Counts one call of `caller` on `subject` in each of `windows` (key, limit, end in
+    /// Unix seconds; a limit of 0 is none), all or nothing, in one transaction on the
+    /// shared store: `Ok(None)` when every window had room (each now counts the call),
+    /// else `Ok(Some(i))` for the first full window (nothing counted).
+    pub async fn count_call(
+        &self,
+        caller: &str,
+        subject: &str,
+        windows: &[(String, i64, i64)],
+    ) -> Result<Option<usize>> {
+        let mut tx = self.pool.begin().await?;
+        for (i, (key, limit, until)) in windows.iter().enumerate() {
+            let limit = if *limit <= 0 { i64::MAX } else { *limit };
+            let counted: Option<(i64,)> = sqlx::query_as(
+                "INSERT INTO call_windows (caller, subject, window_key, calls, until) VALUES ($1, $2, $3, 1, $5)
+                 ON CONFLICT (caller, subject, window_key) DO UPDATE SET calls = call_windows.calls + 1
+                 WHERE call_windows.calls < $4 RETURNING calls",
+            )
+            .bind(caller)
+            .bind(subject)
+            .bind(key)
+            .bind(limit)
+            .bind(*until)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if counted.is_none() {
+                tx.rollback().await?;
+                return Ok(Some(i));
+            }
+        }
+        tx.commit().await?;
+        Ok(None)
+    }
+
+    /// Forgets call windows that ended before `now` (Unix seconds).
+    pub async fn prune_call_windows(&self, now: i64) -> Result<u64> {
+        Ok(sqlx::query("DELETE FROM call_windows WHERE until < $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
+    }
+
     /// The chain's head: the last record's number and hash.
     pub async fn evidence_head(&self) -> Result<(i64, String)> {
         Ok(sqlx::query_as("SELECT seq, hash FROM evidence_head WHERE id = 1").fetch_one(&self.pool).await?)

@@ -1,8 +1,10 @@
-//! Rate limits for the public data APIs (CKAN actions, row APIs, downloads, DCAT): a token
-//! bucket per API key for calls that carry one (at the key's own rate, else the platform's
-//! keyed rate), and per client address for anonymous calls. Buckets refill continuously; an
-//! empty bucket answers 429 with `Retry-After` (seconds until a token is back). Buckets of
-//! quiet clients are dropped, so memory stays bounded by the number of recently active ones.
+//! Rate limits for the public data APIs (CKAN actions, row APIs, downloads, DCAT): per API
+//! key for calls that carry one (at the key's own rate, else the platform's keyed rate),
+//! counted per minute in the store so that the limit holds across every node; and per client
+//! address for anonymous calls, a token bucket in each node (an abuse brake, not an
+//! entitlement: several nodes behind a balancer each grant an address its rate). Over a limit
+//! the answer is 429 with `Retry-After`. Buckets of quiet clients are dropped, so memory
+//! stays bounded by the number of recently active ones.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -31,18 +33,10 @@ struct Bucket {
     at: Instant,
 }
 
-/// Who a bucket belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Client {
-    Address(IpAddr),
-    /// An API key, by its id.
-    Key(i64),
-}
-
-/// Token buckets by client.
+/// Token buckets by client address.
 pub struct Limiter {
     per_minute: u32,
-    buckets: Mutex<HashMap<Client, Bucket>>,
+    buckets: Mutex<HashMap<IpAddr, Bucket>>,
 }
 
 impl Limiter {
@@ -50,14 +44,10 @@ impl Limiter {
         Self { per_minute, buckets: Mutex::new(HashMap::new()) }
     }
 
-    /// Takes a token for `ip` at the limiter's rate.
-    pub fn take(&self, ip: IpAddr) -> Result<(), u64> {
-        self.take_for(Client::Address(ip), self.per_minute)
-    }
-
-    /// Takes a token for `client` at `per_minute` (0: unlimited): `Ok` when there was
+    /// Takes a token for `ip` at the limiter's rate (0: unlimited): `Ok` when there was
     /// one, else how many seconds until there is.
-    pub fn take_for(&self, client: Client, per_minute: u32) -> Result<(), u64> {
+    pub fn take(&self, ip: IpAddr) -> Result<(), u64> {
+        let per_minute = self.per_minute;
         if per_minute == 0 {
             return Ok(());
         }
@@ -69,7 +59,7 @@ impl Limiter {
             // Forget addresses whose buckets are full again: they lose nothing.
             buckets.retain(|_, b| b.tokens + now.duration_since(b.at).as_secs_f64() * rate < burst);
         }
-        let b = buckets.entry(client).or_insert(Bucket { tokens: burst, at: now });
+        let b = buckets.entry(ip).or_insert(Bucket { tokens: burst, at: now });
         b.tokens = (b.tokens + now.duration_since(b.at).as_secs_f64() * rate).min(burst);
         b.at = now;
         if b.tokens >= 1.0 {
@@ -91,7 +81,11 @@ pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> R
     let taken = match via {
         Some(crate::caller::Via::Token { id, rate_per_minute }) => {
             let rate = rate_per_minute.map_or(state.settings.key_rate_per_minute, |r| u32::try_from(r).unwrap_or(0));
-            state.limiter.take_for(Client::Key(id), rate).map_err(|w| (w, "this API key"))
+            // Counted in the store: a key's rate holds across every node.
+            match state.accounts.take_key_call(id, rate).await {
+                Ok(taken) => taken.map_err(|w| (w, "this API key")),
+                Err(e) => return crate::error::ApiError::from(e).into_response(),
+            }
         }
         _ => match req.extensions().get::<ConnectInfo<SocketAddr>>() {
             Some(ConnectInfo(addr)) => state.limiter.take(addr.ip()).map_err(|w| (w, "this address")),
@@ -127,8 +121,6 @@ mod tests {
         assert_eq!(l.take(ip), Err(20), "one token comes back every 20 s at 3 a minute");
         assert!(l.take("192.0.2.2".parse().unwrap()).is_ok(), "other addresses have their own bucket");
         assert!(Limiter::new(0).take(ip).is_ok(), "0 means no limit");
-        assert!(l.take_for(Client::Key(7), 1).is_ok() && l.take_for(Client::Key(7), 1) == Err(60));
-        assert!(l.take_for(Client::Key(8), 1).is_ok(), "each key has its own bucket");
         assert!(limited("/api/3/action/package_search") && limited("/datasets/x/dcat.ttl"));
         assert!(!limited("/datasets/x") && !limited("/api/v1/catalog"));
     }

@@ -393,7 +393,7 @@ where
     let outcome = async {
         let (consumer, app, key) = consumer_of(state, caller, &headers, &method, &uri, body).await?;
         (ev.org_id, ev.app_id, ev.user_id) = (Some(consumer.org_id), consumer.app_id, consumer.user_id);
-        state.exchange.take_quota(&key, app.as_ref(), subject)?;
+        state.exchange.take_quota(&key, app.as_ref(), subject).await?;
         work(consumer).await
     }
     .await;

@@ -84,11 +84,24 @@ impl SignedApp {
         ts: i64,
         nonce: &str,
     ) -> (StatusCode, Value) {
+        self.call_at(&app.url(""), method, path_and_query, body, ts, nonce).await
+    }
+
+    /// [`Self::call`] to the node at `base` (`http://host:port`).
+    pub async fn call_at(
+        &self,
+        base: &str,
+        method: &str,
+        path_and_query: &str,
+        body: &str,
+        ts: i64,
+        nonce: &str,
+    ) -> (StatusCode, Value) {
         let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
         let text = signing::string_to_sign(method, path, query, body.as_bytes(), &ts.to_string(), nonce);
         let sig = signing::sign(&self.secret, &text);
         let req = client()
-            .request(method.parse().unwrap(), app.url(path_and_query))
+            .request(method.parse().unwrap(), format!("{base}{path_and_query}"))
             .header(signing::APP_HEADER, &self.key)
             .header(signing::TIMESTAMP_HEADER, ts.to_string())
             .header(signing::NONCE_HEADER, nonce)

@@ -11,6 +11,7 @@ mod contracts;
 mod dcat;
 mod exchange;
 mod library;
+mod nodes;
 mod pages;
 mod portal;
 mod rows;

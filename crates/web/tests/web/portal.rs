@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::ckan::{FIRMS, with_table};
 use crate::support::{Session, TestApp, client, spawn_app, spawn_keyed};
 
-async fn register(app: &TestApp, username: &str) -> Session {
+pub async fn register(app: &TestApp, username: &str) -> Session {
     let r = client()
         .post(app.url("/api/v1/register"))
         .json(&json!({"username": username, "display_name": "张三", "password": "Zhang3pass"}))

@@ -9,7 +9,7 @@ use crate::exchange::{SignedApp, now, provider_table};
 use crate::support::{Session, TestApp, client, spawn_app};
 
 /// Files a request for `entry_id` as consumer.ybj and has officer.gaj approve `decision`.
-async fn granted(app: &TestApp, consumer: &Session, entry_id: i64, decision: Value) -> Value {
+pub async fn granted(app: &TestApp, consumer: &Session, entry_id: i64, decision: Value) -> Value {
     let (status, r) = consumer
         .post(
             app,

@@ -13,6 +13,8 @@ pub struct TestApp {
     pub store: MetaStore,
     pub library: tongshu_library::LibraryService,
     pub dir: std::path::PathBuf,
+    /// The platform's secret key (sealed app secrets): every node of a platform has it.
+    secret: tongshu_sources::SecretKey,
     _dir: tempfile::TempDir,
 }
 
@@ -61,11 +63,12 @@ async fn spawn_with(backend: Backend, public_rate_per_minute: u32, key_rate_per_
         ..WebSettings::default()
     };
     let lake = tongshu_lake::Library::open(dir.path().join("library").to_str().unwrap(), Default::default()).unwrap();
-    let library = tongshu_library::LibraryService::new(lake, store.clone());
+    let secret = tongshu_sources::SecretKey::generate();
+    let library = tongshu_library::LibraryService::new(lake, store.clone()).with_secret(secret.clone());
     let state = AppState::new(store.clone(), Accounts::new(store.clone()), library.clone(), settings);
     state.exchange.ensure_seeded().await.unwrap();
     tokio::spawn(tongshu_web::serve(listener, state, std::future::pending()));
-    Some(TestApp { addr, store, library, dir: dir.path().to_owned(), _dir: dir })
+    Some(TestApp { addr, store, library, dir: dir.path().to_owned(), secret, _dir: dir })
 }
 
 impl TestApp {
@@ -82,7 +85,7 @@ impl TestApp {
         };
         // Its own library service and caches; the pool holds no state of its own.
         let lake = tongshu_lake::Library::open(self.dir.join("library").to_str().unwrap(), Default::default()).unwrap();
-        let library = tongshu_library::LibraryService::new(lake, self.store.clone());
+        let library = tongshu_library::LibraryService::new(lake, self.store.clone()).with_secret(self.secret.clone());
         let state = AppState::new(self.store.clone(), Accounts::new(self.store.clone()), library, settings);
         tokio::spawn(tongshu_web::serve(listener, state, std::future::pending()));
         addr

@@ -1,0 +1,69 @@
+//! Issue 14 §5: two nodes (two servers on one store and one library) behave as one: an
+//! interface quota and an API key's rate are counted once across both, and a key revoked on
+//! one node is refused by the other at once.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::exchange::{SignedApp, now, provider_table};
+use crate::support::{client, spawn_keyed};
+
+/// Waits, when the minute is about to turn, so that a test's calls fall in one minute.
+async fn within_one_minute() {
+    if time::OffsetDateTime::now_utc().second() >= 50 {
+        tokio::time::sleep(std::time::Duration::from_secs(11)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_interface_quota_holds_across_two_nodes() {
+    let app = spawn_keyed(1000, 1000).await;
+    let node2 = format!("http://{}", app.second_node().await);
+    let (entry_id, table, _) = provider_table(&app).await;
+    let consumer = app.sign_in("consumer.ybj", "Consumer@2026").await;
+    let admin = app.sign_in("admin", "Admin@2026").await;
+    crate::sharing::granted(&app, &consumer, entry_id, json!({"approve": true})).await;
+    let (_, created) = consumer.post(&app, "/api/v1/exchange/apps", json!({"name": "两节点"})).await;
+    let signed = SignedApp {
+        key: created["app"]["app_key"].as_str().unwrap().into(),
+        secret: created["secret"].as_str().unwrap().into(),
+    };
+    let app_id = created["app"]["id"].as_i64().unwrap();
+    let quota = json!({"per_minute": 3, "per_day": 100});
+    let (status, _) =
+        admin.send(&app, reqwest::Method::PUT, &format!("/api/v1/exchange/apps/{app_id}/quota"), Some(quota)).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let rows = format!("/api/v1/exchange/tables/{table}/rows?limit=1");
+    within_one_minute().await;
+    let node1 = app.url("");
+    let mut statuses = Vec::new();
+    for (i, base) in [&node1, &node2, &node1, &node2].into_iter().enumerate() {
+        statuses.push(signed.call_at(base, "GET", &rows, "", now(), &format!("n{i}")).await.0);
+    }
+    let ok = StatusCode::OK;
+    assert_eq!(statuses, [ok, ok, ok, StatusCode::TOO_MANY_REQUESTS], "three a minute, counted once for both nodes");
+}
+
+#[tokio::test]
+async fn an_api_keys_rate_and_revocation_hold_across_two_nodes() {
+    let app = spawn_keyed(1000, 2).await;
+    let node2 = format!("http://{}", app.second_node().await);
+    let (_, table) = crate::ckan::with_table(&app, "open", "企业", crate::ckan::FIRMS, "firms_nodes").await;
+    let dev = crate::portal::register(&app, "dev.nodes").await;
+    let (status, created) = dev.post(&app, "/api/v1/tokens", json!({"name": "两节点"})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let key = created["token"].as_str().unwrap().to_owned();
+    let id = created["info"]["id"].as_i64().unwrap();
+    let rows = format!("/api/v1/open/tables/{table}/rows?limit=1");
+    within_one_minute().await;
+    let on = |base: &str| client().get(format!("{base}{rows}")).bearer_auth(&key).send();
+    assert_eq!(on(&app.url("")).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(on(&node2).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(on(&app.url("")).await.unwrap().status(), StatusCode::TOO_MANY_REQUESTS, "two a minute for both nodes");
+
+    // Revoked on the first node, refused by the second at once (no node keeps a copy).
+    let (status, _) = dev.send(&app, reqwest::Method::DELETE, &format!("/api/v1/tokens/{id}"), None).await;
+    assert!(status.is_success(), "{status}");
+    let r = client().get(format!("{node2}{rows}")).bearer_auth(&key).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
