@@ -11,6 +11,7 @@ mod access;
 mod demo;
 mod lists;
 mod metering;
+mod pipeline;
 mod requests;
 pub mod signing;
 mod views;
@@ -25,6 +26,7 @@ use tongshu_store::{AppRecord, MetaStore, StoreError};
 pub use access::{Access, Consumer, ScopeCondition};
 pub use lists::{Duty, OBJECTION_DAYS, ObjectionInput};
 pub use metering::{InterfaceOps, SharedEntry, VerifyFlag};
+pub use pipeline::{CallFailure, CallRequest, Delivered};
 pub use requests::{DecisionInput, RequestInput, Supervision};
 
 /// The exchange's settings (the `[exchange]` section of the configuration).
@@ -267,7 +269,7 @@ impl Exchange {
     /// Counts a call of `caller` (an app key or a user) on `interface` against its quotas;
     /// over a quota the answer says how many seconds to wait. The counts live in the
     /// store, so every node counts against the same quota.
-    pub async fn take_quota(&self, caller: &str, app: Option<&AppRecord>, interface: &str) -> Result<()> {
+    pub(crate) async fn take_quota(&self, caller: &str, app: Option<&AppRecord>, interface: &str) -> Result<()> {
         let per_minute = app.and_then(|a| a.per_minute).unwrap_or(self.settings.per_minute);
         let per_day = app.and_then(|a| a.per_day).unwrap_or(self.settings.per_day);
         let now = tongshu_core::now().unix_timestamp();
@@ -291,7 +293,7 @@ impl Exchange {
     }
 
     /// Writes the evidence record of one interface call, whatever its outcome.
-    pub async fn record_call(&self, fields: EvidenceFields) -> Result<()> {
+    pub(crate) async fn record_call(&self, fields: EvidenceFields) -> Result<()> {
         self.store.append_evidence(&EvidenceFields { kind: "call".into(), ..fields }).await?;
         Ok(())
     }

@@ -113,3 +113,68 @@ async fn the_anchor_file_outside_the_store_catches_a_rewritten_store() {
     let e = tongshu_exchange::audit_verify(&store, &anchors).await.unwrap().unwrap_err();
     assert_eq!(e.seq, 5, "{e}");
 }
+
+/// What a test interface fails with.
+#[derive(Debug)]
+struct Failed(u16, String);
+
+impl From<tongshu_exchange::ExchangeError> for Failed {
+    fn from(e: tongshu_exchange::ExchangeError) -> Self {
+        Failed(500, e.to_string())
+    }
+}
+
+impl tongshu_exchange::CallFailure for Failed {
+    fn status(&self) -> u16 {
+        self.0
+    }
+    fn message(&self) -> String {
+        self.1.clone()
+    }
+}
+
+#[tokio::test]
+async fn a_call_is_released_only_once_its_evidence_is_written() {
+    for (store, _dir) in stores().await {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = tongshu_lake::Library::open(dir.path().join("lib").to_str().unwrap(), Default::default()).unwrap();
+        let library = tongshu_library::LibraryService::new(lake, store.clone());
+        let ex = tongshu_exchange::Exchange::new(
+            store.clone(),
+            library,
+            tongshu_sources::SecretKey::generate(),
+            Default::default(),
+        );
+        let user = tongshu_core::policy::Principal {
+            user_id: 1,
+            username: "u".into(),
+            display_name: "u".into(),
+            role: tongshu_core::policy::Role::Consumer,
+            org_id: 7,
+        };
+        let req = || tongshu_exchange::CallRequest {
+            subject: "table:t",
+            method: "GET",
+            path: "/t",
+            query: "",
+            body: b"",
+            signed: None,
+            user: Some(&user),
+        };
+        let work = |_| async {
+            Ok::<_, Failed>(tongshu_exchange::Delivered { answer: "rows", status: 200, rows: 3, bytes: 4 })
+        };
+        assert_eq!(ex.call(req(), work).await.unwrap(), "rows");
+        let (seq, _) = store.evidence_head().await.unwrap();
+        assert_eq!(seq, 1, "the call's record is written");
+        // An unsigned call without a user: refused, and recorded too.
+        let anonymous = tongshu_exchange::CallRequest { user: None, ..req() };
+        let e = ex.call(anonymous, work).await.unwrap_err();
+        assert!(e.1.contains("sign the call"), "{e:?}");
+        assert_eq!(store.evidence_head().await.unwrap().0, 2);
+        // The log cannot take the record: the answer is withheld.
+        testing::execute(&store, "DROP TABLE evidence_head").await.unwrap();
+        let e = ex.call(req(), work).await.unwrap_err();
+        assert_eq!(e.0, 500, "{e:?}");
+    }
+}

@@ -11,7 +11,6 @@
 //! a department (bearer token). Every call, answered or refused, is one evidence record.
 
 use std::collections::BTreeMap;
-use std::time::Instant;
 
 use axum::Json;
 use axum::body::Bytes;
@@ -20,10 +19,9 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tongshu_core::evidence::EvidenceFields;
 use tongshu_exchange::signing::{self, Signed};
 use tongshu_exchange::{Consumer, DecisionInput, ExchangeError, RequestInput};
-use tongshu_store::{AppRecord, EvidenceFilter};
+use tongshu_store::EvidenceFilter;
 
 use super::{ApiQuery, parse_id};
 use crate::AppState;
@@ -323,44 +321,6 @@ fn header(headers: &HeaderMap, name: &str) -> Option<String> {
     headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
 }
 
-/// Who is calling an interface: a signed app, else a signed-in department user.
-async fn consumer_of(
-    state: &AppState,
-    caller: &Caller,
-    headers: &HeaderMap,
-    method: &Method,
-    uri: &Uri,
-    body: &[u8],
-) -> Result<(Consumer, Option<AppRecord>, String), ApiError> {
-    if let Some(app_key) = header(headers, signing::APP_HEADER) {
-        let missing = |h: &str| ApiError::new(ErrorCode::Unauthorized, format!("a signed call needs the {h} header"));
-        let signed = Signed {
-            app_key,
-            timestamp: header(headers, signing::TIMESTAMP_HEADER).ok_or_else(|| missing(signing::TIMESTAMP_HEADER))?,
-            nonce: header(headers, signing::NONCE_HEADER).ok_or_else(|| missing(signing::NONCE_HEADER))?,
-            signature: header(headers, signing::SIGNATURE_HEADER).ok_or_else(|| missing(signing::SIGNATURE_HEADER))?,
-        };
-        let app = state
-            .exchange
-            .authenticate_signed(&signed, method.as_str(), uri.path(), uri.query().unwrap_or(""), body)
-            .await?;
-        let consumer = Consumer { org_id: app.org_id, app_id: Some(app.id), user_id: None };
-        let key = app.app_key.clone();
-        return Ok((consumer, Some(app), key));
-    }
-    let who = caller.principal.as_ref().ok_or_else(|| {
-        ApiError::new(ErrorCode::Unauthorized, "sign the call with an app key, or send a department user's token")
-    })?;
-    if !who.is_government() {
-        return Err(ApiError::new(ErrorCode::Forbidden, "data interfaces are for departments"));
-    }
-    Ok((
-        Consumer { org_id: who.org_id, app_id: None, user_id: Some(who.user_id) },
-        None,
-        format!("user:{}", who.user_id),
-    ))
-}
-
 /// What identifies an interface call: its headers, method and URI.
 pub(crate) struct Incoming {
     pub headers: HeaderMap,
@@ -368,8 +328,18 @@ pub(crate) struct Incoming {
     pub uri: Uri,
 }
 
-/// Runs one interface call and writes its evidence record, whatever the outcome. The data
-/// goes out only once its record is written.
+impl tongshu_exchange::CallFailure for ApiError {
+    fn status(&self) -> u16 {
+        self.code.status().as_u16()
+    }
+
+    fn message(&self) -> String {
+        self.message.clone()
+    }
+}
+
+/// Hands one interface call to the exchange's pipeline (caller, quota, `work`, evidence
+/// written before the answer is released) and answers.
 pub(crate) async fn call<F, Fut>(
     state: &AppState,
     caller: &Caller,
@@ -383,35 +353,33 @@ where
     Fut: std::future::Future<Output = Result<(Response, usize, usize), ApiError>>,
 {
     let Incoming { headers, method, uri } = incoming;
-    let started = Instant::now();
-    let text = signing::string_to_sign(method.as_str(), uri.path(), uri.query().unwrap_or(""), body, "", "");
-    let mut ev = EvidenceFields {
-        subject: subject.to_owned(),
-        request_hash: tongshu_core::masking::sm3_hex(text.as_bytes()),
-        ..tongshu_exchange::evidence_now("call")
+    let signed = header(&headers, signing::APP_HEADER).map(|app_key| {
+        let get = |h: &str| header(&headers, h).ok_or_else(|| format!("a signed call needs the {h} header"));
+        Ok(Signed {
+            app_key,
+            timestamp: get(signing::TIMESTAMP_HEADER)?,
+            nonce: get(signing::NONCE_HEADER)?,
+            signature: get(signing::SIGNATURE_HEADER)?,
+        })
+    });
+    let req = tongshu_exchange::CallRequest {
+        subject,
+        method: method.as_str(),
+        path: uri.path(),
+        query: uri.query().unwrap_or(""),
+        body,
+        signed,
+        user: caller.principal.as_ref(),
     };
-    let outcome = async {
-        let (consumer, app, key) = consumer_of(state, caller, &headers, &method, &uri, body).await?;
-        (ev.org_id, ev.app_id, ev.user_id) = (Some(consumer.org_id), consumer.app_id, consumer.user_id);
-        state.exchange.take_quota(&key, app.as_ref(), subject).await?;
-        work(consumer).await
-    }
-    .await;
-    ev.duration_ms = started.elapsed().as_millis() as i64;
-    let response = match outcome {
-        Ok((resp, rows, bytes)) => {
-            (ev.status, ev.rows_out, ev.bytes_out) = (resp.status().as_u16().into(), rows as i64, bytes as i64);
-            resp
-        }
-        Err(e) => {
-            (ev.status, ev.detail) = (e.code.status().as_u16().into(), e.message.clone());
-            e.into_response()
-        }
-    };
-    match state.exchange.record_call(ev).await {
-        Ok(()) => response,
-        Err(e) => ApiError::internal(format!("evidence not written, answer withheld: {e}")).into_response(),
-    }
+    let answer = state
+        .exchange
+        .call(req, |consumer| async move {
+            let (resp, rows, bytes) = work(consumer).await?;
+            let status = resp.status().as_u16();
+            Ok::<_, ApiError>(tongshu_exchange::Delivered { answer: resp, status, rows, bytes })
+        })
+        .await;
+    answer.unwrap_or_else(IntoResponse::into_response)
 }
 
 #[utoipa::path(get, path = "/api/v1/exchange/tables/{name}/rows", tag = "exchange", params(("name" = String, Path, description = "the library table")),

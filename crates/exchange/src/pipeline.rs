@@ -1,0 +1,113 @@
+//! The one interface-call pipeline: every data interface (table rows, verification, lookup,
+//! view rows; later consent-based and CDC-fed ones) is called through [`Exchange::call`],
+//! which decides who calls (a signed app, or a department user's session or token), counts
+//! the call against its quota, runs the interface's own work, and writes the call's
+//! evidence record before the answer is released: an answer whose record could not be
+//! written is withheld.
+
+use std::time::Instant;
+
+use tongshu_core::evidence::EvidenceFields;
+use tongshu_core::policy::Principal;
+use tongshu_store::AppRecord;
+
+use crate::access::Consumer;
+use crate::signing::{self, Signed};
+use crate::{Exchange, ExchangeError, evidence_now};
+
+/// One incoming interface call, as the transport received it.
+pub struct CallRequest<'a> {
+    /// What is called (`table:<name>`, `view:<name>`): the evidence subject and quota key.
+    pub subject: &'a str,
+    pub method: &'a str,
+    pub path: &'a str,
+    pub query: &'a str,
+    pub body: &'a [u8],
+    /// The signature headers, when the caller is an app.
+    pub signed: Option<Result<Signed, String>>,
+    /// The signed-in user, when the caller is one.
+    pub user: Option<&'a Principal>,
+}
+
+/// What an interface's work hands back: the answer and what went out.
+pub struct Delivered<T> {
+    pub answer: T,
+    /// The status the answer carries (HTTP's numbers).
+    pub status: u16,
+    pub rows: usize,
+    pub bytes: usize,
+}
+
+/// An error of a call as the evidence record keeps it: status and message.
+pub trait CallFailure: From<ExchangeError> {
+    fn status(&self) -> u16;
+    fn message(&self) -> String;
+}
+
+impl Exchange {
+    /// Runs one interface call through the pipeline (see the module): `work` gets the
+    /// consumer and produces the answer; the evidence record of the call, whatever its
+    /// outcome, is written before the answer is returned.
+    pub async fn call<T, E, F, Fut>(&self, req: CallRequest<'_>, work: F) -> Result<T, E>
+    where
+        E: CallFailure,
+        F: FnOnce(Consumer) -> Fut,
+        Fut: std::future::Future<Output = Result<Delivered<T>, E>>,
+    {
+        let started = Instant::now();
+        let text = signing::string_to_sign(req.method, req.path, req.query, req.body, "", "");
+        let mut ev = EvidenceFields {
+            subject: req.subject.to_owned(),
+            request_hash: tongshu_core::masking::sm3_hex(text.as_bytes()),
+            ..evidence_now("call")
+        };
+        let outcome = async {
+            let (consumer, app, key) = self.caller_of(&req).await.map_err(E::from)?;
+            (ev.org_id, ev.app_id, ev.user_id) = (Some(consumer.org_id), consumer.app_id, consumer.user_id);
+            self.take_quota(&key, app.as_ref(), req.subject).await.map_err(E::from)?;
+            work(consumer).await
+        }
+        .await;
+        ev.duration_ms = started.elapsed().as_millis() as i64;
+        let result = match outcome {
+            Ok(d) => {
+                (ev.status, ev.rows_out, ev.bytes_out) = (i64::from(d.status), d.rows as i64, d.bytes as i64);
+                Ok(d.answer)
+            }
+            Err(e) => {
+                (ev.status, ev.detail) = (i64::from(e.status()), e.message());
+                Err(e)
+            }
+        };
+        match self.record_call(ev).await {
+            Ok(()) => result,
+            Err(e) => {
+                tracing::error!(error = %e, subject = req.subject, "evidence not written, answer withheld");
+                Err(E::from(e))
+            }
+        }
+    }
+
+    /// Who calls: the app whose signature verifies, else a department user; the key its
+    /// quota is counted under.
+    async fn caller_of(&self, req: &CallRequest<'_>) -> Result<(Consumer, Option<AppRecord>, String), ExchangeError> {
+        if let Some(signed) = &req.signed {
+            let signed = signed.as_ref().map_err(|m| ExchangeError::Unauthorized(m.clone()))?;
+            let app = self.authenticate_signed(signed, req.method, req.path, req.query, req.body).await?;
+            let consumer = Consumer { org_id: app.org_id, app_id: Some(app.id), user_id: None };
+            let key = app.app_key.clone();
+            return Ok((consumer, Some(app), key));
+        }
+        let who = req.user.ok_or_else(|| {
+            ExchangeError::Unauthorized("sign the call with an app key, or send a department user's token".into())
+        })?;
+        if !who.is_government() {
+            return Err(ExchangeError::Forbidden("data interfaces are for departments".into()));
+        }
+        Ok((
+            Consumer { org_id: who.org_id, app_id: None, user_id: Some(who.user_id) },
+            None,
+            format!("user:{}", who.user_id),
+        ))
+    }
+}
