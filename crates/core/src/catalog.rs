@@ -1,4 +1,4 @@
-//! The catalog's core metadata (政务信息资源目录, DOMAIN.md §2) and its validation.
+//! The catalog's core metadata (《政务信息资源目录编制指南（试行）》) and its validation.
 //!
 //! [`EntryInput`] is what a data officer types; [`EntryInput::validate`] turns it into a
 //! [`ValidEntry`] or per-field errors. The lifecycle of an entry is [`EntryStatus`] with its

@@ -1,4 +1,4 @@
-//! The evidence log's records and their hash chain (DOMAIN.md §4, X-Road's message log).
+//! The evidence log's records and their hash chain (after X-Road's message log).
 //! Each record carries the SM3 hash of the record before it, and its own hash covers every
 //! field including its number, so editing, deleting, inserting or reordering records breaks
 //! the chain at the first record touched. [`verify`] walks a chain and names that record.

@@ -1,4 +1,4 @@
-//! National identifiers with their check rules (DOMAIN.md §5).
+//! National identifiers with their check rules (GB/T 2260, GB 11643, GB 32100).
 //!
 //! Each identifier is a newtype that can only be built by `parse`, so code that holds one
 //! can trust it.

@@ -1,7 +1,7 @@
 //! Domain types of Tongshu, parsed at the boundary and trusted behind it.
 //!
 //! This crate does no I/O. It knows the national identifiers (district codes, resident ID
-//! numbers, unified social credit codes), the catalog's core metadata (DOMAIN.md §2) and
+//! numbers, unified social credit codes), the catalog's core metadata (《政务信息资源目录编制指南（试行）》) and
 //! its validation, the organization tree and the single authorization policy.
 
 pub mod catalog;

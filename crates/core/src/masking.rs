@@ -1,4 +1,4 @@
-//! Masking of shared values (DOMAIN.md §4): the mask types of Ranger and the Chinese
+//! Masking of shared values: the mask types of Ranger and the Chinese
 //! conventions for names, ID numbers, mobiles, addresses and bank cards. No national standard
 //! fixes the positions, so the presets are rule data ([`DEFAULT_RULES`]) an administrator can
 //! change; this module only knows how to apply a mask and which rule fits an item.

@@ -1,4 +1,4 @@
-//! The working-day calendar that sharing deadlines are counted on (DOMAIN.md §3). Weekends
+//! The working-day calendar that sharing deadlines are counted on. Weekends
 //! are days off; public holidays and make-up working days (调休上班) are data an
 //! administrator maintains, so nothing about a year's arrangement is hard-coded here except
 //! the seed of the current year, [`CHINA_2026`].

@@ -1,4 +1,4 @@
-//! Sharing and exchange between departments (DOMAIN.md §3, §4): share requests answered on a
+//! Sharing and exchange between departments (《政务信息资源共享管理暂行办法》): share requests answered on a
 //! working-day calendar, grants (items, row scope, validity) that decide what a consumer
 //! sees, masking, data interfaces called by signed apps or bearer tokens, quotas, and the
 //! SM3 hash-chained evidence log that proves afterwards who received what.

@@ -1,4 +1,4 @@
-//! The three lists (DOMAIN.md §3) and objections: the demand list (a department's need,
+//! The three lists (需求清单, 责任清单, 负面清单) and objections: the demand list (a department's need,
 //! assigned by the platform to a provider, answered with a catalog entry or an explanation,
 //! then turned into a request), the responsibility list (who must provide what by when, and
 //! whether it has), the negative list (entries never shared, with their legal basis) and

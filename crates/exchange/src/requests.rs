@@ -1,4 +1,4 @@
-//! Share requests and grants (DOMAIN.md §3): unconditional entries are granted at once,
+//! Share requests and grants (《政务信息资源共享管理暂行办法》): unconditional entries are granted at once,
 //! conditional ones wait for the provider's data officer, who approves (possibly narrowing
 //! items, rows or period) or refuses with a reason by a deadline counted in working days.
 //! Not-shared entries cannot be requested. Every step leaves an evidence record.

@@ -605,7 +605,7 @@ fn take_rows(out: &mut Vec<RecordBatch>, batches: Vec<RecordBatch>, want: usize)
 }
 
 /// Masks the columns of a page in place, each by its name: every value is shown as its
-/// mask makes it (DOMAIN.md §4), and a masked column becomes text. A column that comes back
+/// mask makes it (`core::masking`), and a masked column becomes text. A column that comes back
 /// twice is masked twice; columns masked `clear` are left as they are.
 pub fn mask_page(page: &mut RowPage, masks: &tongshu_core::masking::Masks) -> Result<()> {
     page.batches = mask_batches(std::mem::take(&mut page.batches), masks)?;
