@@ -107,7 +107,15 @@ pub struct Exchange {
     /// The platform secret the `sm3` mask's per-grant keys derive from (from `key`, once).
     mask_secret: std::sync::Arc<[u8; 32]>,
     settings: ExchangeSettings,
+    /// The group-commit writer of call records, started on the first call.
+    calls: std::sync::Arc<std::sync::OnceLock<CallLog>>,
 }
+
+/// Call records waiting to be written, each with who waits for it.
+type CallLog = tokio::sync::mpsc::Sender<(EvidenceFields, tokio::sync::oneshot::Sender<Result<(), String>>)>;
+
+/// Most call records written in one transaction.
+const CALLS_PER_COMMIT: usize = 64;
 
 impl std::fmt::Debug for Exchange {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -138,7 +146,7 @@ pub fn evidence_now(kind: &str) -> EvidenceFields {
 impl Exchange {
     pub fn new(store: MetaStore, library: Library, key: SecretKey, settings: ExchangeSettings) -> Self {
         let mask_secret = tongshu_core::masking::hmac_sm3(key.to_hex().as_bytes(), b"tongshu mask secret v1");
-        Self { store, library, key, mask_secret: std::sync::Arc::new(mask_secret), settings }
+        Self { store, library, key, mask_secret: std::sync::Arc::new(mask_secret), settings, calls: Default::default() }
     }
 
     pub fn settings(&self) -> &ExchangeSettings {
@@ -292,10 +300,42 @@ impl Exchange {
         }
     }
 
-    /// Writes the evidence record of one interface call, whatever its outcome.
+    /// Writes the evidence record of one interface call, whatever its outcome, and returns
+    /// once it is committed. Records of concurrent calls are committed together (up to
+    /// [`CALLS_PER_COMMIT`] per transaction), so the chain's head lock is taken once per
+    /// group rather than once per call; a failed group fails every call in it.
     pub(crate) async fn record_call(&self, fields: EvidenceFields) -> Result<()> {
-        self.store.append_evidence(&EvidenceFields { kind: "call".into(), ..fields }).await?;
-        Ok(())
+        let log = self.calls.get_or_init(|| {
+            let (tx, mut rx) = tokio::sync::mpsc::channel::<(
+                EvidenceFields,
+                tokio::sync::oneshot::Sender<Result<(), String>>,
+            )>(4 * CALLS_PER_COMMIT);
+            let store = self.store.clone();
+            tokio::spawn(async move {
+                while let Some(first) = rx.recv().await {
+                    let mut group = vec![first];
+                    while group.len() < CALLS_PER_COMMIT {
+                        match rx.try_recv() {
+                            Ok(next) => group.push(next),
+                            Err(_) => break,
+                        }
+                    }
+                    let fields: Vec<EvidenceFields> = group.iter().map(|(f, _)| f.clone()).collect();
+                    let written = store.append_evidence_batch(&fields).await.map(|_| ()).map_err(|e| e.to_string());
+                    for (_, done) in group {
+                        let _ = done.send(written.clone());
+                    }
+                }
+            });
+            tx
+        });
+        let (done, wait) = tokio::sync::oneshot::channel();
+        let fields = EvidenceFields { kind: "call".into(), ..fields };
+        let lost = || ExchangeError::Store(StoreError::Corrupt("the evidence writer stopped".into()));
+        log.send((fields, done)).await.map_err(|_| lost())?;
+        wait.await
+            .map_err(|_| lost())?
+            .map_err(|e| ExchangeError::Store(StoreError::Corrupt(format!("evidence not written: {e}"))))
     }
 
     /// Every `every`: reminds and escalates due requests, anchors the evidence chain's head

@@ -172,6 +172,14 @@ async fn a_call_is_released_only_once_its_evidence_is_written() {
         let e = ex.call(anonymous, work).await.unwrap_err();
         assert!(e.1.contains("sign the call"), "{e:?}");
         assert_eq!(store.evidence_head().await.unwrap().0, 2);
+        // Many calls at once are committed in groups; each gets its own record, and the
+        // chain still verifies.
+        let many: Vec<_> = (0..50).map(|_| ex.call(req(), work)).collect();
+        for r in futures::future::join_all(many).await {
+            assert_eq!(r.unwrap(), "rows");
+        }
+        assert_eq!(store.evidence_head().await.unwrap().0, 52, "one record per call");
+        assert!(tongshu_exchange::audit_verify(&store, &[]).await.unwrap().is_ok(), "the chain verifies");
         // The log cannot take the record: the answer is withheld.
         testing::execute(&store, "DROP TABLE evidence_head").await.unwrap();
         let e = ex.call(req(), work).await.unwrap_err();

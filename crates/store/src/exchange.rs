@@ -746,6 +746,18 @@ impl MetaStore {
         Ok(r)
     }
 
+    /// Appends several evidence records in one transaction, in order (group commit): the
+    /// chain's head is locked once for all of them. All are written, or none.
+    pub async fn append_evidence_batch(&self, batch: &[EvidenceFields]) -> Result<Vec<EvidenceRecord>> {
+        let mut tx = self.pool.begin().await?;
+        let mut out = Vec::with_capacity(batch.len());
+        for fields in batch {
+            out.push(append(&mut tx, fields).await?);
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
     /// Evidence records after `after_seq`, in order, at most `limit`.
     pub async fn evidence_page(&self, after_seq: i64, limit: i64) -> Result<Vec<EvidenceRecord>> {
         let rows = sqlx::query("SELECT * FROM evidence WHERE seq > $1 ORDER BY seq LIMIT $2")
