@@ -37,28 +37,37 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 /// The clients run on a runtime (and OS thread) of their own, as an outside client would,
 /// so that they do not queue behind the server's tasks on its workers.
 async fn load(name: &str, secs: u64, urls: Arc<dyn Fn(usize) -> String + Send + Sync>) -> (f64, Duration, Duration) {
+    load_with(name, secs, Arc::new(move |c: &reqwest::Client, i| c.get(urls(i)))).await
+}
+
+/// The `i`-th request of a load.
+type Requests = Arc<dyn Fn(&reqwest::Client, usize) -> reqwest::RequestBuilder + Send + Sync>;
+
+/// [`load`] with requests of any shape (signed calls carry headers).
+async fn load_with(name: &str, secs: u64, requests: Requests) -> (f64, Duration, Duration) {
     let name = name.to_owned();
     tokio::task::spawn_blocking(move || {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        rt.block_on(clients(&name, secs, urls))
+        rt.block_on(clients(&name, secs, requests))
     })
     .await
     .unwrap()
 }
 
-async fn clients(name: &str, secs: u64, urls: Arc<dyn Fn(usize) -> String + Send + Sync>) -> (f64, Duration, Duration) {
+async fn clients(name: &str, secs: u64, requests: Requests) -> (f64, Duration, Duration) {
     let client = reqwest::Client::builder().pool_max_idle_per_host(CLIENTS).build().unwrap();
     let until = Instant::now() + Duration::from_secs(secs);
     let mut tasks = Vec::new();
     for c in 0..CLIENTS {
-        let (client, urls) = (client.clone(), urls.clone());
+        let (client, requests) = (client.clone(), requests.clone());
         tasks.push(tokio::spawn(async move {
             let mut times = Vec::new();
             let mut i = c;
             while Instant::now() < until {
-                let url = urls(i);
+                let req = requests(&client, i).build().unwrap();
+                let url = req.url().to_string();
                 let t = Instant::now();
-                let r = client.get(&url).send().await.unwrap();
+                let r = client.execute(req).await.unwrap();
                 let status = r.status();
                 let _ = r.bytes().await.unwrap();
                 assert!(status.is_success(), "{url}: {status}");
@@ -172,17 +181,14 @@ static NAMES: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
     family.iter().flat_map(|f| given.iter().map(move |g| format!("{f}{g}"))).collect()
 });
 
-/// Workload 4 at `rows` rows: creates an open dataset of people, fills it, serves the same
-/// rows with datasette and compares the three kinds of pages one at a time.
-async fn people(
-    site: &str,
+/// An open, unconditionally shared dataset of `rows` people with its table, made through
+/// the catalog and the library as a department would. Returns the entry's id and the table.
+async fn people_table(
     store: &tongshu_store::MetaStore,
     library: &tongshu_library::LibraryService,
-    portal: &tongshu_portal::Portal,
     dir: &std::path::Path,
     rows: usize,
-    secs: u64,
-) {
+) -> (i64, String, std::path::PathBuf) {
     let admin = store.list_users().await.unwrap().into_iter().find(|u| u.username == "admin").unwrap().principal();
     let catalog = tongshu_catalog::Catalog::new(store.clone());
     let mut input = tongshu_core::catalog::EntryInput {
@@ -230,11 +236,26 @@ async fn people(
     let table = format!("bench_people_{rows}");
     let csv = dir.join(format!("{table}.csv"));
     people_csv(&csv, rows);
-    let t = Instant::now();
     library
         .create_for_entry(&admin, tongshu_lake::IngestRequest::new(&table, csv.clone(), "bench"), entry.id)
         .await
         .unwrap();
+    (entry.id, table, csv)
+}
+
+/// Workload 4 at `rows` rows: creates an open dataset of people, fills it, serves the same
+/// rows with datasette and compares the three kinds of pages one at a time.
+async fn people(
+    site: &str,
+    store: &tongshu_store::MetaStore,
+    library: &tongshu_library::LibraryService,
+    portal: &tongshu_portal::Portal,
+    dir: &std::path::Path,
+    rows: usize,
+    secs: u64,
+) {
+    let t = Instant::now();
+    let (_, table, csv) = people_table(store, library, dir, rows).await;
     println!("== 4. plain pages on {rows} people (ingested in {:.1} s)", t.elapsed().as_secs_f64());
     portal.refresh().await.unwrap();
     let info = library.lake().info(&table).await.unwrap();
@@ -308,6 +329,86 @@ async fn people(
     }
     let _ = datasette.kill();
     let _ = datasette.wait();
+}
+
+/// A node of the interface workload: a server on `store` and the library at `lake_dir`,
+/// with the platform's `secret`, no public rate limits. Returns its address.
+async fn node(
+    store: &tongshu_store::MetaStore,
+    lake_dir: &std::path::Path,
+    secret: &tongshu_sources::SecretKey,
+    up: std::path::PathBuf,
+) -> (String, AppState) {
+    let lake = tongshu_lake::Library::open(lake_dir.to_str().unwrap(), Default::default()).unwrap();
+    let library = tongshu_library::LibraryService::new(lake, store.clone()).with_secret(secret.clone());
+    let settings =
+        WebSettings { public_rate_per_minute: 0, key_rate_per_minute: 0, upload_dir: up, ..WebSettings::default() };
+    let state = AppState::new(store.clone(), Accounts::new(store.clone()), library, settings);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let site = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(tongshu_web::serve(listener, state.clone(), std::future::pending()));
+    (site, state)
+}
+
+/// Workload 5 (issue 14): signed interface calls (signature checked, quota counted, items
+/// masked, evidence written before the answer) from 16 clients on PostgreSQL, on one node
+/// and on two, against the same page from the open row API.
+async fn interface(dir: &std::path::Path, secs: u64) {
+    let Some(store) = tongshu_store::testing::postgres_store().await else {
+        println!("== 5. interface throughput: skipped (set TONGSHU_TEST_POSTGRES_URL)");
+        return;
+    };
+    tongshu_demo::seed(&store).await.unwrap();
+    let secret = tongshu_sources::SecretKey::generate();
+    let lake_dir = dir.join("interface-library");
+    let (one, state) = node(&store, &lake_dir, &secret, dir.join("up-1")).await;
+    let (two, _) = node(&store, &lake_dir, &secret, dir.join("up-2")).await;
+    state.exchange.ensure_seeded().await.unwrap();
+    let rows = 200_000;
+    let (entry_id, table, _) = people_table(&store, &state.library, dir, rows).await;
+    state.portal.refresh().await.unwrap();
+    let users = store.list_users().await.unwrap();
+    let user = |name: &str| users.iter().find(|u| u.username == name).unwrap().principal();
+    let consumer = user("consumer.ybj");
+    let input = tongshu_exchange::RequestInput {
+        entry_id, purpose: "基准测试：接口吞吐".into(), ..Default::default()
+    };
+    state.exchange.request(&consumer, &input).await.unwrap();
+    let (app, secret_text) = state.exchange.create_app(&consumer, "基准").await.unwrap();
+    state.exchange.set_app_quota(&user("admin"), app.id, Some(0), Some(0)).await.unwrap();
+    println!("== 5. interface throughput on PostgreSQL, {rows} people, {CLIENTS} clients, {secs} s each");
+    let page = "limit=100&total=none";
+    let open: Requests = {
+        let url = format!("{one}/api/v1/open/tables/{table}/rows?{page}");
+        Arc::new(move |c: &reqwest::Client, _| c.get(&url))
+    };
+    let signed = |sites: Vec<String>| -> Requests {
+        let (key, secret_text, table) = (app.app_key.clone(), secret_text.clone(), table.clone());
+        let counter = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        Arc::new(move |c: &reqwest::Client, i| {
+            use tongshu_exchange::signing;
+            let path = format!("/api/v1/exchange/tables/{table}/rows");
+            let ts = time::OffsetDateTime::now_utc().unix_timestamp().to_string();
+            let nonce = format!("n{}", counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+            let sig = signing::sign(&secret_text, &signing::string_to_sign("GET", &path, page, b"", &ts, &nonce));
+            c.get(format!("{}{path}?{page}", sites[i % sites.len()]))
+                .header(signing::APP_HEADER, &key)
+                .header(signing::TIMESTAMP_HEADER, ts)
+                .header(signing::NONCE_HEADER, nonce)
+                .header(signing::SIGNATURE_HEADER, sig)
+        })
+    };
+    let (o, _, o99) = load_with("open row API, one node", secs, open).await;
+    let (a, _, a99) = load_with("signed interface, one node", secs, signed(vec![one.clone()])).await;
+    let (b, _, b99) = load_with("signed interface, two nodes", secs, signed(vec![one, two])).await;
+    println!(
+        "   overhead of signing, quota, masking and evidence: {:.2}x the open page's time per call (target under 1.3x); two nodes {:.2}x one",
+        o / a,
+        b / a
+    );
+    println!("   p99: open {:.1} ms, signed {:.1} ms, signed on two nodes {:.1} ms", ms(o99), ms(a99), ms(b99));
+    let (head, _) = store.evidence_head().await.unwrap();
+    println!("   evidence records written: {head}");
 }
 
 /// A SQLite database at `db` with the rows of `csv` in table `name`, indexed on `indexed`.
@@ -401,6 +502,10 @@ async fn main() {
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
         .collect();
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("interface") {
+        interface(dir.path(), secs).await;
+        return;
+    }
     if std::env::var("BENCH_ONLY").as_deref() == Ok("people") {
         for n in sizes {
             people(&site, &store, &library, &portal, dir.path(), n, secs).await;
