@@ -384,12 +384,13 @@ async fn interface(dir: &std::path::Path, secs: u64) {
     };
     let signed = |sites: Vec<String>| -> Requests {
         let (key, secret_text, table) = (app.app_key.clone(), secret_text.clone(), table.clone());
-        let counter = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        // Nonces are single-use per app: each load has its own prefix.
+        let (counter, run) = (Arc::new(std::sync::atomic::AtomicU64::new(0)), sites.len());
         Arc::new(move |c: &reqwest::Client, i| {
             use tongshu_exchange::signing;
             let path = format!("/api/v1/exchange/tables/{table}/rows");
             let ts = time::OffsetDateTime::now_utc().unix_timestamp().to_string();
-            let nonce = format!("n{}", counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+            let nonce = format!("n{run}-{}", counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
             let sig = signing::sign(&secret_text, &signing::string_to_sign("GET", &path, page, b"", &ts, &nonce));
             c.get(format!("{}{path}?{page}", sites[i % sites.len()]))
                 .header(signing::APP_HEADER, &key)
