@@ -1,14 +1,16 @@
 //! Sharing and exchange records: the working-day calendar, consumer apps, share requests,
-//! grants with their history, masking rules, nonces of signed calls, and the evidence log.
+//! grants with their history, masking rules and nonces of signed calls (the evidence log
+//! they append to is in `evidence`).
 //! Who may do what is decided by the exchange crate; here every decision and its evidence
 //! record commit in one transaction, and evidence records are only ever appended.
 
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
-use tongshu_core::evidence::{EvidenceFields, EvidenceRecord, chain_hash};
+use tongshu_core::evidence::EvidenceFields;
 use tongshu_core::sharing::{GrantStatus, RequestStatus, ScopeCondition};
 
+use crate::evidence::append;
 use crate::{MetaStore, Result, StoreError, conflict_on_unique, parse_ts, ts};
 
 /// A consumer department's app that calls data interfaces.
@@ -147,22 +149,6 @@ pub struct GrantChange {
     pub detail: String,
 }
 
-/// Which evidence to list.
-#[derive(Debug, Clone, Default)]
-pub struct EvidenceFilter {
-    pub subject: Option<String>,
-    pub org_id: Option<i64>,
-    pub kind: Option<String>,
-    /// Records about any of these subjects (a provider's tables and entries).
-    pub subjects: Option<Vec<String>>,
-    /// Records numbered below this one (paging back from the newest).
-    pub before_seq: Option<i64>,
-    /// Only what one organization may read: the records of its own calls and actions
-    /// (`org_id`) and those about its subjects (its tables).
-    pub visible_to: Option<(i64, Vec<String>)>,
-    pub limit: i64,
-}
-
 fn ts_opt(r: &AnyRow, col: &str) -> Result<Option<time::OffsetDateTime>> {
     r.try_get::<Option<String>, _>(col)?.as_deref().map(parse_ts).transpose()
 }
@@ -194,15 +180,15 @@ fn corrupt(what: &str, col: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what}, {col}: {e}"))
 }
 
-/// A list or scope as stored: JSON text.
-fn json_text<T: Serialize>(v: &T) -> String {
-    // Lists of strings and scopes always serialize.
-    serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
+/// A list or scope as stored: JSON text. A value that does not serialize is an error,
+/// never a stand-in (an empty list would read as "no restriction").
+fn json_text<T: Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| StoreError::Corrupt(format!("a list to store: {e}")))
 }
 
 /// A scope as stored: NULL when it is empty (all rows).
-fn scope_text(scope: &[ScopeCondition]) -> Option<String> {
-    (!scope.is_empty()).then(|| json_text(&scope))
+fn scope_text(scope: &[ScopeCondition]) -> Result<Option<String>> {
+    if scope.is_empty() { Ok(None) } else { json_text(&scope).map(Some) }
 }
 
 fn app_from(r: &AnyRow) -> Result<AppRecord> {
@@ -273,70 +259,8 @@ fn grant_from(r: &AnyRow) -> Result<GrantRecord> {
     })
 }
 
-fn evidence_from(r: &AnyRow) -> Result<EvidenceRecord> {
-    Ok(EvidenceRecord {
-        seq: r.try_get("seq")?,
-        fields: EvidenceFields {
-            at: r.try_get("at")?,
-            kind: r.try_get("kind")?,
-            org_id: r.try_get("org_id")?,
-            app_id: r.try_get("app_id")?,
-            user_id: r.try_get("user_id")?,
-            subject: r.try_get("subject")?,
-            request_hash: r.try_get("request_hash")?,
-            rows_out: r.try_get("rows_out")?,
-            bytes_out: r.try_get("bytes_out")?,
-            status: r.try_get("status")?,
-            duration_ms: r.try_get("duration_ms")?,
-            detail: r.try_get("detail")?,
-        },
-        prev_hash: r.try_get("prev_hash")?,
-        hash: r.try_get("hash")?,
-    })
-}
-
 const REQUEST_SELECT: &str = "SELECT r.*, e.name AS entry_name, o.name AS consumer_org_name
     FROM share_requests r JOIN catalog_entries e ON e.id = r.entry_id JOIN organizations o ON o.id = r.consumer_org_id";
-
-/// Appends one evidence record inside `tx`: locks the head, chains, inserts, moves the head.
-async fn append(tx: &mut Transaction<'_, Any>, fields: &EvidenceFields) -> Result<EvidenceRecord> {
-    // The UPDATE takes the head's row lock (PostgreSQL) or the write lock (SQLite) first, so
-    // concurrent appends queue here and number their records one after another.
-    sqlx::query("UPDATE evidence_head SET seq = seq WHERE id = 1").execute(&mut **tx).await?;
-    let (seq, prev): (i64, String) =
-        sqlx::query_as("SELECT seq, hash FROM evidence_head WHERE id = 1").fetch_one(&mut **tx).await?;
-    let seq = seq + 1;
-    let hash = chain_hash(seq, fields, &prev);
-    let f = fields;
-    sqlx::query(
-        "INSERT INTO evidence (seq, at, kind, org_id, app_id, user_id, subject, request_hash, rows_out, bytes_out,
-             status, duration_ms, detail, prev_hash, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-    )
-    .bind(seq)
-    .bind(&f.at)
-    .bind(&f.kind)
-    .bind(f.org_id)
-    .bind(f.app_id)
-    .bind(f.user_id)
-    .bind(&f.subject)
-    .bind(&f.request_hash)
-    .bind(f.rows_out)
-    .bind(f.bytes_out)
-    .bind(f.status)
-    .bind(f.duration_ms)
-    .bind(&f.detail)
-    .bind(&prev)
-    .bind(&hash)
-    .execute(&mut **tx)
-    .await?;
-    sqlx::query("UPDATE evidence_head SET seq = $1, hash = $2 WHERE id = 1")
-        .bind(seq)
-        .bind(&hash)
-        .execute(&mut **tx)
-        .await?;
-    Ok(EvidenceRecord { seq, fields: fields.clone(), prev_hash: prev, hash })
-}
 
 async fn record_change(
     tx: &mut Transaction<'_, Any>,
@@ -356,19 +280,6 @@ async fn record_change(
     Ok(())
 }
 
-/// A list of subjects as `AND subject IN ($first, $first+1, ...)` (the caller binds them in
-/// order); an empty list matches nothing, `None` everything.
-fn subject_among(subjects: Option<&[String]>, first: usize) -> String {
-    match subjects {
-        None => String::new(),
-        Some([]) => " AND 1 = 0".to_owned(),
-        Some(list) => {
-            let ps: Vec<String> = (0..list.len()).map(|i| format!("${}", i + first)).collect();
-            format!(" AND subject IN ({})", ps.join(", "))
-        }
-    }
-}
-
 async fn insert_grant(tx: &mut Transaction<'_, Any>, g: &NewGrant, by: Option<i64>) -> Result<i64> {
     let now = ts(tongshu_core::now());
     let (id,): (i64,) = sqlx::query_as(
@@ -380,13 +291,13 @@ async fn insert_grant(tx: &mut Transaction<'_, Any>, g: &NewGrant, by: Option<i6
     .bind(g.entry_id)
     .bind(g.consumer_org_id)
     .bind(g.app_id)
-    .bind(json_text(&g.items))
-    .bind(json_text(&g.clear_items))
-    .bind(scope_text(&g.row_filter))
+    .bind(json_text(&g.items)?)
+    .bind(json_text(&g.clear_items)?)
+    .bind(scope_text(&g.row_filter)?)
     .bind(ts(g.valid_from))
     .bind(ts(g.valid_to))
     .bind(&now)
-    .bind(g.verify_items.as_ref().map(json_text))
+    .bind(g.verify_items.as_ref().map(json_text).transpose()?)
     .fetch_one(&mut **tx)
     .await?;
     let detail = serde_json::json!({"items": g.items, "clear_items": g.clear_items, "row_filter": g.row_filter,
@@ -549,8 +460,8 @@ impl MetaStore {
         .bind(req.app_id)
         .bind(&req.purpose)
         .bind(&req.legal_basis)
-        .bind(json_text(&req.items))
-        .bind(scope_text(&req.row_filter))
+        .bind(json_text(&req.items)?)
+        .bind(scope_text(&req.row_filter)?)
         .bind(ts(req.valid_from))
         .bind(ts(req.valid_to))
         .bind(&req.consuming_system)
@@ -699,15 +610,15 @@ impl MetaStore {
             "UPDATE grants SET items = $1, clear_items = $2, row_filter = $3, valid_from = $4, valid_to = $5,
                  status = $6, updated_at = $7, verify_items = $9 WHERE id = $8 AND status = 'active'",
         )
-        .bind(json_text(&new.items))
-        .bind(json_text(&new.clear_items))
-        .bind(scope_text(&new.row_filter))
+        .bind(json_text(&new.items)?)
+        .bind(json_text(&new.clear_items)?)
+        .bind(scope_text(&new.row_filter)?)
         .bind(ts(new.valid_from))
         .bind(ts(new.valid_to))
         .bind(new.status.as_str())
         .bind(ts(tongshu_core::now()))
         .bind(id)
-        .bind(new.verify_items.as_ref().map(json_text))
+        .bind(new.verify_items.as_ref().map(json_text).transpose()?)
         .execute(&mut *tx)
         .await?;
         if r.rows_affected() == 0 {
@@ -736,175 +647,5 @@ impl MetaStore {
                 })
             })
             .collect()
-    }
-
-    /// Appends one evidence record on its own.
-    pub async fn append_evidence(&self, fields: &EvidenceFields) -> Result<EvidenceRecord> {
-        let mut tx = self.pool.begin().await?;
-        let r = append(&mut tx, fields).await?;
-        tx.commit().await?;
-        Ok(r)
-    }
-
-    /// Appends several evidence records in one transaction, in order (group commit): the
-    /// chain's head is locked once for all of them. All are written, or none.
-    pub async fn append_evidence_batch(&self, batch: &[EvidenceFields]) -> Result<Vec<EvidenceRecord>> {
-        let mut tx = self.pool.begin().await?;
-        let mut out = Vec::with_capacity(batch.len());
-        for fields in batch {
-            out.push(append(&mut tx, fields).await?);
-        }
-        tx.commit().await?;
-        Ok(out)
-    }
-
-    /// Evidence records after `after_seq`, in order, at most `limit`.
-    pub async fn evidence_page(&self, after_seq: i64, limit: i64) -> Result<Vec<EvidenceRecord>> {
-        let rows = sqlx::query("SELECT * FROM evidence WHERE seq > $1 ORDER BY seq LIMIT $2")
-            .bind(after_seq)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(evidence_from).collect()
-    }
-
-    /// Evidence records matching `f`, newest first.
-    pub async fn evidence_search(&self, f: &EvidenceFilter) -> Result<Vec<EvidenceRecord>> {
-        let among = subject_among(f.subjects.as_deref(), 6);
-        let next = 6 + f.subjects.as_ref().map_or(0, Vec::len);
-        let visible = match &f.visible_to {
-            None => String::new(),
-            Some((_, subjects)) => {
-                let theirs = subject_among(Some(subjects), next + 1).replacen(" AND ", "", 1);
-                format!(" AND (org_id = ${next} OR ({theirs}))")
-            }
-        };
-        let sql = format!(
-            "SELECT * FROM evidence WHERE ($1 IS NULL OR subject = $1) AND ($2 IS NULL OR org_id = $2)
-               AND ($3 IS NULL OR kind = $3) AND ($4 IS NULL OR seq < $4){among}{visible}
-             ORDER BY seq DESC LIMIT $5"
-        );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(f.subject.as_deref())
-            .bind(f.org_id)
-            .bind(f.kind.as_deref())
-            .bind(f.before_seq)
-            .bind(f.limit.clamp(1, 10_000));
-        for s in f.subjects.iter().flatten() {
-            q = q.bind(s.as_str());
-        }
-        if let Some((org, subjects)) = &f.visible_to {
-            q = q.bind(*org);
-            for s in subjects {
-                q = q.bind(s.as_str());
-            }
-        }
-        let rows = q.fetch_all(&self.pool).await?;
-        rows.iter().map(evidence_from).collect()
-    }
-
-    /// Counts one call of `caller` on `subject` in each of `windows` (key, limit, end in
-    /// Unix seconds; a limit of 0 is none), all or nothing, in one transaction on the
-    /// shared store: `Ok(None)` when every window had room (each now counts the call),
-    /// else `Ok(Some(i))` for the first full window (nothing counted).
-    pub async fn count_call(
-        &self,
-        caller: &str,
-        subject: &str,
-        windows: &[(String, i64, i64)],
-    ) -> Result<Option<usize>> {
-        let mut tx = self.pool.begin().await?;
-        for (i, (key, limit, until)) in windows.iter().enumerate() {
-            let limit = if *limit <= 0 { i64::MAX } else { *limit };
-            let counted: Option<(i64,)> = sqlx::query_as(
-                "INSERT INTO call_windows (caller, subject, window_key, calls, until) VALUES ($1, $2, $3, 1, $5)
-                 ON CONFLICT (caller, subject, window_key) DO UPDATE SET calls = call_windows.calls + 1
-                 WHERE call_windows.calls < $4 RETURNING calls",
-            )
-            .bind(caller)
-            .bind(subject)
-            .bind(key)
-            .bind(limit)
-            .bind(*until)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if counted.is_none() {
-                tx.rollback().await?;
-                return Ok(Some(i));
-            }
-        }
-        tx.commit().await?;
-        Ok(None)
-    }
-
-    /// Forgets call windows that ended before `now` (Unix seconds).
-    pub async fn prune_call_windows(&self, now: i64) -> Result<u64> {
-        Ok(sqlx::query("DELETE FROM call_windows WHERE until < $1")
-            .bind(now)
-            .execute(&self.pool)
-            .await?
-            .rows_affected())
-    }
-
-    /// The chain's head: the last record's number and hash.
-    pub async fn evidence_head(&self) -> Result<(i64, String)> {
-        Ok(sqlx::query_as("SELECT seq, hash FROM evidence_head WHERE id = 1").fetch_one(&self.pool).await?)
-    }
-
-    /// Copies the head out as the anchor of `day` (once per day; later calls keep the first).
-    pub async fn anchor_evidence(&self, day: &str) -> Result<bool> {
-        let (seq, hash) = self.evidence_head().await?;
-        let r = sqlx::query(
-            "INSERT INTO evidence_anchors (day, seq, hash, at) VALUES ($1, $2, $3, $4) ON CONFLICT (day) DO NOTHING",
-        )
-        .bind(day)
-        .bind(seq)
-        .bind(hash)
-        .bind(ts(tongshu_core::now()))
-        .execute(&self.pool)
-        .await?;
-        Ok(r.rows_affected() == 1)
-    }
-
-    /// The daily anchors `(day, seq, hash)`.
-    pub async fn evidence_anchors(&self) -> Result<Vec<(String, i64, String)>> {
-        Ok(sqlx::query_as("SELECT day, seq, hash FROM evidence_anchors ORDER BY day").fetch_all(&self.pool).await?)
-    }
-
-    /// Adds `delta` to the verification misses of `caller` on `subject` on `day`; returns
-    /// the count after it (one statement, so concurrent calls on several nodes add up).
-    pub async fn add_verify_miss(&self, caller: &str, subject: &str, day: &str, delta: i64) -> Result<i64> {
-        let (n,): (i64,) = sqlx::query_as(
-            "INSERT INTO verify_misses (caller, subject, day, misses) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (caller, subject, day) DO UPDATE SET misses = verify_misses.misses + $4
-             RETURNING misses",
-        )
-        .bind(caller)
-        .bind(subject)
-        .bind(day)
-        .bind(delta)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(n)
-    }
-
-    /// Callers with at least `min` verification misses on `day`, on one of `subjects`
-    /// (`None`: any): `(caller, subject, misses)`, most first.
-    pub async fn verify_misses(
-        &self,
-        subjects: Option<&[String]>,
-        day: &str,
-        min: i64,
-    ) -> Result<Vec<(String, String, i64)>> {
-        let sql = format!(
-            "SELECT caller, subject, misses FROM verify_misses WHERE day = $1 AND misses >= $2{}
-             ORDER BY misses DESC, caller LIMIT 1000",
-            subject_among(subjects, 3)
-        );
-        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(day).bind(min);
-        for s in subjects.into_iter().flatten() {
-            q = q.bind(s.as_str());
-        }
-        Ok(q.fetch_all(&self.pool).await?)
     }
 }

@@ -7,8 +7,10 @@
 //! suite in `tests/suite.rs` runs every case against both backends.
 
 mod entries;
+mod evidence;
 mod exchange;
 mod library;
+mod limits;
 mod lists;
 mod metering;
 mod orgs;
@@ -24,9 +26,8 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
 pub use entries::{Dimension, EntryFilter, EntryPage};
-pub use exchange::{
-    AppRecord, EvidenceFilter, GrantChange, GrantRecord, NewGrant, NewShareRequest, RequestFilter, ShareRequest,
-};
+pub use evidence::EvidenceFilter;
+pub use exchange::{AppRecord, GrantChange, GrantRecord, NewGrant, NewShareRequest, RequestFilter, ShareRequest};
 pub use library::{ColumnStats, TableRecord};
 pub use lists::{CustomView, Demand, NewObjection, Objection, Responsibility};
 pub use metering::UsageRow;

@@ -1,0 +1,192 @@
+//! The evidence log: every request, decision and interface call as an SM3-chained record,
+//! appended under the head row's lock (one by one or in groups), searched, paged, anchored
+//! daily. Records are only ever appended.
+
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+use tongshu_core::evidence::{EvidenceFields, EvidenceRecord, chain_hash};
+
+use crate::{MetaStore, Result, ts};
+
+/// Which evidence to list.
+#[derive(Debug, Clone, Default)]
+pub struct EvidenceFilter {
+    pub subject: Option<String>,
+    pub org_id: Option<i64>,
+    pub kind: Option<String>,
+    /// Records about any of these subjects (a provider's tables and entries).
+    pub subjects: Option<Vec<String>>,
+    /// Records numbered below this one (paging back from the newest).
+    pub before_seq: Option<i64>,
+    /// Only what one organization may read: the records of its own calls and actions
+    /// (`org_id`) and those about its subjects (its tables).
+    pub visible_to: Option<(i64, Vec<String>)>,
+    pub limit: i64,
+}
+
+fn evidence_from(r: &AnyRow) -> Result<EvidenceRecord> {
+    Ok(EvidenceRecord {
+        seq: r.try_get("seq")?,
+        fields: EvidenceFields {
+            at: r.try_get("at")?,
+            kind: r.try_get("kind")?,
+            org_id: r.try_get("org_id")?,
+            app_id: r.try_get("app_id")?,
+            user_id: r.try_get("user_id")?,
+            subject: r.try_get("subject")?,
+            request_hash: r.try_get("request_hash")?,
+            rows_out: r.try_get("rows_out")?,
+            bytes_out: r.try_get("bytes_out")?,
+            status: r.try_get("status")?,
+            duration_ms: r.try_get("duration_ms")?,
+            detail: r.try_get("detail")?,
+        },
+        prev_hash: r.try_get("prev_hash")?,
+        hash: r.try_get("hash")?,
+    })
+}
+
+/// Appends one evidence record inside `tx`: locks the head, chains, inserts, moves the head.
+pub(crate) async fn append(tx: &mut Transaction<'_, Any>, fields: &EvidenceFields) -> Result<EvidenceRecord> {
+    // The UPDATE takes the head's row lock (PostgreSQL) or the write lock (SQLite) first, so
+    // concurrent appends queue here and number their records one after another.
+    sqlx::query("UPDATE evidence_head SET seq = seq WHERE id = 1").execute(&mut **tx).await?;
+    let (seq, prev): (i64, String) =
+        sqlx::query_as("SELECT seq, hash FROM evidence_head WHERE id = 1").fetch_one(&mut **tx).await?;
+    let seq = seq + 1;
+    let hash = chain_hash(seq, fields, &prev);
+    let f = fields;
+    sqlx::query(
+        "INSERT INTO evidence (seq, at, kind, org_id, app_id, user_id, subject, request_hash, rows_out, bytes_out,
+             status, duration_ms, detail, prev_hash, hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+    )
+    .bind(seq)
+    .bind(&f.at)
+    .bind(&f.kind)
+    .bind(f.org_id)
+    .bind(f.app_id)
+    .bind(f.user_id)
+    .bind(&f.subject)
+    .bind(&f.request_hash)
+    .bind(f.rows_out)
+    .bind(f.bytes_out)
+    .bind(f.status)
+    .bind(f.duration_ms)
+    .bind(&f.detail)
+    .bind(&prev)
+    .bind(&hash)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("UPDATE evidence_head SET seq = $1, hash = $2 WHERE id = 1")
+        .bind(seq)
+        .bind(&hash)
+        .execute(&mut **tx)
+        .await?;
+    Ok(EvidenceRecord { seq, fields: fields.clone(), prev_hash: prev, hash })
+}
+
+/// A list of subjects as `AND subject IN ($first, $first+1, ...)` (the caller binds them in
+/// order); an empty list matches nothing, `None` everything.
+pub(crate) fn subject_among(subjects: Option<&[String]>, first: usize) -> String {
+    match subjects {
+        None => String::new(),
+        Some([]) => " AND 1 = 0".to_owned(),
+        Some(list) => {
+            let ps: Vec<String> = (0..list.len()).map(|i| format!("${}", i + first)).collect();
+            format!(" AND subject IN ({})", ps.join(", "))
+        }
+    }
+}
+
+impl MetaStore {
+    /// Appends one evidence record on its own.
+    pub async fn append_evidence(&self, fields: &EvidenceFields) -> Result<EvidenceRecord> {
+        let mut tx = self.pool.begin().await?;
+        let r = append(&mut tx, fields).await?;
+        tx.commit().await?;
+        Ok(r)
+    }
+
+    /// Appends several evidence records in one transaction, in order (group commit): the
+    /// chain's head is locked once for all of them. All are written, or none.
+    pub async fn append_evidence_batch(&self, batch: &[EvidenceFields]) -> Result<Vec<EvidenceRecord>> {
+        let mut tx = self.pool.begin().await?;
+        let mut out = Vec::with_capacity(batch.len());
+        for fields in batch {
+            out.push(append(&mut tx, fields).await?);
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// Evidence records after `after_seq`, in order, at most `limit`.
+    pub async fn evidence_page(&self, after_seq: i64, limit: i64) -> Result<Vec<EvidenceRecord>> {
+        let rows = sqlx::query("SELECT * FROM evidence WHERE seq > $1 ORDER BY seq LIMIT $2")
+            .bind(after_seq)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(evidence_from).collect()
+    }
+
+    /// Evidence records matching `f`, newest first.
+    pub async fn evidence_search(&self, f: &EvidenceFilter) -> Result<Vec<EvidenceRecord>> {
+        let among = subject_among(f.subjects.as_deref(), 6);
+        let next = 6 + f.subjects.as_ref().map_or(0, Vec::len);
+        let visible = match &f.visible_to {
+            None => String::new(),
+            Some((_, subjects)) => {
+                let theirs = subject_among(Some(subjects), next + 1).replacen(" AND ", "", 1);
+                format!(" AND (org_id = ${next} OR ({theirs}))")
+            }
+        };
+        let sql = format!(
+            "SELECT * FROM evidence WHERE ($1 IS NULL OR subject = $1) AND ($2 IS NULL OR org_id = $2)
+               AND ($3 IS NULL OR kind = $3) AND ($4 IS NULL OR seq < $4){among}{visible}
+             ORDER BY seq DESC LIMIT $5"
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(f.subject.as_deref())
+            .bind(f.org_id)
+            .bind(f.kind.as_deref())
+            .bind(f.before_seq)
+            .bind(f.limit.clamp(1, 10_000));
+        for s in f.subjects.iter().flatten() {
+            q = q.bind(s.as_str());
+        }
+        if let Some((org, subjects)) = &f.visible_to {
+            q = q.bind(*org);
+            for s in subjects {
+                q = q.bind(s.as_str());
+            }
+        }
+        let rows = q.fetch_all(&self.pool).await?;
+        rows.iter().map(evidence_from).collect()
+    }
+
+    /// The chain's head: the last record's number and hash.
+    pub async fn evidence_head(&self) -> Result<(i64, String)> {
+        Ok(sqlx::query_as("SELECT seq, hash FROM evidence_head WHERE id = 1").fetch_one(&self.pool).await?)
+    }
+
+    /// Copies the head out as the anchor of `day` (once per day; later calls keep the first).
+    pub async fn anchor_evidence(&self, day: &str) -> Result<bool> {
+        let (seq, hash) = self.evidence_head().await?;
+        let r = sqlx::query(
+            "INSERT INTO evidence_anchors (day, seq, hash, at) VALUES ($1, $2, $3, $4) ON CONFLICT (day) DO NOTHING",
+        )
+        .bind(day)
+        .bind(seq)
+        .bind(hash)
+        .bind(ts(tongshu_core::now()))
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// The daily anchors `(day, seq, hash)`.
+    pub async fn evidence_anchors(&self) -> Result<Vec<(String, i64, String)>> {
+        Ok(sqlx::query_as("SELECT day, seq, hash FROM evidence_anchors ORDER BY day").fetch_all(&self.pool).await?)
+    }
+}
