@@ -11,7 +11,9 @@ use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash}
 use sha2::{Digest, Sha256};
 use tongshu_core::org::OrgKind;
 use tongshu_core::policy::{Principal, Role};
-use tongshu_store::{MetaStore, NewToken, NewUser, SessionInfo, StoreError, TokenInfo, TokenOwner, UserRecord};
+use tongshu_store::{MetaStore, NewToken, NewUser, SessionInfo, StoreError, TokenOwner};
+/// Records this service hands out.
+pub use tongshu_store::{TokenInfo, UsageDay, UserRecord};
 
 /// How sign-in failures are limited. Counts live in the store, so every node sees them.
 #[derive(Debug, Clone, Copy)]
@@ -67,6 +69,8 @@ pub enum AccountError {
     Store(#[from] StoreError),
     #[error("password hashing failed: {0}")]
     Hash(String),
+    #[error("organization {0} does not exist")]
+    NoSuchOrganization(i64),
 }
 
 /// A new session: the cookie value to hand to the browser, and who it belongs to.
@@ -92,6 +96,25 @@ impl Accounts {
 
     pub fn with_limits(store: MetaStore, limits: SignInLimits) -> Self {
         Self { store, limits }
+    }
+
+    /// Whether the metadata store answers (readiness).
+    pub async fn ping(&self) -> Result<(), AccountError> {
+        Ok(self.store.ping().await?)
+    }
+
+    /// Every organization: the city, its districts, then departments.
+    pub async fn organizations(&self) -> Result<Vec<tongshu_core::org::Organization>, AccountError> {
+        Ok(self.store.list_orgs().await?)
+    }
+
+    pub async fn organization(&self, id: i64) -> Result<tongshu_core::org::Organization, AccountError> {
+        Ok(self.store.get_org(id).await?)
+    }
+
+    /// Every user account.
+    pub async fn users(&self) -> Result<Vec<UserRecord>, AccountError> {
+        Ok(self.store.list_users().await?)
     }
 
     /// Checks a username and password and opens a session. Names match case-insensitively.
@@ -272,6 +295,10 @@ impl Accounts {
         org_id: i64,
     ) -> Result<UserRecord, AccountError> {
         let username = parse_username(username)?;
+        match self.store.get_org(org_id).await {
+            Err(StoreError::NotFound(_)) => return Err(AccountError::NoSuchOrganization(org_id)),
+            other => other?,
+        };
         if let Some(existing) = self.store.username_lookalike(&username).await? {
             if tongshu_core::username::key(&existing) == tongshu_core::username::key(&username) {
                 return Err(StoreError::Conflict(format!("user {username:?} already exists")).into());

@@ -5,7 +5,9 @@
 use tongshu_core::FieldErrors;
 use tongshu_core::catalog::{CatalogEntry, EntryInput, EntryStatus, HistoryRecord, ResourceCode, Transition};
 use tongshu_core::policy::{Action, Principal, is_public_viewer, may_see_listed};
-use tongshu_store::{Dimension, EntryFilter, EntryPage, MetaStore, StoreError};
+/// Records and filters this service takes and hands out.
+pub use tongshu_store::{Dimension, EntryFilter, EntryPage};
+use tongshu_store::{MetaStore, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {

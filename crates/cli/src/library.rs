@@ -417,21 +417,31 @@ fn versions(as_of: &[String]) -> Result<Vec<(String, u64)>> {
 pub async fn export(args: ExportArgs, lake: Library) -> Result<()> {
     let format = tongshu_lake::ExportFormat::parse(&args.format, args.bom)
         .with_context(|| format!("--format {:?} is not csv, xlsx, json, ndjson or parquet", args.format))?;
-    let query = match (&args.table, &args.query) {
-        (Some(t), _) => {
-            tongshu_lake::check_name(t)?;
-            format!("SELECT * FROM {t}")
-        }
-        (None, Some(q)) => q.clone(),
-        (None, None) => bail!("give --table or --query"),
-    };
+    if args.table.is_none() && args.query.is_none() {
+        bail!("give --table or --query");
+    }
     let versions = versions(&args.as_of)?;
+    // A table by name is read through its provider (no SQL made from the name); a query as given.
+    let write = |out: Box<dyn std::io::Write + Send>| {
+        let (lake, versions, table, query) = (&lake, &versions, args.table.clone(), args.query.clone());
+        async move {
+            match (table, query) {
+                (Some(t), _) => {
+                    let version = versions.iter().find(|(n, _)| *n == t).map(|(_, v)| *v);
+                    lake.export_table(&t, version, format, out).await
+                }
+                (None, Some(q)) => lake.export(&q, versions, format, out).await,
+                (None, None) => unreachable!("checked above"),
+            }
+            .map(|(rows, _)| rows)
+        }
+    };
     let rows = match &args.output {
         Some(path) => {
             // Write to a temporary file first, so a failed export never leaves half a file.
             let tmp = path.with_extension("partial");
             let file = std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
-            let result = lake.export(&query, &versions, format, std::io::BufWriter::new(file)).await;
+            let result = write(Box::new(std::io::BufWriter::new(file))).await;
             match result {
                 Ok(rows) => {
                     std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
@@ -444,7 +454,7 @@ pub async fn export(args: ExportArgs, lake: Library) -> Result<()> {
             }
         }
         None if format == tongshu_lake::ExportFormat::Parquet => bail!("parquet needs --output PATH"),
-        None => lake.export(&query, &versions, format, std::io::BufWriter::new(std::io::stdout())).await?,
+        None => write(Box::new(std::io::BufWriter::new(std::io::stdout()))).await?,
     };
     eprintln!("exported {rows} rows");
     Ok(())

@@ -9,6 +9,7 @@
 
 mod access;
 mod demo;
+mod export;
 mod lists;
 mod metering;
 mod pipeline;
@@ -24,10 +25,13 @@ use tongshu_sources::SecretKey;
 use tongshu_store::{AppRecord, MetaStore, StoreError};
 
 pub use access::{Access, Consumer, ScopeCondition};
-pub use lists::{Duty, OBJECTION_DAYS, ObjectionInput};
+pub use export::EvidenceFormat;
+pub use lists::{Duty, GrantDetail, NegativeEntry, OBJECTION_DAYS, ObjectionInput};
 pub use metering::{InterfaceOps, SharedEntry, VerifyFlag};
 pub use pipeline::{CallFailure, CallRequest, Delivered};
 pub use requests::{DecisionInput, RequestInput, Supervision};
+/// Records and filters this service takes and hands out.
+pub use tongshu_store::{EvidenceFilter, GrantRecord, ShareRequest};
 
 /// The exchange's settings (the `[exchange]` section of the configuration).
 #[derive(Debug, Clone)]
@@ -88,6 +92,9 @@ pub enum ExchangeError {
     Library(#[from] tongshu_library::LibraryError),
     #[error(transparent)]
     Lake(#[from] tongshu_lake::LakeError),
+    /// A fault of the platform (a file it could not write, a task that died).
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl ExchangeError {
@@ -180,6 +187,11 @@ impl Exchange {
     pub async fn calendar(&self) -> Result<Calendar> {
         let days = self.store.calendar_days().await?;
         Ok(Calendar::new(days.iter().filter_map(|(d, k, _)| Some((parse_day(d)?, DayKind::parse(k)?)))))
+    }
+
+    /// The calendar's days as kept: (day, holiday|workday, name).
+    pub async fn calendar_days(&self) -> Result<Vec<(String, String, String)>> {
+        Ok(self.store.calendar_days().await?)
     }
 
     /// Sets or clears one day of the calendar (administrators).

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use tongshu_core::catalog::EntryStatus;
 use tongshu_core::policy::Principal;
 use tongshu_core::workdays::parse_day;
-use tongshu_store::{Demand, NewObjection, Objection, Responsibility, ShareRequest};
+use tongshu_store::{Demand, GrantRecord, NewObjection, Objection, Responsibility, ShareRequest, StoreError};
 
 use crate::{Exchange, ExchangeError, RequestInput, Result, beijing_today, evidence_now};
 
@@ -22,6 +22,34 @@ fn text(field: &str, s: &str, max: usize) -> Result<String> {
         return Err(ExchangeError::invalid(field, format!("2 to {max} characters")));
     }
     Ok(s.to_owned())
+}
+
+/// An entry of the negative list (负面清单).
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NegativeEntry {
+    pub entry_id: i64,
+    /// The entry's name (empty if the entry is gone).
+    pub name: String,
+    pub legal_basis: String,
+}
+
+/// A grant with the names shown beside it.
+#[derive(Debug, Clone, Serialize)]
+pub struct GrantDetail {
+    pub grant: GrantRecord,
+    pub entry: String,
+    pub provider: String,
+    pub consumer: String,
+    pub tables: Vec<String>,
+}
+
+/// A record that is gone reads as an empty name; any other store error is an error.
+fn missing<T: Default>(e: StoreError) -> Result<T> {
+    match e {
+        StoreError::NotFound(_) => Ok(T::default()),
+        e => Err(e.into()),
+    }
 }
 
 fn admin(who: &Principal) -> Result<()> {
@@ -193,6 +221,30 @@ impl Exchange {
     }
 
     /// Puts an entry on the negative list; requests for it are refused from then on.
+    /// The negative list: each entry with its name and legal basis.
+    pub async fn negative_list(&self) -> Result<Vec<NegativeEntry>> {
+        let mut out = Vec::new();
+        for (entry_id, legal_basis) in self.store.negative_list().await? {
+            let name = self.store.get_entry(entry_id).await.map(|e| e.body.name).or_else(missing)?;
+            out.push(NegativeEntry { entry_id, name, legal_basis });
+        }
+        Ok(out)
+    }
+
+    /// Grants with the names a page shows beside them: the entry and its provider, the
+    /// consumer, the tables the grant reaches. A name that no longer exists is empty.
+    pub async fn grant_details(&self, grants: Vec<GrantRecord>) -> Result<Vec<GrantDetail>> {
+        let mut out = Vec::new();
+        for grant in grants {
+            let (entry, provider) =
+                self.store.get_entry(grant.entry_id).await.map(|e| (e.body.name, e.org_name)).or_else(missing)?;
+            let consumer = self.store.get_org(grant.consumer_org_id).await.map(|o| o.name).or_else(missing)?;
+            let tables = self.store.tables_of_entry(grant.entry_id).await?.into_iter().map(|t| t.name).collect();
+            out.push(GrantDetail { grant, entry, provider, consumer, tables });
+        }
+        Ok(out)
+    }
+
     pub async fn add_negative(&self, who: &Principal, entry_id: i64, legal_basis: &str) -> Result<()> {
         admin(who)?;
         self.store.get_entry(entry_id).await.map_err(|_| ExchangeError::invalid("entry_id", "no such entry"))?;

@@ -43,13 +43,17 @@ pub(crate) struct Snapshot {
 /// so a value's rows come in stored order.
 pub(crate) struct ColumnIndex {
     pub positions: HashMap<String, Vec<u64>>,
-    bytes: u64,
+    /// Each row's value rank, built on the first range condition on the column (`None`:
+    /// the column has no order kept here, or the budget was spent).
+    ranks: std::sync::OnceLock<Option<Arc<crate::ranges::Ranks>>>,
+    /// Budget bytes held: the positions', then the ranks' too.
+    bytes: AtomicU64,
     budget: Arc<AtomicU64>,
 }
 
 impl Drop for ColumnIndex {
     fn drop(&mut self) {
-        self.budget.fetch_sub(self.bytes, Ordering::Relaxed);
+        self.budget.fetch_sub(self.bytes.load(Ordering::Relaxed), Ordering::Relaxed);
     }
 }
 
@@ -204,8 +208,39 @@ impl Caches {
         }
         let positions = build().await?;
         self.index_bytes.fetch_add(bytes, Ordering::Relaxed);
-        let index = Arc::new(ColumnIndex { positions, bytes, budget: self.index_bytes.clone() });
+        let index = Arc::new(ColumnIndex {
+            positions,
+            ranks: std::sync::OnceLock::new(),
+            bytes: AtomicU64::new(bytes),
+            budget: self.index_bytes.clone(),
+        });
         snapshot.indexes.lock().unwrap_or_else(|e| e.into_inner()).insert(column.to_owned(), index.clone());
         Ok(Some(index))
+    }
+
+    /// The value ranks of `index`'s column (of type `ty`) in `snapshot`, built on first use
+    /// within the index budget; `None` when they cannot be had (the caller scans).
+    pub(crate) fn ranks(
+        &self,
+        snapshot: &Snapshot,
+        index: &ColumnIndex,
+        ty: crate::ColumnType,
+    ) -> Option<Arc<crate::ranges::Ranks>> {
+        index
+            .ranks
+            .get_or_init(|| {
+                let file_rows: Vec<u64> = snapshot.files.iter().map(|f| f.rows).collect();
+                let bytes = crate::ranges::Ranks::bytes_for(file_rows.iter().sum());
+                if self.index_bytes.load(Ordering::Relaxed) + bytes > INDEX_BUDGET_BYTES {
+                    return None;
+                }
+                let started = std::time::Instant::now();
+                let ranks = crate::ranges::Ranks::build(ty, &index.positions, &file_rows)?;
+                self.index_bytes.fetch_add(bytes, Ordering::Relaxed);
+                index.bytes.fetch_add(bytes, Ordering::Relaxed);
+                tracing::debug!(ms = started.elapsed().as_millis() as u64, "value ranks built");
+                Some(Arc::new(ranks))
+            })
+            .clone()
     }
 }

@@ -12,6 +12,7 @@ mod figures;
 mod formats;
 mod ingest;
 mod query;
+mod ranges;
 mod rows;
 pub mod source;
 mod upkeep;

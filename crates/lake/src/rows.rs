@@ -228,38 +228,49 @@ impl Library {
             .collect::<Result<Vec<_>>>()?;
 
         let filter = filters.into_iter().reduce(Expr::and);
+        let fields: Vec<(String, ColumnType)> = chosen.iter().map(|c| (c.name.clone(), c.ty)).collect();
+        let names: Vec<String> = chosen.iter().map(|c| c.name.clone()).collect();
+        let no_text = q.text.as_deref().is_none_or(|t| t.trim().is_empty());
         if let Some(from) = q.after {
             if !sort.is_empty() || q.distinct || q.offset > 0 {
                 return Err(LakeError::Input("a cursor pages in stored order: drop sort, distinct and offset".into()));
             }
-            let select: Vec<Expr> = chosen.iter().map(|c| col(&c.name)).collect();
             let snapshot = snapshot.ok_or_else(|| LakeError::Internal("a cursor without a version".into()))?;
-            let plain = q.conditions.is_empty() && q.text.as_deref().is_none_or(|t| t.trim().is_empty());
-            // Equality filters only: the version's value indexes say which rows match.
-            if let Some(keys) = keys.filter(|k| plain && !k.is_empty())
-                && let Some(matches) = self.matching(&snapshot, &keys).await?
+            if let Some(page) = self
+                .page_from_memory(&snapshot, &names, keys.as_deref(), &q.conditions, no_text, Start::At(from), q)
+                .await?
             {
-                let names: Vec<String> = chosen.iter().map(|c| c.name.clone()).collect();
-                let (batches, next) = self.indexed_page(&snapshot, &names, &matches, from, q.limit).await?;
-                return Ok(RowPage {
-                    fields: chosen.iter().map(|c| (c.name.clone(), c.ty)).collect(),
-                    batches,
-                    total: q.total.then_some(matches.len() as u64),
-                    next,
-                });
+                return Ok(RowPage { fields, ..page });
             }
+            let select: Vec<Expr> = chosen.iter().map(|c| col(&c.name)).collect();
             let (batches, next) = self.stored_order_page(&snapshot, select, filter.clone(), from, q.limit).await?;
             let total = match (q.total, &filter) {
                 (false, _) => None,
                 (true, None) => Some(snapshot.files.iter().map(|f| f.rows).sum()),
                 (true, Some(_)) => Some(self.count_rows(&table, filter).await?),
             };
-            return Ok(RowPage {
-                fields: chosen.iter().map(|c| (c.name.clone(), c.ty)).collect(),
-                batches,
-                total,
-                next,
-            });
+            return Ok(RowPage { fields, batches, total, next });
+        }
+        // Pages by offset in stored order (CKAN's datastore_search, the row API's offset):
+        // found by position in the current version, so a deep page costs what a first one
+        // does; filters that memory cannot answer are left to the scan below.
+        if sort.is_empty() && !q.distinct && q.offset > 0 {
+            let version = table.version().unwrap_or(0);
+            let snapshot = self.snapshot(&q.table, version).await?;
+            if let Some(page) = self
+                .page_from_memory(
+                    &snapshot,
+                    &names,
+                    keys.as_deref(),
+                    &q.conditions,
+                    no_text,
+                    Start::Offset(q.offset),
+                    q,
+                )
+                .await?
+            {
+                return Ok(RowPage { fields, next: None, ..page });
+            }
         }
         let ctx = SessionContext::new();
         table.update_datafusion_session(&ctx.state())?;
@@ -286,7 +297,7 @@ impl Library {
             df = df.sort(sort)?;
         }
         let batches = df.limit(q.offset, Some(q.limit))?.collect().await?;
-        Ok(RowPage { fields: chosen.iter().map(|c| (c.name.clone(), c.ty)).collect(), batches, total, next: None })
+        Ok(RowPage { fields, batches, total, next: None })
     }
 
     /// Rows of `table` (at its loaded version) matching `filter`: from the Delta log when
@@ -345,6 +356,191 @@ impl Library {
             });
         }
         Ok(result)
+    }
+
+    /// A page in stored order answered from the version's in-memory indexes, or `None`
+    /// when they cannot answer it: equality filters from the value indexes, range
+    /// conditions from the value ranks, no filter from the files' row counts. Any other
+    /// condition, free text or a null to match is left to a scan. `fields` is left empty.
+    #[allow(clippy::too_many_arguments)]
+    async fn page_from_memory(
+        &self,
+        snapshot: &crate::cache::Snapshot,
+        names: &[String],
+        keys: Option<&[(String, Vec<String>)]>,
+        conditions: &[Condition],
+        no_text: bool,
+        start: Start,
+        q: &RowQuery,
+    ) -> Result<Option<RowPage>> {
+        let Some(keys) = keys.filter(|_| no_text) else { return Ok(None) };
+        let Some(ranges) = self.ranges(snapshot, conditions).await? else { return Ok(None) };
+        let matches = match keys.is_empty() {
+            true => None,
+            false => match self.matching(snapshot, keys).await? {
+                Some(m) => Some(m),
+                None => return Ok(None),
+            },
+        };
+        let page = |batches, next, total| Some(RowPage { fields: Vec::new(), batches, total, next });
+        if !ranges.is_empty() {
+            let (batches, next, total) =
+                self.ranged_page(snapshot, names, matches.as_deref(), &ranges, start, q.limit, q.total).await?;
+            return Ok(page(batches, next, total));
+        }
+        let version = snapshot.table.version().unwrap_or(0);
+        match matches {
+            Some(matches) => {
+                let from = match start {
+                    Start::At(p) => p,
+                    Start::Offset(n) => match matches.get(n) {
+                        Some(p) => {
+                            let file = (p >> 32) as usize;
+                            let first = matches.partition_point(|m| (m >> 32) < file as u64);
+                            Position { version, file, skip: n - first }
+                        }
+                        None => Position { version, file: snapshot.files.len(), skip: 0 },
+                    },
+                };
+                let (batches, next) = self.indexed_page(snapshot, names, &matches, from, q.limit).await?;
+                Ok(page(batches, next, q.total.then_some(matches.len() as u64)))
+            }
+            None => {
+                let from = match start {
+                    Start::At(p) => p,
+                    Start::Offset(n) => {
+                        let mut left = n as u64;
+                        let mut at = Position { version, file: snapshot.files.len(), skip: 0 };
+                        for (file, f) in snapshot.files.iter().enumerate() {
+                            if left < f.rows {
+                                at = Position { version, file, skip: left as usize };
+                                break;
+                            }
+                            left -= f.rows;
+                        }
+                        at
+                    }
+                };
+                let select: Vec<Expr> = names.iter().map(|n| col(n)).collect();
+                let (batches, next) = self.stored_order_page(snapshot, select, None, from, q.limit).await?;
+                Ok(page(batches, next, q.total.then(|| snapshot.files.iter().map(|f| f.rows).sum::<u64>())))
+            }
+        }
+    }
+
+    /// The range conditions of a page as rank bounds; an empty list for none, `None` when
+    /// one cannot be answered from memory (not a range, a column without an order kept
+    /// here, the index budget spent).
+    async fn ranges(
+        &self,
+        snapshot: &crate::cache::Snapshot,
+        conditions: &[Condition],
+    ) -> Result<Option<Vec<(std::sync::Arc<crate::ranges::Ranks>, (u32, u32))>>> {
+        let mut out = Vec::new();
+        for c in conditions {
+            if !matches!(c.op, Op::Gt | Op::Gte | Op::Lt | Op::Lte) {
+                return Ok(None);
+            }
+            let Some(column) = snapshot.columns.iter().find(|x| x.name == c.column) else { return Ok(None) };
+            let key = match parse(&c.value, column.ty, None) {
+                Ok(Value::Null) | Err(_) => return Ok(None),
+                Ok(v) => index_key(&scalar(v, column.ty, c.value.trim()))?,
+            };
+            let build = || self.build_index(snapshot, &column.name);
+            let Some(index) = self.caches.index(snapshot, &column.name, build).await? else { return Ok(None) };
+            let Some(ranks) = self.caches.ranks(snapshot, &index, column.ty) else { return Ok(None) };
+            let Some(bounds) = ranks.bounds(c.op, &key) else { return Ok(None) };
+            out.push((ranks, bounds));
+        }
+        Ok(Some(out))
+    }
+
+    /// A page of the rows, in stored order from `start`, that are among `matches` (every
+    /// row when `None`) and whose values are in every range; where the next page starts
+    /// (a cursor's `skip` counts the matching rows of its file before it, as for scans);
+    /// and, with `count`, how many rows match in all.
+    #[allow(clippy::too_many_arguments)]
+    async fn ranged_page(
+        &self,
+        snapshot: &crate::cache::Snapshot,
+        names: &[String],
+        matches: Option<&[u64]>,
+        ranges: &[(std::sync::Arc<crate::ranges::Ranks>, (u32, u32))],
+        start: Start,
+        limit: usize,
+        count: bool,
+    ) -> Result<(Vec<RecordBatch>, Option<Position>, Option<u64>)> {
+        let version = snapshot.table.version().unwrap_or(0);
+        let admits = |p: u64| {
+            let (file, row) = ((p >> 32) as usize, (p & 0xffff_ffff) as usize);
+            ranges.iter().all(|(r, b)| r.admits(file, row, *b))
+        };
+        let first_file = match start {
+            Start::At(p) => p.file,
+            Start::Offset(_) => 0,
+        };
+        let mut walk = Walk {
+            start,
+            version,
+            limit,
+            taken: Vec::with_capacity(limit),
+            next: None,
+            file: usize::MAX,
+            in_file: 0,
+            seen: 0,
+        };
+        match matches {
+            Some(m) => {
+                let from = m.partition_point(|p| (p >> 32) < first_file as u64);
+                for &p in &m[from..] {
+                    if admits(p) && walk.visit(p) {
+                        break;
+                    }
+                }
+            }
+            None => {
+                'files: for (f, file) in snapshot.files.iter().enumerate().skip(first_file) {
+                    for r in 0..file.rows {
+                        let p = ((f as u64) << 32) | r;
+                        if admits(p) && walk.visit(p) {
+                            break 'files;
+                        }
+                    }
+                }
+            }
+        }
+        let total = count.then(|| match matches {
+            Some(m) => m.iter().filter(|&&p| admits(p)).count() as u64,
+            None => snapshot
+                .files
+                .iter()
+                .enumerate()
+                .map(|(f, file)| (0..file.rows).filter(|&r| admits(((f as u64) << 32) | r)).count() as u64)
+                .sum::<u64>(),
+        });
+        let batches = self.read_positions(snapshot, names, &walk.taken).await?;
+        Ok((batches, walk.next, total))
+    }
+
+    /// The rows at `positions` (sorted), file by file, each file reading only those rows.
+    async fn read_positions(
+        &self,
+        snapshot: &crate::cache::Snapshot,
+        names: &[String],
+        positions: &[u64],
+    ) -> Result<Vec<RecordBatch>> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < positions.len() {
+            let file = (positions[i] >> 32) as usize;
+            let j = i + positions[i..].partition_point(|p| (p >> 32) as usize == file);
+            let rows: Vec<u32> = positions[i..j].iter().map(|p| (p & 0xffff_ffff) as u32).collect();
+            let path =
+                &snapshot.files.get(file).ok_or_else(|| LakeError::Internal("index out of the files".into()))?.path;
+            out.extend(self.read_file(snapshot, path, names, Pick::Rows(&rows)).await?);
+            i = j;
+        }
+        Ok(out)
     }
 
     /// Reads one column of every data file of `snapshot` into a value → positions map.
@@ -415,17 +611,7 @@ impl Library {
         let first_of = |file: usize| matches.partition_point(|p| (p >> 32) < file as u64);
         let start = (first_of(from.file) + from.skip).min(matches.len());
         let end = (start + limit).min(matches.len());
-        let mut out = Vec::new();
-        let mut i = start;
-        while i < end {
-            let file = (matches[i] >> 32) as usize;
-            let j = i + matches[i..end].partition_point(|p| (p >> 32) as usize == file);
-            let rows: Vec<u32> = matches[i..j].iter().map(|p| (p & 0xffff_ffff) as u32).collect();
-            let path =
-                &snapshot.files.get(file).ok_or_else(|| LakeError::Internal("index out of the files".into()))?.path;
-            out.extend(self.read_file(snapshot, path, names, Pick::Rows(&rows)).await?);
-            i = j;
-        }
+        let out = self.read_positions(snapshot, names, &matches[start..end]).await?;
         let next = matches.get(end).map(|p| {
             let file = (p >> 32) as usize;
             Position { version, file, skip: end - first_of(file) }
@@ -561,6 +747,54 @@ enum Pick<'a> {
     Range(usize, usize),
     /// These row indices, ascending.
     Rows(&'a [u32]),
+}
+
+/// Where a page in stored order starts: at a cursor's position, or after so many matching
+/// rows (an offset).
+#[derive(Debug, Clone, Copy)]
+enum Start {
+    At(Position),
+    Offset(usize),
+}
+
+/// Collects a page while matching positions go by in stored order.
+struct Walk {
+    start: Start,
+    version: u64,
+    limit: usize,
+    taken: Vec<u64>,
+    next: Option<Position>,
+    /// The file of the last position seen, the matches seen in it, and in all.
+    file: usize,
+    in_file: usize,
+    seen: usize,
+}
+
+impl Walk {
+    /// Takes in matching position `p`; `true` once the page is full and the next one's
+    /// start is known.
+    fn visit(&mut self, p: u64) -> bool {
+        let file = (p >> 32) as usize;
+        if file != self.file {
+            (self.file, self.in_file) = (file, 0);
+        }
+        let (skip, seen) = (self.in_file, self.seen);
+        self.in_file += 1;
+        self.seen += 1;
+        let before_start = match self.start {
+            Start::At(from) => file == from.file && skip < from.skip,
+            Start::Offset(n) => seen < n,
+        };
+        if before_start {
+            return false;
+        }
+        if self.taken.len() == self.limit {
+            self.next = Some(Position { version: self.version, file, skip });
+            return true;
+        }
+        self.taken.push(p);
+        false
+    }
 }
 
 /// The text an index keeps a value under (what Arrow's display gives, as for the file's

@@ -575,8 +575,7 @@ async fn exports_round_trip_through_every_format() {
     let all = "SELECT * FROM people ORDER BY \"身份证号\"";
 
     // CSV with a BOM re-ingests into an identical table (the BOM is detected and dropped).
-    let mut csv = Vec::new();
-    let n = f.lib.export(all, &[], tongshu_lake::ExportFormat::Csv { bom: true }, &mut csv).await.unwrap();
+    let (n, csv) = f.lib.export(all, &[], tongshu_lake::ExportFormat::Csv { bom: true }, Vec::new()).await.unwrap();
     assert_eq!(n, 3);
     assert!(csv.starts_with(b"\xEF\xBB\xBF\xE8\xBA\xAB"), "BOM, then the header");
     let back = f.file("back.csv", &csv);
@@ -586,14 +585,24 @@ async fn exports_round_trip_through_every_format() {
         f.rows("SELECT \"姓名\", \"出生日期\", \"工资\" FROM people ORDER BY \"身份证号\"").await
     );
 
-    let mut json = Vec::new();
-    f.lib.export(all, &[], tongshu_lake::ExportFormat::Json, &mut json).await.unwrap();
+    let (_, json) = f.lib.export(all, &[], tongshu_lake::ExportFormat::Json, Vec::new()).await.unwrap();
     let parsed: serde_json::Value = serde_json::from_slice(&json).unwrap();
     assert_eq!(parsed[0]["姓名"], "张三");
     assert_eq!(parsed.as_array().unwrap().len(), 3);
 
-    let mut nd = Vec::new();
-    f.lib.export(all, &[], tongshu_lake::ExportFormat::Ndjson, &mut nd).await.unwrap();
+    let (_, nd) = f.lib.export(all, &[], tongshu_lake::ExportFormat::Ndjson, Vec::new()).await.unwrap();
+    // A whole table by name (no SQL), at an earlier version too, writes the same rows.
+    let (n, by_name) =
+        f.lib.export_table("people", None, tongshu_lake::ExportFormat::Ndjson, Vec::new()).await.unwrap();
+    assert_eq!((n, by_name.len()), (3, nd.len()));
+    let (n, _) = f
+        .lib
+        .export_table("people", Some(0), tongshu_lake::ExportFormat::Csv { bom: false }, Vec::new())
+        .await
+        .unwrap();
+    assert_eq!(n, 0, "version 0 is the empty table as created, before its first file");
+    assert!(f.lib.export_table("people", Some(9), tongshu_lake::ExportFormat::Json, Vec::new()).await.is_err());
+    assert!(f.lib.export_table("People\"; x", None, tongshu_lake::ExportFormat::Json, Vec::new()).await.is_err());
     assert_eq!(String::from_utf8(nd).unwrap().lines().count(), 3);
 
     let path = f.dir.path().join("out.parquet");
@@ -698,7 +707,7 @@ async fn json_ndjson_spreadsheets_and_parquet_are_read_like_csv() {
 
     // XLSX export: numbers stay numbers, and the workbook reads back into the same rows.
     let xlsx = f.dir.path().join("back.xlsx");
-    let n = f
+    let (n, _) = f
         .lib
         .export(
             "SELECT * FROM xl ORDER BY \"员工数\"",
@@ -791,3 +800,94 @@ fn rand_suffix() -> u64 {
 // Pages in stored order with equality filters (the value indexes of `cache`).
 #[path = "lake/pages.rs"]
 mod pages;
+
+/// Range conditions and offsets answered from the version's in-memory indexes give the rows
+/// a scan gives, in stored order, across files, pages and cursors; nulls never match a range.
+#[tokio::test]
+async fn range_filters_and_deep_offsets_page_from_memory_as_a_scan_would() {
+    use tongshu_lake::{Condition, Op, Position};
+    let f = fixture();
+    let states = ["存续", "在业", "注销", "", "吊销"];
+    for part in 0..3 {
+        let mut csv = String::from("编号,状态,办理日期,金额\n");
+        for i in part * 400..(part + 1) * 400 {
+            let h = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            let date = if i % 17 == 0 {
+                String::new()
+            } else {
+                format!("2020-{:02}-{:02}", 1 + (h >> 8) % 12, 1 + (h >> 16) % 28)
+            };
+            csv.push_str(&format!("{i},{},{date},{}.{}\n", states[(h >> 24) as usize % 5], (h >> 32) % 100, i % 10));
+        }
+        let file = f.file(&format!("firms{part}.csv"), csv.as_bytes());
+        if part == 0 {
+            f.create("firms", &file).await;
+        } else {
+            f.lib.ingest(f.req("firms", &file, Mode::Append)).await.unwrap();
+        }
+    }
+    let version = f.lib.info("firms").await.unwrap().version;
+    let cond = |column: &str, op: Op, value: &str| Condition { column: column.into(), op, value: value.into() };
+    type Equals = Vec<(String, Vec<String>)>;
+    let cases: Vec<(&str, Equals, Vec<Condition>)> = vec![
+        ("TRUE", vec![], vec![]),
+        ("\"状态\" = '存续'", vec![("状态".into(), vec!["存续".into()])], vec![]),
+        (
+            "\"办理日期\" >= '2020-03-01' AND \"办理日期\" < '2020-06-01'",
+            vec![],
+            vec![cond("办理日期", Op::Gte, "2020-03-01"), cond("办理日期", Op::Lt, "2020-06-01")],
+        ),
+        (
+            "\"状态\" IN ('存续', '注销') AND \"金额\" <= 50.5 AND \"编号\" > 99",
+            vec![("状态".into(), vec!["存续".into(), "注销".into()])],
+            vec![cond("金额", Op::Lte, "50.5"), cond("编号", Op::Gt, "99")],
+        ),
+        ("\"编号\" < 9", vec![], vec![cond("编号", Op::Lt, "9")]),
+    ];
+    for (sql, equals, conditions) in cases {
+        let query = |after: Option<Position>, offset: usize, limit: usize| RowQuery {
+            table: "firms".into(),
+            columns: Some(vec!["编号".into()]),
+            equals: equals.clone(),
+            conditions: conditions.clone(),
+            limit,
+            offset,
+            total: true,
+            after,
+            ..Default::default()
+        };
+        let mut expected = f.rows(&format!("SELECT \"编号\" FROM firms WHERE {sql}")).await;
+        expected.sort();
+        // Every page by cursor, in stored order: each row once.
+        let (mut ids, mut at, mut pages) = (Vec::new(), Some(Position { version, file: 0, skip: 0 }), 0);
+        while let Some(from) = at {
+            let page = f.lib.rows(&query(Some(from), 0, 37)).await.unwrap();
+            if pages == 0 {
+                assert_eq!(page.total, Some(expected.len() as u64), "{sql}: the total");
+            }
+            ids.extend(lines(&page.batches));
+            at = page.next;
+            pages += 1;
+            assert!(pages < 100, "{sql}: the cursor moves on");
+        }
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(sorted, expected, "{sql}: the rows a scan finds, once each");
+        // An offset without a sort lands where the cursor pages put that row.
+        for offset in [1, 36, 37, 250, ids.len().saturating_sub(3), ids.len() + 5] {
+            let page = f.lib.rows(&query(None, offset, 20)).await.unwrap();
+            let want: Vec<String> = ids.iter().skip(offset).take(20).cloned().collect();
+            assert_eq!(lines(&page.batches), want, "{sql}: offset {offset}");
+            assert_eq!(page.total, Some(expected.len() as u64));
+        }
+    }
+    // A range on a value that does not parse is refused by name, as before.
+    let bad = RowQuery {
+        table: "firms".into(),
+        conditions: vec![cond("办理日期", Op::Gt, "下个月")],
+        after: Some(Position { version, file: 0, skip: 0 }),
+        limit: 5,
+        ..Default::default()
+    };
+    assert!(f.lib.rows(&bad).await.unwrap_err().to_string().contains("办理日期"));
+}

@@ -15,11 +15,13 @@ use tongshu_catalog::{Catalog, CatalogError};
 use tongshu_core::catalog::{CatalogEntry, DataType, EntryInput, ItemInput};
 use tongshu_core::policy::Principal;
 use tongshu_lake::{ColumnType, IngestReport, IngestRequest, LakeError, Library, Mode, TargetColumn};
-use tongshu_store::{ColumnStats, MetaStore, StoreError, TableRecord};
+use tongshu_store::{ColumnStats, MetaStore, StoreError};
 
 pub use jobs::JobSpec;
 pub use pulls::{NewSource, PullSpec};
 pub use schedule::{DueWork, Schedule, UpkeepOutcome};
+/// Records this service hands out.
+pub use tongshu_store::{JobRecord, TableRecord};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LibraryError {
@@ -387,6 +389,33 @@ impl LibraryService {
 
     pub async fn list(&self) -> Result<Vec<TableRecord>> {
         Ok(self.store.list_tables().await?)
+    }
+
+    /// A table's record in the store (none for a table the store does not know).
+    pub async fn table_record(&self, name: &str) -> Result<Option<TableRecord>> {
+        Ok(self.store.get_table(name).await?)
+    }
+
+    /// The version a table is at: its store record's, else the Delta log's.
+    pub async fn current_version(&self, name: &str) -> Result<u64> {
+        match self.store.get_table(name).await? {
+            Some(r) => Ok(r.version.max(0) as u64),
+            None => Ok(self.lake.info(name).await?.version),
+        }
+    }
+
+    /// Writes every row of `name` (at `version`, else the current one) to `out` in
+    /// `format`, encoded off the async runtime. The caller has checked access. Returns the
+    /// rows written.
+    pub async fn export_table(
+        &self,
+        name: &str,
+        version: Option<u64>,
+        format: tongshu_lake::ExportFormat,
+        out: std::fs::File,
+    ) -> Result<u64> {
+        let (rows, _) = self.lake.export_table(name, version, format, std::io::BufWriter::new(out)).await?;
+        Ok(rows)
     }
 }
 

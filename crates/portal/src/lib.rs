@@ -27,7 +27,9 @@ use tongshu_core::synonyms::SynonymInput;
 use tongshu_lake::{RowPage, RowQuery};
 use tongshu_library::LibraryService;
 use tongshu_search::{SearchDoc, SearchIndex, SearchQuery, SearchResults, SynonymRule};
-use tongshu_store::{EntryFilter, MetaStore, StoreError, Synonym, TableRecord, UsageKind, UsageTotals};
+use tongshu_store::{EntryFilter, MetaStore, StoreError, TableRecord, UsageTotals};
+/// Records this service takes and hands out.
+pub use tongshu_store::{Interaction, InteractionKind, Synonym, UsageKind};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PortalError {
@@ -361,6 +363,23 @@ impl Portal {
 
     /// Writes the counts taken since the last flush to the store. A count whose write
     /// fails is kept for the next flush.
+    /// Open objections to a dataset's tables (a quality signal on its page).
+    pub async fn open_objections(&self, d: &Dataset) -> Result<i64> {
+        let mut n = 0;
+        for t in &d.tables {
+            n += self.store.open_objections(&t.name).await?;
+        }
+        Ok(n)
+    }
+
+    /// Daily downloads and calls over the last 30 days: of API key `token_id` (the caller
+    /// has checked the key is theirs), else of everyone.
+    pub async fn usage_by_day(&self, token_id: Option<i64>) -> Result<Vec<tongshu_store::UsageDay>> {
+        self.flush_usage().await?;
+        let since = (tongshu_core::now() - time::Duration::days(29)).date().to_string();
+        Ok(self.store.usage_by_day(&since, token_id).await?)
+    }
+
     pub async fn flush_usage(&self) -> Result<()> {
         let pending = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
         let mut failed = None;

@@ -1,21 +1,24 @@
 //! HTTP for Tongshu: the JSON API under `/api/v1` with its OpenAPI document, the
 //! server-rendered pages in Simplified Chinese, embedded assets, health and metrics.
 //!
-//! Only this crate knows HTTP, HTML and JSON wire shapes. Every route is listed in
-//! [`routes::POLICY`] with the [`Action`](tongshu_core::policy::Action) it needs; one
+//! Only this crate knows HTTP, HTML and JSON wire shapes. It is cut by plane: [`http`] is
+//! the shared layer (caller, errors, extractors, limits, rendering, wording, the row
+//! language) and imports no plane; `catalog`, `library`, `portal`, `exchange` and
+//! `accounts` each hold their plane's API handlers, pages and route table; `ops` has health,
+//! metrics, assets and the OpenAPI document. Every route is listed in its plane's table with
+//! the [`Action`](tongshu_core::policy::Action) it needs ([`routes::policy`]); one
 //! middleware enforces that table on every request, so a route without a policy cannot be
 //! reached at all.
 
-mod api;
-mod assets;
-mod caller;
-mod error;
-mod extract;
-mod metrics;
-mod pages;
-mod ratelimit;
+mod accounts;
+mod catalog;
+mod exchange;
+mod http;
+mod library;
+mod openapi;
+mod ops;
+mod portal;
 pub mod routes;
-mod templates;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -25,9 +28,9 @@ use tongshu_catalog::Catalog;
 use tongshu_library::LibraryService;
 use tongshu_store::MetaStore;
 
-pub use api::openapi::openapi_json;
-pub use caller::SESSION_COOKIE;
-pub use error::ErrorCode;
+pub use http::caller::SESSION_COOKIE;
+pub use http::error::ErrorCode;
+pub use openapi::openapi_json;
 
 /// Web settings that come from the typed configuration.
 #[derive(Debug, Clone)]
@@ -73,21 +76,20 @@ impl Default for WebSettings {
 /// What every handler can reach. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
-    pub store: MetaStore,
     pub accounts: Accounts,
     pub catalog: Catalog,
     pub library: LibraryService,
     pub portal: tongshu_portal::Portal,
     pub exchange: tongshu_exchange::Exchange,
     pub settings: Arc<WebSettings>,
-    limiter: Arc<ratelimit::Limiter>,
-    metrics: Arc<metrics::Metrics>,
-    templates: Arc<templates::Templates>,
+    limiter: Arc<http::ratelimit::Limiter>,
+    metrics: Arc<http::metrics::Metrics>,
+    templates: Arc<http::templates::Templates>,
 }
 
 impl AppState {
     pub fn new(store: MetaStore, accounts: Accounts, library: LibraryService, settings: WebSettings) -> Self {
-        let templates = Arc::new(templates::Templates::new(&settings.city));
+        let templates = Arc::new(http::templates::Templates::new(&settings.city));
         Self {
             catalog: Catalog::new(store.clone()),
             // An in-memory index: creating it fails only if tantivy itself is broken.
@@ -102,13 +104,24 @@ impl AppState {
                 tongshu_exchange::ExchangeSettings::default(),
             ),
             library,
-            store,
             accounts,
-            limiter: Arc::new(ratelimit::Limiter::new(settings.public_rate_per_minute)),
+            limiter: Arc::new(http::ratelimit::Limiter::new(settings.public_rate_per_minute)),
             settings: Arc::new(settings),
-            metrics: Arc::new(metrics::Metrics::default()),
+            metrics: Arc::new(http::metrics::Metrics::default()),
             templates,
         }
+    }
+}
+
+impl AppState {
+    /// The site's base URL for absolute links: the configured public address, never the
+    /// request's Host or forwarded headers (which any caller can set).
+    pub(crate) fn base_url(&self) -> String {
+        self.settings.public_url.trim_end_matches('/').to_owned()
+    }
+
+    pub(crate) fn limiter(&self) -> &http::ratelimit::Limiter {
+        &self.limiter
     }
 }
 
@@ -126,4 +139,72 @@ pub async fn serve(
     axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+#[cfg(test)]
+mod layout {
+    //! The crate's layout rules, read from its own sources: the shared layer imports no
+    //! plane, planes do not import each other, and only the composition root and the error
+    //! mapping name the store.
+
+    use std::path::{Path, PathBuf};
+
+    const PLANES: [&str; 5] = ["accounts", "catalog", "exchange", "library", "portal"];
+    /// What sits above the shared layer: the planes and the modules that assemble them.
+    const ABOVE: [&str; 8] = ["accounts", "catalog", "exchange", "library", "portal", "ops", "openapi", "routes"];
+
+    fn sources(dir: &Path) -> Vec<(PathBuf, String)> {
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(dir).unwrap() {
+            let path = e.unwrap().path();
+            if path.is_dir() {
+                out.extend(sources(&path));
+            } else if path.extension().is_some_and(|x| x == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                out.push((path, text));
+            }
+        }
+        out
+    }
+
+    fn src() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+    }
+
+    fn names(text: &str, module: &str) -> bool {
+        text.contains(&format!("crate::{module}::")) || text.contains(&format!("crate::{module};"))
+    }
+
+    #[test]
+    fn the_shared_layer_imports_no_plane() {
+        let files = sources(&src().join("http"));
+        assert!(files.len() > 10, "the shared layer is where it should be");
+        for (path, text) in files {
+            for m in ABOVE {
+                assert!(!names(&text, m), "{} (shared layer) uses crate::{m}", path.display());
+            }
+        }
+    }
+
+    #[test]
+    fn planes_do_not_import_each_other() {
+        for plane in PLANES {
+            for (path, text) in sources(&src().join(plane)) {
+                for other in PLANES.iter().filter(|p| **p != plane) {
+                    assert!(!names(&text, other), "{} ({plane}) uses crate::{other}", path.display());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn handlers_reach_services_not_the_store() {
+        let allowed = [src().join("lib.rs"), src().join("http").join("error.rs")];
+        for (path, text) in sources(&src()) {
+            if !allowed.contains(&path) {
+                assert!(!text.contains("tongshu_store"), "{} names tongshu_store", path.display());
+                assert!(!text.contains("state.store"), "{} reaches the store", path.display());
+            }
+        }
+    }
 }

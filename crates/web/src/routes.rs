@@ -1,5 +1,6 @@
-//! Every route with the action it needs. The router is built from this table, so a route
-//! cannot exist without a policy; `tests/web.rs` walks the table with every role.
+//! The route table, made of each plane's table, and the middleware that enforces it. The
+//! router is built from the table, so a route cannot exist without a policy;
+//! `tests/web/routes.rs` walks it with every role.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -7,202 +8,27 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderName, HeaderValue, Method};
 use axum::middleware::{Next, from_fn_with_state};
-use axum::response::Response;
-use axum::routing::{MethodFilter, MethodRouter, on};
-use tongshu_core::policy::Action;
+use axum::response::{IntoResponse, Redirect, Response};
+use tongshu_core::policy::{Action, allows};
 use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
-use crate::{AppState, api, assets, caller, pages};
+use crate::http::caller::{self, CSRF_FIELD, CSRF_HEADER, Caller, Via, is_api, urlencode};
+use crate::http::error::{ApiError, ErrorCode};
+use crate::http::render::error_or_json;
+use crate::{AppState, accounts, catalog, exchange, library, ops, portal};
 
-/// One row of the table: a method, a path pattern and the action it needs.
-pub struct Rule {
-    pub method: Method,
-    pub path: &'static str,
-    pub action: Action,
-}
-
-struct Route {
-    rule: Rule,
-    handler: MethodRouter<AppState>,
-}
-
-macro_rules! route {
-    ($method:ident $path:literal => $action:ident, $handler:expr) => {
-        Route {
-            rule: Rule { method: Method::$method, path: $path, action: Action::$action },
-            handler: on(MethodFilter::$method, $handler),
-        }
-    };
-}
+use crate::http::route::Route;
+pub use crate::http::route::Rule;
 
 fn table() -> Vec<Route> {
-    vec![
-        // Operations.
-        route!(GET "/healthz" => Public, api::ops::healthz),
-        route!(GET "/readyz" => Public, api::ops::readyz),
-        route!(GET "/metrics" => Public, api::ops::metrics),
-        route!(GET "/assets/{file}" => Public, assets::serve),
-        // JSON API.
-        route!(GET "/api/v1/openapi.json" => Public, api::openapi::serve),
-        route!(POST "/api/v1/session" => Public, api::auth::sign_in),
-        route!(DELETE "/api/v1/session" => SignedIn, api::auth::sign_out),
-        route!(GET "/api/v1/me" => SignedIn, api::auth::me),
-        route!(GET "/api/v1/tokens" => SignedIn, api::auth::list_tokens),
-        route!(POST "/api/v1/tokens" => SignedIn, api::auth::create_token),
-        route!(DELETE "/api/v1/tokens/{id}" => SignedIn, api::auth::revoke_token),
-        route!(GET "/api/v1/tokens/{id}/usage" => SignedIn, api::portal::token_usage),
-        route!(PUT "/api/v1/tokens/{id}/rate" => ManageAccounts, api::portal::set_token_rate),
-        route!(POST "/api/v1/register" => Public, api::portal::register),
-        // Exchange between departments.
-        route!(GET "/api/v1/exchange/requests" => Exchange, api::exchange::list_requests),
-        route!(POST "/api/v1/exchange/requests" => Share, api::exchange::create_request),
-        route!(GET "/api/v1/exchange/requests/{id}" => Exchange, api::exchange::get_request),
-        route!(POST "/api/v1/exchange/requests/{id}/decision" => Share, api::exchange::decide_request),
-        route!(GET "/api/v1/exchange/grants" => Exchange, api::exchange::list_grants),
-        route!(GET "/api/v1/exchange/grants/{id}" => Exchange, api::exchange::get_grant),
-        route!(POST "/api/v1/exchange/grants/{id}/revoke" => Share, api::exchange::revoke_grant),
-        route!(POST "/api/v1/exchange/grants/{id}/renew" => Share, api::exchange::renew_grant),
-        route!(GET "/api/v1/exchange/apps" => Exchange, api::exchange::list_apps),
-        route!(POST "/api/v1/exchange/apps" => Share, api::exchange::create_app),
-        route!(PUT "/api/v1/exchange/apps/{id}/quota" => SuperviseExchange, api::exchange::set_app_quota),
-        route!(GET "/api/v1/exchange/calendar" => Exchange, api::exchange::calendar),
-        route!(PUT "/api/v1/exchange/calendar" => SuperviseExchange, api::exchange::set_calendar_day),
-        route!(GET "/api/v1/exchange/supervision" => Exchange, api::exchange::supervision),
-        route!(GET "/api/v1/exchange/evidence" => Exchange, api::exchange::evidence),
-        route!(GET "/api/v1/exchange/catalog" => Exchange, api::sharing::catalog),
-        route!(GET "/api/v1/exchange/metering" => Exchange, api::sharing::metering),
-        route!(GET "/api/v1/exchange/demands" => Exchange, api::sharing::demands),
-        route!(POST "/api/v1/exchange/demands" => Share, api::sharing::post_demand),
-        route!(POST "/api/v1/exchange/demands/{id}/assign" => SuperviseExchange, api::sharing::assign_demand),
-        route!(POST "/api/v1/exchange/demands/{id}/answer" => Share, api::sharing::answer_demand),
-        route!(POST "/api/v1/exchange/demands/{id}/request" => Share, api::sharing::request_from_demand),
-        route!(GET "/api/v1/exchange/responsibilities" => Exchange, api::sharing::duties),
-        route!(POST "/api/v1/exchange/responsibilities" => SuperviseExchange, api::sharing::add_duty),
-        route!(POST "/api/v1/exchange/responsibilities/{id}/fulfil" => Share, api::sharing::fulfil_duty),
-        route!(GET "/api/v1/exchange/negative" => Exchange, api::sharing::negative_list),
-        route!(POST "/api/v1/exchange/negative" => SuperviseExchange, api::sharing::add_negative),
-        route!(DELETE "/api/v1/exchange/negative/{id}" => SuperviseExchange, api::sharing::remove_negative),
-        route!(GET "/api/v1/exchange/objections" => Exchange, api::sharing::objections),
-        route!(POST "/api/v1/exchange/objections" => Share, api::sharing::object),
-        route!(POST "/api/v1/exchange/objections/{id}/answer" => Share, api::sharing::answer_objection),
-        // Data interfaces: apps sign their calls, so the handler authenticates.
-        route!(GET "/api/v1/exchange/tables/{name}/rows" => CallInterface, api::exchange::interface_rows),
-        route!(POST "/api/v1/exchange/tables/{name}/verify" => CallInterface, api::exchange::interface_verify),
-        route!(GET "/api/v1/exchange/tables/{name}/lookup" => CallInterface, api::interfaces::lookup),
-        route!(GET "/api/v1/exchange/views/{name}/rows" => CallInterface, api::interfaces::view_rows),
-        route!(GET "/api/v1/exchange/views" => Exchange, api::interfaces::views),
-        route!(GET "/api/v1/exchange/mask-rules" => Exchange, api::sharing::mask_rules),
-        route!(POST "/api/v1/exchange/mask-rules" => SuperviseExchange, api::sharing::add_mask_rule),
-        route!(POST "/api/v1/exchange/views" => SuperviseExchange, api::interfaces::define_view),
-        route!(GET "/api/v1/exchange/tables/{name}/openapi.json" => Exchange, api::interfaces::interface_openapi),
-        route!(GET "/api/v1/exchange/evidence/export" => AuditEvidence, api::interfaces::export_evidence),
-        route!(GET "/api/v1/portal/posts" => Public, api::portal::list_posts),
-        route!(POST "/api/v1/portal/posts" => SignedIn, api::portal::create_post),
-        route!(POST "/api/v1/portal/posts/{id}/decision" => SignedIn, api::portal::decide),
-        route!(GET "/api/v1/portal/inbox" => SignedIn, api::portal::inbox),
-        route!(GET "/api/v1/admin/synonyms" => ManagePortal, api::portal::synonyms),
-        route!(POST "/api/v1/admin/synonyms" => ManagePortal, api::portal::add_synonym),
-        route!(DELETE "/api/v1/admin/synonyms/{id}" => ManagePortal, api::portal::remove_synonym),
-        route!(GET "/api/v1/organizations" => Public, api::orgs::list),
-        route!(GET "/api/v1/users" => ReadAccounts, api::orgs::list_users),
-        route!(POST "/api/v1/users" => ManageAccounts, api::orgs::create_user),
-        route!(GET "/api/v1/catalog" => Public, api::catalog::browse),
-        // The open data portal's APIs: CKAN's Action API, public downloads.
-        route!(GET "/api/3/action/{action}" => Public, api::ckan::action),
-        route!(POST "/api/3/action/{action}" => Public, api::ckan::action),
-        // CKAN answers without the version too (ckanapi calls these).
-        route!(GET "/api/action/{action}" => Public, api::ckan::action),
-        route!(POST "/api/action/{action}" => Public, api::ckan::action),
-        route!(GET "/api/v1/open/tables/{name}/download" => Public, api::library::open_download),
-        route!(GET "/api/v1/open/tables/{name}/rows" => Public, api::rows::rows),
-        route!(GET "/catalog.ttl" => Public, api::dcat::catalog_ttl),
-        route!(GET "/robots.txt" => Public, api::dcat::robots),
-        route!(GET "/sitemap.xml" => Public, api::dcat::sitemap),
-        route!(GET "/catalog.jsonld" => Public, api::dcat::catalog_jsonld),
-        route!(GET "/datasets/{name}/dcat.ttl" => Public, api::dcat::dataset_ttl),
-        route!(GET "/datasets/{name}/dcat.jsonld" => Public, api::dcat::dataset_jsonld),
-        route!(POST "/api/v1/catalog" => EditEntries, api::catalog::create),
-        route!(GET "/api/v1/catalog/facets" => Public, api::catalog::facets),
-        route!(GET "/api/v1/catalog/{id}" => Public, api::catalog::get),
-        route!(PUT "/api/v1/catalog/{id}" => EditEntries, api::catalog::update),
-        route!(GET "/api/v1/catalog/{id}/history" => ReadHistory, api::catalog::history),
-        route!(GET "/api/v1/catalog/{id}/tables" => Public, api::catalog::tables),
-        route!(POST "/api/v1/catalog/{id}/submit" => EditEntries, api::catalog::submit),
-        route!(POST "/api/v1/catalog/{id}/approve" => ReviewEntries, api::catalog::approve),
-        route!(POST "/api/v1/catalog/{id}/return" => ReviewEntries, api::catalog::return_entry),
-        route!(POST "/api/v1/catalog/{id}/delist" => ReviewEntries, api::catalog::delist),
-        route!(GET "/api/v1/workbench" => EditEntries, api::catalog::workbench),
-        route!(GET "/api/v1/review-queue" => ReviewEntries, api::catalog::review_queue),
-        route!(GET "/api/v1/library/tables" => EditEntries, api::library::tables),
-        route!(POST "/api/v1/library/tables/{name}/ingest" => EditEntries, api::library::ingest),
-        route!(GET "/api/v1/library/tables/{name}/export" => EditEntries, api::library::export),
-        route!(POST "/api/v1/library/sql" => QueryLibrary, api::library::sql),
-        route!(GET "/api/v1/jobs" => EditEntries, api::library::jobs),
-        route!(GET "/api/v1/jobs/{id}" => EditEntries, api::library::job),
-        // Pages.
-        route!(GET "/" => Public, pages::catalog::home),
-        route!(GET "/catalog" => Public, pages::catalog::list),
-        route!(GET "/datasets" => Public, pages::portal::search),
-        route!(GET "/datasets/{name}" => Public, pages::portal::detail),
-        route!(GET "/organizations/{slug}" => Public, pages::portal::organization),
-        route!(GET "/topics/{slug}" => Public, pages::portal::topic),
-        route!(GET "/topics" => Public, pages::portal::all),
-        route!(GET "/districts/{code}" => Public, pages::portal::district),
-        route!(GET "/catalog/{id}" => Public, pages::catalog::detail),
-        route!(GET "/register" => Public, pages::interact::register_form),
-        route!(POST "/register" => Public, pages::interact::register),
-        route!(GET "/requests" => Public, pages::interact::requests),
-        route!(POST "/requests" => SignedIn, pages::interact::post_request),
-        route!(GET "/showcase" => Public, pages::interact::showcase),
-        route!(POST "/showcase" => SignedIn, pages::interact::post_showcase),
-        route!(POST "/datasets/{name}/posts/{kind}" => SignedIn, pages::interact::post_on_dataset),
-        route!(GET "/inbox" => SignedIn, pages::interact::inbox),
-        route!(GET "/sharing" => Exchange, pages::sharing::catalog),
-        route!(GET "/sharing/apply/{id}" => Share, pages::sharing::apply_form),
-        route!(POST "/sharing/apply/{id}" => Share, pages::sharing::apply),
-        route!(GET "/sharing/requests" => Exchange, pages::sharing::requests),
-        route!(POST "/sharing/requests/{id}" => Share, pages::sharing::decide),
-        route!(GET "/sharing/grants" => Exchange, pages::sharing::grants),
-        route!(POST "/sharing/grants/{id}/revoke" => Share, pages::sharing::revoke),
-        route!(GET "/sharing/supervision" => Exchange, pages::sharing::supervision),
-        route!(POST "/sharing/demands" => Share, pages::sharing::post_demand),
-        route!(POST "/sharing/demands/{id}" => Share, pages::sharing::demand_step),
-        route!(POST "/sharing/objections" => Share, pages::sharing::object),
-        route!(POST "/sharing/objections/{id}" => Share, pages::sharing::answer_objection),
-        route!(GET "/sharing/usage" => Exchange, pages::sharing::usage),
-        route!(GET "/sharing/interfaces/{table}" => Exchange, pages::sharing::interface),
-        route!(GET "/sharing/views/{name}" => Exchange, pages::sharing::view),
-        route!(POST "/inbox/{id}" => SignedIn, pages::interact::decide),
-        route!(GET "/stats" => Public, pages::stats::stats),
-        route!(GET "/lang" => Public, pages::switch_lang),
-        route!(GET "/developer" => SignedIn, pages::account::account),
-        route!(GET "/login" => Public, pages::account::login_form),
-        route!(POST "/login" => Public, pages::account::login),
-        route!(POST "/logout" => SignedIn, pages::account::logout),
-        route!(GET "/account" => SignedIn, pages::account::account),
-        route!(POST "/account/tokens" => SignedIn, pages::account::create_token),
-        route!(POST "/account/tokens/{id}/revoke" => SignedIn, pages::account::revoke_token),
-        route!(GET "/workbench" => EditEntries, pages::workbench::list),
-        route!(GET "/workbench/new" => EditEntries, pages::workbench::new_form),
-        route!(POST "/workbench/new" => EditEntries, pages::workbench::create),
-        route!(GET "/workbench/{id}/edit" => EditEntries, pages::workbench::edit_form),
-        route!(POST "/workbench/{id}/edit" => EditEntries, pages::workbench::update),
-        route!(POST "/workbench/{id}/submit" => EditEntries, pages::workbench::submit),
-        route!(GET "/library" => EditEntries, pages::library::library),
-        route!(GET "/jobs/{id}" => EditEntries, pages::library::job),
-        route!(GET "/sql" => QueryLibrary, pages::library::sql_form),
-        route!(POST "/sql" => QueryLibrary, pages::library::sql_run),
-        route!(GET "/admin/synonyms" => ManagePortal, pages::review::synonyms),
-        route!(POST "/admin/synonyms" => ManagePortal, pages::review::add_synonym),
-        route!(POST "/admin/synonyms/{id}/delete" => ManagePortal, pages::review::remove_synonym),
-        route!(GET "/review" => ReviewEntries, pages::review::queue),
-        route!(POST "/review/{id}/approve" => ReviewEntries, pages::review::approve),
-        route!(POST "/review/{id}/return" => ReviewEntries, pages::review::return_entry),
-        route!(POST "/review/{id}/delist" => ReviewEntries, pages::review::delist),
-    ]
+    [ops::routes(), accounts::routes(), catalog::routes(), library::routes(), portal::routes(), exchange::routes()]
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 /// The policy table (for tests and documentation).
@@ -238,10 +64,10 @@ pub fn router(state: AppState) -> Router {
     }
     let request_id = HeaderName::from_static("x-request-id");
     router
-        .route_layer(from_fn_with_state(state.clone(), caller::authorize))
+        .route_layer(from_fn_with_state(state.clone(), authorize))
         .route_layer(from_fn_with_state(state.clone(), observe))
-        .fallback(pages::not_found)
-        .layer(from_fn_with_state(state.clone(), crate::ratelimit::limit))
+        .fallback(crate::http::render::not_found)
+        .layer(from_fn_with_state(state.clone(), portal::limits::limit))
         .layer(from_fn_with_state(state.clone(), caller::resolve))
         .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
         .layer(
@@ -287,4 +113,91 @@ impl MakeRequestId for NextRequestId {
         let n = self.counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         HeaderValue::from_str(&format!("{}-{n}", self.prefix)).ok().map(RequestId::new)
     }
+}
+
+/// Writes that need no CSRF token: signing in and registering (there is no session yet).
+/// Only their POSTs: signing out (`DELETE /api/v1/session`) needs the token like any write.
+const CSRF_EXEMPT: &[&str] = &["/login", "/register", "/api/v1/session", "/api/v1/register"];
+
+/// Enforces the policy table and CSRF tokens. Runs on matched routes only.
+pub async fn authorize(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let path = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned()).unwrap_or_default();
+    let caller = req.extensions().get::<Caller>().cloned().unwrap_or_else(Caller::anonymous);
+    let Some(action) = action_for(req.method(), &path) else {
+        // A known path asked with a method it does not have: 405 with the methods it has.
+        let allowed = methods_of(&path);
+        if !allowed.is_empty() {
+            let allow = allowed.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
+            let mut resp = ApiError::new(
+                ErrorCode::MethodNotAllowed,
+                format!("{} is not a method of {path}; use {allow}", req.method()),
+            )
+            .into_response();
+            if let Ok(v) = axum::http::HeaderValue::from_str(&allow) {
+                resp.headers_mut().insert(axum::http::header::ALLOW, v);
+            }
+            return resp;
+        }
+        // Deny by default: a route missing from the table is a bug, never an open door.
+        tracing::error!(method = %req.method(), path, "route has no policy");
+        return ApiError::new(ErrorCode::Internal, "route has no policy").into_response();
+    };
+    let role = caller.principal.as_ref().map(|p| p.role);
+    // Signed interface calls have no session: their handler authenticates them.
+    let signed_call = action == Action::CallInterface && role.is_none();
+    if !allows(role, action) && !signed_call {
+        return refuse(&state, &req, &caller, action);
+    }
+    let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let exempt = *req.method() == Method::POST && CSRF_EXEMPT.contains(&path.as_str());
+    if unsafe_method && matches!(caller.via, Via::Session(_)) && !exempt {
+        let expected = caller.csrf.clone().unwrap_or_default();
+        let (req, ok) = match check_csrf(req, &expected, state.settings.max_body_bytes).await {
+            Ok(v) => v,
+            Err(e) => return e.into_response(),
+        };
+        if !ok {
+            tracing::warn!(path, "csrf token missing or wrong");
+            return error_or_json(&state, &path, ApiError::new(ErrorCode::Forbidden, "missing or wrong CSRF token"));
+        }
+        return next.run(req).await;
+    }
+    next.run(req).await
+}
+
+fn refuse(state: &AppState, req: &Request, caller: &Caller, action: Action) -> Response {
+    let path = req.uri().path();
+    if caller.principal.is_none() {
+        if !is_api(path) && req.method() == Method::GET {
+            let next = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+            let target = format!("/login?next={}", urlencode(next));
+            return Redirect::to(&target).into_response();
+        }
+        return error_or_json(state, path, ApiError::new(ErrorCode::Unauthorized, "sign in first"));
+    }
+    tracing::info!(path, ?action, "forbidden by policy");
+    error_or_json(state, path, ApiError::new(ErrorCode::Forbidden, "your role may not do this"))
+}
+
+/// Checks the CSRF header, or the `_csrf` field of a form body (which is then put back).
+async fn check_csrf(req: Request, expected: &str, limit: usize) -> Result<(Request, bool), ApiError> {
+    if let Some(h) = req.headers().get(CSRF_HEADER) {
+        let ok = !expected.is_empty() && h.as_bytes() == expected.as_bytes();
+        return Ok((req, ok));
+    }
+    let is_form = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Ok((req, false));
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| ApiError::new(ErrorCode::PayloadTooLarge, "request body is too large"))?;
+    let ok = !expected.is_empty()
+        && form_urlencoded::parse(&bytes).any(|(k, v)| k == CSRF_FIELD && v.as_bytes() == expected.as_bytes());
+    Ok((Request::from_parts(parts, axum::body::Body::from(bytes)), ok))
 }
