@@ -308,7 +308,7 @@ async fn run(cli: Cli) -> Result<()> {
                 upkeep_every: (s.upkeep_every_hours > 0)
                     .then(|| std::time::Duration::from_secs(s.upkeep_every_hours * 3600)),
                 vacuum_retention_hours: s.vacuum_retention_hours,
-                tick: std::time::Duration::from_secs(30),
+                tick: std::time::Duration::from_secs(s.schedule_tick_secs),
             });
             let mut state = tongshu_web::AppState::new(store.clone(), Accounts::new(store.clone()), library, web);
             state.exchange.configure(tongshu_exchange::ExchangeSettings {

@@ -94,6 +94,9 @@ pub struct Settings {
     /// Seconds a background job's lease lasts unrenewed: the jobs of a node that stopped
     /// are taken up by another this long after.
     pub job_lease_secs: u64,
+    /// Seconds between the schedule's looks for due work (pulls, upkeep, jobs of stopped
+    /// nodes).
+    pub schedule_tick_secs: u64,
     /// The city served (the `[city]` section); Linyi without one.
     pub city: tongshu_core::city::City,
 }
@@ -161,6 +164,7 @@ struct File {
     verify_flag_misses: Option<u64>,
     public_url: Option<String>,
     job_lease_secs: Option<u64>,
+    schedule_tick_secs: Option<u64>,
     city: Option<CityFile>,
 }
 
@@ -234,6 +238,7 @@ impl Settings {
         let verify_misses_per_day = number("TONGSHU_VERIFY_MISSES_PER_DAY", file.verify_misses_per_day, 20)?;
         let verify_flag_misses = number("TONGSHU_VERIFY_FLAG_MISSES", file.verify_flag_misses, 10)?;
         let job_lease_secs = number("TONGSHU_JOB_LEASE_SECS", file.job_lease_secs, 30)?.max(1);
+        let schedule_tick_secs = number("TONGSHU_SCHEDULE_TICK_SECS", file.schedule_tick_secs, 30)?.max(1);
         let city = match file.city {
             None => tongshu_core::city::City::linyi(),
             Some(c) => c.city().with_context(|| {
@@ -276,6 +281,7 @@ impl Settings {
             verify_flag_misses,
             public_url,
             job_lease_secs,
+            schedule_tick_secs,
             city,
         })
     }

@@ -3,6 +3,9 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Output, Stdio};
 
+#[path = "cli/nodes.rs"]
+mod nodes;
+
 fn tongshu(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_tongshu"))
         .args(args)
