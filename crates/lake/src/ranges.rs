@@ -6,7 +6,9 @@
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
-use crate::{ColumnType, Op};
+use deltalake::arrow::record_batch::RecordBatch;
+
+use crate::{ColumnType, Library, Op, Position, Result};
 
 /// The rank of a null: outside every range.
 const NULL_RANK: u32 = u32::MAX;
@@ -102,6 +104,123 @@ impl Ranks {
     /// Whether row `row` of file `file` has a value in `[lo, hi)`.
     pub(crate) fn admits(&self, file: usize, row: usize, (lo, hi): (u32, u32)) -> bool {
         self.rows.get(file).and_then(|r| r.get(row)).is_some_and(|&r| r >= lo && r < hi)
+    }
+}
+
+/// Where a page in stored order starts: at a cursor's position, or after so many matching
+/// rows (an offset).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Start {
+    At(Position),
+    Offset(usize),
+}
+
+/// Collects a page while matching positions go by in stored order.
+pub(crate) struct Walk {
+    pub start: Start,
+    pub version: u64,
+    pub limit: usize,
+    pub taken: Vec<u64>,
+    pub next: Option<Position>,
+    /// The file of the last position seen, the matches seen in it, and in all.
+    pub file: usize,
+    pub in_file: usize,
+    pub seen: usize,
+}
+
+impl Walk {
+    /// Takes in matching position `p`; `true` once the page is full and the next one's
+    /// start is known.
+    pub(crate) fn visit(&mut self, p: u64) -> bool {
+        let file = (p >> 32) as usize;
+        if file != self.file {
+            (self.file, self.in_file) = (file, 0);
+        }
+        let (skip, seen) = (self.in_file, self.seen);
+        self.in_file += 1;
+        self.seen += 1;
+        let before_start = match self.start {
+            Start::At(from) => file == from.file && skip < from.skip,
+            Start::Offset(n) => seen < n,
+        };
+        if before_start {
+            return false;
+        }
+        if self.taken.len() == self.limit {
+            self.next = Some(Position { version: self.version, file, skip });
+            return true;
+        }
+        self.taken.push(p);
+        false
+    }
+}
+
+impl Library {
+    /// A page of the rows, in stored order from `start`, that are among `matches` (every
+    /// row when `None`) and whose values are in every range; where the next page starts
+    /// (a cursor's `skip` counts the matching rows of its file before it, as for scans);
+    /// and, with `count`, how many rows match in all.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn ranged_page(
+        &self,
+        snapshot: &crate::cache::Snapshot,
+        names: &[String],
+        matches: Option<&[u64]>,
+        ranges: &[(std::sync::Arc<crate::ranges::Ranks>, (u32, u32))],
+        start: Start,
+        limit: usize,
+        count: bool,
+    ) -> Result<(Vec<RecordBatch>, Option<Position>, Option<u64>)> {
+        let version = snapshot.table.version().unwrap_or(0);
+        let admits = |p: u64| {
+            let (file, row) = ((p >> 32) as usize, (p & 0xffff_ffff) as usize);
+            ranges.iter().all(|(r, b)| r.admits(file, row, *b))
+        };
+        let first_file = match start {
+            Start::At(p) => p.file,
+            Start::Offset(_) => 0,
+        };
+        let mut walk = Walk {
+            start,
+            version,
+            limit,
+            taken: Vec::with_capacity(limit),
+            next: None,
+            file: usize::MAX,
+            in_file: 0,
+            seen: 0,
+        };
+        match matches {
+            Some(m) => {
+                let from = m.partition_point(|p| (p >> 32) < first_file as u64);
+                for &p in &m[from..] {
+                    if admits(p) && walk.visit(p) {
+                        break;
+                    }
+                }
+            }
+            None => {
+                'files: for (f, file) in snapshot.files.iter().enumerate().skip(first_file) {
+                    for r in 0..file.rows {
+                        let p = ((f as u64) << 32) | r;
+                        if admits(p) && walk.visit(p) {
+                            break 'files;
+                        }
+                    }
+                }
+            }
+        }
+        let total = count.then(|| match matches {
+            Some(m) => m.iter().filter(|&&p| admits(p)).count() as u64,
+            None => snapshot
+                .files
+                .iter()
+                .enumerate()
+                .map(|(f, file)| (0..file.rows).filter(|&r| admits(((f as u64) << 32) | r)).count() as u64)
+                .sum::<u64>(),
+        });
+        let batches = self.read_positions(snapshot, names, &walk.taken).await?;
+        Ok((batches, walk.next, total))
     }
 }
 

@@ -9,6 +9,7 @@ use deltalake::datafusion::common::{Column, ScalarValue};
 use deltalake::datafusion::functions::string::expr_fn::contains;
 use deltalake::datafusion::prelude::{Expr, SessionContext, lit};
 
+use crate::ranges::Start;
 use crate::values::{ColumnType, Value, parse};
 use crate::{LakeError, Library, Result};
 
@@ -455,75 +456,8 @@ impl Library {
         Ok(Some(out))
     }
 
-    /// A page of the rows, in stored order from `start`, that are among `matches` (every
-    /// row when `None`) and whose values are in every range; where the next page starts
-    /// (a cursor's `skip` counts the matching rows of its file before it, as for scans);
-    /// and, with `count`, how many rows match in all.
-    #[allow(clippy::too_many_arguments)]
-    async fn ranged_page(
-        &self,
-        snapshot: &crate::cache::Snapshot,
-        names: &[String],
-        matches: Option<&[u64]>,
-        ranges: &[(std::sync::Arc<crate::ranges::Ranks>, (u32, u32))],
-        start: Start,
-        limit: usize,
-        count: bool,
-    ) -> Result<(Vec<RecordBatch>, Option<Position>, Option<u64>)> {
-        let version = snapshot.table.version().unwrap_or(0);
-        let admits = |p: u64| {
-            let (file, row) = ((p >> 32) as usize, (p & 0xffff_ffff) as usize);
-            ranges.iter().all(|(r, b)| r.admits(file, row, *b))
-        };
-        let first_file = match start {
-            Start::At(p) => p.file,
-            Start::Offset(_) => 0,
-        };
-        let mut walk = Walk {
-            start,
-            version,
-            limit,
-            taken: Vec::with_capacity(limit),
-            next: None,
-            file: usize::MAX,
-            in_file: 0,
-            seen: 0,
-        };
-        match matches {
-            Some(m) => {
-                let from = m.partition_point(|p| (p >> 32) < first_file as u64);
-                for &p in &m[from..] {
-                    if admits(p) && walk.visit(p) {
-                        break;
-                    }
-                }
-            }
-            None => {
-                'files: for (f, file) in snapshot.files.iter().enumerate().skip(first_file) {
-                    for r in 0..file.rows {
-                        let p = ((f as u64) << 32) | r;
-                        if admits(p) && walk.visit(p) {
-                            break 'files;
-                        }
-                    }
-                }
-            }
-        }
-        let total = count.then(|| match matches {
-            Some(m) => m.iter().filter(|&&p| admits(p)).count() as u64,
-            None => snapshot
-                .files
-                .iter()
-                .enumerate()
-                .map(|(f, file)| (0..file.rows).filter(|&r| admits(((f as u64) << 32) | r)).count() as u64)
-                .sum::<u64>(),
-        });
-        let batches = self.read_positions(snapshot, names, &walk.taken).await?;
-        Ok((batches, walk.next, total))
-    }
-
     /// The rows at `positions` (sorted), file by file, each file reading only those rows.
-    async fn read_positions(
+    pub(crate) async fn read_positions(
         &self,
         snapshot: &crate::cache::Snapshot,
         names: &[String],
@@ -747,54 +681,6 @@ enum Pick<'a> {
     Range(usize, usize),
     /// These row indices, ascending.
     Rows(&'a [u32]),
-}
-
-/// Where a page in stored order starts: at a cursor's position, or after so many matching
-/// rows (an offset).
-#[derive(Debug, Clone, Copy)]
-enum Start {
-    At(Position),
-    Offset(usize),
-}
-
-/// Collects a page while matching positions go by in stored order.
-struct Walk {
-    start: Start,
-    version: u64,
-    limit: usize,
-    taken: Vec<u64>,
-    next: Option<Position>,
-    /// The file of the last position seen, the matches seen in it, and in all.
-    file: usize,
-    in_file: usize,
-    seen: usize,
-}
-
-impl Walk {
-    /// Takes in matching position `p`; `true` once the page is full and the next one's
-    /// start is known.
-    fn visit(&mut self, p: u64) -> bool {
-        let file = (p >> 32) as usize;
-        if file != self.file {
-            (self.file, self.in_file) = (file, 0);
-        }
-        let (skip, seen) = (self.in_file, self.seen);
-        self.in_file += 1;
-        self.seen += 1;
-        let before_start = match self.start {
-            Start::At(from) => file == from.file && skip < from.skip,
-            Start::Offset(n) => seen < n,
-        };
-        if before_start {
-            return false;
-        }
-        if self.taken.len() == self.limit {
-            self.next = Some(Position { version: self.version, file, skip });
-            return true;
-        }
-        self.taken.push(p);
-        false
-    }
 }
 
 /// The text an index keeps a value under (what Arrow's display gives, as for the file's
