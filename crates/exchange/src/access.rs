@@ -3,10 +3,11 @@
 
 use std::collections::BTreeMap;
 
+use time::OffsetDateTime;
 use tongshu_core::catalog::{CatalogEntry, EntryStatus, SharingType};
 use tongshu_core::masking::{Mask, MaskKey, MaskRule, Masks, mask_for};
 use tongshu_lake::{Condition, Op, RowPage, RowQuery};
-use tongshu_store::GrantRecord;
+use tongshu_store::{GrantRecord, Stamp};
 
 use crate::{Exchange, ExchangeError, Result};
 
@@ -16,9 +17,17 @@ pub struct Consumer {
     pub org_id: i64,
     pub app_id: Option<i64>,
     pub user_id: Option<i64>,
+    /// The store's change counters when the call was admitted (by [`Exchange::call`]);
+    /// `None` outside a call: [`Exchange::access`] reads them.
+    pub(crate) stamp: Option<Stamp>,
 }
 
 impl Consumer {
+    /// A department user acting for its organization.
+    pub fn user(org_id: i64, user_id: i64) -> Self {
+        Consumer { org_id, app_id: None, user_id: Some(user_id), stamp: None }
+    }
+
     /// Who this caller is for per-caller limits: its app, else its user, else its organization.
     pub fn key(&self) -> String {
         match (self.app_id, self.user_id) {
@@ -152,7 +161,7 @@ fn shape_scope(s: &ScopeCondition, q: &mut RowQuery) -> Result<()> {
 impl Exchange {
     /// The entry a table belongs to, if it is listed, and the table's columns in order (from
     /// the store's record of the table, kept current by every write: no Delta log read).
-    async fn shared_entry_of(&self, table: &str) -> Result<(CatalogEntry, Vec<String>)> {
+    pub(crate) async fn shared_entry_of(&self, table: &str) -> Result<(CatalogEntry, Vec<String>)> {
         let rec =
             self.store.get_table(table).await?.ok_or_else(|| ExchangeError::NotFound(format!("table {table}")))?;
         let entry_id = rec.entry_id.ok_or_else(|| ExchangeError::NotFound(format!("interface {table}")))?;
@@ -202,14 +211,6 @@ impl Exchange {
             .collect())
     }
 
-    /// What `who` may see of `table` now: its own organization everything in clear; anyone
-    /// else needs an active grant whose window holds now, for its app or for every app of
-    /// its organization (the newest such grant counts).
-    pub async fn access(&self, who: &Consumer, table: &str) -> Result<Access> {
-        let (entry, columns) = self.shared_entry_of(table).await?;
-        self.access_to(who, table, entry, columns).await
-    }
-
     /// What `who` may see of `columns` of an interface (a table or a view) of `entry`.
     pub(crate) async fn access_to(
         &self,
@@ -218,9 +219,22 @@ impl Exchange {
         entry: CatalogEntry,
         columns: Vec<String>,
     ) -> Result<Access> {
+        Ok(self.access_until(who, table, entry, columns, tongshu_core::now()).await?.0)
+    }
+
+    /// [`Self::access_to`] at `now`, and until when it holds by the clock: the end of the
+    /// grant, or the start of a newer grant that would then count (`None`: for ever).
+    pub(crate) async fn access_until(
+        &self,
+        who: &Consumer,
+        table: &str,
+        entry: CatalogEntry,
+        columns: Vec<String>,
+        now: OffsetDateTime,
+    ) -> Result<(Access, Option<OffsetDateTime>)> {
         if who.org_id == entry.org_id {
             let masks = Masks::clear(&columns);
-            return Ok(Access {
+            let access = Access {
                 table: table.to_owned(),
                 entry,
                 grant: None,
@@ -228,7 +242,8 @@ impl Exchange {
                 scope: vec![],
                 masks,
                 verify_items: vec![],
-            });
+            };
+            return Ok((access, None));
         }
         if entry.body.sharing.kind == SharingType::NotShared {
             return Err(ExchangeError::Forbidden(format!("{:?} is not shared", entry.body.name)));
@@ -236,21 +251,24 @@ impl Exchange {
         if let Some(basis) = self.store.negative_basis(entry.id).await? {
             return Err(ExchangeError::Forbidden(format!("{:?} is on the negative list: {basis}", entry.body.name)));
         }
-        let now = tongshu_core::now();
-        let grant = self
+        let grants: Vec<GrantRecord> = self
             .store
             .grants_for(who.org_id, entry.id)
             .await?
             .into_iter()
-            .filter(|g| g.valid_from <= now && now < g.valid_to)
             .filter(|g| g.app_id.is_none() || g.app_id == who.app_id)
-            .max_by_key(|g| g.id)
-            .ok_or_else(|| {
-                ExchangeError::Forbidden(format!(
-                    "no live grant of {:?} for your organization: request it in the sharing catalog",
-                    entry.body.name
-                ))
-            })?;
+            .collect();
+        let later =
+            grants.iter().filter(|g| g.valid_from > now && g.valid_to > g.valid_from).map(|g| g.valid_from).min();
+        let grant =
+            grants.into_iter().filter(|g| g.valid_from <= now && now < g.valid_to).max_by_key(|g| g.id).ok_or_else(
+                || {
+                    ExchangeError::Forbidden(format!(
+                        "no live grant of {:?} for your organization: request it in the sharing catalog",
+                        entry.body.name
+                    ))
+                },
+            )?;
         // The store decoded the grant's lists and scope, or refused it as corrupt.
         let (granted, clear, named, scope) =
             (&grant.items, &grant.clear_items, grant.verify_items.clone(), grant.row_filter.clone());
@@ -269,7 +287,9 @@ impl Exchange {
             Some(v) if !v.is_empty() => v,
             _ => items.iter().filter(|i| masks.hides(i)).cloned().collect(),
         };
-        Ok(Access { table: table.to_owned(), entry, grant: Some(grant), items, scope, masks, verify_items })
+        let until = later.map_or(grant.valid_to, |l| l.min(grant.valid_to));
+        let access = Access { table: table.to_owned(), entry, grant: Some(grant), items, scope, masks, verify_items };
+        Ok((access, Some(until)))
     }
 
     /// A page of rows as `access` allows: shaped, then masked.

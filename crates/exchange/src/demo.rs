@@ -73,7 +73,7 @@ impl Exchange {
         )
         .await?;
         // Calls through the interface, each in the evidence log.
-        let consumer = Consumer { org_id: ybj.org_id, app_id: None, user_id: Some(ybj.user_id) };
+        let consumer = Consumer::user(ybj.org_id, ybj.user_id);
         let access = self.access(&consumer, "gaj_huji_renkou").await?;
         for limit in [20, 50, 100] {
             let q = tongshu_lake::RowQuery { table: "gaj_huji_renkou".into(), limit, ..Default::default() };

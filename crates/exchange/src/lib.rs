@@ -8,6 +8,7 @@
 //! interface call goes through.
 
 mod access;
+mod admit;
 mod demo;
 mod export;
 mod lists;
@@ -116,6 +117,9 @@ pub struct Exchange {
     settings: ExchangeSettings,
     /// The group-commit writer of call records, started on the first call.
     calls: std::sync::Arc<std::sync::OnceLock<CallLog>>,
+    /// Apps and accesses as computed at a stamp of the store's change counters, reused
+    /// while the stamp holds (checked on every call: see `admit.rs`).
+    caches: std::sync::Arc<admit::Caches>,
 }
 
 /// Call records waiting to be written, each with who waits for it.
@@ -153,7 +157,15 @@ pub fn evidence_now(kind: &str) -> EvidenceFields {
 impl Exchange {
     pub fn new(store: MetaStore, library: Library, key: SecretKey, settings: ExchangeSettings) -> Self {
         let mask_secret = tongshu_core::masking::hmac_sm3(key.to_hex().as_bytes(), b"tongshu mask secret v1");
-        Self { store, library, key, mask_secret: std::sync::Arc::new(mask_secret), settings, calls: Default::default() }
+        Self {
+            store,
+            library,
+            key,
+            mask_secret: std::sync::Arc::new(mask_secret),
+            settings,
+            calls: Default::default(),
+            caches: Default::default(),
+        }
     }
 
     pub fn settings(&self) -> &ExchangeSettings {
@@ -244,72 +256,6 @@ impl Exchange {
             return Err(ExchangeError::invalid("per_minute", "quotas are whole numbers ≥ 0"));
         }
         Ok(self.store.set_app_quota(id, per_minute, per_day).await?)
-    }
-
-    /// Checks a signed call and returns its app: a known, unrevoked app key, a timestamp
-    /// within the clock window, a signature over exactly this request, and a nonce the app
-    /// has not used before (checked last, so forged calls cannot use up nonces).
-    pub async fn authenticate_signed(
-        &self,
-        s: &signing::Signed,
-        method: &str,
-        path: &str,
-        query: &str,
-        body: &[u8],
-    ) -> Result<AppRecord> {
-        let unauthorized = |m: &str| ExchangeError::Unauthorized(m.to_owned());
-        let app = self.store.exchange_app_by_key(&s.app_key).await?.ok_or_else(|| unauthorized("unknown app key"))?;
-        if app.revoked_at.is_some() {
-            return Err(unauthorized("this app key is revoked"));
-        }
-        let ts: i64 = s.timestamp.trim().parse().map_err(|_| unauthorized("the timestamp must be Unix seconds"))?;
-        let now = tongshu_core::now().unix_timestamp();
-        if (now - ts).abs() > self.settings.clock_skew_secs {
-            return Err(ExchangeError::Unauthorized(format!(
-                "stale timestamp: {}s from the platform's clock (at most {}s)",
-                now - ts,
-                self.settings.clock_skew_secs
-            )));
-        }
-        if s.nonce.trim().is_empty() || s.nonce.len() > 64 {
-            return Err(unauthorized("the nonce must be 1 to 64 characters"));
-        }
-        let secret =
-            self.key.open(&app.secret_sealed).map_err(|_| unauthorized("the app's secret cannot be opened"))?;
-        let text = signing::string_to_sign(method, path, query, body, &s.timestamp, &s.nonce);
-        if !signing::check(&secret, &text, &s.signature) {
-            return Err(unauthorized("bad signature"));
-        }
-        if !self.store.use_nonce(app.id, &s.nonce).await? {
-            return Err(unauthorized("nonce used before (replay)"));
-        }
-        Ok(app)
-    }
-
-    /// Counts a call of `caller` (an app key or a user) on `interface` against its quotas;
-    /// over a quota the answer says how many seconds to wait. The counts live in the
-    /// store, so every node counts against the same quota.
-    pub(crate) async fn take_quota(&self, caller: &str, app: Option<&AppRecord>, interface: &str) -> Result<()> {
-        let per_minute = app.and_then(|a| a.per_minute).unwrap_or(self.settings.per_minute);
-        let per_day = app.and_then(|a| a.per_day).unwrap_or(self.settings.per_day);
-        let now = tongshu_core::now().unix_timestamp();
-        // Days are Beijing days.
-        let (minute, day) = (now / 60, (now + 8 * 3600) / 86_400);
-        let windows = [
-            (format!("d:{day}"), per_day, (day + 1) * 86_400 - 8 * 3600),
-            (format!("m:{minute}"), per_minute, (minute + 1) * 60),
-        ];
-        match self.store.count_call(caller, interface, &windows).await? {
-            None => Ok(()),
-            Some(0) => {
-                let wait = 86_400 - ((now + 8 * 3600) % 86_400);
-                Err(ExchangeError::TooManyRequests(format!("{per_day} calls a day on {interface}"), wait as u64))
-            }
-            Some(_) => Err(ExchangeError::TooManyRequests(
-                format!("{per_minute} calls a minute on {interface}"),
-                (60 - now % 60) as u64,
-            )),
-        }
     }
 
     /// Writes the evidence record of one interface call, whatever its outcome, and returns

@@ -263,7 +263,7 @@ impl Exchange {
     /// Raises an objection against a table the caller's organization may read.
     pub async fn object(&self, who: &Principal, input: &ObjectionInput) -> Result<Objection> {
         department(who)?;
-        let consumer = crate::Consumer { org_id: who.org_id, app_id: None, user_id: Some(who.user_id) };
+        let consumer = crate::Consumer::user(who.org_id, who.user_id);
         let access = self.access(&consumer, &input.table).await?;
         if let Some(item) = &input.item
             && !access.items.contains(item)

@@ -9,7 +9,6 @@ use std::time::Instant;
 
 use tongshu_core::evidence::EvidenceFields;
 use tongshu_core::policy::Principal;
-use tongshu_store::AppRecord;
 
 use crate::access::Consumer;
 use crate::signing::{self, Signed};
@@ -62,9 +61,7 @@ impl Exchange {
             ..evidence_now("call")
         };
         let outcome = async {
-            let (consumer, app, key) = self.caller_of(&req).await.map_err(E::from)?;
-            (ev.org_id, ev.app_id, ev.user_id) = (Some(consumer.org_id), consumer.app_id, consumer.user_id);
-            self.take_quota(&key, app.as_ref(), req.subject).await.map_err(E::from)?;
+            let consumer = self.caller_of(&req, &mut ev).await.map_err(E::from)?;
             work(consumer).await
         }
         .await;
@@ -88,15 +85,17 @@ impl Exchange {
         }
     }
 
-    /// Who calls: the app whose signature verifies, else a department user; the key its
-    /// quota is counted under.
-    async fn caller_of(&self, req: &CallRequest<'_>) -> Result<(Consumer, Option<AppRecord>, String), ExchangeError> {
+    /// Who calls: the app whose signature verifies, else a department user; admitted
+    /// under its quota (counted under the app's key, or the user).
+    async fn caller_of(&self, req: &CallRequest<'_>, ev: &mut EvidenceFields) -> Result<Consumer, ExchangeError> {
         if let Some(signed) = &req.signed {
             let signed = signed.as_ref().map_err(|m| ExchangeError::Unauthorized(m.clone()))?;
-            let app = self.authenticate_signed(signed, req.method, req.path, req.query, req.body).await?;
-            let consumer = Consumer { org_id: app.org_id, app_id: Some(app.id), user_id: None };
-            let key = app.app_key.clone();
-            return Ok((consumer, Some(app), key));
+            // Once the signature holds, the record names the app, even of a call that its
+            // quota or a replayed nonce then refuses.
+            let (app, admitted) = self.admit_signed(signed, req).await?;
+            (ev.org_id, ev.app_id) = (Some(app.org_id), Some(app.id));
+            let stamp = admitted?;
+            return Ok(Consumer { org_id: app.org_id, app_id: Some(app.id), user_id: None, stamp: Some(stamp) });
         }
         let who = req.user.ok_or_else(|| {
             ExchangeError::Unauthorized("sign the call with an app key, or send a department user's token".into())
@@ -104,10 +103,9 @@ impl Exchange {
         if !who.is_government() {
             return Err(ExchangeError::Forbidden("data interfaces are for departments".into()));
         }
-        Ok((
-            Consumer { org_id: who.org_id, app_id: None, user_id: Some(who.user_id) },
-            None,
-            format!("user:{}", who.user_id),
-        ))
+        (ev.org_id, ev.user_id) = (Some(who.org_id), Some(who.user_id));
+        // The user's quota, counted in the store like an app's.
+        let stamp = self.admit(None, &format!("user:{}", who.user_id), req.subject).await?;
+        Ok(Consumer { org_id: who.org_id, app_id: None, user_id: Some(who.user_id), stamp: Some(stamp) })
     }
 }

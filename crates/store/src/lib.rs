@@ -29,6 +29,7 @@ pub use entries::{Dimension, EntryFilter, EntryPage};
 pub use evidence::EvidenceFilter;
 pub use exchange::{AppRecord, GrantChange, GrantRecord, NewGrant, NewShareRequest, RequestFilter, ShareRequest};
 pub use library::{ColumnStats, TableRecord};
+pub use limits::{Admission, Admitted, Stamp, Verdict};
 pub use lists::{CustomView, Demand, NewObjection, Objection, Responsibility};
 pub use metering::UsageRow;
 pub use portal::{

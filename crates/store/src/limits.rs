@@ -2,9 +2,176 @@
 //! and window (interface quotas, API-key rates) and verification misses per day.
 
 use crate::evidence::subject_among;
-use crate::{MetaStore, Result};
+use crate::{Backend, MetaStore, Result, ts};
+
+/// One interface call to admit (see [`MetaStore::admit_call`]).
+#[derive(Debug, Clone)]
+pub struct Admission<'a> {
+    /// The signed app and its nonce; `None` for a user's call (no nonce, no app quotas).
+    pub app: Option<(i64, &'a str)>,
+    /// Whom the quota counts: the app key or `user:<id>`.
+    pub caller: &'a str,
+    pub subject: &'a str,
+    /// The day and minute windows: key, default limit (an app's own quota replaces it; 0
+    /// or less is none), end in Unix seconds.
+    pub day: (&'a str, i64, i64),
+    pub minute: (&'a str, i64, i64),
+}
+
+/// Whether a call was admitted, and the store's change counters as they were.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Admitted {
+    pub verdict: Verdict,
+    pub day_limit: i64,
+    pub minute_limit: i64,
+    pub stamp: Stamp,
+}
+
+/// The outcome of an admission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Admitted,
+    /// The app does not exist (any more) or is revoked.
+    NoApp,
+    /// The nonce was used before: a replay.
+    Replay,
+    DayFull,
+    MinuteFull,
+}
+
+/// The catalog's and the exchange's change counters: whatever was computed from the
+/// store at one stamp is current for as long as the stamp is unchanged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub struct Stamp {
+    pub catalog: i64,
+    pub exchange: i64,
+}
+
+/// The stamp of the counters' rows (id, seq); a missing row reads -1 (never cached as
+/// current: every counter starts at 0).
+fn stamp_of(rows: &[(i64, i64)]) -> Stamp {
+    let seq = |id| rows.iter().find(|r| r.0 == id).map_or(-1, |r| r.1);
+    Stamp { catalog: seq(1), exchange: seq(2) }
+}
 
 impl MetaStore {
+    /// The change counters now (one read).
+    pub async fn stamp(&self) -> Result<Stamp> {
+        let rows: Vec<(i64, i64)> =
+            sqlx::query_as("SELECT id, seq FROM change_counter WHERE id IN (1, 2)").fetch_all(&self.pool).await?;
+        Ok(stamp_of(&rows))
+    }
+
+    /// Admits one interface call, all or nothing: the app is known and not revoked, its
+    /// nonce is new (and now used), and the day and minute windows have room (and now count
+    /// the call). On PostgreSQL this is one round trip (the function of migration 0012), so
+    /// the admission does not cost a call several trips to the shared store.
+    pub async fn admit_call(&self, a: &Admission<'_>) -> Result<Admitted> {
+        let at = ts(tongshu_core::now());
+        if self.backend == Backend::Postgres {
+            let (verdict, day_limit, minute_limit, catalog, exchange): (i32, i64, i64, i64, i64) =
+                sqlx::query_as("SELECT * FROM tongshu_admit_call($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
+                    .bind(a.app.map(|x| x.0))
+                    .bind(a.app.map(|x| x.1))
+                    .bind(&at)
+                    .bind(a.caller)
+                    .bind(a.subject)
+                    .bind(a.day.0)
+                    .bind(a.day.1)
+                    .bind(a.day.2)
+                    .bind(a.minute.0)
+                    .bind(a.minute.1)
+                    .bind(a.minute.2)
+                    .fetch_one(&self.pool)
+                    .await?;
+            let verdict = match verdict {
+                0 => Verdict::Admitted,
+                1 => Verdict::NoApp,
+                2 => Verdict::Replay,
+                3 => Verdict::DayFull,
+                _ => Verdict::MinuteFull,
+            };
+            return Ok(Admitted { verdict, day_limit, minute_limit, stamp: Stamp { catalog, exchange } });
+        }
+        // SQLite is in the process: the same steps in one transaction, whose first statement
+        // writes (a transaction that reads first cannot always turn into a writer under
+        // concurrent writers: SQLITE_BUSY).
+        let mut tx = self.pool.begin().await?;
+        let (mut day_limit, mut minute_limit) = (a.day.1, a.minute.1);
+        let mut stamp = None;
+        if let Some((app, nonce)) = a.app {
+            let used = sqlx::query(
+                "INSERT INTO exchange_nonces (app_id, nonce, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            )
+            .bind(app)
+            .bind(nonce)
+            .bind(&at)
+            .execute(&mut *tx)
+            .await?;
+            let now = self.stamp_in(&mut tx).await?;
+            stamp = Some(now);
+            let row: Option<(Option<i64>, Option<i64>, Option<String>)> =
+                sqlx::query_as("SELECT per_day, per_minute, revoked_at FROM exchange_apps WHERE id = $1")
+                    .bind(app)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let Some((per_day, per_minute, None)) = row else {
+                // Nothing of a revoked app's call is kept.
+                return Ok(Admitted { verdict: Verdict::NoApp, day_limit, minute_limit, stamp: now });
+            };
+            (day_limit, minute_limit) = (per_day.unwrap_or(day_limit), per_minute.unwrap_or(minute_limit));
+            if used.rows_affected() == 0 {
+                return Ok(Admitted { verdict: Verdict::Replay, day_limit, minute_limit, stamp: now });
+            }
+        }
+        for (window, limit, full) in
+            [(a.day, day_limit, Verdict::DayFull), (a.minute, minute_limit, Verdict::MinuteFull)]
+        {
+            let limit = if limit <= 0 { i64::MAX } else { limit };
+            let counted = sqlx::query(
+                "INSERT INTO call_windows (caller, subject, window_key, calls, until) VALUES ($1, $2, $3, 1, $5)
+                 ON CONFLICT (caller, subject, window_key) DO UPDATE SET calls = call_windows.calls + 1
+                 WHERE call_windows.calls < $4",
+            )
+            .bind(a.caller)
+            .bind(a.subject)
+            .bind(window.0)
+            .bind(limit)
+            .bind(window.2)
+            .execute(&mut *tx)
+            .await?;
+            let now = match stamp {
+                Some(s) => s,
+                None => self.stamp_in(&mut tx).await?,
+            };
+            stamp = Some(now);
+            if counted.rows_affected() == 0 {
+                // The windows count nothing; the nonce stays used (a replay stays refused).
+                drop(tx);
+                if let Some((app, nonce)) = a.app {
+                    sqlx::query(
+                        "INSERT INTO exchange_nonces (app_id, nonce, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(app)
+                    .bind(nonce)
+                    .bind(&at)
+                    .execute(&self.pool)
+                    .await?;
+                }
+                return Ok(Admitted { verdict: full, day_limit, minute_limit, stamp: now });
+            }
+        }
+        tx.commit().await?;
+        let stamp = stamp.unwrap_or_default();
+        Ok(Admitted { verdict: Verdict::Admitted, day_limit, minute_limit, stamp })
+    }
+
+    async fn stamp_in(&self, tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<Stamp> {
+        let rows: Vec<(i64, i64)> =
+            sqlx::query_as("SELECT id, seq FROM change_counter WHERE id IN (1, 2)").fetch_all(&mut **tx).await?;
+        Ok(stamp_of(&rows))
+    }
+
     /// Counts one call of `caller` on `subject` in each of `windows` (key, limit, end in
     /// Unix seconds; a limit of 0 is none), all or nothing, in one transaction on the
     /// shared store: `Ok(None)` when every window had room (each now counts the call),

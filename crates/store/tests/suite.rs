@@ -485,6 +485,47 @@ async fn exchange_requests_grants_lists_and_metering(store: MetaStore) {
     store.set_app_quota(app.id, Some(5), None).await.unwrap();
     assert_eq!(store.exchange_app(app.id).await.unwrap().per_minute, Some(5));
 
+    // One admission decides the app, the nonce and both windows; a change of an app (or a
+    // grant, or the negative list) moves the exchange's counter.
+    let before = store.stamp().await.unwrap();
+    store.set_app_quota(app.id, Some(2), Some(3)).await.unwrap();
+    let after = store.stamp().await.unwrap();
+    assert!(after.exchange > before.exchange && after.catalog == before.catalog, "{before:?} {after:?}");
+    let admit = |nonce: &'static str, minute: &'static str| {
+        let store = store.clone();
+        async move {
+            let a = tongshu_store::Admission {
+                app: Some((app.id, nonce)),
+                caller: "tsa_x",
+                subject: "table:t",
+                day: ("d:1", 100, i64::MAX),
+                minute: (minute, 100, i64::MAX),
+            };
+            store.admit_call(&a).await.unwrap()
+        }
+    };
+    use tongshu_store::Verdict::*;
+    let first = admit("a1", "m:1").await;
+    assert_eq!((first.verdict, first.day_limit, first.minute_limit), (Admitted, 3, 2), "the app's own quotas");
+    assert_eq!(first.stamp, after);
+    assert_eq!(admit("a1", "m:1").await.verdict, Replay);
+    assert_eq!(admit("a2", "m:1").await.verdict, Admitted);
+    assert_eq!(admit("a3", "m:1").await.verdict, MinuteFull, "two a minute");
+    assert_eq!(admit("a3", "m:2").await.verdict, Replay, "a refused call's nonce stays used");
+    assert_eq!(admit("a4", "m:2").await.verdict, Admitted, "the minute refused gave its day count back");
+    assert_eq!(admit("a5", "m:3").await.verdict, DayFull, "three a day");
+    let user = tongshu_store::Admission {
+        app: None,
+        caller: "user:1",
+        subject: "table:t",
+        day: ("d:1", 1, i64::MAX),
+        minute: ("m:1", 0, i64::MAX),
+    };
+    assert_eq!(store.admit_call(&user).await.unwrap().verdict, Admitted);
+    assert_eq!(store.admit_call(&user).await.unwrap().verdict, DayFull, "the defaults hold for a user");
+    store.revoke_exchange_app(app.id).await.unwrap();
+    assert_eq!(admit("a6", "m:4").await.verdict, NoApp, "revoked");
+
     // The lists and objections.
     let d = store.insert_demand(other.id, uid, "需求", "说明").await.unwrap();
     let d = store.update_demand(d.id, &["open"], "assigned", Some(dept.id), None, None, None).await.unwrap();

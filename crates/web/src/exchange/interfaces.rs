@@ -58,7 +58,7 @@ pub async fn interface_openapi(
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let who = caller.required()?;
-    let consumer = Consumer { org_id: who.org_id, app_id: None, user_id: Some(who.user_id) };
+    let consumer = Consumer::user(who.org_id, who.user_id);
     let access = state.exchange.access(&consumer, &name).await?;
     Ok(Json(interface_doc(&name, &access, false)))
 }

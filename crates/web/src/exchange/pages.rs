@@ -325,7 +325,7 @@ pub async fn view(State(state): State<AppState>, caller: Caller, Path(name): Pat
 async fn interface_page(state: &AppState, caller: &Caller, name: &str, view: bool) -> Response {
     let run = async {
         let p = caller.required()?;
-        let consumer = Consumer { org_id: p.org_id, app_id: None, user_id: Some(p.user_id) };
+        let consumer = Consumer::user(p.org_id, p.user_id);
         let (access, sql) = if view {
             let (v, access, _) = state.exchange.view_access(&consumer, name).await?;
             (access, Some(v.sql))

@@ -67,3 +67,55 @@ async fn an_api_keys_rate_and_revocation_hold_across_two_nodes() {
     let r = client().get(format!("{node2}{rows}")).bearer_auth(&key).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn what_one_node_changes_of_a_grant_the_other_applies_at_the_next_call() {
+    let app = spawn_keyed(1000, 1000).await;
+    let node2 = format!("http://{}", app.second_node().await);
+    let (entry_id, table, _) = provider_table(&app).await;
+    let consumer = app.sign_in("consumer.ybj", "Consumer@2026").await;
+    let admin = app.sign_in("admin", "Admin@2026").await;
+    let officer = app.sign_in("officer.gaj", "Officer@2026").await;
+    let answered = crate::sharing::granted(&app, &consumer, entry_id, json!({"approve": true})).await;
+    let grant_id = answered["grant_id"].as_i64().unwrap();
+    let (_, created) = consumer.post(&app, "/api/v1/exchange/apps", json!({"name": "缓存"})).await;
+    let signed = SignedApp {
+        key: created["app"]["app_key"].as_str().unwrap().into(),
+        secret: created["secret"].as_str().unwrap().into(),
+    };
+    let rows = format!("/api/v1/exchange/tables/{table}/rows?limit=1");
+    let mut n = 0;
+    let mut call = async |base: &str| {
+        n += 1;
+        signed.call_at(base, "GET", &rows, "", now(), &format!("c{n}")).await.0
+    };
+    // Node 2 has worked out this caller's access (twice, so it keeps it).
+    assert_eq!(call(&node2).await, StatusCode::OK);
+    assert_eq!(call(&node2).await, StatusCode::OK);
+    let r = consumer.client.get(format!("{node2}{rows}")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "the consumer's own session on node 2");
+
+    // On the negative list through node 1: node 2 refuses the next call, and serves again
+    // once the entry is taken off the list.
+    let (status, added) = admin
+        .post(&app, "/api/v1/exchange/negative", json!({"entry_id": entry_id, "legal_basis": "涉及国家秘密"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{added}");
+    assert_eq!(call(&node2).await, StatusCode::FORBIDDEN);
+    let (_, list) = admin.get(&app, "/api/v1/exchange/negative").await;
+    assert_eq!(list["entries"][0]["entry_id"], entry_id, "{list}");
+    let id = entry_id;
+    let (status, _) = admin.send(&app, reqwest::Method::DELETE, &format!("/api/v1/exchange/negative/{id}"), None).await;
+    assert!(status.is_success(), "{status}");
+    assert_eq!(call(&node2).await, StatusCode::OK);
+
+    // Revoked through node 1: node 2 refuses the next signed call and the next user call.
+    let (status, _) = officer
+        .post(&app, &format!("/api/v1/exchange/grants/{grant_id}/revoke"), json!({"reason": "用途已完成"}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(call(&node2).await, StatusCode::FORBIDDEN);
+    // (Cookies do not depend on the port: the session holds on node 2 too.)
+    let r = consumer.client.get(format!("{node2}{rows}")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}
