@@ -93,9 +93,9 @@ fn unauthorized(m: &str) -> ExchangeError {
 
 impl Exchange {
     /// Checks a signed call and admits it: a known, unrevoked app key, a timestamp within
-    /// the clock window, a signature over exactly this request, a nonce the app has not
-    /// used before (used only once the signature holds, so forged calls cannot use up
-    /// nonces), and room in the app's quotas on `subject`. Returns the app whose signature
+    /// the clock window, a signature over exactly this request, and room in the app's
+    /// quotas on `subject`. (The nonce is used with the call's evidence record, so only
+    /// once the signature holds: forged calls cannot use up nonces.) Returns the app whose signature
     /// holds and whether it was admitted (with the stamp it was admitted at).
     pub(crate) async fn admit_signed(
         &self,
@@ -122,7 +122,7 @@ impl Exchange {
         if !signing::check(&known.secret, &text, &s.signature) {
             return Err(unauthorized("bad signature"));
         }
-        let admitted = match self.admit(Some((known.app.id, s.nonce.as_str())), &known.app.app_key, req.subject).await {
+        let admitted = match self.admit(Some(known.app.id), &known.app.app_key, req.subject).await {
             Ok(stamp) => stamp,
             Err(refused) => return Ok((known.app, Err(refused))),
         };
@@ -152,11 +152,11 @@ impl Exchange {
         Ok(known)
     }
 
-    /// Counts a call of `caller` (an app key with its nonce, or a user) on `interface`
+    /// Counts a call of `caller` (an app key, or a user) on `interface`
     /// against its quotas, in one round trip; over a quota the answer says how many
     /// seconds to wait. The counts live in the store, so every node counts against the
     /// same quota.
-    pub(crate) async fn admit(&self, app: Option<(i64, &str)>, caller: &str, interface: &str) -> Result<Stamp> {
+    pub(crate) async fn admit(&self, app: Option<i64>, caller: &str, interface: &str) -> Result<Stamp> {
         let now = tongshu_core::now().unix_timestamp();
         // Days are Beijing days.
         let (minute, day) = (now / 60, (now + 8 * 3600) / 86_400);
@@ -174,7 +174,6 @@ impl Exchange {
         match admitted.verdict {
             Verdict::Admitted => Ok(admitted.stamp),
             Verdict::NoApp => Err(unauthorized("this app key is revoked")),
-            Verdict::Replay => Err(unauthorized("nonce used before (replay)")),
             Verdict::DayFull => Err(ExchangeError::TooManyRequests(
                 format!("{} calls a day on {interface}", admitted.day_limit),
                 (86_400 - ((now + 8 * 3600) % 86_400)) as u64,

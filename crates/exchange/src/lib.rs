@@ -122,8 +122,12 @@ pub struct Exchange {
     caches: std::sync::Arc<admit::Caches>,
 }
 
-/// Call records waiting to be written, each with who waits for it.
-type CallLog = tokio::sync::mpsc::Sender<(EvidenceFields, tokio::sync::oneshot::Sender<Result<(), String>>)>;
+/// A call record waiting to be written, with the signed call's nonce (app, nonce) and who
+/// waits for it (told whether the call stands, or was a replay).
+type Queued = (EvidenceFields, Option<(i64, String)>, tokio::sync::oneshot::Sender<Result<bool, String>>);
+
+/// Call records waiting to be written.
+type CallLog = tokio::sync::mpsc::Sender<Queued>;
 
 /// Most call records written in one transaction.
 const CALLS_PER_COMMIT: usize = 64;
@@ -261,13 +265,12 @@ impl Exchange {
     /// Writes the evidence record of one interface call, whatever its outcome, and returns
     /// once it is committed. Records of concurrent calls are committed together (up to
     /// [`CALLS_PER_COMMIT`] per transaction), so the chain's head lock is taken once per
-    /// group rather than once per call; a failed group fails every call in it.
-    pub(crate) async fn record_call(&self, fields: EvidenceFields) -> Result<()> {
+    /// group rather than once per call; a failed group fails every call in it. A signed
+    /// call's nonce is used in the same transaction: a replay is recorded as refused and
+    /// answers 401 (its answer is withheld).
+    pub(crate) async fn record_call(&self, fields: EvidenceFields, nonce: Option<(i64, String)>) -> Result<()> {
         let log = self.calls.get_or_init(|| {
-            let (tx, mut rx) = tokio::sync::mpsc::channel::<(
-                EvidenceFields,
-                tokio::sync::oneshot::Sender<Result<(), String>>,
-            )>(4 * CALLS_PER_COMMIT);
+            let (tx, mut rx) = tokio::sync::mpsc::channel::<Queued>(4 * CALLS_PER_COMMIT);
             let store = self.store.clone();
             tokio::spawn(async move {
                 while let Some(first) = rx.recv().await {
@@ -278,10 +281,18 @@ impl Exchange {
                             Err(_) => break,
                         }
                     }
-                    let fields: Vec<EvidenceFields> = group.iter().map(|(f, _)| f.clone()).collect();
-                    let written = store.append_evidence_batch(&fields).await.map(|_| ()).map_err(|e| e.to_string());
-                    for (_, done) in group {
-                        let _ = done.send(written.clone());
+                    let calls: Vec<_> = group.iter().map(|(f, n, _)| (f.clone(), n.clone())).collect();
+                    match store.append_calls(&calls).await {
+                        Ok(stands) => {
+                            for ((_, _, done), stands) in group.into_iter().zip(stands) {
+                                let _ = done.send(Ok(stands));
+                            }
+                        }
+                        Err(e) => {
+                            for (_, _, done) in group {
+                                let _ = done.send(Err(e.to_string()));
+                            }
+                        }
                     }
                 }
             });
@@ -290,10 +301,12 @@ impl Exchange {
         let (done, wait) = tokio::sync::oneshot::channel();
         let fields = EvidenceFields { kind: "call".into(), ..fields };
         let lost = || ExchangeError::Store(StoreError::Corrupt("the evidence writer stopped".into()));
-        log.send((fields, done)).await.map_err(|_| lost())?;
-        wait.await
+        log.send((fields, nonce, done)).await.map_err(|_| lost())?;
+        let stands = wait
+            .await
             .map_err(|_| lost())?
-            .map_err(|e| ExchangeError::Store(StoreError::Corrupt(format!("evidence not written: {e}"))))
+            .map_err(|e| ExchangeError::Store(StoreError::Corrupt(format!("evidence not written: {e}"))))?;
+        if stands { Ok(()) } else { Err(ExchangeError::Unauthorized("nonce used before (replay)".into())) }
     }
 
     /// Every `every`: reminds and escalates due requests, anchors the evidence chain's head

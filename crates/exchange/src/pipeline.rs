@@ -76,8 +76,14 @@ impl Exchange {
                 Err(e)
             }
         };
-        match self.record_call(ev).await {
+        // The nonce is used once the signature held (the record then names the app).
+        let nonce = match (&req.signed, ev.app_id) {
+            (Some(Ok(signed)), Some(app)) => Some((app, signed.nonce.clone())),
+            _ => None,
+        };
+        match self.record_call(ev, nonce).await {
             Ok(()) => result,
+            Err(ExchangeError::Unauthorized(m)) => Err(E::from(ExchangeError::Unauthorized(m))),
             Err(e) => {
                 tracing::error!(error = %e, subject = req.subject, "evidence not written, answer withheld");
                 Err(E::from(e))

@@ -48,42 +48,10 @@ fn evidence_from(r: &AnyRow) -> Result<EvidenceRecord> {
 
 /// Appends one evidence record inside `tx`: locks the head, chains, inserts, moves the head.
 pub(crate) async fn append(tx: &mut Transaction<'_, Any>, fields: &EvidenceFields) -> Result<EvidenceRecord> {
-    // The UPDATE takes the head's row lock (PostgreSQL) or the write lock (SQLite) first, so
-    // concurrent appends queue here and number their records one after another.
-    sqlx::query("UPDATE evidence_head SET seq = seq WHERE id = 1").execute(&mut **tx).await?;
-    let (seq, prev): (i64, String) =
-        sqlx::query_as("SELECT seq, hash FROM evidence_head WHERE id = 1").fetch_one(&mut **tx).await?;
-    let seq = seq + 1;
-    let hash = chain_hash(seq, fields, &prev);
-    let f = fields;
-    sqlx::query(
-        "INSERT INTO evidence (seq, at, kind, org_id, app_id, user_id, subject, request_hash, rows_out, bytes_out,
-             status, duration_ms, detail, prev_hash, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-    )
-    .bind(seq)
-    .bind(&f.at)
-    .bind(&f.kind)
-    .bind(f.org_id)
-    .bind(f.app_id)
-    .bind(f.user_id)
-    .bind(&f.subject)
-    .bind(&f.request_hash)
-    .bind(f.rows_out)
-    .bind(f.bytes_out)
-    .bind(f.status)
-    .bind(f.duration_ms)
-    .bind(&f.detail)
-    .bind(&prev)
-    .bind(&hash)
-    .execute(&mut **tx)
-    .await?;
-    sqlx::query("UPDATE evidence_head SET seq = $1, hash = $2 WHERE id = 1")
-        .bind(seq)
-        .bind(&hash)
-        .execute(&mut **tx)
-        .await?;
-    Ok(EvidenceRecord { seq, fields: fields.clone(), prev_hash: prev, hash })
+    // The head's row lock (PostgreSQL) or the write lock (SQLite) is taken first, so
+    // concurrent appends queue there and number their records one after another.
+    let mut one = append_all(tx, std::slice::from_ref(fields)).await?;
+    one.pop().ok_or_else(|| crate::StoreError::Corrupt("an evidence append wrote nothing".into()))
 }
 
 /// A list of subjects as `AND subject IN ($first, $first+1, ...)` (the caller binds them in
@@ -112,14 +80,133 @@ impl MetaStore {
     /// chain's head is locked once for all of them. All are written, or none.
     pub async fn append_evidence_batch(&self, batch: &[EvidenceFields]) -> Result<Vec<EvidenceRecord>> {
         let mut tx = self.pool.begin().await?;
-        let mut out = Vec::with_capacity(batch.len());
-        for fields in batch {
-            out.push(append(&mut tx, fields).await?);
-        }
+        let out = append_all(&mut tx, batch).await?;
         tx.commit().await?;
         Ok(out)
     }
 
+    /// Writes the evidence records of a group of interface calls in one transaction, using
+    /// each signed call's nonce (app, nonce) in the same transaction: a call whose nonce was
+    /// used before (by an earlier call, or by one before it in the group) is a replay; its
+    /// record is written as refused (401, nothing out) and its answer must be withheld.
+    /// Answers, per call, whether it stands as given (`false`: a replay).
+    pub async fn append_calls(&self, batch: &[(EvidenceFields, Option<(i64, String)>)]) -> Result<Vec<bool>> {
+        let mut tx = self.pool.begin().await?;
+        let mut stands = vec![true; batch.len()];
+        let mut seen = std::collections::HashSet::new();
+        let mut asked = Vec::new();
+        for (i, (_, nonce)) in batch.iter().enumerate() {
+            if let Some(n) = nonce {
+                if seen.insert(n) {
+                    asked.push((i, n));
+                } else {
+                    stands[i] = false;
+                }
+            }
+        }
+        let at = crate::ts(tongshu_core::now());
+        for chunk in asked.chunks(200) {
+            let values: Vec<String> =
+                (0..chunk.len()).map(|i| format!("(${}, ${}, ${})", i * 3 + 1, i * 3 + 2, i * 3 + 3)).collect();
+            let sql = format!(
+                "INSERT INTO exchange_nonces (app_id, nonce, at) VALUES {} ON CONFLICT DO NOTHING RETURNING app_id, nonce",
+                values.join(", ")
+            );
+            let mut q = sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql));
+            for (_, (app, nonce)) in chunk {
+                q = q.bind(*app).bind(nonce.as_str()).bind(&at);
+            }
+            let used: std::collections::HashSet<(i64, String)> = q.fetch_all(&mut *tx).await?.into_iter().collect();
+            for (i, n) in chunk {
+                if !used.contains(*n) {
+                    stands[*i] = false;
+                }
+            }
+        }
+        let fields: Vec<EvidenceFields> = batch
+            .iter()
+            .zip(&stands)
+            .map(|((f, _), ok)| {
+                if *ok {
+                    f.clone()
+                } else {
+                    EvidenceFields {
+                        status: 401,
+                        rows_out: 0,
+                        bytes_out: 0,
+                        detail: "nonce used before (replay)".into(),
+                        ..f.clone()
+                    }
+                }
+            })
+            .collect();
+        append_all(&mut tx, &fields).await?;
+        tx.commit().await?;
+        Ok(stands)
+    }
+}
+
+/// Appends `batch` in order in `tx`: the chain's head is locked and read once, the records
+/// inserted together, the head moved once.
+async fn append_all(tx: &mut Transaction<'_, Any>, batch: &[EvidenceFields]) -> Result<Vec<EvidenceRecord>> {
+    sqlx::query("UPDATE evidence_head SET seq = seq WHERE id = 1").execute(&mut **tx).await?;
+    let (mut seq, mut prev): (i64, String) =
+        sqlx::query_as("SELECT seq, hash FROM evidence_head WHERE id = 1").fetch_one(&mut **tx).await?;
+    let mut out = Vec::with_capacity(batch.len());
+    for fields in batch {
+        seq += 1;
+        let hash = chain_hash(seq, fields, &prev);
+        out.push(EvidenceRecord {
+            seq,
+            fields: fields.clone(),
+            prev_hash: std::mem::replace(&mut prev, hash.clone()),
+            hash,
+        });
+    }
+    // One INSERT for the group (its text depends only on the group's size).
+    for chunk in out.chunks(64) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let p: Vec<String> = (1..=15).map(|k| format!("${}", i * 15 + k)).collect();
+                format!("({})", p.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO evidence (seq, at, kind, org_id, app_id, user_id, subject, request_hash, rows_out, bytes_out,
+                     status, duration_ms, detail, prev_hash, hash) VALUES {}",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for r in chunk {
+            let f = &r.fields;
+            q = q
+                .bind(r.seq)
+                .bind(&f.at)
+                .bind(&f.kind)
+                .bind(f.org_id)
+                .bind(f.app_id)
+                .bind(f.user_id)
+                .bind(&f.subject)
+                .bind(&f.request_hash)
+                .bind(f.rows_out)
+                .bind(f.bytes_out)
+                .bind(f.status)
+                .bind(f.duration_ms)
+                .bind(&f.detail)
+                .bind(&r.prev_hash)
+                .bind(&r.hash);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    sqlx::query("UPDATE evidence_head SET seq = $1, hash = $2 WHERE id = 1")
+        .bind(seq)
+        .bind(&prev)
+        .execute(&mut **tx)
+        .await?;
+    Ok(out)
+}
+
+impl MetaStore {
     /// Evidence records after `after_seq`, in order, at most `limit`.
     pub async fn evidence_page(&self, after_seq: i64, limit: i64) -> Result<Vec<EvidenceRecord>> {
         let rows = sqlx::query("SELECT * FROM evidence WHERE seq > $1 ORDER BY seq LIMIT $2")

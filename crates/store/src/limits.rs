@@ -2,13 +2,13 @@
 //! and window (interface quotas, API-key rates) and verification misses per day.
 
 use crate::evidence::subject_among;
-use crate::{Backend, MetaStore, Result, ts};
+use crate::{Backend, MetaStore, Result};
 
 /// One interface call to admit (see [`MetaStore::admit_call`]).
 #[derive(Debug, Clone)]
 pub struct Admission<'a> {
-    /// The signed app and its nonce; `None` for a user's call (no nonce, no app quotas).
-    pub app: Option<(i64, &'a str)>,
+    /// The signed app; `None` for a user's call (no app quotas).
+    pub app: Option<i64>,
     /// Whom the quota counts: the app key or `user:<id>`.
     pub caller: &'a str,
     pub subject: &'a str,
@@ -33,8 +33,6 @@ pub enum Verdict {
     Admitted,
     /// The app does not exist (any more) or is revoked.
     NoApp,
-    /// The nonce was used before: a replay.
-    Replay,
     DayFull,
     MinuteFull,
 }
@@ -62,18 +60,17 @@ impl MetaStore {
         Ok(stamp_of(&rows))
     }
 
-    /// Admits one interface call, all or nothing: the app is known and not revoked, its
-    /// nonce is new (and now used), and the day and minute windows have room (and now count
-    /// the call). On PostgreSQL this is one round trip (the function of migration 0012), so
-    /// the admission does not cost a call several trips to the shared store.
+    /// Admits one interface call, all or nothing: the app is known and not revoked, and
+    /// the day and minute windows have room (and now count the call; a window without a
+    /// limit counts nothing). On PostgreSQL this is one round trip (the function of
+    /// migration 0012), so the admission does not cost a call several trips to the shared
+    /// store. The call's nonce is used where its evidence record is written
+    /// ([`MetaStore::append_calls`]).
     pub async fn admit_call(&self, a: &Admission<'_>) -> Result<Admitted> {
-        let at = ts(tongshu_core::now());
         if self.backend == Backend::Postgres {
             let (verdict, day_limit, minute_limit, catalog, exchange): (i32, i64, i64, i64, i64) =
-                sqlx::query_as("SELECT * FROM tongshu_admit_call($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
-                    .bind(a.app.map(|x| x.0))
-                    .bind(a.app.map(|x| x.1))
-                    .bind(&at)
+                sqlx::query_as("SELECT * FROM tongshu_admit_call($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+                    .bind(a.app)
                     .bind(a.caller)
                     .bind(a.subject)
                     .bind(a.day.0)
@@ -87,47 +84,38 @@ impl MetaStore {
             let verdict = match verdict {
                 0 => Verdict::Admitted,
                 1 => Verdict::NoApp,
-                2 => Verdict::Replay,
                 3 => Verdict::DayFull,
                 _ => Verdict::MinuteFull,
             };
             return Ok(Admitted { verdict, day_limit, minute_limit, stamp: Stamp { catalog, exchange } });
         }
-        // SQLite is in the process: the same steps in one transaction, whose first statement
-        // writes (a transaction that reads first cannot always turn into a writer under
-        // concurrent writers: SQLITE_BUSY).
-        let mut tx = self.pool.begin().await?;
+        // SQLite is in the process: the same steps in one transaction.
         let (mut day_limit, mut minute_limit) = (a.day.1, a.minute.1);
-        let mut stamp = None;
-        if let Some((app, nonce)) = a.app {
-            let used = sqlx::query(
-                "INSERT INTO exchange_nonces (app_id, nonce, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-            )
-            .bind(app)
-            .bind(nonce)
-            .bind(&at)
-            .execute(&mut *tx)
-            .await?;
-            let now = self.stamp_in(&mut tx).await?;
-            stamp = Some(now);
+        if let Some(app) = a.app {
             let row: Option<(Option<i64>, Option<i64>, Option<String>)> =
                 sqlx::query_as("SELECT per_day, per_minute, revoked_at FROM exchange_apps WHERE id = $1")
                     .bind(app)
-                    .fetch_optional(&mut *tx)
+                    .fetch_optional(&self.pool)
                     .await?;
             let Some((per_day, per_minute, None)) = row else {
-                // Nothing of a revoked app's call is kept.
-                return Ok(Admitted { verdict: Verdict::NoApp, day_limit, minute_limit, stamp: now });
+                let stamp = self.stamp().await?;
+                return Ok(Admitted { verdict: Verdict::NoApp, day_limit, minute_limit, stamp });
             };
             (day_limit, minute_limit) = (per_day.unwrap_or(day_limit), per_minute.unwrap_or(minute_limit));
-            if used.rows_affected() == 0 {
-                return Ok(Admitted { verdict: Verdict::Replay, day_limit, minute_limit, stamp: now });
-            }
         }
-        for (window, limit, full) in
-            [(a.day, day_limit, Verdict::DayFull), (a.minute, minute_limit, Verdict::MinuteFull)]
-        {
-            let limit = if limit <= 0 { i64::MAX } else { limit };
+        let limited: Vec<_> = [(a.day, day_limit, Verdict::DayFull), (a.minute, minute_limit, Verdict::MinuteFull)]
+            .into_iter()
+            .filter(|w| w.1 > 0)
+            .collect();
+        if limited.is_empty() {
+            let stamp = self.stamp().await?;
+            return Ok(Admitted { verdict: Verdict::Admitted, day_limit, minute_limit, stamp });
+        }
+        // The first statement writes: a transaction that reads first cannot always turn
+        // into a writer under concurrent writers (SQLITE_BUSY).
+        let mut tx = self.pool.begin().await?;
+        let mut stamp = None;
+        for (window, limit, full) in limited {
             let counted = sqlx::query(
                 "INSERT INTO call_windows (caller, subject, window_key, calls, until) VALUES ($1, $2, $3, 1, $5)
                  ON CONFLICT (caller, subject, window_key) DO UPDATE SET calls = call_windows.calls + 1
@@ -146,24 +134,12 @@ impl MetaStore {
             };
             stamp = Some(now);
             if counted.rows_affected() == 0 {
-                // The windows count nothing; the nonce stays used (a replay stays refused).
-                drop(tx);
-                if let Some((app, nonce)) = a.app {
-                    sqlx::query(
-                        "INSERT INTO exchange_nonces (app_id, nonce, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                    )
-                    .bind(app)
-                    .bind(nonce)
-                    .bind(&at)
-                    .execute(&self.pool)
-                    .await?;
-                }
+                // Nothing counted: the transaction is rolled back.
                 return Ok(Admitted { verdict: full, day_limit, minute_limit, stamp: now });
             }
         }
         tx.commit().await?;
-        let stamp = stamp.unwrap_or_default();
-        Ok(Admitted { verdict: Verdict::Admitted, day_limit, minute_limit, stamp })
+        Ok(Admitted { verdict: Verdict::Admitted, day_limit, minute_limit, stamp: stamp.unwrap_or_default() })
     }
 
     async fn stamp_in(&self, tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<Stamp> {
