@@ -252,10 +252,11 @@ impl Library {
             };
             return Ok(RowPage { fields, batches, total, next });
         }
-        // Pages by offset in stored order (CKAN's datastore_search, the row API's offset):
-        // found by position in the current version, so a deep page costs what a first one
-        // does; filters that memory cannot answer are left to the scan below.
-        if sort.is_empty() && !q.distinct && q.offset > 0 {
+        // Pages by offset in stored order (CKAN's datastore_search, the row API's offset,
+        // first pages included): found by position in the current version, so a deep page
+        // costs what a first one does; filters that memory cannot answer are left to the
+        // scan below.
+        if sort.is_empty() && !q.distinct {
             let version = table.version().unwrap_or(0);
             let snapshot = self.snapshot(&q.table, version).await?;
             if let Some(page) = self
