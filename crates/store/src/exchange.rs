@@ -427,18 +427,6 @@ impl MetaStore {
         Ok(())
     }
 
-    /// Records a signed call's nonce; `false` when the app used it before (a replay).
-    pub async fn use_nonce(&self, app_id: i64, nonce: &str) -> Result<bool> {
-        let r =
-            sqlx::query("INSERT INTO exchange_nonces (app_id, nonce, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-                .bind(app_id)
-                .bind(nonce)
-                .bind(ts(tongshu_core::now()))
-                .execute(&self.pool)
-                .await?;
-        Ok(r.rows_affected() == 1)
-    }
-
     /// Forgets nonces older than `before` (their timestamps are refused as stale anyway).
     pub async fn prune_nonces(&self, before: time::OffsetDateTime) -> Result<u64> {
         let r = sqlx::query("DELETE FROM exchange_nonces WHERE at < $1").bind(ts(before)).execute(&self.pool).await?;

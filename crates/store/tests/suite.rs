@@ -511,8 +511,7 @@ async fn exchange_requests_grants_lists_and_metering(store: MetaStore) {
     assert!(store.grants_for(other.id, e.id).await.unwrap().is_empty());
     assert_eq!(store.grant_history(gid).await.unwrap().len(), 2);
 
-    // Nonces, calendar, rules, apps.
-    assert!(store.use_nonce(1, "n").await.unwrap() && !store.use_nonce(1, "n").await.unwrap());
+    // Calendar, rules, apps (nonces: `a_group_of_call_records_uses_their_nonces_once`).
     store.set_calendar_day("2026-10-01", Some("holiday"), "国庆节").await.unwrap();
     store.set_calendar_day("2026-10-01", Some("workday"), "改").await.unwrap();
     assert_eq!(store.calendar_days().await.unwrap(), [("2026-10-01".into(), "workday".into(), "改".into())]);
