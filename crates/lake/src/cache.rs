@@ -140,6 +140,44 @@ impl Caches {
             .load_version(version)
             .await
             .map_err(|e| LakeError::Input(format!("version {version} of {key:?} cannot be read ({e}); start again")))?;
+        self.keep(key, version, table, commit).await
+    }
+
+    /// The latest version of table `key`: the newest cached version while its commit file
+    /// is the one cached and no next commit file exists (two HEADs or `stat`s, no log
+    /// replay), else the table `latest` opens loaded at its latest version. Versions are
+    /// committed in sequence, so a newer one always has the next commit file.
+    pub(crate) async fn latest<F, Fut>(&self, key: &str, latest: F) -> Result<Arc<Snapshot>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<DeltaTable>>,
+    {
+        let newest = {
+            let mut snapshots = self.snapshots.lock().unwrap_or_else(|e| e.into_inner());
+            let v = snapshots.items.iter().filter(|((k, _), _)| k == key).map(|((_, v), _)| *v).max();
+            v.and_then(|v| snapshots.get(&(key.to_owned(), v)).map(|s| (v, s)))
+        };
+        if let Some((v, s)) = newest
+            && commit_of(&s.table, v).await? == Some(s.commit)
+            && commit_of(&s.table, v + 1).await?.is_none()
+        {
+            return Ok(s);
+        }
+        let table = latest().await?;
+        let version = table.version().unwrap_or(0);
+        let commit = commit_of(&table, version).await?;
+        self.keep(key, version, table, commit).await
+    }
+
+    /// A snapshot of `table` loaded at `version`, cached unless its commit file is gone
+    /// (log cleaned up).
+    async fn keep(
+        &self,
+        key: &str,
+        version: u64,
+        table: DeltaTable,
+        commit: Option<(u64, i64)>,
+    ) -> Result<Arc<Snapshot>> {
         let files = crate::data_files(&table).await?;
         let columns = crate::Library::columns_of(&table)?;
         let snapshot = Arc::new(Snapshot {
@@ -150,7 +188,6 @@ impl Caches {
             indexes: Mutex::default(),
             building: tokio::sync::Mutex::new(()),
         });
-        // A version whose commit file is gone (log cleaned up) is not cached.
         if commit.is_some() {
             self.snapshots.lock().unwrap_or_else(|e| e.into_inner()).put((key.to_owned(), version), snapshot.clone());
         }

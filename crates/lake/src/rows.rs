@@ -129,18 +129,13 @@ impl Library {
     /// One page of rows of a table.
     pub async fn rows(&self, q: &RowQuery) -> Result<RowPage> {
         // Pages in stored order read a cached snapshot of their version: no log replay.
+        // Other pages read the cached snapshot of the latest version (checked, not replayed).
         let snapshot = match q.after {
-            Some(p) if p.version != u64::MAX => Some(self.snapshot(&q.table, p.version).await?),
-            _ => None,
+            Some(p) if p.version != u64::MAX => self.snapshot(&q.table, p.version).await?,
+            _ => self.latest(&q.table).await?,
         };
-        let table = match &snapshot {
-            Some(s) => s.table.clone(),
-            None => self.table(&q.table).await?,
-        };
-        let columns = match &snapshot {
-            Some(s) => s.columns.clone(),
-            None => Library::columns_of(&table)?,
-        };
+        let table = snapshot.table.clone();
+        let columns = snapshot.columns.clone();
         let find = |name: &str| {
             columns.iter().find(|c| c.name == name).ok_or_else(|| {
                 LakeError::Input(format!(
@@ -236,7 +231,9 @@ impl Library {
             if !sort.is_empty() || q.distinct || q.offset > 0 {
                 return Err(LakeError::Input("a cursor pages in stored order: drop sort, distinct and offset".into()));
             }
-            let snapshot = snapshot.ok_or_else(|| LakeError::Internal("a cursor without a version".into()))?;
+            if from.version == u64::MAX {
+                return Err(LakeError::Internal("a cursor without a version".into()));
+            }
             if let Some(page) = self
                 .page_from_memory(&snapshot, &names, keys.as_deref(), &q.conditions, no_text, Start::At(from), q)
                 .await?
@@ -256,10 +253,9 @@ impl Library {
         // first pages included): found by position in the current version, so a deep page
         // costs what a first one does; filters that memory cannot answer are left to the
         // scan below.
-        if sort.is_empty() && !q.distinct {
-            let version = table.version().unwrap_or(0);
-            let snapshot = self.snapshot(&q.table, version).await?;
-            if let Some(page) = self
+        if sort.is_empty()
+            && !q.distinct
+            && let Some(page) = self
                 .page_from_memory(
                     &snapshot,
                     &names,
@@ -270,9 +266,8 @@ impl Library {
                     q,
                 )
                 .await?
-            {
-                return Ok(RowPage { fields, next: None, ..page });
-            }
+        {
+            return Ok(RowPage { fields, next: None, ..page });
         }
         let ctx = SessionContext::new();
         table.update_datafusion_session(&ctx.state())?;
@@ -291,7 +286,7 @@ impl Library {
             && q.text.as_deref().is_none_or(|t| t.trim().is_empty())
             && !q.distinct
         {
-            Some(self.info(&q.table).await?.rows) // from the Delta log, no scan
+            Some(snapshot.files.iter().map(|f| f.rows).sum()) // from the Delta log, no scan
         } else {
             Some(df.clone().count().await? as u64)
         };
@@ -315,6 +310,11 @@ impl Library {
 }
 
 impl Library {
+    /// The latest version of table `name`, from the cache while it is still the latest.
+    pub(crate) async fn latest(&self, name: &str) -> Result<std::sync::Arc<crate::cache::Snapshot>> {
+        self.caches.latest(name, || self.table(name)).await
+    }
+
     /// Version `version` of table `name`, from the cache when it is the version cached.
     pub(crate) async fn snapshot(&self, name: &str, version: u64) -> Result<std::sync::Arc<crate::cache::Snapshot>> {
         let url = self.table_url(name)?;
@@ -331,17 +331,21 @@ impl Library {
     }
 
     /// The rows matching every `(column, values)` key (a value of each column), as sorted
-    /// positions; `None` when an index cannot be had (the caller scans).
+    /// positions; `None` when an index cannot be had (the caller scans). One value of one
+    /// column shares the index's own list (no copy of a value's millions of positions).
     async fn matching(
         &self,
         snapshot: &crate::cache::Snapshot,
         keys: &[(String, Vec<String>)],
-    ) -> Result<Option<Vec<u64>>> {
+    ) -> Result<Option<Matches>> {
         let mut result: Option<Vec<u64>> = None;
         for (column, values) in keys {
             let Some(index) = self.caches.index(snapshot, column, || self.build_index(snapshot, column)).await? else {
                 return Ok(None);
             };
+            if keys.len() == 1 && values.len() == 1 {
+                return Ok(Some(Matches::Shared(index, values[0].clone())));
+            }
             let mut these: Vec<u64> = Vec::new();
             for v in values {
                 if let Some(p) = index.positions.get(v) {
@@ -357,7 +361,7 @@ impl Library {
                 Some(before) => intersect(&before, &these),
             });
         }
-        Ok(result)
+        Ok(result.map(Matches::Owned))
     }
 
     /// A page in stored order answered from the version's in-memory indexes, or `None`
@@ -386,13 +390,23 @@ impl Library {
         };
         let page = |batches, next, total| Some(RowPage { fields: Vec::new(), batches, total, next });
         if !ranges.is_empty() {
-            let (batches, next, total) =
-                self.ranged_page(snapshot, names, matches.as_deref(), &ranges, start, q.limit, q.total).await?;
+            let (batches, next, total) = self
+                .ranged_page(
+                    snapshot,
+                    names,
+                    matches.as_ref().map(Matches::positions),
+                    &ranges,
+                    start,
+                    q.limit,
+                    q.total,
+                )
+                .await?;
             return Ok(page(batches, next, total));
         }
         let version = snapshot.table.version().unwrap_or(0);
         match matches {
             Some(matches) => {
+                let matches = matches.positions();
                 let from = match start {
                     Start::At(p) => p,
                     Start::Offset(n) => match matches.get(n) {
@@ -404,7 +418,7 @@ impl Library {
                         None => Position { version, file: snapshot.files.len(), skip: 0 },
                     },
                 };
-                let (batches, next) = self.indexed_page(snapshot, names, &matches, from, q.limit).await?;
+                let (batches, next) = self.indexed_page(snapshot, names, matches, from, q.limit).await?;
                 Ok(page(batches, next, q.total.then_some(matches.len() as u64)))
             }
             None => {
@@ -672,6 +686,22 @@ impl Library {
         sorted.sort_unstable();
         let order: Vec<usize> = roots.iter().map(|r| sorted.iter().position(|s| s == r).unwrap_or(0)).collect();
         batches.into_iter().map(|b| b.project(&order).map_err(|e| LakeError::Internal(e.to_string()))).collect()
+    }
+}
+
+/// The positions an equality filter matches: a value's list in the index, or a list made
+/// for several values or columns.
+enum Matches {
+    Shared(std::sync::Arc<crate::cache::ColumnIndex>, String),
+    Owned(Vec<u64>),
+}
+
+impl Matches {
+    fn positions(&self) -> &[u64] {
+        match self {
+            Matches::Shared(index, value) => index.positions.get(value).map(Vec::as_slice).unwrap_or(&[]),
+            Matches::Owned(v) => v,
+        }
     }
 }
 
