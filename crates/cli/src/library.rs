@@ -224,6 +224,7 @@ pub async fn ingest(args: IngestArgs, store: MetaStore, lake: Library) -> Result
         progress: progress.clone(),
         rows: None,
         job: None,
+        position: None,
     };
     let bar = indicatif::ProgressBar::new(total);
     bar.set_style(

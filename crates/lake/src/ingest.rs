@@ -83,6 +83,9 @@ pub struct IngestRequest {
     /// The background job running this ingest, kept in the commit: a node that takes over
     /// the job of a stopped one sees whether it committed (and does not do it twice).
     pub job: Option<i64>,
+    /// The source position the rows are at (a real-time channel's snapshot), recorded in
+    /// the commit as the application transaction of `app`.
+    pub position: Option<crate::SourcePosition>,
 }
 
 impl IngestRequest {
@@ -102,6 +105,7 @@ impl IngestRequest {
             progress: Arc::default(),
             rows: None,
             job: None,
+            position: None,
         }
     }
 }
@@ -183,7 +187,7 @@ impl PartitionStream for ChannelPartition {
     }
 }
 
-fn quote(ident: &str) -> String {
+pub(crate) fn quote(ident: &str) -> String {
     format!("\"{}\"", ident.replace('"', "\"\""))
 }
 
@@ -314,6 +318,10 @@ impl Library {
             ("tongshu.mode".to_owned(), serde_json::to_value(req.mode).unwrap_or_default()),
             ("tongshu.job".to_owned(), serde_json::to_value(req.job).unwrap_or_default()),
         ]);
+        let props = match &req.position {
+            Some(p) => props.with_application_transaction(deltalake::kernel::Transaction::new(&p.app, p.position)),
+            None => props,
+        };
 
         let before_rows = if req.mode == Mode::Overwrite { Some(self.info(&req.table).await?.rows) } else { None };
         let applied: Result<(deltalake::DeltaTable, u64, u64, u64), deltalake::DeltaTableError> = match req.mode {

@@ -6,6 +6,7 @@
 //! failure anywhere leaves the previous version as it was.
 
 mod cache;
+mod changes;
 mod csv_rows;
 mod export;
 mod figures;
@@ -28,6 +29,7 @@ use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 use url::Url;
 
+pub use changes::{Applied, ChangeKind, Changes, SourcePosition};
 pub use deltalake::arrow;
 pub use export::ExportFormat;
 pub use figures::{AddedFigures, ColumnFigures};

@@ -40,6 +40,7 @@ impl Fixture {
             progress: Default::default(),
             rows: None,
             job: None,
+            position: None,
         }
     }
 

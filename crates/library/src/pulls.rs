@@ -224,6 +224,7 @@ impl LibraryService {
             progress,
             rows: Some(RowStream::new(Box::new(started.rows), started.columns)),
             job,
+            position: None,
         };
         let (report, record) = self.ingest(who, req, Some(source.org_id)).await?;
         let hw = high_water.lock().unwrap_or_else(|e| e.into_inner()).clone();

@@ -44,6 +44,7 @@ impl Fixture {
             progress: Default::default(),
             rows: None,
             job: None,
+            position: None,
         }
     }
 }

@@ -114,7 +114,8 @@ impl Connection {
         })
     }
 
-    fn url(&self) -> String {
+    /// The database's URL, with the password (for connecting; never for messages).
+    pub fn url(&self) -> String {
         let mut url = url::Url::parse(&format!("{}://localhost/", self.kind.as_str())).expect("static url");
         let _ = url.set_host(Some(&self.host));
         let _ = url.set_port(Some(self.port));
@@ -361,6 +362,28 @@ async fn describe_mysql(c: &mut sqlx::MySqlConnection, query: &str) -> Result<Ve
 /// Starts a pull: connects, describes the query, and streams its rows (as text cells) from a
 /// background task through a bounded channel, so memory stays bounded whatever the size.
 pub async fn pull(conn: &Connection, query: &str, incremental: Option<Incremental>) -> Result<Pull, SourceError> {
+    pull_with(conn, query, incremental, None).await
+}
+
+/// Starts a pull of `query` inside the snapshot a PostgreSQL replication slot exported
+/// (its name as `CREATE_REPLICATION_SLOT … EXPORT_SNAPSHOT` gave it): the rows are the
+/// database exactly at the slot's starting point, however long the pull takes.
+pub async fn pull_in_snapshot(conn: &Connection, query: &str, snapshot: &str) -> Result<Pull, SourceError> {
+    if conn.kind != Kind::Postgres {
+        return Err(SourceError::Query("an exported snapshot is a PostgreSQL source's".into()));
+    }
+    if snapshot.is_empty() || !snapshot.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') {
+        return Err(SourceError::Query(format!("{snapshot:?} is not a snapshot name")));
+    }
+    pull_with(conn, query, None, Some(snapshot)).await
+}
+
+async fn pull_with(
+    conn: &Connection,
+    query: &str,
+    incremental: Option<Incremental>,
+    snapshot: Option<&str>,
+) -> Result<Pull, SourceError> {
     let query = check_query(query)?;
     let what = format!("{conn:?}");
     let (tx, rx) = tokio::sync::mpsc::channel::<RowMsg>(1024);
@@ -368,6 +391,11 @@ pub async fn pull(conn: &Connection, query: &str, incremental: Option<Incrementa
         Kind::Postgres => {
             let mut c = sqlx::PgConnection::connect(&conn.url()).await.map_err(|e| connect_err(conn, e))?;
             c.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY").await.map_err(db_err)?;
+            if let Some(id) = snapshot {
+                // Checked above: hex digits and dashes only.
+                c.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await.map_err(db_err)?;
+                c.execute(sqlx::AssertSqlSafe(format!("SET TRANSACTION SNAPSHOT '{id}'"))).await.map_err(db_err)?;
+            }
             let described = describe_postgres(&mut c, query).await?;
             let (columns, sql) = plan(Kind::Postgres, described, query, incremental.as_ref())?;
             spawn_reader!(c, sql.clone(), columns.len(), tx);
@@ -474,7 +502,7 @@ pub struct PulledRows {
 
 /// A source's date-time text with its zone: `2026-11-01 10:00:00` in `+08:00` becomes
 /// `2026-11-01T10:00:00+08:00`, an instant; text that names its zone is left alone.
-fn with_zone(v: &str, zone: &str) -> Option<String> {
+pub fn with_zone(v: &str, zone: &str) -> Option<String> {
     let has_zone = v.ends_with('Z') || v.get(19..).is_some_and(|rest| rest.contains(['+', '-']));
     (v.len() >= 19 && !has_zone).then(|| format!("{}{zone}", v.replacen(' ', "T", 1)))
 }

@@ -95,3 +95,40 @@ async fn equality_pages_in_stored_order_read_only_the_rows_they_return_across_fi
     let (rows, _, _) = walk(&f.lib, by(vec![("区县", vec!["河东区"])]), again).await;
     assert_eq!(rows, ["1|河东区|赵六"], "not the cached version of the dropped table");
 }
+
+#[tokio::test]
+async fn a_page_reads_the_latest_version_whichever_node_wrote_it() {
+    let f = fixture();
+    let csv = |from: usize, n: usize| {
+        let mut s = String::from("编号,区县\n");
+        for i in from..from + n {
+            s.push_str(&format!("{i},{}\n", if i % 2 == 0 { "兰山区" } else { "罗庄区" }));
+        }
+        s
+    };
+    f.create("shared", &f.file("a.csv", csv(0, 100).as_bytes())).await;
+    // Another node: a library of its own over the same directory.
+    let other = Library::open(f.dir.path().join("library").to_str().unwrap(), Default::default()).unwrap();
+    let q = RowQuery { table: "shared".into(), limit: 1000, total: true, ..Default::default() };
+    let eq = RowQuery { equals: vec![("区县".into(), vec!["兰山区".into()])], ..q.clone() };
+    assert_eq!(f.lib.rows(&q).await.unwrap().total, Some(100));
+    assert_eq!(f.lib.rows(&eq).await.unwrap().total, Some(50));
+
+    // The other node appends: this node's next pages (first, deep, filtered) see it.
+    let more = f.file("b.csv", csv(100, 60).as_bytes());
+    other.ingest(f.req("shared", &more, Mode::Append)).await.unwrap();
+    assert_eq!(f.lib.rows(&q).await.unwrap().total, Some(160));
+    assert_eq!(f.lib.rows(&eq).await.unwrap().total, Some(80));
+    let deep = RowQuery { offset: 150, ..q.clone() };
+    assert_eq!(lines(&f.lib.rows(&deep).await.unwrap().batches).len(), 10);
+
+    // The other node drops the table and makes a new one of the same name: read afresh.
+    other.drop_table("shared").await.unwrap();
+    let other_req =
+        IngestRequest { create: true, ..f.req("shared", &f.file("c.csv", csv(500, 3).as_bytes()), Mode::Append) };
+    other.ingest(other_req).await.unwrap();
+    let page = f.lib.rows(&q).await.unwrap();
+    assert_eq!(page.total, Some(3));
+    assert!(lines(&page.batches)[0].starts_with("500|"), "{:?}", lines(&page.batches));
+    assert_eq!(f.lib.rows(&eq).await.unwrap().total, Some(2));
+}

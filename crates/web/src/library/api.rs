@@ -122,6 +122,7 @@ pub async fn ingest(
         progress: Default::default(),
         rows: None,
         job: None,
+        position: None,
     };
     let spec = JobSpec::Ingest { req: Box::new(req), org_id: None, entry_id: q.entry, remove_file: true };
     let job = match state.library.submit(&who, spec).await {

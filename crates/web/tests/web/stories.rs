@@ -256,6 +256,7 @@ async fn an_entry_shows_its_library_tables_and_whether_they_are_overdue() {
         progress: Default::default(),
         rows: None,
         job: None,
+        position: None,
     };
     let (_, record) = app.library.ingest(&officer, req, None).await.unwrap();
     let entry_id = record.entry_id.unwrap();
