@@ -21,12 +21,14 @@
 //! confirmed to the source (so nothing it still needs is released).
 
 mod pg;
+mod service;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub use pg::{SlotInfo, drop_slot, slot_info};
 pub use pg_walstream::CancellationToken;
+pub use service::{ChannelService, NewPipeline, ServiceError};
 pub use tongshu_lake::Library;
 pub use tongshu_sources::Connection;
 
@@ -56,6 +58,10 @@ pub struct PipelineSpec {
     /// are quiet, so that the slot's confirmed position follows the source's other
     /// traffic and the source does not keep WAL for it (Debezium's heartbeats).
     pub heartbeat: Duration,
+    /// Accept the source's schema changes that would pause the pipeline: a dropped or
+    /// renamed column stays in the library table (empty in new rows), a retyped one keeps
+    /// its type (values that do not fit it stop the pipeline).
+    pub accept_schema: bool,
 }
 
 impl PipelineSpec {
@@ -67,6 +73,7 @@ impl PipelineSpec {
             batch_changes: 20_000,
             batch_wait: Duration::from_millis(500),
             heartbeat: Duration::from_secs(10),
+            accept_schema: false,
         }
     }
 
@@ -165,6 +172,8 @@ pub struct Status {
     pub lag_ms: Option<u64>,
     /// Batches applied since the pipeline started.
     pub batches: u64,
+    /// Schema changes accepted (see [`PipelineSpec::accept_schema`]).
+    pub accepted: u64,
 }
 
 /// A pipeline that runs.

@@ -627,25 +627,33 @@ async fn stream_changes(
                     })
                     .collect();
                 let l = &live[i];
+                let mut gone = Vec::new();
                 for c in &l.table.columns {
-                    match now.iter().find(|(n, _, _)| *n == c.name) {
-                        None => {
-                            return Err(ChannelError::Paused {
-                                table: l.table.target.clone(),
-                                column: c.name.clone(),
-                                change: "was dropped or renamed in the source".into(),
-                            });
-                        }
-                        Some((_, _, t)) if *t != c.ty => {
-                            return Err(ChannelError::Paused {
-                                table: l.table.target.clone(),
-                                column: c.name.clone(),
-                                change: format!("changed type in the source ({} to {t})", c.ty),
-                            });
-                        }
-                        Some(_) => {}
+                    let change = match now.iter().find(|(n, _, _)| *n == c.name) {
+                        None => "was dropped or renamed in the source".to_owned(),
+                        Some((_, _, t)) if *t != c.ty => format!("changed type in the source ({} to {t})", c.ty),
+                        Some(_) => continue,
+                    };
+                    if !p.spec.accept_schema || l.table.keys.contains(&c.name) {
+                        return Err(ChannelError::Paused {
+                            table: l.table.target.clone(),
+                            column: c.name.clone(),
+                            change,
+                        });
+                    }
+                    tracing::warn!(table = %l.table.target, column = %c.name, %change, "schema change accepted");
+                    p.update(|s| s.accepted += 1);
+                    if !now.iter().any(|(n, _, _)| *n == c.name) {
+                        gone.push(c.name.clone());
                     }
                 }
+                if !gone.is_empty() {
+                    // What is held has the old columns: apply it first (no position).
+                    flush(p, &mut live, None, None).await?;
+                    live[i].table.columns.retain(|c| !gone.contains(&c.name));
+                    live[i].pending = Changes::default();
+                }
+                let l = &live[i];
                 let added: Vec<SourceColumn> = now
                     .iter()
                     .filter(|(n, _, _)| !l.table.columns.iter().any(|c| &c.name == n))

@@ -23,29 +23,12 @@ struct Source {
 impl Source {
     async fn new(tag: &str) -> Option<Source> {
         let admin_url = env_url("TONGSHU_TEST_POSTGRES_URL")?;
-        let db = format!("tongshu_ch_{tag}_{}", std::process::id());
-        let mut c = sqlx::PgConnection::connect(&admin_url).await.unwrap();
-        // Slots and databases earlier runs of this test left (a failed run does not clean
-        // up): a slot pins its database and WAL.
         let name = format!("{tag}_{}", std::process::id());
-        let _ = sqlx::query(
-            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name LIKE $1 AND NOT active",
-        )
-        .bind(format!("tongshu_{tag}_%"))
-        .execute(&mut c)
-        .await;
-        let stale: Vec<String> = sqlx::query_scalar("SELECT datname::text FROM pg_database WHERE datname LIKE $1")
-            .bind(format!("tongshu_ch_{tag}_%"))
-            .fetch_all(&mut c)
-            .await
-            .unwrap();
-        for d in stale {
-            let _ = c.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {d} WITH (FORCE)"))).await;
-        }
-        c.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}"))).await.unwrap();
-        let mut u = url::Url::parse(&admin_url).unwrap();
-        u.set_path(&db);
-        Some(Source { admin_url, url: u.to_string(), db, name })
+        let family = format!("tongshu_ch_{tag}");
+        let url =
+            tongshu_sources::testing::fresh_postgres_database(&admin_url, &family, &format!("tongshu_{tag}_")).await;
+        let db = format!("{family}_{}", std::process::id());
+        Some(Source { admin_url, url, db, name })
     }
 
     async fn exec(&self, sql: &str) {

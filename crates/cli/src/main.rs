@@ -15,6 +15,7 @@ macro_rules! say {
     }};
 }
 
+mod channel;
 mod library;
 mod settings;
 mod sources;
@@ -100,6 +101,9 @@ enum Cmd {
     /// Save, run and list pulls (a SELECT against a source feeding a library table).
     #[command(subcommand)]
     Pull(sources::PullCmd),
+    /// Real-time pipelines: change data capture from department databases into library tables.
+    #[command(subcommand)]
+    Channel(channel::ChannelCmd),
     /// Print the OpenAPI document of the JSON API.
     Openapi,
     /// Print the commented default configuration file.
@@ -450,6 +454,18 @@ async fn run(cli: Cli) -> Result<()> {
             init_logging(&s);
             let store = open_store(&s).await?;
             let result = sources::pull(cmd, store.clone(), library_service(&s, &store)?).await;
+            store.close().await;
+            result
+        }
+        Cmd::Channel(cmd) => {
+            let s = settings(cmd.common(), None)?;
+            init_logging(&s);
+            let store = open_store(&s).await?;
+            let library = library_service(&s, &store)?;
+            let node = library.node().to_owned();
+            let service = tongshu_channel::ChannelService::new(store.clone(), library)
+                .with_lease(std::time::Duration::from_secs(s.job_lease_secs));
+            let result = channel::channel(cmd, store.clone(), service, &node).await;
             store.close().await;
             result
         }

@@ -3,6 +3,8 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Output, Stdio};
 
+#[path = "cli/channel.rs"]
+mod channel;
 #[path = "cli/nodes.rs"]
 mod nodes;
 

@@ -222,7 +222,9 @@ impl Library {
         let source = ctx.read_batches(batches)?;
         let on =
             keys.iter().map(|k| format!("target.{q} = source.{q}", q = quote(k))).collect::<Vec<_>>().join(" AND ");
-        let cols: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
+        // Only the columns the changes carry: a column the source no longer has keeps its
+        // values in updated rows.
+        let cols: Vec<String> = changes.columns.clone();
         let deleted = format!("source.{} = 1", quote(OP));
         let upserted = format!("source.{} = 0", quote(OP));
         let c2 = cols.clone();

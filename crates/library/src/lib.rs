@@ -125,7 +125,7 @@ impl LibraryService {
         let record = if report.created {
             // One scan gives the figures for both the draft entry and the table record.
             let figures = self.lake.column_figures(&report.table, true).await?;
-            let entry = self.file_entry(who, org_id, &report.table, &file_stem, &figures).await?;
+            let entry = self.file_entry(who, org_id, &report.table, &file_stem, &figures, false).await?;
             self.record(&report.table, Some(entry.id), figures).await?
         } else if report.mode == Mode::Append {
             self.refresh_after_append(&report.table, entry.map(|e| e.id), report.version).await?
@@ -217,6 +217,7 @@ impl LibraryService {
         table: &str,
         file_stem: &str,
         figures: &[tongshu_lake::ColumnFigures],
+        realtime: bool,
     ) -> Result<CatalogEntry> {
         let items: Vec<ItemInput> = figures
             .iter()
@@ -234,7 +235,13 @@ impl LibraryService {
             item: "99".into(),
             category: "999".into(),
             name,
-            summary: format!("由文件导入创建的资源库表 {table}，请数源部门补充摘要、共享与开放属性后提交审核。"),
+            summary: if realtime {
+                format!(
+                    "由实时通道（变更数据捕获）创建的资源库表 {table}，请数源部门补充摘要、共享与开放属性后提交审核。"
+                )
+            } else {
+                format!("由文件导入创建的资源库表 {table}，请数源部门补充摘要、共享与开放属性后提交审核。")
+            },
             format: "database".into(),
             format_detail: Some(format!("资源库表 {table}")),
             items: items.clone(),
@@ -242,7 +249,7 @@ impl LibraryService {
             sharing_condition: Some("待数源部门确认共享条件".into()),
             sharing_methods: vec!["interface".into()],
             open_type: "not_open".into(),
-            update_cycle: "monthly".into(),
+            update_cycle: if realtime { "realtime" } else { "monthly" }.into(),
             grading: "general".into(),
             ..Default::default()
         };
@@ -252,6 +259,18 @@ impl LibraryService {
             }
             other => Ok(other?),
         }
+    }
+
+    /// Records table `name`, which something other than an ingest made (the real-time
+    /// channel): the first time with a draft catalog entry of `org_id` whose items are its
+    /// columns (as `--create` files one), later only its current figures.
+    pub async fn adopt(&self, who: &Principal, name: &str, org_id: i64) -> Result<TableRecord> {
+        if let Some(r) = self.store.get_table(name).await? {
+            return self.refresh(name, r.entry_id).await;
+        }
+        let figures = self.lake.column_figures(name, true).await?;
+        let entry = self.file_entry(who, org_id, name, name, &figures, true).await?;
+        self.record(name, Some(entry.id), figures).await
     }
 
     /// Reads a table's current figures from the lake and records them.

@@ -71,6 +71,17 @@ impl LibraryService {
         })
     }
 
+    /// Source `name` and how to reach it (its password opened), for `who` of its
+    /// organization (or the platform): a real-time channel's pipeline.
+    pub async fn source_connection(&self, who: &Principal, name: &str) -> Result<(DataSourceRecord, Connection)> {
+        let source = self.store.get_source(name).await?;
+        if !who.may_edit_for(source.org_id) {
+            return Err(LibraryError::Forbidden(format!("data source {name:?} belongs to another organization")));
+        }
+        let conn = self.connection(&source).await?;
+        Ok((source, conn))
+    }
+
     /// Registers a department database after checking that it answers with these
     /// credentials; the password is stored sealed.
     pub async fn add_source(&self, who: &Principal, s: NewSource) -> Result<DataSourceRecord> {

@@ -616,4 +616,32 @@ pub mod testing {
             sqlx::raw_sql(sql).execute(&mut c).await.expect("test SQL");
         }
     }
+
+    /// A new PostgreSQL database `{family}_{pid}` on the cluster of `admin` (whose role has
+    /// CREATEDB), and its URL. What earlier runs of the family left is dropped first: their
+    /// databases, and the idle replication slots named `{slots}…` that would pin them
+    /// and their WAL (a failed run does not clean up).
+    pub async fn fresh_postgres_database(admin: &str, family: &str, slots: &str) -> String {
+        use sqlx::{Connection as _, Executor};
+        let mut c = sqlx::PgConnection::connect(admin).await.expect("connect to the test PostgreSQL");
+        let _ = sqlx::query(
+            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name LIKE $1 AND NOT active",
+        )
+        .bind(format!("{slots}%"))
+        .execute(&mut c)
+        .await;
+        let stale: Vec<String> = sqlx::query_scalar("SELECT datname::text FROM pg_database WHERE datname LIKE $1")
+            .bind(format!("{family}\\_%"))
+            .fetch_all(&mut c)
+            .await
+            .expect("list databases");
+        for d in stale {
+            let _ = c.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{d}\" WITH (FORCE)"))).await;
+        }
+        let db = format!("{family}_{}", std::process::id());
+        c.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{db}\""))).await.expect("create the test database");
+        let mut u = url::Url::parse(admin).expect("a database URL");
+        u.set_path(&db);
+        u.to_string()
+    }
 }

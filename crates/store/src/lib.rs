@@ -6,6 +6,7 @@
 //! so each backend has its own migration folder. [`MetaStore`] is the one interface; the test
 //! suite in `tests/suite.rs` runs every case against both backends.
 
+mod channel;
 mod entries;
 mod evidence;
 mod exchange;
@@ -25,6 +26,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
+pub use channel::{ChannelTable, ChannelTableStatus, PipelineRecord, PipelineReport};
 pub use entries::{Dimension, EntryFilter, EntryPage};
 pub use evidence::EvidenceFilter;
 pub use exchange::{AppRecord, GrantChange, GrantRecord, NewGrant, NewShareRequest, RequestFilter, ShareRequest};

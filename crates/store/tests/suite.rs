@@ -39,6 +39,7 @@ store_suite!(
     exchange_requests_grants_lists_and_metering,
     job_leases_and_schedule_slots_go_to_one_node,
     a_group_of_call_records_uses_their_nonces_once,
+    channel_pipelines_are_leased_to_one_runner_and_fail_closed,
 );
 
 /// A call record as the exchange's writer makes it.
@@ -633,4 +634,73 @@ async fn exchange_requests_grants_lists_and_metering(store: MetaStore) {
         );
         tongshu_store::testing::execute(&store, &repair).await.unwrap();
     }
+}
+
+async fn channel_pipelines_are_leased_to_one_runner_and_fail_closed(store: MetaStore) {
+    use tongshu_store::{ChannelTable, ChannelTableStatus, PipelineReport};
+    let org = store
+        .insert_org(&Organization {
+            id: 0,
+            parent_id: None,
+            kind: OrgKind::Department,
+            name: "市场监管局".into(),
+            slug: "scj".into(),
+            district_code: "371300".into(),
+            credit_code: None,
+        })
+        .await
+        .unwrap();
+    let src = store
+        .add_source("scj_db", org.id, "postgres", "10.0.0.5", 5432, "scj", "cdc", "sealed", "admin", "+08:00")
+        .await
+        .unwrap();
+    let tables = vec![ChannelTable { source: "public.firms".into(), target: "scj_firms".into(), keys: vec![] }];
+    let p = store.add_pipeline("scj", src.id, &tables, 500, 20_000, "admin").await.unwrap();
+    assert_eq!((p.state.as_str(), p.tables.clone(), p.paused.clone()), ("new", tables.clone(), None));
+    assert!(matches!(store.add_pipeline("scj", src.id, &[], 500, 1, "admin").await, Err(StoreError::Conflict(_))));
+    let err = store.add_pipeline("other", src.id, &tables, 500, 1, "admin").await.unwrap_err();
+    assert!(err.to_string().contains("already fed by pipeline \"scj\""), "{err}");
+
+    // One runner holds the lease; another takes it only once it has expired.
+    let (a, b) =
+        tokio::join!(store.lease_pipeline("scj", "a", 1000, 1030), store.lease_pipeline("scj", "b", 1000, 1030));
+    assert_eq!([a.unwrap(), b.unwrap()].iter().filter(|x| **x).count(), 1);
+    let holder = store.get_pipeline("scj").await.unwrap().node.unwrap();
+    let other = if holder == "a" { "b" } else { "a" };
+    assert!(store.lease_pipeline("scj", &holder, 1020, 1050).await.unwrap(), "the holder renews");
+    assert!(!store.lease_pipeline("scj", other, 1040, 1070).await.unwrap());
+    let report = PipelineReport {
+        state: "streaming".into(),
+        message: String::new(),
+        tables: vec![ChannelTableStatus {
+            target: "scj_firms".into(),
+            position: Some(42),
+            snapshot_rows: 7,
+            changes: 3,
+        }],
+        confirmed: Some(42),
+        lag_ms: Some(250),
+    };
+    assert!(!store.report_pipeline("scj", other, &report).await.unwrap(), "only the holder reports");
+    assert!(store.report_pipeline("scj", &holder, &report).await.unwrap());
+    assert!(store.lease_pipeline("scj", other, 1051, 1081).await.unwrap(), "an expired lease is taken over");
+    let got = store.get_pipeline("scj").await.unwrap();
+    assert_eq!((got.state.as_str(), got.confirmed, got.table_status.clone()), ("streaming", Some(42), report.tables));
+    store.release_pipeline("scj", other).await.unwrap();
+    assert_eq!(store.get_pipeline("scj").await.unwrap().node, None);
+
+    store.set_pipeline_paused("scj", Some("held by an operator"), false).await.unwrap();
+    assert_eq!(store.get_pipeline("scj").await.unwrap().paused.as_deref(), Some("held by an operator"));
+    store.set_pipeline_paused("scj", None, true).await.unwrap();
+    let got = store.get_pipeline("scj").await.unwrap();
+    assert!(got.paused.is_none() && got.accept_schema);
+
+    // A table list that does not decode is an error, never "no tables".
+    tongshu_store::testing::execute(&store, "UPDATE channel_pipelines SET tables = '{oops' WHERE name = 'scj'")
+        .await
+        .unwrap();
+    assert!(matches!(store.get_pipeline("scj").await, Err(StoreError::Corrupt(_))));
+    assert!(matches!(store.list_pipelines().await, Err(StoreError::Corrupt(_))));
+    store.remove_pipeline("scj").await.unwrap();
+    assert!(matches!(store.get_pipeline("scj").await, Err(StoreError::NotFound(_))));
 }

@@ -1,0 +1,311 @@
+//! Pipelines as the platform keeps them: added, listed, paused, resumed and removed by the
+//! source's organization (or the platform), and run by one runner at a time under a lease
+//! in the store, whichever node (or `tongshu channel run`) it is on.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tongshu_core::policy::Principal;
+use tongshu_library::{LibraryError, LibraryService};
+use tongshu_store::{ChannelTable, ChannelTableStatus, MetaStore, PipelineRecord, PipelineReport, StoreError};
+
+use crate::{CancellationToken, ChannelError, Pipeline, PipelineSpec, SlotInfo, State, TableSpec};
+
+/// How long a runner's lease lasts unless renewed (it is renewed every second), unless
+/// configured otherwise: a killed runner's pipeline is taken up this long after.
+const LEASE_SECONDS: i64 = 30;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Channel(#[from] ChannelError),
+    #[error(transparent)]
+    Library(#[from] LibraryError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Input(String),
+}
+
+pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
+
+/// What a new pipeline is made of.
+#[derive(Debug, Clone)]
+pub struct NewPipeline {
+    pub name: String,
+    /// The data source's name.
+    pub source: String,
+    pub tables: Vec<ChannelTable>,
+    pub batch_ms: Option<i64>,
+    pub batch_changes: Option<i64>,
+}
+
+/// The channel service. Cheap to clone.
+#[derive(Clone)]
+pub struct ChannelService {
+    store: MetaStore,
+    library: LibraryService,
+    lease: i64,
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+impl ChannelService {
+    pub fn new(store: MetaStore, library: LibraryService) -> Self {
+        Self { store, library, lease: LEASE_SECONDS }
+    }
+
+    /// Leases of `lease` (the platform's job lease).
+    pub fn with_lease(mut self, lease: Duration) -> Self {
+        self.lease = lease.as_secs().max(2) as i64;
+        self
+    }
+
+    /// The pipeline and its source, for `who` of the source's organization (or the platform).
+    async fn owned(&self, who: &Principal, name: &str) -> Result<(PipelineRecord, tongshu_sources::Connection)> {
+        let p = self.store.get_pipeline(name).await?;
+        let source = self.store.get_source_by_id(p.source_id).await?;
+        if !who.may_edit_for(source.org_id) {
+            return Err(ServiceError::Forbidden(format!("pipeline {name:?} belongs to another organization")));
+        }
+        let (_, conn) = self.library.source_connection(who, &source.name).await?;
+        Ok((p, conn))
+    }
+
+    pub async fn add(&self, who: &Principal, n: NewPipeline) -> Result<PipelineRecord> {
+        let (source, conn) = self.library.source_connection(who, &n.source).await?;
+        if conn.kind != tongshu_sources::Kind::Postgres {
+            return Err(ServiceError::Input(format!(
+                "data source {:?} is a {} database: the channel carries PostgreSQL sources so far",
+                n.source,
+                conn.kind.as_str()
+            )));
+        }
+        let spec = spec_of(&n.name, conn, &n.tables, n.batch_ms.unwrap_or(500), n.batch_changes.unwrap_or(20_000));
+        spec.check()?;
+        if n.batch_ms.is_some_and(|ms| !(10..=600_000).contains(&ms)) {
+            return Err(ServiceError::Input("--batch-ms: from 10 to 600000 milliseconds".into()));
+        }
+        if n.batch_changes.is_some_and(|c| !(1..=1_000_000).contains(&c)) {
+            return Err(ServiceError::Input("--batch-changes: from 1 to 1000000".into()));
+        }
+        Ok(self
+            .store
+            .add_pipeline(
+                &n.name,
+                source.id,
+                &n.tables,
+                n.batch_ms.unwrap_or(500),
+                n.batch_changes.unwrap_or(20_000),
+                &who.username,
+            )
+            .await?)
+    }
+
+    pub async fn list(&self) -> Result<Vec<PipelineRecord>> {
+        Ok(self.store.list_pipelines().await?)
+    }
+
+    /// The pipeline and its replication slot on the source (how much WAL it holds).
+    pub async fn show(&self, who: &Principal, name: &str) -> Result<(PipelineRecord, Option<SlotInfo>)> {
+        let (p, conn) = self.owned(who, name).await?;
+        let slot = crate::slot_info(&conn, &format!("tongshu_{}", p.name)).await?;
+        Ok((p, slot))
+    }
+
+    /// Holds the pipeline: its runner stops after applying what it has received.
+    pub async fn pause(&self, who: &Principal, name: &str) -> Result<()> {
+        self.owned(who, name).await?;
+        let why = format!("paused by {}", who.username);
+        Ok(self.store.set_pipeline_paused(name, Some(&why), false).await?)
+    }
+
+    /// Lets the pipeline run again; `accept`: its next run accepts the schema change that
+    /// paused it.
+    pub async fn resume(&self, who: &Principal, name: &str, accept: bool) -> Result<()> {
+        self.owned(who, name).await?;
+        Ok(self.store.set_pipeline_paused(name, None, accept).await?)
+    }
+
+    /// Drops the pipeline's slot, so that its next run copies every table again from a
+    /// new snapshot (after a schema change, or to start over). Not while it runs.
+    pub async fn resnapshot(&self, who: &Principal, name: &str) -> Result<bool> {
+        let (p, conn) = self.owned(who, name).await?;
+        let dropped = crate::drop_slot(&conn, &format!("tongshu_{}", p.name)).await?;
+        self.store.set_pipeline_paused(name, None, false).await?;
+        Ok(dropped)
+    }
+
+    /// Removes the pipeline and its slot (so the source keeps no WAL for it); its library
+    /// tables stay. Not while it runs.
+    pub async fn remove(&self, who: &Principal, name: &str) -> Result<()> {
+        let (p, conn) = self.owned(who, name).await?;
+        if p.lease_until.is_some_and(|t| t >= now()) {
+            return Err(ServiceError::Input(format!(
+                "pipeline {name:?} is running on {}; stop it first",
+                p.node.unwrap_or_default()
+            )));
+        }
+        crate::drop_slot(&conn, &format!("tongshu_{}", p.name)).await?;
+        Ok(self.store.remove_pipeline(name).await?)
+    }
+
+    /// Runs pipeline `name` here until `stop`, a pause, the loss of its lease, or an error.
+    /// The runner holds the pipeline's lease in the store (renewed every second), reports
+    /// its status there, and records its library tables (a draft catalog entry for each
+    /// new one).
+    pub async fn run(&self, who: &Principal, name: &str, node: &str, stop: CancellationToken) -> Result<()> {
+        let (p, conn) = self.owned(who, name).await?;
+        if let Some(why) = &p.paused {
+            return Err(ServiceError::Input(format!("pipeline {name:?} is paused ({why}); resume it first")));
+        }
+        if !self.store.lease_pipeline(name, node, now(), now() + self.lease).await? {
+            return Err(ServiceError::Input(format!(
+                "pipeline {name:?} is running on {}",
+                p.node.as_deref().unwrap_or("another node")
+            )));
+        }
+        let source = self.store.get_source_by_id(p.source_id).await?;
+        let mut spec = spec_of(&p.name, conn, &p.tables, p.batch_ms, p.batch_changes);
+        spec.accept_schema = p.accept_schema;
+        let pipeline = Arc::new(Pipeline::new(spec, self.library.lake().clone()));
+        let inner = stop.child_token();
+        let watcher = {
+            let (svc, pipeline, inner, name, node, who) =
+                (self.clone(), pipeline.clone(), inner.clone(), name.to_owned(), node.to_owned(), who.clone());
+            tokio::spawn(async move { svc.watch(&who, &name, &node, source.org_id, &pipeline, &inner).await })
+        };
+        let result = pipeline.run(inner.clone()).await;
+        inner.cancel();
+        let _ = watcher.await;
+        let status = pipeline.status();
+        self.report(name, node, &status).await?;
+        if let Err(e @ ChannelError::Paused { .. }) = &result {
+            self.store.set_pipeline_paused(name, Some(&e.to_string()), false).await?;
+        }
+        self.adopt(who, &status, source.org_id).await?;
+        self.store.release_pipeline(name, node).await?;
+        Ok(result?)
+    }
+
+    /// While the pipeline runs: renew the lease, report, record tables, and stop it when
+    /// an operator paused it or another node took the lease.
+    async fn watch(
+        &self,
+        who: &Principal,
+        name: &str,
+        node: &str,
+        org_id: i64,
+        pipeline: &Pipeline,
+        stop: &CancellationToken,
+    ) {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        let mut adopted = false;
+        let mut recorded_at = std::time::Instant::now();
+        let mut recorded_changes = 0u64;
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            let status = pipeline.status();
+            let held = match self.store.lease_pipeline(name, node, now(), now() + self.lease).await {
+                Ok(held) => held,
+                Err(e) => {
+                    tracing::warn!(pipeline = name, error = %e, "renewing the lease");
+                    continue;
+                }
+            };
+            if !held {
+                tracing::warn!(pipeline = name, "another node took the lease; stopping");
+                stop.cancel();
+                return;
+            }
+            let _ = self.report(name, node, &status).await;
+            if status.accepted > 0 {
+                let _ = self.store.set_pipeline_paused(name, None, false).await;
+            }
+            match self.store.get_pipeline(name).await {
+                Ok(p) if p.paused.is_some() => {
+                    tracing::info!(pipeline = name, "paused by an operator; stopping");
+                    stop.cancel();
+                    return;
+                }
+                _ => {}
+            }
+            // Table records (and draft entries) once streaming, then their figures now and
+            // then while changes arrive.
+            let changes: u64 = status.tables.iter().map(|t| t.changes).sum();
+            let due = !adopted || (changes > recorded_changes && recorded_at.elapsed() > Duration::from_secs(60));
+            if status.state == State::Streaming && due {
+                match self.adopt(who, &status, org_id).await {
+                    Ok(()) => {
+                        adopted = true;
+                        recorded_at = std::time::Instant::now();
+                        recorded_changes = changes;
+                    }
+                    Err(e) => tracing::warn!(pipeline = name, error = %e, "recording the pipeline's tables"),
+                }
+            }
+        }
+    }
+
+    async fn adopt(&self, who: &Principal, status: &crate::Status, org_id: i64) -> Result<()> {
+        for t in &status.tables {
+            if t.position.is_some() && self.library.lake().exists(&t.target).await.map_err(ChannelError::from)? {
+                self.library.adopt(who, &t.target, org_id).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn report(&self, name: &str, node: &str, s: &crate::Status) -> Result<()> {
+        let (state, message) = match &s.state {
+            State::Starting => ("starting", String::new()),
+            State::Snapshotting { done, of } => ("snapshotting", format!("{done} of {of} tables copied")),
+            State::Streaming => ("streaming", String::new()),
+            State::Paused(why) => ("paused", why.clone()),
+            State::Failed(why) => ("failed", why.clone()),
+            State::Stopped => ("stopped", String::new()),
+        };
+        let report = PipelineReport {
+            state: state.into(),
+            message,
+            tables: s
+                .tables
+                .iter()
+                .map(|t| ChannelTableStatus {
+                    target: t.target.clone(),
+                    position: t.position,
+                    snapshot_rows: t.snapshot_rows,
+                    changes: t.changes,
+                })
+                .collect(),
+            confirmed: s.confirmed,
+            lag_ms: s.lag_ms.map(|l| l as i64),
+        };
+        self.store.report_pipeline(name, node, &report).await?;
+        Ok(())
+    }
+}
+
+fn spec_of(
+    name: &str,
+    conn: tongshu_sources::Connection,
+    tables: &[ChannelTable],
+    batch_ms: i64,
+    batch_changes: i64,
+) -> PipelineSpec {
+    let tables = tables
+        .iter()
+        .map(|t| TableSpec { source: t.source.clone(), target: t.target.clone(), keys: t.keys.clone() })
+        .collect();
+    let mut spec = PipelineSpec::new(name, conn, tables);
+    spec.batch_wait = Duration::from_millis(batch_ms.max(1) as u64);
+    spec.batch_changes = batch_changes.max(1) as usize;
+    spec
+}

@@ -1,0 +1,272 @@
+//! The `channel` subcommands: real-time pipelines (change data capture) from department
+//! databases into library tables.
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use tongshu_channel::{CancellationToken, ChannelService, NewPipeline};
+use tongshu_store::{ChannelTable, MetaStore};
+
+use crate::Common;
+
+#[derive(Subcommand)]
+pub enum ChannelCmd {
+    /// Add a pipeline: the tables of a source (PostgreSQL) it carries, each into a library
+    /// table (made from a consistent snapshot on its first run, then fed change by change).
+    Add(AddArgs),
+    /// List pipelines with their state, position and lag.
+    List {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a pipeline: each table's position and changes, and the WAL its slot holds.
+    Show(NameArgs),
+    /// Run a pipeline here until interrupted (Ctrl-C or SIGTERM apply and confirm what has
+    /// arrived, then stop). One runner at a time holds a pipeline.
+    Run(NameArgs),
+    /// Hold a pipeline: its runner stops after applying what it has received.
+    Pause(NameArgs),
+    /// Let a held pipeline run again. With --accept its next run accepts the schema change
+    /// that paused it (a dropped, renamed or retyped column) instead of pausing again.
+    Resume {
+        #[command(flatten)]
+        name: NameArgs,
+        #[arg(long)]
+        accept: bool,
+    },
+    /// Drop the pipeline's slot so that its next run copies every table again.
+    Resnapshot(NameArgs),
+    /// Remove a pipeline and its replication slot (its library tables stay).
+    Remove(NameArgs),
+}
+
+#[derive(Args)]
+pub struct NameArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// The pipeline's name.
+    pub name: String,
+    #[arg(long = "as", value_name = "USERNAME")]
+    pub as_user: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct AddArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Lowercase letters, digits and '_'; names the slot and publication on the source.
+    #[arg(long)]
+    pub name: String,
+    /// The data source's name (`tongshu source add`).
+    #[arg(long)]
+    pub source: String,
+    /// A source table to carry: `schema.table` or `schema.table=library_table`
+    /// (default library table: `<pipeline>_<table>`). Repeat for more.
+    #[arg(long = "table", required = true)]
+    pub tables: Vec<String>,
+    /// Key columns for tables without a primary key, as `table:col1,col2`. Repeatable.
+    #[arg(long = "key")]
+    pub keys: Vec<String>,
+    /// Apply a batch at least this often (milliseconds).
+    #[arg(long)]
+    pub batch_ms: Option<i64>,
+    /// … or when it holds this many changes.
+    #[arg(long)]
+    pub batch_changes: Option<i64>,
+    #[arg(long = "as", value_name = "USERNAME")]
+    pub as_user: Option<String>,
+}
+
+impl ChannelCmd {
+    pub fn common(&self) -> &Common {
+        match self {
+            ChannelCmd::Add(a) => &a.common,
+            ChannelCmd::List { common, .. } => common,
+            ChannelCmd::Show(n)
+            | ChannelCmd::Run(n)
+            | ChannelCmd::Pause(n)
+            | ChannelCmd::Resnapshot(n)
+            | ChannelCmd::Remove(n)
+            | ChannelCmd::Resume { name: n, .. } => &n.common,
+        }
+    }
+}
+
+/// The tables of `--table` and `--key` arguments.
+fn tables_of(pipeline: &str, tables: &[String], keys: &[String]) -> Result<Vec<ChannelTable>> {
+    let mut out = Vec::new();
+    for t in tables {
+        let (source, target) = match t.split_once('=') {
+            Some((s, t)) => (s.trim().to_owned(), t.trim().to_owned()),
+            None => {
+                let bare = t.rsplit('.').next().unwrap_or(t).trim().to_ascii_lowercase();
+                (t.trim().to_owned(), format!("{pipeline}_{bare}"))
+            }
+        };
+        if source.is_empty() || target.is_empty() {
+            bail!("--table {t:?}: give schema.table or schema.table=library_table");
+        }
+        out.push(ChannelTable { source, target, keys: vec![] });
+    }
+    for k in keys {
+        let Some((table, cols)) = k.split_once(':') else {
+            bail!("--key {k:?}: give table:column[,column…]");
+        };
+        let t = out
+            .iter_mut()
+            .find(|t| t.source == table || t.source.rsplit('.').next() == Some(table) || t.target == table)
+            .with_context(|| format!("--key {k:?}: {table:?} is not one of the --table tables"))?;
+        t.keys = cols.split(',').map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()).collect();
+    }
+    Ok(out)
+}
+
+pub async fn channel(cmd: ChannelCmd, store: MetaStore, service: ChannelService, node: &str) -> Result<()> {
+    match cmd {
+        ChannelCmd::Add(a) => {
+            let who = crate::library::principal(&store, a.as_user.as_deref()).await?;
+            let tables = tables_of(&a.name, &a.tables, &a.keys)?;
+            let p = service
+                .add(
+                    &who,
+                    NewPipeline {
+                        name: a.name,
+                        source: a.source,
+                        tables,
+                        batch_ms: a.batch_ms,
+                        batch_changes: a.batch_changes,
+                    },
+                )
+                .await?;
+            for t in &p.tables {
+                say!("{} → library table {}", t.source, t.target);
+            }
+            say!("added pipeline {}; start it with `tongshu channel run {}`", p.name, p.name);
+            Ok(())
+        }
+        ChannelCmd::List { json, .. } => {
+            let all = service.list().await?;
+            if json {
+                say!("{}", serde_json::to_string_pretty(&all)?);
+                return Ok(());
+            }
+            say!("{:<20} {:<13} {:<16} {:>9} {:<20} message", "pipeline", "state", "position", "lag ms", "runner");
+            for p in all {
+                let state = if p.paused.is_some() { "paused".to_owned() } else { p.state.clone() };
+                say!(
+                    "{:<20} {:<13} {:<16} {:>9} {:<20} {}",
+                    p.name,
+                    state,
+                    p.confirmed.map(lsn).unwrap_or_else(|| "-".into()),
+                    p.lag_ms.map(|l| l.to_string()).unwrap_or_else(|| "-".into()),
+                    p.node.as_deref().unwrap_or("-"),
+                    p.paused.as_deref().unwrap_or(&p.message)
+                );
+            }
+            Ok(())
+        }
+        ChannelCmd::Show(n) => {
+            let who = crate::library::principal(&store, n.as_user.as_deref()).await?;
+            let (p, slot) = service.show(&who, &n.name).await?;
+            if n.json {
+                say!(
+                    "{}",
+                    serde_json::to_string_pretty(
+                        &serde_json::json!({"pipeline": p, "slot": slot.map(|s| serde_json::json!({
+                            "active": s.active, "retained_bytes": s.retained_bytes, "confirmed": s.confirmed
+                        }))})
+                    )?
+                );
+                return Ok(());
+            }
+            say!(
+                "pipeline {} ({}), runner {}",
+                p.name,
+                p.paused.as_deref().unwrap_or(&p.state),
+                p.node.as_deref().unwrap_or("none")
+            );
+            if !p.message.is_empty() {
+                say!("  {}", p.message);
+            }
+            for t in &p.tables {
+                let st = p.table_status.iter().find(|s| s.target == t.target);
+                say!(
+                    "  {} → {}: position {}, {} rows copied, {} changes applied",
+                    t.source,
+                    t.target,
+                    st.and_then(|s| s.position).map(lsn).unwrap_or_else(|| "-".into()),
+                    st.map(|s| s.snapshot_rows).unwrap_or(0),
+                    st.map(|s| s.changes).unwrap_or(0)
+                );
+            }
+            match slot {
+                Some(s) => say!(
+                    "  slot tongshu_{}: {}, holds {} of WAL on the source",
+                    p.name,
+                    if s.active { "in use" } else { "idle" },
+                    s.retained_bytes.map(bytes).unwrap_or_else(|| "-".into())
+                ),
+                None => say!("  no replication slot on the source (the next run takes a snapshot)"),
+            }
+            Ok(())
+        }
+        ChannelCmd::Run(n) => {
+            let who = crate::library::principal(&store, n.as_user.as_deref()).await?;
+            let stop = CancellationToken::new();
+            let s2 = stop.clone();
+            tokio::spawn(async move {
+                crate::shutdown_signal().await;
+                s2.cancel();
+            });
+            say!("running pipeline {} on {node}; Ctrl-C stops it", n.name);
+            service.run(&who, &n.name, node, stop).await?;
+            say!("pipeline {} stopped", n.name);
+            Ok(())
+        }
+        ChannelCmd::Pause(n) => {
+            let who = crate::library::principal(&store, n.as_user.as_deref()).await?;
+            service.pause(&who, &n.name).await?;
+            say!("pipeline {} is held; its runner stops after applying what it has", n.name);
+            Ok(())
+        }
+        ChannelCmd::Resume { name: n, accept } => {
+            let who = crate::library::principal(&store, n.as_user.as_deref()).await?;
+            service.resume(&who, &n.name, accept).await?;
+            say!("pipeline {} may run again{}", n.name, if accept { ", accepting the schema change" } else { "" });
+            Ok(())
+        }
+        ChannelCmd::Resnapshot(n) => {
+            let who = crate::library::principal(&store, n.as_user.as_deref()).await?;
+            let dropped = service.resnapshot(&who, &n.name).await?;
+            say!(
+                "{}; the next run of {} copies every table again",
+                if dropped { "dropped the replication slot" } else { "there was no replication slot" },
+                n.name
+            );
+            Ok(())
+        }
+        ChannelCmd::Remove(n) => {
+            let who = crate::library::principal(&store, n.as_user.as_deref()).await?;
+            service.remove(&who, &n.name).await?;
+            say!("removed pipeline {} and its replication slot; its library tables stay", n.name);
+            Ok(())
+        }
+    }
+}
+
+/// A PostgreSQL LSN as PostgreSQL writes it (`16/B374D848`).
+fn lsn(v: i64) -> String {
+    format!("{:X}/{:X}", (v as u64) >> 32, (v as u64) & 0xffff_ffff)
+}
+
+fn bytes(n: i64) -> String {
+    match n {
+        n if n >= 1 << 30 => format!("{:.1} GiB", n as f64 / (1u64 << 30) as f64),
+        n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64),
+        n if n >= 1 << 10 => format!("{:.1} KiB", n as f64 / 1024.0),
+        n => format!("{n} B"),
+    }
+}

@@ -1,0 +1,212 @@
+//! The real-time channel from the command line, and its exactly-once promise under crashes:
+//! a writer changes the source without pause while `tongshu channel run` is killed with
+//! SIGKILL at random moments, 20 times, and restarted; at the end the library table equals
+//! the source table row for row.
+
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use sqlx::{Connection as _, Executor};
+
+use super::{text, tongshu};
+
+/// A small deterministic generator (the test prints its seed).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, n: u64) -> u64 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (self.0 >> 33) % n.max(1)
+    }
+}
+
+fn block<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+}
+
+/// Every row of `acct` in the source, as text, by id.
+async fn source_rows(url: &str) -> Vec<(i64, Option<i64>, Option<String>)> {
+    let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+    sqlx::query_as("SELECT id, balance, note FROM acct ORDER BY id").fetch_all(&mut c).await.unwrap()
+}
+
+/// Every row of the library table, by id.
+async fn library_rows(root: &str, table: &str) -> Vec<(i64, Option<i64>, Option<String>)> {
+    use tongshu_lake::arrow::array::{Array, AsArray};
+    use tongshu_lake::arrow::datatypes::Int64Type;
+    let lake = tongshu_lake::Library::open(root, Default::default()).unwrap();
+    let limits = tongshu_lake::QueryLimits { max_rows: 10_000_000, timeout: Duration::from_secs(60) };
+    let r = lake.sql(&format!("SELECT id, balance, note FROM {table} ORDER BY id"), &[], limits).await.unwrap();
+    let mut out = Vec::new();
+    for b in &r.batches {
+        let (id, bal) = (b.column(0).as_primitive::<Int64Type>(), b.column(1).as_primitive::<Int64Type>());
+        let note =
+            tongshu_lake::arrow::compute::cast(b.column(2), &tongshu_lake::arrow::datatypes::DataType::Utf8).unwrap();
+        let note = note.as_string::<i32>();
+        for i in 0..b.num_rows() {
+            out.push((
+                id.value(i),
+                bal.is_valid(i).then(|| bal.value(i)),
+                note.is_valid(i).then(|| note.value(i).to_owned()),
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn a_pipeline_killed_twenty_times_under_a_busy_writer_ends_equal_to_its_source() {
+    let Some(admin) = tongshu_sources::testing::env_url("TONGSHU_TEST_POSTGRES_URL") else { return };
+    let pid = std::process::id();
+    let db = format!("tongshu_ch_crash_{pid}");
+    let name = format!("crash{pid}");
+    let url = block(tongshu_sources::testing::fresh_postgres_database(&admin, "tongshu_ch_crash", "tongshu_crash"));
+    block(async {
+        let mut s = sqlx::PgConnection::connect(&url).await.unwrap();
+        s.execute(
+            "CREATE TABLE acct (id bigint PRIMARY KEY, balance bigint, note text);
+             INSERT INTO acct SELECT g, g * 10, '初始 ' || g FROM generate_series(1, 3000) g",
+        )
+        .await
+        .unwrap();
+    });
+
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    assert!(tongshu(&["demo", "--data-dir", d, "--rows", "50"]).status.success());
+    let o = tongshu(&["source", "add", "--data-dir", d, "--name", "crash_src", "--url", &url, "--org", "wjw"]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    let o = tongshu(&[
+        "channel",
+        "add",
+        "--data-dir",
+        d,
+        "--name",
+        &name,
+        "--source",
+        "crash_src",
+        "--table",
+        "public.acct=crash_acct",
+        "--batch-ms",
+        "100",
+    ]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    assert!(text(&o).0.contains("public.acct → library table crash_acct"), "{}", text(&o).0);
+
+    // The writer: small transactions of inserts, updates and deletes, as fast as it can.
+    let seed = u64::from(pid) ^ 0x9e37_79b9;
+    eprintln!("seed {seed}");
+    let stop = Arc::new(AtomicBool::new(false));
+    let written = Arc::new(AtomicU64::new(0));
+    let writer = {
+        let (url, stop, written) = (url.clone(), stop.clone(), written.clone());
+        std::thread::spawn(move || {
+            block(async move {
+                let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+                let mut r = Lcg(seed);
+                let mut next_id = 3001i64;
+                while !stop.load(Ordering::Relaxed) {
+                    let mut tx = c.begin().await.unwrap();
+                    for _ in 0..1 + r.next(4) {
+                        let id = 1 + r.next(next_id as u64) as i64;
+                        let sql = match r.next(10) {
+                            0..=3 => {
+                                next_id += 1;
+                                format!("INSERT INTO acct VALUES ({next_id}, {}, 'new {}')", r.next(1000), r.next(99))
+                            }
+                            4..=7 => format!(
+                                "UPDATE acct SET balance = balance + {}, note = 'upd ' || repeat('长', {}) WHERE id = {id}",
+                                r.next(100),
+                                r.next(40)
+                            ),
+                            8 => format!("UPDATE acct SET note = NULL WHERE id = {id}"),
+                            _ => format!("DELETE FROM acct WHERE id = {id}"),
+                        };
+                        tx.execute(sqlx::AssertSqlSafe(sql)).await.unwrap();
+                        written.fetch_add(1, Ordering::Relaxed);
+                    }
+                    tx.commit().await.unwrap();
+                }
+            })
+        })
+    };
+
+    let run = || {
+        Command::new(env!("CARGO_BIN_EXE_tongshu"))
+            .args(["channel", "run", &name, "--data-dir", d])
+            .env_remove("TONGSHU_DATABASE_URL")
+            .env_remove("TONGSHU_CONFIG")
+            .env("TONGSHU_LOG", "warn")
+            // A killed runner's lease runs out soon, so the next one takes over quickly.
+            .env("TONGSHU_JOB_LEASE_SECS", "2")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut r = Lcg(seed ^ 1);
+    for round in 0..20 {
+        let mut child = run();
+        // Kill at random moments: while copying, while applying, while idle.
+        std::thread::sleep(Duration::from_millis(200 + r.next(1800)));
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+            // The previous runner's lease may not have run out yet: that is the only
+            // acceptable early exit.
+            assert!(err.contains("is running on"), "round {round}: the runner exited ({status}): {err}");
+            std::thread::sleep(Duration::from_millis(2500));
+            continue;
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        // Its lease (2 s here) runs out before the next runner asks for it.
+        std::thread::sleep(Duration::from_millis(2200));
+    }
+    stop.store(true, Ordering::Relaxed);
+    writer.join().unwrap();
+    eprintln!("{} changes written", written.load(Ordering::Relaxed));
+
+    // A last runner catches up with everything written; then both sides are compared.
+    std::thread::sleep(Duration::from_millis(2500));
+    let mut last = run();
+    let expected = block(source_rows(&url));
+    let root = format!("{d}/library");
+    let started = Instant::now();
+    loop {
+        let got = if std::path::Path::new(&format!("{root}/crash_acct/_delta_log")).is_dir() {
+            block(library_rows(&root, "crash_acct"))
+        } else {
+            vec![]
+        };
+        if got == expected {
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(90) {
+            let _ = last.kill();
+            let missing = expected.iter().filter(|r| !got.contains(r)).take(5).collect::<Vec<_>>();
+            let extra = got.iter().filter(|r| !expected.contains(r)).take(5).collect::<Vec<_>>();
+            panic!(
+                "the library table differs from the source: {} vs {} rows; missing {missing:?}; extra {extra:?}",
+                got.len(),
+                expected.len()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    // No duplicate key either (the comparison above is of sorted rows, so equal lengths
+    // and equal rows mean none).
+    let o = tongshu(&["channel", "list", "--data-dir", d]);
+    assert!(text(&o).0.contains(&name), "{}", text(&o).0);
+    let _ = last.kill();
+    let _ = last.wait();
+    std::thread::sleep(Duration::from_millis(2500));
+    let o = tongshu(&["channel", "remove", &name, "--data-dir", d]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    block(async {
+        let mut c = sqlx::PgConnection::connect(&admin).await.unwrap();
+        let _ = c.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))).await;
+    });
+}
