@@ -254,6 +254,69 @@ impl ChannelService {
         }
     }
 
+    /// Runs, on this node, every pipeline that may run and that no runner holds: each is
+    /// leased to one node at a time, so on several nodes each pipeline runs once, and the
+    /// pipelines of a node that stopped are taken up once their leases run out. A pipeline
+    /// that stopped on an error is tried again a minute later. Runs until `stop`.
+    pub fn supervise(&self, node: String, every: Duration, stop: CancellationToken) -> tokio::task::JoinHandle<()> {
+        let svc = self.clone();
+        tokio::spawn(async move {
+            let running: Arc<std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>> = Arc::default();
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = tick.tick() => {}
+                }
+                let Ok(all) = svc.store.list_pipelines().await else { continue };
+                for p in all {
+                    let free = p.node.is_none() || p.lease_until.is_none_or(|t| t < now());
+                    let busy = running.lock().unwrap_or_else(|e| e.into_inner()).get(&p.name).is_some_and(|t| {
+                        // Running here, or failed here less than a minute ago.
+                        t.elapsed() < Duration::from_secs(60)
+                    });
+                    if p.paused.is_some() || !free || busy {
+                        continue;
+                    }
+                    let who = match svc.store.user_credentials(&p.created_by).await {
+                        Ok(Some((u, _))) => u.principal(),
+                        _ => continue,
+                    };
+                    running.lock().unwrap_or_else(|e| e.into_inner()).insert(p.name.clone(), std::time::Instant::now());
+                    let (svc, node, stop, running) = (svc.clone(), node.clone(), stop.child_token(), running.clone());
+                    tokio::spawn(async move {
+                        tracing::info!(pipeline = %p.name, %node, "running pipeline");
+                        match svc.run(&who, &p.name, &node, stop).await {
+                            Ok(()) => {
+                                running.lock().unwrap_or_else(|e| e.into_inner()).remove(&p.name);
+                            }
+                            // Kept in `running` with the time it failed: tried again later.
+                            Err(e) => {
+                                tracing::warn!(pipeline = %p.name, error = %e, "pipeline stopped");
+                                running
+                                    .lock()
+                                    .unwrap_or_else(|e| e.into_inner())
+                                    .insert(p.name.clone(), std::time::Instant::now());
+                            }
+                        }
+                    });
+                }
+            }
+        })
+    }
+
+    /// Waits (at most `limit`) until no pipeline is leased to `node`: its runners stopped.
+    pub async fn stopped_on(&self, node: &str, limit: Duration) {
+        let started = std::time::Instant::now();
+        while started.elapsed() < limit {
+            match self.store.list_pipelines().await {
+                Ok(all) if all.iter().any(|p| p.node.as_deref() == Some(node)) => {}
+                _ => return,
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     async fn adopt(&self, who: &Principal, status: &crate::Status, org_id: i64) -> Result<()> {
         for t in &status.tables {
             if t.position.is_some() && self.library.lake().exists(&t.target).await.map_err(ChannelError::from)? {

@@ -314,6 +314,16 @@ async fn run(cli: Cli) -> Result<()> {
                 vacuum_retention_hours: s.vacuum_retention_hours,
                 tick: std::time::Duration::from_secs(s.schedule_tick_secs),
             });
+            // Real-time pipelines run on whichever node holds each one's lease.
+            let channel = tongshu_channel::ChannelService::new(store.clone(), library.clone())
+                .with_lease(std::time::Duration::from_secs(s.job_lease_secs));
+            let node = library.node().to_owned();
+            let pipelines = tongshu_channel::CancellationToken::new();
+            channel.supervise(
+                node.clone(),
+                std::time::Duration::from_secs(s.schedule_tick_secs.clamp(1, 10)),
+                pipelines.clone(),
+            );
             let mut state = tongshu_web::AppState::new(store.clone(), Accounts::new(store.clone()), library, web);
             state.exchange.configure(tongshu_exchange::ExchangeSettings {
                 deadline_days: u32::try_from(s.share_deadline_days).unwrap_or(10),
@@ -333,6 +343,9 @@ async fn run(cli: Cli) -> Result<()> {
             // The portal's datasets and search index follow the catalog within seconds.
             state.portal.spawn_refresh(std::time::Duration::from_secs(2));
             tongshu_web::serve(listener, state, shutdown_signal()).await?;
+            // Pipelines apply and confirm what they have, then give up their leases.
+            pipelines.cancel();
+            channel.stopped_on(&node, std::time::Duration::from_secs(10)).await;
             store.close().await;
             Ok(())
         }

@@ -237,3 +237,78 @@ async fn two_server_processes_share_jobs_schedules_and_quotas() {
     assert_eq!(statuses, [200, 200, 200, 429], "three a minute for the app, counted once for both nodes");
     tongshu_sources::testing::exec(&source_url, &format!("DROP TABLE {t}")).await;
 }
+
+/// A pipeline under two `tongshu serve` nodes: exactly one runs it; when that node is
+/// killed, the other takes it up after the lease and carries on from the table's position.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_run_a_pipeline_once_and_the_survivor_takes_it_over() {
+    let Some(admin) = tongshu_sources::testing::env_url("TONGSHU_TEST_POSTGRES_URL") else { return };
+    let source = tongshu_sources::testing::fresh_postgres_database(&admin, "tongshu_ch_nodes", "tongshu_nodes").await;
+    tongshu_sources::testing::exec(
+        &source,
+        "CREATE TABLE reg (id bigint PRIMARY KEY, name text); INSERT INTO reg SELECT g, '企业' || g FROM generate_series(1, 500) g",
+    )
+    .await;
+    let url = tongshu_store::testing::postgres_url().await.expect("a PostgreSQL test database");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    run(&["demo", "--data-dir", d, "--database-url", &url, "--rows", "50"]);
+    let name = format!("nodes{}", std::process::id());
+    run(&[
+        "source",
+        "add",
+        "--data-dir",
+        d,
+        "--database-url",
+        &url,
+        "--name",
+        "regsrc",
+        "--url",
+        &source,
+        "--org",
+        "wjw",
+    ]);
+    let table = format!("--table=public.reg={name}_reg");
+    run(&["channel", "add", "--data-dir", d, "--database-url", &url, "--name", &name, "--source", "regsrc", &table]);
+    let store = MetaStore::connect(&url).await.unwrap();
+    let mut a = Node::start(dir.path(), &url, "a");
+    let mut b = Node::start(dir.path(), &url, "b");
+    let streaming = |store: MetaStore, name: String| async move {
+        let p = store.get_pipeline(&name).await.ok()?;
+        (p.state == "streaming" && p.node.is_some()).then_some(p)
+    };
+    let p = wait_for(60, "the pipeline streams", || streaming(store.clone(), name.clone())).await;
+    let holder = p.node.clone().unwrap();
+    let lines = |n: &Node| n.log().matches("running pipeline").count();
+    assert_eq!(lines(&a) + lines(&b), 1, "one node runs the pipeline:\n{}\n{}", a.log(), b.log());
+    assert_eq!(rows_of(d, &url, &format!("{name}_reg")), 500);
+    // The draft catalog entry of the new table says how often it changes: 实时.
+    let t = store.get_table(&format!("{name}_reg")).await.unwrap().expect("the table is recorded");
+    let entry = store.get_entry(t.entry_id.unwrap()).await.unwrap();
+    assert_eq!(entry.body.update_cycle.as_str(), "realtime");
+
+    // Kill the holder; the other node takes over and applies what is written meanwhile.
+    let (dead, alive) = if a.log().contains("running pipeline") { (&mut a, &b) } else { (&mut b, &a) };
+    dead.kill();
+    tongshu_sources::testing::exec(&source, "INSERT INTO reg VALUES (501, '新企业'); DELETE FROM reg WHERE id <= 10")
+        .await;
+    let took = wait_for(60, "the survivor takes the pipeline", || {
+        let (store, name, holder) = (store.clone(), name.clone(), holder.clone());
+        async move {
+            let p = store.get_pipeline(&name).await.ok()?;
+            (p.node.as_ref().is_some_and(|n| *n != holder) && p.state == "streaming").then_some(p)
+        }
+    })
+    .await;
+    assert!(alive.log().contains("running pipeline"), "{}", alive.log());
+    wait_for(60, "the changes reach the library", || {
+        let (d, url, t) = (d.to_owned(), url.clone(), format!("{name}_reg"));
+        async move { (rows_of(&d, &url, &t) == 491).then_some(()) }
+    })
+    .await;
+    assert!(took.table_status[0].snapshot_rows == 0, "the survivor resumed, it did not copy again: {took:?}");
+    drop(a);
+    drop(b);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    run(&["channel", "remove", &name, "--data-dir", d, "--database-url", &url]);
+}
