@@ -62,6 +62,10 @@ pub struct PipelineSpec {
     /// renamed column stays in the library table (empty in new rows), a retyped one keeps
     /// its type (values that do not fit it stop the pipeline).
     pub accept_schema: bool,
+    /// Every this many batches a table's small files are compacted (without stopping the
+    /// stream: the pipeline itself compacts between two batches). Delta checkpoints its
+    /// log on its own every 100 commits.
+    pub compact_every: u64,
 }
 
 impl PipelineSpec {
@@ -74,6 +78,7 @@ impl PipelineSpec {
             batch_wait: Duration::from_millis(500),
             heartbeat: Duration::from_secs(10),
             accept_schema: false,
+            compact_every: 200,
         }
     }
 

@@ -283,6 +283,8 @@ struct Live {
     pending: Changes,
     /// Changes applied since start.
     applied: u64,
+    /// Batches committed since start (for compaction).
+    batches: u64,
 }
 
 impl Live {
@@ -481,8 +483,20 @@ async fn flush(
         let changes = std::mem::take(&mut l.pending);
         let n = changes.rows.len() as u64;
         let at = position.map(|position| SourcePosition { app: app.clone(), position });
-        p.lake.apply_changes(&l.table.target, &l.table.keys, changes, at.as_ref(), "channel").await?;
+        let done = p.lake.apply_changes(&l.table.target, &l.table.keys, changes, at.as_ref(), "channel").await?;
         l.applied += n;
+        if done.version.is_some() {
+            l.batches += 1;
+            if p.spec.compact_every > 0 && l.batches.is_multiple_of(p.spec.compact_every) {
+                // Small files of many batches into larger ones; the position stays.
+                match p.lake.compact(&l.table.target, &[]).await {
+                    Ok(r) => tracing::debug!(table = %l.table.target, removed = r.files_removed, "compacted"),
+                    Err(e) => {
+                        tracing::warn!(table = %l.table.target, error = %e, "compaction failed; the stream goes on")
+                    }
+                }
+            }
+        }
         if let Some(pos) = position {
             l.table.position = Some(pos);
         }
@@ -543,7 +557,7 @@ async fn stream_changes(
     let zone =
         tongshu_sources::parse_time_zone(&p.spec.source.time_zone).map_err(|e| ChannelError::Input(e.to_string()))?;
     let mut live: Vec<Live> =
-        tables.into_iter().map(|table| Live { table, pending: Changes::default(), applied: 0 }).collect();
+        tables.into_iter().map(|table| Live { table, pending: Changes::default(), applied: 0, batches: 0 }).collect();
     let by_name: HashMap<(String, String), usize> =
         live.iter().enumerate().map(|(i, l)| ((l.table.schema.clone(), l.table.name.clone()), i)).collect();
     let mut events = stream.into_stream(stop.clone());

@@ -62,6 +62,7 @@ impl Source {
         let mut spec = PipelineSpec::new(self.name.clone(), self.connection(), tables);
         spec.batch_wait = Duration::from_millis(200);
         spec.heartbeat = Duration::from_millis(300);
+        spec.compact_every = 2;
         spec
     }
 
@@ -174,6 +175,25 @@ async fn a_postgres_table_is_copied_then_followed_change_by_change() {
     caught_up(&p, at).await;
     assert_eq!(lake_rows(&lake, "ch_people", COLS).await, src.rows("people", COLS).await);
     assert_eq!(lake_rows(&lake, "ch_notes", "k, body").await, src.rows("notes", "k, body").await);
+
+    // Many small commits are compacted as the stream goes (every 2 batches here), and the
+    // compaction keeps the position.
+    // Many small batches of new rows add a file each; they are compacted as the stream
+    // goes (every 2 batches here), and the compaction keeps the position.
+    for i in 0..6 {
+        src.exec(&format!("INSERT INTO people VALUES ({}, 'one by one', 1, NULL, NULL, true)", 90_000 + i)).await;
+        let at = src.wal_now().await;
+        caught_up(&p, at).await;
+    }
+    let info = lake.info("ch_people").await.unwrap();
+    let history = lake.history("ch_people").await.unwrap();
+    assert!(
+        info.files <= 3 && history.iter().any(|v| v.operation == "OPTIMIZE"),
+        "{} files; {:?}",
+        info.files,
+        history.iter().map(|v| &v.operation).collect::<Vec<_>>()
+    );
+    assert_eq!(lake_rows(&lake, "ch_people", COLS).await, src.rows("people", COLS).await);
 
     // The positions are in the tables themselves.
     let position = lake.source_position("ch_people", &p_app(&src)).await.unwrap().unwrap();
