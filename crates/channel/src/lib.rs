@@ -186,7 +186,13 @@ pub struct Pipeline {
     spec: PipelineSpec,
     lake: Library,
     status: Arc<Mutex<Status>>,
+    /// Per applied transaction: microseconds from its commit in the source to the end of
+    /// the Delta commits that made it visible (at most `LAG_SAMPLES`, the latest).
+    lags: Mutex<std::collections::VecDeque<u32>>,
 }
+
+/// Lag samples kept.
+const LAG_SAMPLES: usize = 1 << 20;
 
 impl Pipeline {
     pub fn new(spec: PipelineSpec, lake: Library) -> Self {
@@ -195,7 +201,33 @@ impl Pipeline {
             .iter()
             .map(|t| TableStatus { source: t.source.clone(), target: t.target.clone(), ..Default::default() })
             .collect();
-        Self { spec, lake, status: Arc::new(Mutex::new(Status { tables, ..Default::default() })) }
+        Self {
+            spec,
+            lake,
+            status: Arc::new(Mutex::new(Status { tables, ..Default::default() })),
+            lags: Mutex::default(),
+        }
+    }
+
+    /// The lag of each transaction applied since start (the latest million), in
+    /// microseconds from its commit in the source to its visibility in the library.
+    pub fn lag_samples(&self) -> Vec<u32> {
+        self.lags.lock().unwrap_or_else(|e| e.into_inner()).iter().copied().collect()
+    }
+
+    /// Records the lags of transactions committed at `commits` (Unix µs), now applied.
+    fn sample_lags(&self, commits: &mut Vec<i64>) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_micros() as i64)
+            .unwrap_or(0);
+        let mut lags = self.lags.lock().unwrap_or_else(|e| e.into_inner());
+        for c in commits.drain(..) {
+            if lags.len() >= LAG_SAMPLES {
+                lags.pop_front();
+            }
+            lags.push_back((now - c).clamp(0, u32::MAX as i64) as u32);
+        }
     }
 
     pub fn status(&self) -> Status {

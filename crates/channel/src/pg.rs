@@ -439,7 +439,13 @@ async fn copy(p: &Pipeline, t: &mut SourceTable, snapshot: &str, at: SourcePosit
     let pull = tongshu_sources::pull_in_snapshot(&p.spec.source, &query, snapshot)
         .await
         .map_err(|e| ChannelError::Source(format!("copying {}.{}: {e}", t.schema, t.name)))?;
-    let exists = p.lake.exists(&t.target).await?;
+    let mut exists = p.lake.exists(&t.target).await?;
+    if exists && t.position.is_none() && p.lake.info(&t.target).await?.version == 0 {
+        // Made, still empty, by a copy that was killed before its first commit of rows:
+        // start that table again.
+        p.lake.drop_table(&t.target).await?;
+        exists = false;
+    }
     if exists && t.position.is_none() {
         return Err(ChannelError::Input(format!(
             "library table {:?} exists and is not fed by pipeline {:?}: choose another table name",
@@ -567,6 +573,8 @@ async fn stream_changes(
     let mut batch_end: Option<i64> = None;
     let mut batch_started: Option<Instant> = None;
     let mut last_commit_ms: Option<i64> = None;
+    // Commit times (Unix µs) of the batch's transactions, for the lag samples.
+    let mut commits: Vec<i64> = Vec::new();
     let mut held = 0usize;
     // Inside a transaction (Begin seen, Commit not yet): how much each table held at its
     // Begin, so that a stop in the middle applies only whole transactions.
@@ -599,6 +607,7 @@ async fn stream_changes(
             Some(Err(_elapsed)) => {
                 flush(p, &mut live, batch_end, last_commit_ms).await?;
                 confirm(&events, batch_end);
+                p.sample_lags(&mut commits);
                 (batch_end, batch_started, held) = (None, None, 0);
                 continue;
             }
@@ -617,10 +626,12 @@ async fn stream_changes(
                 open = None;
                 batch_end = Some(end_lsn.0 as i64);
                 last_commit_ms = Some(commit_timestamp.timestamp_millis());
+                commits.push(commit_timestamp.timestamp_micros());
                 batch_started.get_or_insert_with(Instant::now);
                 if held >= p.spec.batch_changes || batch_started.is_some_and(|t| t.elapsed() >= p.spec.batch_wait) {
                     flush(p, &mut live, batch_end, last_commit_ms).await?;
                     confirm(&events, batch_end);
+                    p.sample_lags(&mut commits);
                     (batch_end, batch_started, held) = (None, None, 0);
                 }
             }
@@ -628,6 +639,7 @@ async fn stream_changes(
                 flush(p, &mut live, batch_end, last_commit_ms).await?;
                 let at = batch_end.unwrap_or(0).max(message_lsn.0 as i64);
                 confirm(&events, Some(at));
+                p.sample_lags(&mut commits);
                 p.update(|s| s.confirmed = Some(at));
                 (batch_end, batch_started, held) = (None, None, 0);
             }

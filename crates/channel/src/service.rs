@@ -27,6 +27,9 @@ pub enum ServiceError {
     Forbidden(String),
     #[error("{0}")]
     Input(String),
+    /// Another runner holds the pipeline.
+    #[error("{0}")]
+    Busy(String),
 }
 
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
@@ -164,11 +167,13 @@ impl ChannelService {
             return Err(ServiceError::Input(format!("pipeline {name:?} is paused ({why}); resume it first")));
         }
         if !self.store.lease_pipeline(name, node, now(), now() + self.lease).await? {
-            return Err(ServiceError::Input(format!(
+            let holder = self.store.get_pipeline(name).await?.node;
+            return Err(ServiceError::Busy(format!(
                 "pipeline {name:?} is running on {}",
-                p.node.as_deref().unwrap_or("another node")
+                holder.as_deref().unwrap_or("another node")
             )));
         }
+        tracing::info!(pipeline = %name, %node, "running pipeline");
         let source = self.store.get_source_by_id(p.source_id).await?;
         let mut spec = spec_of(&p.name, conn, &p.tables, p.batch_ms, p.batch_changes);
         spec.accept_schema = p.accept_schema;
@@ -285,9 +290,9 @@ impl ChannelService {
                     running.lock().unwrap_or_else(|e| e.into_inner()).insert(p.name.clone(), std::time::Instant::now());
                     let (svc, node, stop, running) = (svc.clone(), node.clone(), stop.child_token(), running.clone());
                     tokio::spawn(async move {
-                        tracing::info!(pipeline = %p.name, %node, "running pipeline");
                         match svc.run(&who, &p.name, &node, stop).await {
-                            Ok(()) => {
+                            // Another node took it first, or it stopped cleanly.
+                            Ok(()) | Err(ServiceError::Busy(_)) => {
                                 running.lock().unwrap_or_else(|e| e.into_inner()).remove(&p.name);
                             }
                             // Kept in `running` with the time it failed: tried again later.

@@ -1,0 +1,166 @@
+//! The real-time channel's benchmark (issue 15), against a real PostgreSQL with
+//! `wal_level = logical` (`scripts/test` sets one up; `TONGSHU_TEST_POSTGRES_URL` names it):
+//!  1. the snapshot of a ROWS-row table (default 10,000,000) against the file ingest of the
+//!     same rows (a CSV the source writes with COPY), rows/s and their ratio (target ≥ 0.5);
+//!  2. one writer changing a table as fast as it can for SECONDS (default 60): single-row
+//!     transactions, half updates, a third inserts, the rest deletes; changes/s written
+//!     and applied, and each transaction's lag from its commit in the source to its
+//!     visibility in the library, p50/p99 (target: keeps pace, p99 ≤ 2 s; goal ≤ 1 s).
+//!
+//! Run: `cargo bench -p tongshu-channel --bench channel -- [ROWS] [SECONDS]`.
+//! MySQL/MariaDB sources are not carried yet, so only PostgreSQL is measured.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use sqlx::{Connection as _, Executor};
+use tongshu_channel::{CancellationToken, Pipeline, PipelineSpec, State, TableSpec};
+use tongshu_lake::Library;
+
+async fn wait_streaming(p: &Pipeline) {
+    loop {
+        match p.status().state {
+            State::Streaming => return,
+            State::Failed(e) | State::Paused(e) => panic!("pipeline stopped: {e}"),
+            _ => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let rows: u64 = args.first().and_then(|a| a.parse().ok()).unwrap_or(10_000_000);
+    let secs: u64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(60);
+    let admin = std::env::var("TONGSHU_TEST_POSTGRES_URL")
+        .expect("TONGSHU_TEST_POSTGRES_URL: a PostgreSQL with wal_level = logical (scripts/test sets one up)");
+    let url = tongshu_sources::testing::fresh_postgres_database(&admin, "tongshu_ch_bench", "tongshu_bench").await;
+    let source = tongshu_sources::Connection::from_url(&url).unwrap();
+    let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+    let dir = tempfile::tempdir_in(std::env::var("BENCH_DIR").unwrap_or_else(|_| "/tmp".into())).unwrap();
+    let lake = Library::open(dir.path().join("library").to_str().unwrap(), Default::default()).unwrap();
+
+    println!("== 1. snapshot of {rows} rows against the file ingest of the same rows");
+    let t = Instant::now();
+    c.execute(sqlx::AssertSqlSafe(format!(
+        "CREATE TABLE firms (id bigint PRIMARY KEY, name text, capital numeric(14,2), founded date, district text);
+         INSERT INTO firms SELECT g, '临沂市某某商贸有限公司' || g, (g % 100000) * 1.25, DATE '2000-01-01' + (g % 9000),
+             (ARRAY['兰山区','罗庄区','河东区','沂南县','郯城县'])[1 + g % 5] FROM generate_series(1, {rows}) g"
+    )))
+    .await
+    .unwrap();
+    println!("   source table made in {:.1} s", t.elapsed().as_secs_f64());
+    let csv = dir.path().join("firms.csv");
+    {
+        let mut out = c.copy_out_raw("COPY firms TO STDOUT WITH (FORMAT csv, HEADER true)").await.unwrap();
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&csv).unwrap());
+        use futures::StreamExt;
+        use std::io::Write;
+        while let Some(chunk) = out.next().await {
+            f.write_all(&chunk.unwrap()).unwrap();
+        }
+        f.flush().unwrap();
+    }
+    let t = Instant::now();
+    let req = tongshu_lake::IngestRequest {
+        create: true,
+        ..tongshu_lake::IngestRequest::new("file_firms", csv.clone(), "bench")
+    };
+    let report = lake.ingest(req).await.unwrap();
+    let ingest_secs = t.elapsed().as_secs_f64();
+    let ingest_rate = report.rows_written as f64 / ingest_secs;
+    println!("   file ingest: {} rows in {ingest_secs:.1} s, {:.0} rows/s", report.rows_written, ingest_rate);
+
+    let table = |s: &str, t: &str| TableSpec { source: s.into(), target: t.into(), keys: vec![] };
+    let mut spec = PipelineSpec::new("bench", source.clone(), vec![table("public.firms", "cdc_firms")]);
+    spec.batch_wait = Duration::from_millis(200);
+    let p = Arc::new(Pipeline::new(spec, lake.clone()));
+    let stop = CancellationToken::new();
+    let t = Instant::now();
+    let run = {
+        let (p, stop) = (p.clone(), stop.clone());
+        tokio::spawn(async move { p.run(stop).await })
+    };
+    wait_streaming(&p).await;
+    let snap_secs = t.elapsed().as_secs_f64();
+    let copied = p.status().tables[0].snapshot_rows;
+    let snap_rate = copied as f64 / snap_secs;
+    println!("   snapshot: {copied} rows in {snap_secs:.1} s, {snap_rate:.0} rows/s");
+    println!("   ratio snapshot/file ingest: {:.2}x (target at least 0.5x)", snap_rate / ingest_rate);
+    stop.cancel();
+    run.await.unwrap().unwrap();
+
+    println!("== 2. one writer for {secs} s, single-row transactions (updates, inserts, deletes)");
+    c.execute(
+        "CREATE TABLE acct (id bigint PRIMARY KEY, balance bigint, note text);
+               INSERT INTO acct SELECT g, g, 'n' FROM generate_series(1, 100000) g",
+    )
+    .await
+    .unwrap();
+    let mut spec = PipelineSpec::new("bench2", source, vec![table("public.acct", "cdc_acct")]);
+    spec.batch_wait = Duration::from_millis(200);
+    let p = Arc::new(Pipeline::new(spec, lake.clone()));
+    let stop = CancellationToken::new();
+    let run = {
+        let (p, stop) = (p.clone(), stop.clone());
+        tokio::spawn(async move { p.run(stop).await })
+    };
+    wait_streaming(&p).await;
+    let written = Arc::new(AtomicU64::new(0));
+    let done = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (url, written, done) = (url.clone(), written.clone(), done.clone());
+        tokio::spawn(async move {
+            let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+            let (mut next, mut x) = (100_001i64, 88_172_645_463_325_252u64);
+            while !done.load(Ordering::Relaxed) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let id = 1 + (x % next as u64) as i64;
+                let q = match x % 6 {
+                    0..=2 => sqlx::query("UPDATE acct SET balance = balance + 1, note = 'u' WHERE id = $1").bind(id),
+                    3 | 4 => {
+                        next += 1;
+                        sqlx::query("INSERT INTO acct VALUES ($1, 0, 'i')").bind(next)
+                    }
+                    _ => sqlx::query("DELETE FROM acct WHERE id = $1").bind(id),
+                };
+                q.execute(&mut c).await.unwrap();
+                written.fetch_add(1, Ordering::Relaxed);
+            }
+        })
+    };
+    let t = Instant::now();
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+    done.store(true, Ordering::Relaxed);
+    writer.await.unwrap();
+    let wrote = written.load(Ordering::Relaxed);
+    let write_secs = t.elapsed().as_secs_f64();
+    // Caught up: every transaction written has its lag sample.
+    let until = Instant::now() + Duration::from_secs(120);
+    while (p.lag_samples().len() as u64) < wrote && Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let applied_secs = t.elapsed().as_secs_f64();
+    let mut lags = p.lag_samples();
+    lags.sort_unstable();
+    let pct = |q: f64| lags.get(((lags.len() as f64 - 1.0) * q).round() as usize).map(|&us| us as f64 / 1000.0);
+    println!(
+        "   written {wrote} changes, {:.0}/s; applied {}, {:.0}/s (until the last was visible, {applied_secs:.1} s)",
+        wrote as f64 / write_secs,
+        lags.len(),
+        lags.len() as f64 / applied_secs
+    );
+    println!(
+        "   lag commit → visible in the library: p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms (target p99 2000 ms, goal 1000 ms)",
+        pct(0.5).unwrap_or(0.0),
+        pct(0.99).unwrap_or(0.0),
+        pct(1.0).unwrap_or(0.0)
+    );
+    stop.cancel();
+    run.await.unwrap().unwrap();
+    let _ = tongshu_channel::drop_slot(&tongshu_sources::Connection::from_url(&url).unwrap(), "tongshu_bench").await;
+    let _ = tongshu_channel::drop_slot(&tongshu_sources::Connection::from_url(&url).unwrap(), "tongshu_bench2").await;
+}
