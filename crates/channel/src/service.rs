@@ -51,6 +51,8 @@ pub struct ChannelService {
     store: MetaStore,
     library: LibraryService,
     lease: i64,
+    /// A running pipeline whose slot holds more WAL than this on its source warns.
+    wal_warn_bytes: i64,
 }
 
 fn now() -> i64 {
@@ -59,7 +61,13 @@ fn now() -> i64 {
 
 impl ChannelService {
     pub fn new(store: MetaStore, library: LibraryService) -> Self {
-        Self { store, library, lease: LEASE_SECONDS }
+        Self { store, library, lease: LEASE_SECONDS, wal_warn_bytes: 1 << 30 }
+    }
+
+    /// Warn when a pipeline's slot holds more than `bytes` of WAL on its source.
+    pub fn with_wal_warning(mut self, bytes: u64) -> Self {
+        self.wal_warn_bytes = i64::try_from(bytes).unwrap_or(i64::MAX);
+        self
     }
 
     /// Leases of `lease` (the platform's job lease).
@@ -175,6 +183,7 @@ impl ChannelService {
         }
         tracing::info!(pipeline = %name, %node, "running pipeline");
         let source = self.store.get_source_by_id(p.source_id).await?;
+        let slot_conn = conn.clone();
         let mut spec = spec_of(&p.name, conn, &p.tables, p.batch_ms, p.batch_changes);
         spec.accept_schema = p.accept_schema;
         let pipeline = Arc::new(Pipeline::new(spec, self.library.lake().clone()));
@@ -182,13 +191,15 @@ impl ChannelService {
         let watcher = {
             let (svc, pipeline, inner, name, node, who) =
                 (self.clone(), pipeline.clone(), inner.clone(), name.to_owned(), node.to_owned(), who.clone());
-            tokio::spawn(async move { svc.watch(&who, &name, &node, source.org_id, &pipeline, &inner).await })
+            tokio::spawn(
+                async move { svc.watch(&who, &name, &node, source.org_id, &pipeline, &inner, &slot_conn).await },
+            )
         };
         let result = pipeline.run(inner.clone()).await;
         inner.cancel();
         let _ = watcher.await;
         let status = pipeline.status();
-        self.report(name, node, &status).await?;
+        self.report(name, node, &status, None).await?;
         if let Err(e @ ChannelError::Paused { .. }) = &result {
             self.store.set_pipeline_paused(name, Some(&e.to_string()), false).await?;
         }
@@ -199,6 +210,7 @@ impl ChannelService {
 
     /// While the pipeline runs: renew the lease, report, record tables, and stop it when
     /// an operator paused it or another node took the lease.
+    #[allow(clippy::too_many_arguments)]
     async fn watch(
         &self,
         who: &Principal,
@@ -207,8 +219,11 @@ impl ChannelService {
         org_id: i64,
         pipeline: &Pipeline,
         stop: &CancellationToken,
+        source: &tongshu_sources::Connection,
     ) {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
+        let mut ticks = 0u64;
+        let mut warning: Option<String> = None;
         let mut adopted = false;
         let mut recorded_at = std::time::Instant::now();
         let mut recorded_changes = 0u64;
@@ -230,7 +245,23 @@ impl ChannelService {
                 stop.cancel();
                 return;
             }
-            let _ = self.report(name, node, &status).await;
+            // The WAL the slot keeps on the source, every half minute.
+            if ticks.is_multiple_of(30)
+                && let Ok(Some(slot)) = crate::slot_info(source, &format!("tongshu_{name}")).await
+            {
+                warning = slot.retained_bytes.filter(|b| *b > self.wal_warn_bytes).map(|b| {
+                    format!(
+                        "the slot holds {} MiB of WAL on the source (warning above {} MiB)",
+                        b >> 20,
+                        self.wal_warn_bytes >> 20
+                    )
+                });
+                if let Some(w) = &warning {
+                    tracing::warn!(pipeline = name, "{w}");
+                }
+            }
+            ticks += 1;
+            let _ = self.report(name, node, &status, warning.as_deref()).await;
             if status.accepted > 0 {
                 let _ = self.store.set_pipeline_paused(name, None, false).await;
             }
@@ -331,7 +362,7 @@ impl ChannelService {
         Ok(())
     }
 
-    async fn report(&self, name: &str, node: &str, s: &crate::Status) -> Result<()> {
+    async fn report(&self, name: &str, node: &str, s: &crate::Status, warning: Option<&str>) -> Result<()> {
         let (state, message) = match &s.state {
             State::Starting => ("starting", String::new()),
             State::Snapshotting { done, of } => ("snapshotting", format!("{done} of {of} tables copied")),
@@ -339,6 +370,11 @@ impl ChannelService {
             State::Paused(why) => ("paused", why.clone()),
             State::Failed(why) => ("failed", why.clone()),
             State::Stopped => ("stopped", String::new()),
+        };
+        let message = match warning {
+            Some(w) if message.is_empty() => w.to_owned(),
+            Some(w) => format!("{message}; {w}"),
+            None => message,
         };
         let report = PipelineReport {
             state: state.into(),

@@ -97,6 +97,9 @@ pub struct Settings {
     /// Seconds between the schedule's looks for due work (pulls, upkeep, jobs of stopped
     /// nodes).
     pub schedule_tick_secs: u64,
+    /// A real-time pipeline whose replication slot holds more WAL than this (MiB) on its
+    /// source warns in its status and the log.
+    pub channel_wal_warn_mb: u64,
     /// The city served (the `[city]` section); Linyi without one.
     pub city: tongshu_core::city::City,
 }
@@ -165,6 +168,7 @@ struct File {
     public_url: Option<String>,
     job_lease_secs: Option<u64>,
     schedule_tick_secs: Option<u64>,
+    channel_wal_warn_mb: Option<u64>,
     city: Option<CityFile>,
 }
 
@@ -239,6 +243,7 @@ impl Settings {
         let verify_flag_misses = number("TONGSHU_VERIFY_FLAG_MISSES", file.verify_flag_misses, 10)?;
         let job_lease_secs = number("TONGSHU_JOB_LEASE_SECS", file.job_lease_secs, 30)?.max(1);
         let schedule_tick_secs = number("TONGSHU_SCHEDULE_TICK_SECS", file.schedule_tick_secs, 30)?.max(1);
+        let channel_wal_warn_mb = number("TONGSHU_CHANNEL_WAL_WARN_MB", file.channel_wal_warn_mb, 1024)?;
         let city = match file.city {
             None => tongshu_core::city::City::linyi(),
             Some(c) => c.city().with_context(|| {
@@ -282,6 +287,7 @@ impl Settings {
             public_url,
             job_lease_secs,
             schedule_tick_secs,
+            channel_wal_warn_mb,
             city,
         })
     }

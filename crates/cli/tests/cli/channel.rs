@@ -141,6 +141,8 @@ fn a_pipeline_killed_twenty_times_under_a_busy_writer_ends_equal_to_its_source()
             .env("TONGSHU_LOG", "warn")
             // A killed runner's lease runs out soon, so the next one takes over quickly.
             .env("TONGSHU_JOB_LEASE_SECS", "2")
+            // Any WAL the slot keeps is "too much": the warning shows in the status.
+            .env("TONGSHU_CHANNEL_WAL_WARN_MB", "0")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -200,6 +202,13 @@ fn a_pipeline_killed_twenty_times_under_a_busy_writer_ends_equal_to_its_source()
     // and equal rows mean none).
     let o = tongshu(&["channel", "list", "--data-dir", d]);
     assert!(text(&o).0.contains(&name), "{}", text(&o).0);
+    assert!(text(&o).0.contains("of WAL on the source (warning above 0 MiB)"), "{}", text(&o).0);
+    let o = tongshu(&["channel", "show", &name, "--data-dir", d]);
+    assert!(
+        text(&o).0.contains("public.acct → crash_acct") && text(&o).0.contains("of WAL on the source"),
+        "{}",
+        text(&o).0
+    );
     let _ = last.kill();
     let _ = last.wait();
     std::thread::sleep(Duration::from_millis(2500));
