@@ -187,6 +187,8 @@ impl ChannelService {
         let mut spec = spec_of(&p.name, conn, &p.tables, p.batch_ms, p.batch_changes);
         spec.accept_schema = p.accept_schema;
         let pipeline = Arc::new(Pipeline::new(spec, self.library.lake().clone()));
+        // What an earlier runner reported is not this one's state.
+        self.report(name, node, &pipeline.status(), None).await?;
         let inner = stop.child_token();
         let watcher = {
             let (svc, pipeline, inner, name, node, who) =
