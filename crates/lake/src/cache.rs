@@ -281,3 +281,36 @@ impl Caches {
             .clone()
     }
 }
+
+/// The positions an equality filter matches: a value's list in the index, or a list made
+/// for several values or columns.
+pub(crate) enum Matches {
+    Shared(Arc<ColumnIndex>, String),
+    Owned(Vec<u64>),
+}
+
+impl Matches {
+    pub(crate) fn positions(&self) -> &[u64] {
+        match self {
+            Matches::Shared(index, value) => index.positions.get(value).map(Vec::as_slice).unwrap_or(&[]),
+            Matches::Owned(v) => v,
+        }
+    }
+}
+
+/// The positions in both sorted lists.
+pub(crate) fn intersect(a: &[u64], b: &[u64]) -> Vec<u64> {
+    let (mut i, mut j, mut out) = (0, 0, Vec::new());
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                out.push(a[i]);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out
+}

@@ -9,6 +9,7 @@ use deltalake::datafusion::common::{Column, ScalarValue};
 use deltalake::datafusion::functions::string::expr_fn::contains;
 use deltalake::datafusion::prelude::{Expr, SessionContext, lit};
 
+use crate::cache::{Matches, intersect};
 use crate::ranges::Start;
 use crate::values::{ColumnType, Value, parse};
 use crate::{LakeError, Library, Result};
@@ -689,22 +690,6 @@ impl Library {
     }
 }
 
-/// The positions an equality filter matches: a value's list in the index, or a list made
-/// for several values or columns.
-enum Matches {
-    Shared(std::sync::Arc<crate::cache::ColumnIndex>, String),
-    Owned(Vec<u64>),
-}
-
-impl Matches {
-    fn positions(&self) -> &[u64] {
-        match self {
-            Matches::Shared(index, value) => index.positions.get(value).map(Vec::as_slice).unwrap_or(&[]),
-            Matches::Owned(v) => v,
-        }
-    }
-}
-
 /// Which rows of a file [`Library::read_file`] reads.
 enum Pick<'a> {
     All,
@@ -723,23 +708,6 @@ fn index_key(s: &ScalarValue) -> Result<String> {
     let a = s.to_array().map_err(|e| LakeError::Internal(format!("filter value: {e}")))?;
     deltalake::arrow::util::display::array_value_to_string(&a, 0)
         .map_err(|e| LakeError::Internal(format!("filter value: {e}")))
-}
-
-/// The positions in both sorted lists.
-fn intersect(a: &[u64], b: &[u64]) -> Vec<u64> {
-    let (mut i, mut j, mut out) = (0, 0, Vec::new());
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                out.push(a[i]);
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    out
 }
 
 /// Moves the first `want` rows of `batches` into `out`.
