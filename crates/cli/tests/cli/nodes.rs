@@ -282,6 +282,18 @@ async fn two_nodes_run_a_pipeline_once_and_the_survivor_takes_it_over() {
     let lines = |n: &Node| n.log().matches("running pipeline").count();
     assert_eq!(lines(&a) + lines(&b), 1, "one node runs the pipeline:\n{}\n{}", a.log(), b.log());
     assert_eq!(rows_of(d, &url, &format!("{name}_reg")), 500);
+    // Both nodes' Prometheus metrics show the pipeline as the store holds it.
+    for n in [&a, &b] {
+        let m = reqwest::get(format!("{}/metrics", n.base)).await.unwrap().text().await.unwrap();
+        for want in [
+            format!("tongshu_channel_state{{pipeline=\"{name}\",state=\"streaming\"}} 1"),
+            format!("tongshu_channel_running{{pipeline=\"{name}\"}} 1"),
+            format!("tongshu_channel_paused{{pipeline=\"{name}\"}} 0"),
+            format!("tongshu_channel_snapshot_rows{{pipeline=\"{name}\",table=\"{name}_reg\"}} 500"),
+        ] {
+            assert!(m.contains(&want), "{want} not in\n{m}");
+        }
+    }
     // The draft catalog entry of the new table says how often it changes: 实时.
     let t = store.get_table(&format!("{name}_reg")).await.unwrap().expect("the table is recorded");
     let entry = store.get_entry(t.entry_id.unwrap()).await.unwrap();
@@ -307,6 +319,18 @@ async fn two_nodes_run_a_pipeline_once_and_the_survivor_takes_it_over() {
     })
     .await;
     assert!(took.table_status[0].snapshot_rows == 0, "the survivor resumed, it did not copy again: {took:?}");
+    let changes = format!("tongshu_channel_changes_total{{pipeline=\"{name}\",table=\"{name}_reg\"}} ");
+    wait_for(30, "the survivor's changes are in the metrics", || {
+        let (url, changes, name) = (format!("{}/metrics", alive.base), changes.clone(), name.clone());
+        async move {
+            let m = reqwest::get(url).await.ok()?.text().await.ok()?;
+            let n: u64 = m.lines().find_map(|l| l.strip_prefix(&changes))?.trim().parse().ok()?;
+            // The lag is known once a transaction has been applied.
+            let lag = m.contains(&format!("tongshu_channel_lag_seconds{{pipeline=\"{name}\"}} "));
+            (n >= 11 && lag).then_some(())
+        }
+    })
+    .await;
     drop(a);
     drop(b);
     tokio::time::sleep(Duration::from_secs(3)).await;
