@@ -26,6 +26,9 @@ const MOST_KEPT: usize = 10_000;
 pub(crate) struct Caches {
     apps: Mutex<HashMap<String, KnownApp>>,
     access: Mutex<Accesses>,
+    /// The counters as this node last read them (at an admission or a group commit of call
+    /// records): whatever is read from the store after it is at least that new.
+    last: Mutex<Option<Stamp>>,
 }
 
 /// An app as loaded when the exchange counter was `seen`, with its opened secret.
@@ -48,6 +51,17 @@ struct Accesses {
 }
 
 impl Caches {
+    /// Remembers the counters as just read from the store.
+    pub(crate) fn saw(&self, stamp: Stamp) {
+        if let Ok(mut last) = self.last.lock() {
+            *last = Some(stamp);
+        }
+    }
+
+    fn last(&self) -> Option<Stamp> {
+        *self.last.lock().ok()?
+    }
+
     fn app(&self, key: &str) -> Option<KnownApp> {
         self.apps.lock().ok()?.get(key).cloned()
     }
@@ -106,22 +120,7 @@ impl Exchange {
             Some(k) => k,
             None => self.load_app(&s.app_key, self.store.stamp().await?.exchange).await?,
         };
-        let ts: i64 = s.timestamp.trim().parse().map_err(|_| unauthorized("the timestamp must be Unix seconds"))?;
-        let now = tongshu_core::now().unix_timestamp();
-        if (now - ts).abs() > self.settings.clock_skew_secs {
-            return Err(ExchangeError::Unauthorized(format!(
-                "stale timestamp: {}s from the platform's clock (at most {}s)",
-                now - ts,
-                self.settings.clock_skew_secs
-            )));
-        }
-        if s.nonce.trim().is_empty() || s.nonce.len() > 64 {
-            return Err(unauthorized("the nonce must be 1 to 64 characters"));
-        }
-        let text = signing::string_to_sign(req.method, req.path, req.query, req.body, &s.timestamp, &s.nonce);
-        if !signing::check(&known.secret, &text, &s.signature) {
-            return Err(unauthorized("bad signature"));
-        }
+        let text = self.check_signed(s, req, &known.secret)?;
         let admitted = match self.admit(Some(known.app.id), &known.app.app_key, req.subject).await {
             Ok(stamp) => stamp,
             Err(refused) => return Ok((known.app, Err(refused))),
@@ -136,6 +135,46 @@ impl Exchange {
             return Err(unauthorized("bad signature"));
         }
         Ok((fresh.app, Ok(admitted)))
+    }
+
+    /// A signed call admitted without asking the store, when nothing needs counting: the
+    /// app is known as of the counters this node last read, has no quota (none of its own,
+    /// none by default) and its signature holds. The answer is then computed at that stamp
+    /// and released only if the counters still stand there when its record is committed
+    /// ([`MetaStore::append_calls`]); otherwise the call is admitted again the usual way.
+    /// `None`: admit it the usual way (also for every failure, which that way decides).
+    pub(crate) fn admit_known(&self, s: &Signed, req: &crate::CallRequest<'_>) -> Option<(AppRecord, Stamp)> {
+        let stamp = self.caches.last()?;
+        let known = self.caches.app(&s.app_key).filter(|k| k.seen == stamp.exchange)?;
+        let day = known.app.per_day.unwrap_or(self.settings.per_day);
+        let minute = known.app.per_minute.unwrap_or(self.settings.per_minute);
+        if day > 0 || minute > 0 {
+            return None;
+        }
+        self.check_signed(s, req, &known.secret).ok()?;
+        Some((known.app, stamp))
+    }
+
+    /// The clock window, the nonce's form and the signature over exactly this request;
+    /// answers the text that was signed.
+    fn check_signed(&self, s: &Signed, req: &crate::CallRequest<'_>, secret: &str) -> Result<String> {
+        let ts: i64 = s.timestamp.trim().parse().map_err(|_| unauthorized("the timestamp must be Unix seconds"))?;
+        let now = tongshu_core::now().unix_timestamp();
+        if (now - ts).abs() > self.settings.clock_skew_secs {
+            return Err(ExchangeError::Unauthorized(format!(
+                "stale timestamp: {}s from the platform's clock (at most {}s)",
+                now - ts,
+                self.settings.clock_skew_secs
+            )));
+        }
+        if s.nonce.trim().is_empty() || s.nonce.len() > 64 {
+            return Err(unauthorized("the nonce must be 1 to 64 characters"));
+        }
+        let text = signing::string_to_sign(req.method, req.path, req.query, req.body, &s.timestamp, &s.nonce);
+        if !signing::check(secret, &text, &s.signature) {
+            return Err(unauthorized("bad signature"));
+        }
+        Ok(text)
     }
 
     /// Loads an app (known and unrevoked) and keeps it as seen at exchange counter `seen`,
@@ -171,6 +210,7 @@ impl Exchange {
                 minute: (&minute_key, self.settings.per_minute, (minute + 1) * 60),
             })
             .await?;
+        self.caches.saw(admitted.stamp);
         match admitted.verdict {
             Verdict::Admitted => Ok(admitted.stamp),
             Verdict::NoApp => Err(unauthorized("this app key is revoked")),

@@ -83,7 +83,7 @@ impl Exchange {
             (ev.org_id, ev.user_id, ev.subject, ev.status) =
                 (Some(ybj.org_id), Some(ybj.user_id), "table:gaj_huji_renkou".into(), 200);
             (ev.rows_out, ev.bytes_out, ev.duration_ms) = (rows as i64, rows as i64 * 120, 12);
-            self.record_call(ev, None).await?;
+            self.record_call(ev, None, None).await?;
         }
         let values = BTreeMap::from([
             ("姓名".to_owned(), "不存在".to_owned()),

@@ -124,7 +124,14 @@ pub struct Exchange {
 
 /// A call record waiting to be written, with the signed call's nonce (app, nonce) and who
 /// waits for it (told whether the call stands, or was a replay).
-type Queued = (EvidenceFields, Option<(i64, String)>, tokio::sync::oneshot::Sender<Result<bool, String>>);
+/// A call computed at a stamp of the counters names it: its record is written only if they
+/// still stand there.
+type Queued = (
+    EvidenceFields,
+    Option<(i64, String)>,
+    Option<tongshu_store::Stamp>,
+    tokio::sync::oneshot::Sender<Result<tongshu_store::Written, String>>,
+);
 
 /// Call records waiting to be written.
 type CallLog = tokio::sync::mpsc::Sender<Queued>;
@@ -267,11 +274,17 @@ impl Exchange {
     /// [`CALLS_PER_COMMIT`] per transaction), so the chain's head lock is taken once per
     /// group rather than once per call; a failed group fails every call in it. A signed
     /// call's nonce is used in the same transaction: a replay is recorded as refused and
-    /// answers 401 (its answer is withheld).
-    pub(crate) async fn record_call(&self, fields: EvidenceFields, nonce: Option<(i64, String)>) -> Result<()> {
+    /// answers 401 (its answer is withheld). A call computed at stamp `at` is written only
+    /// if the counters still stand there: `Ok(false)` says it was not (answer it again).
+    pub(crate) async fn record_call(
+        &self,
+        fields: EvidenceFields,
+        nonce: Option<(i64, String)>,
+        at: Option<tongshu_store::Stamp>,
+    ) -> Result<bool> {
         let log = self.calls.get_or_init(|| {
             let (tx, mut rx) = tokio::sync::mpsc::channel::<Queued>(4 * CALLS_PER_COMMIT);
-            let store = self.store.clone();
+            let (store, caches) = (self.store.clone(), self.caches.clone());
             tokio::spawn(async move {
                 while let Some(first) = rx.recv().await {
                     let mut group = vec![first];
@@ -281,15 +294,16 @@ impl Exchange {
                             Err(_) => break,
                         }
                     }
-                    let calls: Vec<_> = group.iter().map(|(f, n, _)| (f.clone(), n.clone())).collect();
+                    let calls: Vec<_> = group.iter().map(|(f, n, at, _)| (f.clone(), n.clone(), *at)).collect();
                     match store.append_calls(&calls).await {
-                        Ok(stands) => {
-                            for ((_, _, done), stands) in group.into_iter().zip(stands) {
-                                let _ = done.send(Ok(stands));
+                        Ok((written, stamp)) => {
+                            caches.saw(stamp);
+                            for ((_, _, _, done), w) in group.into_iter().zip(written) {
+                                let _ = done.send(Ok(w));
                             }
                         }
                         Err(e) => {
-                            for (_, _, done) in group {
+                            for (_, _, _, done) in group {
                                 let _ = done.send(Err(e.to_string()));
                             }
                         }
@@ -301,12 +315,16 @@ impl Exchange {
         let (done, wait) = tokio::sync::oneshot::channel();
         let fields = EvidenceFields { kind: "call".into(), ..fields };
         let lost = || ExchangeError::Store(StoreError::Corrupt("the evidence writer stopped".into()));
-        log.send((fields, nonce, done)).await.map_err(|_| lost())?;
-        let stands = wait
+        log.send((fields, nonce, at, done)).await.map_err(|_| lost())?;
+        let written = wait
             .await
             .map_err(|_| lost())?
             .map_err(|e| ExchangeError::Store(StoreError::Corrupt(format!("evidence not written: {e}"))))?;
-        if stands { Ok(()) } else { Err(ExchangeError::Unauthorized("nonce used before (replay)".into())) }
+        match written {
+            tongshu_store::Written::Stands => Ok(true),
+            tongshu_store::Written::Stale => Ok(false),
+            tongshu_store::Written::Replay => Err(ExchangeError::Unauthorized("nonce used before (replay)".into())),
+        }
     }
 
     /// Every `every`: reminds and escalates due requests, anchors the evidence chain's head

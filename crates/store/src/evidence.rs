@@ -6,6 +6,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 use tongshu_core::evidence::{EvidenceFields, EvidenceRecord, chain_hash};
 
+use crate::limits::Stamp;
 use crate::{MetaStore, Result, ts};
 
 /// Which evidence to list.
@@ -89,18 +90,36 @@ impl MetaStore {
     /// each signed call's nonce (app, nonce) in the same transaction: a call whose nonce was
     /// used before (by an earlier call, or by one before it in the group) is a replay; its
     /// record is written as refused (401, nothing out) and its answer must be withheld.
-    /// Answers, per call, whether it stands as given (`false`: a replay).
-    pub async fn append_calls(&self, batch: &[(EvidenceFields, Option<(i64, String)>)]) -> Result<Vec<bool>> {
+    /// A call that names the change counters its answer was computed at ([`Stamp`]) is
+    /// written only if the counters still stand there in this transaction; otherwise it is
+    /// [`Written::Stale`]: nothing of it is written (not even its nonce used) and it must be
+    /// answered again. Answers per call what became of it, and the counters as read here.
+    pub async fn append_calls(
+        &self,
+        batch: &[(EvidenceFields, Option<(i64, String)>, Option<Stamp>)],
+    ) -> Result<(Vec<Written>, Stamp)> {
         let mut tx = self.pool.begin().await?;
-        let mut stands = vec![true; batch.len()];
+        // The chain's head is locked first (a write first: SQLite cannot always turn a
+        // reading transaction into a writer), then the counters are read under it.
+        sqlx::query("UPDATE evidence_head SET seq = seq WHERE id = 1").execute(&mut *tx).await?;
+        let rows: Vec<(i64, i64)> =
+            sqlx::query_as("SELECT id, seq FROM change_counter WHERE id IN (1, 2)").fetch_all(&mut *tx).await?;
+        let now = crate::limits::stamp_of(&rows);
+        let mut written: Vec<Written> = batch
+            .iter()
+            .map(|(_, _, at)| if at.is_some_and(|a| a != now) { Written::Stale } else { Written::Stands })
+            .collect();
         let mut seen = std::collections::HashSet::new();
         let mut asked = Vec::new();
-        for (i, (_, nonce)) in batch.iter().enumerate() {
+        for (i, (_, nonce, _)) in batch.iter().enumerate() {
+            if written[i] == Written::Stale {
+                continue;
+            }
             if let Some(n) = nonce {
                 if seen.insert(n) {
                     asked.push((i, n));
                 } else {
-                    stands[i] = false;
+                    written[i] = Written::Replay;
                 }
             }
         }
@@ -119,15 +138,16 @@ impl MetaStore {
             let used: std::collections::HashSet<(i64, String)> = q.fetch_all(&mut *tx).await?.into_iter().collect();
             for (i, n) in chunk {
                 if !used.contains(*n) {
-                    stands[*i] = false;
+                    written[*i] = Written::Replay;
                 }
             }
         }
         let fields: Vec<EvidenceFields> = batch
             .iter()
-            .zip(&stands)
-            .map(|((f, _), ok)| {
-                if *ok {
+            .zip(&written)
+            .filter(|(_, w)| **w != Written::Stale)
+            .map(|((f, _, _), w)| {
+                if *w == Written::Stands {
                     f.clone()
                 } else {
                     EvidenceFields {
@@ -140,10 +160,23 @@ impl MetaStore {
                 }
             })
             .collect();
-        append_all(&mut tx, &fields).await?;
+        if !fields.is_empty() {
+            append_all(&mut tx, &fields).await?;
+        }
         tx.commit().await?;
-        Ok(stands)
+        Ok((written, now))
     }
+}
+
+/// What became of one call of [`MetaStore::append_calls`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// Recorded as given.
+    Stands,
+    /// Its nonce was used before: recorded as refused.
+    Replay,
+    /// The counters moved since its answer was computed: nothing written.
+    Stale,
 }
 
 /// Appends `batch` in order in `tx`: the chain's head is locked and read once, the records

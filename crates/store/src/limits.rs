@@ -47,7 +47,7 @@ pub struct Stamp {
 
 /// The stamp of the counters' rows (id, seq); a missing row reads -1 (never cached as
 /// current: every counter starts at 0).
-fn stamp_of(rows: &[(i64, i64)]) -> Stamp {
+pub(crate) fn stamp_of(rows: &[(i64, i64)]) -> Stamp {
     let seq = |id| rows.iter().find(|r| r.0 == id).map_or(-1, |r| r.1);
     Stamp { catalog: seq(1), exchange: seq(2) }
 }

@@ -63,17 +63,38 @@ async fn a_group_of_call_records_uses_their_nonces_once(store: MetaStore) {
     };
     let head = store.evidence_head().await.unwrap().0;
     let n = |s: &str| Some((7, s.to_owned()));
-    let stands = store
-        .append_calls(&[(call("a"), n("k1")), (call("b"), n("k2")), (call("c"), n("k1")), (call("d"), None)])
+    use tongshu_store::Written::{Replay, Stale, Stands};
+    let (written, stamp) = store
+        .append_calls(&[
+            (call("a"), n("k1"), None),
+            (call("b"), n("k2"), None),
+            (call("c"), n("k1"), None),
+            (call("d"), None, None),
+        ])
         .await
         .unwrap();
-    assert_eq!(stands, [true, true, false, true]);
-    assert_eq!(store.append_calls(&[(call("e"), n("k2"))]).await.unwrap(), [false], "used by the group before");
+    assert_eq!(written, [Stands, Stands, Replay, Stands]);
+    assert_eq!(stamp, store.stamp().await.unwrap(), "the counters as they stand");
+    assert_eq!(
+        store.append_calls(&[(call("e"), n("k2"), None)]).await.unwrap().0,
+        [Replay],
+        "used by the group before"
+    );
+    // A call computed at counters that moved since is not written at all, nor its nonce
+    // used; one computed at the counters as they stand is.
+    let moved = tongshu_store::Stamp { exchange: stamp.exchange - 1, ..stamp };
+    let (written, _) =
+        store.append_calls(&[(call("stale"), n("k3"), Some(moved)), (call("f"), None, Some(stamp))]).await.unwrap();
+    assert_eq!(written, [Stale, Stands]);
+    assert_eq!(store.append_calls(&[(call("g"), n("k3"), Some(stamp))]).await.unwrap().0, [Stands], "k3 was not used");
     let page = store.evidence_page(head, 10).await.unwrap();
     let seen: Vec<(i64, i64, &str)> =
         page.iter().map(|r| (r.fields.status, r.fields.rows_out, r.fields.detail.as_str())).collect();
     let replay = "nonce used before (replay)";
-    assert_eq!(seen, [(200, 5, "a"), (200, 5, "b"), (401, 0, replay), (200, 5, "d"), (401, 0, replay)]);
+    assert_eq!(
+        seen,
+        [(200, 5, "a"), (200, 5, "b"), (401, 0, replay), (200, 5, "d"), (401, 0, replay), (200, 5, "f"), (200, 5, "g")]
+    );
     assert!(page.windows(2).all(|w| w[1].prev_hash == w[0].hash && w[1].seq == w[0].seq + 1), "one chain");
 }
 

@@ -83,9 +83,11 @@ impl InterfaceCall {
     }
 
     /// Runs `work` through the exchange's pipeline for `subject` and answers.
-    async fn run<F, Fut>(self, state: &AppState, subject: &str, body: &[u8], work: F) -> Response
+    /// `repeatable`: the work only reads, and may be computed again (see
+    /// `tongshu_exchange::Exchange::call`).
+    async fn run<F, Fut>(self, state: &AppState, subject: &str, body: &[u8], repeatable: bool, work: F) -> Response
     where
-        F: FnOnce(Consumer) -> Fut,
+        F: Fn(Consumer) -> Fut,
         Fut: std::future::Future<Output = Answer>,
     {
         let signed = self.header(signing::APP_HEADER).map(|app_key| {
@@ -105,10 +107,12 @@ impl InterfaceCall {
             body,
             signed,
             user: self.caller.principal.as_ref(),
+            repeatable,
         };
+        let work = &work;
         let answer = state
             .exchange
-            .call(req, |consumer| async move {
+            .call(req, move |consumer| async move {
                 let (resp, rows, bytes) = work(consumer).await?;
                 let status = resp.status().as_u16();
                 Ok::<_, ApiError>(tongshu_exchange::Delivered { answer: resp, status, rows, bytes })
@@ -128,13 +132,13 @@ pub async fn interface_rows(
     Path(table): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let st = &state;
-    call.run(st, &format!("table:{table}"), b"", |consumer| async move {
-        let access = st.exchange.access(&consumer, &table).await?;
+    let (st, table, raw) = (&state, &table, &raw);
+    call.run(st, &format!("table:{table}"), b"", true, |consumer| async move {
+        let access = st.exchange.access(&consumer, table).await?;
         let Params { mut query, format } = parse(&table, raw.as_deref())?;
         pin_first_page(st, &mut query).await?;
         let page = st.exchange.query(&access, query.clone()).await?;
-        render_page(&table, &access.entry.body.name, &page, &query, &format)
+        render_page(table, &access.entry.body.name, &page, &query, &format)
     })
     .await
 }
@@ -159,7 +163,7 @@ pub async fn interface_verify(
 ) -> Response {
     let st = &state;
     let (sent, table) = (&body, &table);
-    call.run(st, &format!("table:{table}"), &body, |consumer| async move {
+    call.run(st, &format!("table:{table}"), &body, false, |consumer| async move {
         let input: VerifyBody = serde_json::from_slice(sent).map_err(|e| {
             ApiError::new(ErrorCode::BadRequest, format!("body: {e}; send {{\"values\": {{item: value}}}}"))
         })?;
@@ -185,14 +189,14 @@ pub async fn lookup(
     Path(table): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let st = &state;
-    call.run(st, &format!("table:{table}"), b"", |consumer| async move {
+    let (st, table, raw) = (&state, &table, &raw);
+    call.run(st, &format!("table:{table}"), b"", true, |consumer| async move {
         let pairs: Vec<(String, String)> =
             form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes()).into_owned().collect();
         let [(item, value)] = &pairs[..] else {
             return Err(bad_param("query", "give exactly one item=value to look up"));
         };
-        let access = st.exchange.access(&consumer, &table).await?;
+        let access = st.exchange.access(&consumer, table).await?;
         let query = tongshu_lake::RowQuery {
             table: table.clone(),
             equals: vec![(item.clone(), vec![value.clone()])],
@@ -200,7 +204,7 @@ pub async fn lookup(
             ..Default::default()
         };
         let page = st.exchange.query(&access, query.clone()).await?;
-        render_page(&table, &access.entry.body.name, &page, &query, "json")
+        render_page(table, &access.entry.body.name, &page, &query, "json")
     })
     .await
 }
@@ -221,13 +225,13 @@ pub async fn view_rows(
     Path(view): Path<String>,
     q: Result<ApiQuery<ViewQuery>, ApiError>,
 ) -> Response {
-    let st = &state;
-    call.run(st, &format!("view:{view}"), b"", |consumer| async move {
-        let limit = q?.0.limit.unwrap_or(100);
+    let (st, view, q) = (&state, &view, &q);
+    call.run(st, &format!("view:{view}"), b"", false, |consumer| async move {
+        let limit = q.as_ref().map_err(Clone::clone)?.0.limit.unwrap_or(100);
         if !(1..=MAX_LIMIT).contains(&limit) {
             return Err(bad_param("limit", format!("must be 1 to {MAX_LIMIT}")));
         }
-        let batches = st.exchange.call_view(&consumer, &view, limit).await?;
+        let batches = st.exchange.call_view(&consumer, view, limit).await?;
         let rows = json_rows(&batches)?;
         let n = rows.as_array().map_or(0, Vec::len);
         json_answer(&json!({ "interface": view, "rows": rows }), n)

@@ -55,7 +55,7 @@ pub struct ErrorBody {
 }
 
 /// An error answer of the JSON API.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,

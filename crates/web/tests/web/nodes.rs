@@ -70,6 +70,18 @@ async fn an_api_keys_rate_and_revocation_hold_across_two_nodes() {
 
 #[tokio::test]
 async fn what_one_node_changes_of_a_grant_the_other_applies_at_the_next_call() {
+    grant_changes_reach_the_other_node(false).await;
+}
+
+/// An app without quotas is admitted without a trip to the store, at the counters the node
+/// last read, and its answer is released only if they still stand when its record commits:
+/// the other node's changes still apply at the very next call.
+#[tokio::test]
+async fn an_app_without_quotas_sees_the_other_nodes_changes_at_the_next_call_too() {
+    grant_changes_reach_the_other_node(true).await;
+}
+
+async fn grant_changes_reach_the_other_node(no_quota: bool) {
     let app = spawn_keyed(1000, 1000).await;
     let node2 = format!("http://{}", app.second_node().await);
     let (entry_id, table, _) = provider_table(&app).await;
@@ -83,6 +95,18 @@ async fn what_one_node_changes_of_a_grant_the_other_applies_at_the_next_call() {
         key: created["app"]["app_key"].as_str().unwrap().into(),
         secret: created["secret"].as_str().unwrap().into(),
     };
+    if no_quota {
+        let app_id = created["app"]["id"].as_i64().unwrap();
+        let (status, _) = admin
+            .send(
+                &app,
+                reqwest::Method::PUT,
+                &format!("/api/v1/exchange/apps/{app_id}/quota"),
+                Some(json!({"per_minute": 0, "per_day": 0})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+    }
     let rows = format!("/api/v1/exchange/tables/{table}/rows?limit=1");
     let mut n = 0;
     let mut call = async |base: &str| {
