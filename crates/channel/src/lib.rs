@@ -31,7 +31,6 @@ pub use pg_walstream::CancellationToken;
 pub use service::{ChannelService, NewPipeline, ServiceError};
 pub use tongshu_lake::Library;
 pub use tongshu_sources::Connection;
-pub use tongshu_store::{ChannelTableStatus, PipelineRecord};
 
 /// One source table a pipeline carries.
 #[derive(Debug, Clone, PartialEq, Eq)]

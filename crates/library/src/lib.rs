@@ -21,7 +21,7 @@ pub use jobs::JobSpec;
 pub use pulls::{NewSource, PullSpec};
 pub use schedule::{DueWork, Schedule, UpkeepOutcome};
 /// Records this service hands out.
-pub use tongshu_store::{JobRecord, TableRecord};
+pub use tongshu_store::{ChannelTableStatus, JobRecord, PipelineRecord, TableRecord};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LibraryError {
@@ -413,6 +413,12 @@ impl LibraryService {
     /// A table's record in the store (none for a table the store does not know).
     pub async fn table_record(&self, name: &str) -> Result<Option<TableRecord>> {
         Ok(self.store.get_table(name).await?)
+    }
+
+    /// The real-time channel's pipelines as their runners last reported them (the channel
+    /// crate runs them; this is what every node reads of them, for metrics).
+    pub async fn feeds(&self) -> Result<Vec<PipelineRecord>> {
+        Ok(self.store.list_pipelines().await?)
     }
 
     /// The version a table is at: its store record's, else the Delta log's.

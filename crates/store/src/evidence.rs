@@ -101,7 +101,7 @@ impl MetaStore {
         let mut tx = self.pool.begin().await?;
         // The chain's head is locked first (a write first: SQLite cannot always turn a
         // reading transaction into a writer), then the counters are read under it.
-        sqlx::query("UPDATE evidence_head SET seq = seq WHERE id = 1").execute(&mut *tx).await?;
+        let head = lock_head(&mut tx).await?;
         let rows: Vec<(i64, i64)> =
             sqlx::query_as("SELECT id, seq FROM change_counter WHERE id IN (1, 2)").fetch_all(&mut *tx).await?;
         let now = crate::limits::stamp_of(&rows);
@@ -161,7 +161,7 @@ impl MetaStore {
             })
             .collect();
         if !fields.is_empty() {
-            append_all(&mut tx, &fields).await?;
+            append_at(&mut tx, head, &fields).await?;
         }
         tx.commit().await?;
         Ok((written, now))
@@ -179,12 +179,26 @@ pub enum Written {
     Stale,
 }
 
+/// Locks the chain's head for the rest of `tx` and reads it (one statement).
+async fn lock_head(tx: &mut Transaction<'_, Any>) -> Result<(i64, String)> {
+    Ok(sqlx::query_as("UPDATE evidence_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
+        .fetch_one(&mut **tx)
+        .await?)
+}
+
 /// Appends `batch` in order in `tx`: the chain's head is locked and read once, the records
 /// inserted together, the head moved once.
 async fn append_all(tx: &mut Transaction<'_, Any>, batch: &[EvidenceFields]) -> Result<Vec<EvidenceRecord>> {
-    sqlx::query("UPDATE evidence_head SET seq = seq WHERE id = 1").execute(&mut **tx).await?;
-    let (mut seq, mut prev): (i64, String) =
-        sqlx::query_as("SELECT seq, hash FROM evidence_head WHERE id = 1").fetch_one(&mut **tx).await?;
+    let head = lock_head(tx).await?;
+    append_at(tx, head, batch).await
+}
+
+/// Appends `batch` after `head`, which `tx` holds locked ([`lock_head`]).
+async fn append_at(
+    tx: &mut Transaction<'_, Any>,
+    (mut seq, mut prev): (i64, String),
+    batch: &[EvidenceFields],
+) -> Result<Vec<EvidenceRecord>> {
     let mut out = Vec::with_capacity(batch.len());
     for fields in batch {
         seq += 1;

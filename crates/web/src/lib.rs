@@ -81,8 +81,6 @@ pub struct AppState {
     pub library: LibraryService,
     pub portal: tongshu_portal::Portal,
     pub exchange: tongshu_exchange::Exchange,
-    /// The real-time channel's pipelines (their runners live in `serve`'s supervisor).
-    pub channel: tongshu_channel::ChannelService,
     pub settings: Arc<WebSettings>,
     limiter: Arc<http::ratelimit::Limiter>,
     metrics: Arc<http::metrics::Metrics>,
@@ -105,7 +103,6 @@ impl AppState {
                 library.secret_key().cloned().unwrap_or_else(tongshu_sources::SecretKey::generate),
                 tongshu_exchange::ExchangeSettings::default(),
             ),
-            channel: tongshu_channel::ChannelService::new(store.clone(), library.clone()),
             library,
             accounts,
             limiter: Arc::new(http::ratelimit::Limiter::new(settings.public_rate_per_minute)),

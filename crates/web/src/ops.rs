@@ -38,7 +38,7 @@ pub async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiEr
 /// shared store holds it (so each node shows the same pipelines, whichever runs them).
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let mut text = state.metrics.render();
-    match state.channel.list().await {
+    match state.library.feeds().await {
         Ok(pipelines) => text.push_str(&channel_metrics(&pipelines, tongshu_core::now().unix_timestamp())),
         Err(e) => tracing::warn!(error = %e, "channel pipelines not read for /metrics"),
     }
@@ -51,7 +51,7 @@ fn label(v: &str) -> String {
 }
 
 /// The channel's metrics per pipeline and table (Prometheus text format).
-fn channel_metrics(pipelines: &[tongshu_channel::PipelineRecord], now: i64) -> String {
+fn channel_metrics(pipelines: &[tongshu_library::PipelineRecord], now: i64) -> String {
     use std::fmt::Write;
     let mut out = String::new();
     let mut family = |name: &str, kind: &str, help: &str, lines: Vec<String>| {
@@ -60,7 +60,7 @@ fn channel_metrics(pipelines: &[tongshu_channel::PipelineRecord], now: i64) -> S
             let _ = writeln!(out, "{name}{l}");
         }
     };
-    let each = |f: &dyn Fn(&tongshu_channel::PipelineRecord) -> Option<String>| -> Vec<String> {
+    let each = |f: &dyn Fn(&tongshu_library::PipelineRecord) -> Option<String>| -> Vec<String> {
         pipelines.iter().filter_map(|p| f(p).map(|v| format!("{{pipeline=\"{}\"}} {v}", label(&p.name)))).collect()
     };
     family(
@@ -102,7 +102,7 @@ fn channel_metrics(pipelines: &[tongshu_channel::PipelineRecord], now: i64) -> S
         "Seconds since the pipeline's runner last reported.",
         each(&|p| Some((now - p.updated_at.unix_timestamp()).max(0).to_string())),
     );
-    let per_table = |f: &dyn Fn(&tongshu_channel::ChannelTableStatus) -> u64| -> Vec<String> {
+    let per_table = |f: &dyn Fn(&tongshu_library::ChannelTableStatus) -> u64| -> Vec<String> {
         pipelines
             .iter()
             .flat_map(|p| p.table_status.iter().map(move |t| (p, t)))
