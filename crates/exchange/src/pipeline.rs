@@ -61,10 +61,10 @@ impl Exchange {
         F: Fn(Consumer) -> Fut,
         Fut: std::future::Future<Output = Result<Delivered<T>, E>>,
     {
-        if req.repeatable {
-            if let Some(done) = self.attempt(&req, &work, true).await {
-                return done;
-            }
+        if req.repeatable
+            && let Some(done) = self.attempt(&req, &work, true).await
+        {
+            return done;
         }
         match self.attempt(&req, &work, false).await {
             Some(done) => done,

@@ -160,6 +160,7 @@ async fn a_call_is_released_only_once_its_evidence_is_written() {
             body: b"",
             signed: None,
             user: Some(&user),
+            repeatable: true,
         };
         let work = |_| async {
             Ok::<_, Failed>(tongshu_exchange::Delivered { answer: "rows", status: 200, rows: 3, bytes: 4 })

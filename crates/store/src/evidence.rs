@@ -94,10 +94,7 @@ impl MetaStore {
     /// written only if the counters still stand there in this transaction; otherwise it is
     /// [`Written::Stale`]: nothing of it is written (not even its nonce used) and it must be
     /// answered again. Answers per call what became of it, and the counters as read here.
-    pub async fn append_calls(
-        &self,
-        batch: &[(EvidenceFields, Option<(i64, String)>, Option<Stamp>)],
-    ) -> Result<(Vec<Written>, Stamp)> {
+    pub async fn append_calls(&self, batch: &[CallToRecord]) -> Result<(Vec<Written>, Stamp)> {
         let mut tx = self.pool.begin().await?;
         // The chain's head is locked first (a write first: SQLite cannot always turn a
         // reading transaction into a writer), then the counters are read under it.
@@ -167,6 +164,11 @@ impl MetaStore {
         Ok((written, now))
     }
 }
+
+/// One call for [`MetaStore::append_calls`]: its record, its nonce (app, nonce) when it
+/// was signed, and the counters its answer was computed at when it was admitted without
+/// the store.
+pub type CallToRecord = (EvidenceFields, Option<(i64, String)>, Option<Stamp>);
 
 /// What became of one call of [`MetaStore::append_calls`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -28,7 +28,7 @@ use sqlx::{AnyPool, ConnectOptions, Executor};
 
 pub use channel::{ChannelTable, ChannelTableStatus, PipelineRecord, PipelineReport};
 pub use entries::{Dimension, EntryFilter, EntryPage};
-pub use evidence::{EvidenceFilter, Written};
+pub use evidence::{CallToRecord, EvidenceFilter, Written};
 pub use exchange::{AppRecord, GrantChange, GrantRecord, NewGrant, NewShareRequest, RequestFilter, ShareRequest};
 pub use library::{ColumnStats, TableRecord};
 pub use limits::{Admission, Admitted, Stamp, Verdict};

@@ -135,7 +135,7 @@ pub async fn interface_rows(
     let (st, table, raw) = (&state, &table, &raw);
     call.run(st, &format!("table:{table}"), b"", true, |consumer| async move {
         let access = st.exchange.access(&consumer, table).await?;
-        let Params { mut query, format } = parse(&table, raw.as_deref())?;
+        let Params { mut query, format } = parse(table, raw.as_deref())?;
         pin_first_page(st, &mut query).await?;
         let page = st.exchange.query(&access, query.clone()).await?;
         render_page(table, &access.entry.body.name, &page, &query, &format)
