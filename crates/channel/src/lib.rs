@@ -20,12 +20,21 @@
 //! column and the change, before anything of it is applied, and nothing after it is
 //! confirmed to the source (so nothing it still needs is released).
 
+mod apply;
+mod my;
 mod pg;
 mod service;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+pub use my::{describe_position, log_behind};
+
+/// A MySQL/MariaDB binlog position (file and offset) as the channel counts positions
+/// (ordered as the binlog is); `None` when the file name does not end in a number.
+pub fn binlog_position(file: &str, pos: u64) -> Option<i64> {
+    my::encode(file, pos).ok()
+}
 pub use pg::{SlotInfo, drop_slot, slot_info};
 pub use pg_walstream::CancellationToken;
 pub use service::{ChannelService, NewPipeline, ServiceError};
@@ -66,6 +75,9 @@ pub struct PipelineSpec {
     /// stream: the pipeline itself compacts between two batches). Delta checkpoints its
     /// log on its own every 100 commits.
     pub compact_every: u64,
+    /// Copy every table again from a new snapshot, whatever position it holds (an
+    /// operator's `resnapshot`).
+    pub resnapshot: bool,
 }
 
 impl PipelineSpec {
@@ -79,6 +91,7 @@ impl PipelineSpec {
             heartbeat: Duration::from_secs(10),
             accept_schema: false,
             compact_every: 200,
+            resnapshot: false,
         }
     }
 
@@ -243,7 +256,10 @@ impl Pipeline {
     pub async fn run(&self, stop: CancellationToken) -> Result<()> {
         let result = async {
             self.spec.check()?;
-            pg::run(self, stop).await
+            match self.spec.source.kind {
+                tongshu_sources::Kind::Postgres => pg::run(self, stop).await,
+                tongshu_sources::Kind::Mysql => my::run(self, stop).await,
+            }
         }
         .await;
         self.update(|s| {

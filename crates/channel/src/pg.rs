@@ -10,15 +10,17 @@ use pg_walstream::{
     ReplicationStreamConfig, RetryConfig, RowData, StreamingMode,
 };
 use sqlx::{Connection as _, Executor, Row};
-use tongshu_lake::{ChangeKind, Changes, ColumnType, IngestRequest, Mode, RowStream, SourcePosition, TargetColumn};
+use tongshu_lake::{ChangeKind, Changes, ColumnType, SourcePosition};
 use tongshu_sources::{Connection, Kind};
 
+use crate::apply::{HELD_CHANGES, Live, SourceColumn, SourceTable, copy, evolve, flush};
 use crate::{ChannelError, Pipeline, Result, State, TableSpec};
 
-/// Changes held in memory for one table at most before a part of a long transaction is
-/// applied ahead of its commit (without a position: a replay applies it again, to the
-/// same effect), so memory stays bounded whatever the transaction's size.
-const HELD_CHANGES: usize = 200_000;
+impl SourceTable {
+    fn qualified(&self) -> String {
+        format!("{}.{}", quote(&self.schema), quote(&self.name))
+    }
+}
 
 /// A replication slot on the source.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,32 +117,6 @@ async fn drop_slot_on(conn: &mut sqlx::PgConnection, slot: &str) -> Result<bool>
     }
 }
 
-/// A source column as the pipeline types it.
-#[derive(Debug, Clone)]
-struct SourceColumn {
-    name: String,
-    /// The type as sqlx names it (`INT4`, `TIMESTAMPTZ`, …).
-    type_name: String,
-    ty: ColumnType,
-}
-
-/// A carried table as the source describes it.
-struct SourceTable {
-    schema: String,
-    name: String,
-    target: String,
-    keys: Vec<String>,
-    columns: Vec<SourceColumn>,
-    /// The position its library table holds.
-    position: Option<i64>,
-}
-
-impl SourceTable {
-    fn qualified(&self) -> String {
-        format!("{}.{}", quote(&self.schema), quote(&self.name))
-    }
-}
-
 /// The sqlx name and library type of a column of PostgreSQL type `oid` (modifier `typmod`).
 fn type_of_oid(oid: u32, typmod: i32) -> (String, ColumnType) {
     let name = match oid {
@@ -192,23 +168,7 @@ async fn describe(conn: &mut sqlx::PgConnection, spec: &TableSpec, database: &st
         }
         columns.push(SourceColumn { name: col, type_name, ty });
     }
-    let keys = if spec.keys.is_empty() { pk } else { spec.keys.clone() };
-    if keys.is_empty() {
-        return Err(ChannelError::Input(format!(
-            "table {schema}.{name} has no primary key: name its key columns (--key) so that changes can be matched to rows"
-        )));
-    }
-    if let Some(k) = keys.iter().find(|k| !columns.iter().any(|c| &c.name == *k)) {
-        return Err(ChannelError::Input(format!("key column {k:?} is not a column of {schema}.{name}")));
-    }
-    Ok(SourceTable {
-        schema: schema.to_owned(),
-        name: name.to_owned(),
-        target: spec.target.clone(),
-        keys,
-        columns,
-        position: None,
-    })
+    SourceTable::keyed(spec, schema, name, columns, pk)
 }
 
 /// Checks what logical replication needs of the source, each missing piece named.
@@ -277,57 +237,6 @@ fn normalize(ty: &str, v: &str, zone: &str) -> String {
     }
 }
 
-/// One carried table while streaming: its columns as the stream last described them.
-struct Live {
-    table: SourceTable,
-    pending: Changes,
-    /// Changes applied since start.
-    applied: u64,
-    /// Batches committed since start (for compaction).
-    batches: u64,
-}
-
-impl Live {
-    fn cells(&self, data: &RowData, old: Option<&RowData>, zone: &str) -> Result<Vec<Option<String>>> {
-        self.table
-            .columns
-            .iter()
-            .map(|c| {
-                let v = match data.get(&c.name) {
-                    Some(v) => Some(v),
-                    // Unchanged TOAST values are not sent; the old row has them under
-                    // REPLICA IDENTITY FULL.
-                    None => old.and_then(|o| o.get(&c.name)),
-                };
-                match v {
-                    None => Err(ChannelError::Paused {
-                        table: self.table.target.clone(),
-                        column: c.name.clone(),
-                        change: "came without its value (an unchanged large value): set REPLICA IDENTITY FULL on the source table".into(),
-                    }),
-                    Some(ColumnValue::Null) => Ok(None),
-                    Some(v) => Ok(Some(normalize(&c.type_name, v.as_str().unwrap_or_default(), zone))),
-                }
-            })
-            .collect()
-    }
-
-    fn key_of(&self, cells: &[Option<String>]) -> Vec<Option<String>> {
-        self.table
-            .keys
-            .iter()
-            .map(|k| self.table.columns.iter().position(|c| &c.name == k).and_then(|i| cells[i].clone()))
-            .collect()
-    }
-
-    fn push(&mut self, kind: ChangeKind, cells: Vec<Option<String>>) {
-        if self.pending.columns.is_empty() {
-            self.pending.columns = self.table.columns.iter().map(|c| c.name.clone()).collect();
-        }
-        self.pending.rows.push((kind, cells));
-    }
-}
-
 /// Runs the pipeline: snapshot when needed, then the stream, until `stop`.
 pub(crate) async fn run(p: &Pipeline, stop: CancellationToken) -> Result<()> {
     let spec = &p.spec;
@@ -353,7 +262,7 @@ pub(crate) async fn run(p: &Pipeline, stop: CancellationToken) -> Result<()> {
             s.active_pid.unwrap_or_default()
         )));
     }
-    let snapshot = existing.is_none() || tables.iter().any(|t| t.position.is_none());
+    let snapshot = existing.is_none() || spec.resnapshot || tables.iter().any(|t| t.position.is_none());
     let config = ReplicationStreamConfig::builder(slot.clone(), slot.clone())
         .with_protocol_version(1)
         .with_streaming_mode(StreamingMode::Off)
@@ -392,7 +301,11 @@ pub(crate) async fn run(p: &Pipeline, stop: CancellationToken) -> Result<()> {
         let of = tables.len();
         for (i, t) in tables.iter_mut().enumerate() {
             p.update(|s| s.state = State::Snapshotting { done: i, of });
-            let rows = copy(p, t, &name, SourcePosition { app: app.clone(), position: point }).await?;
+            let query = format!("SELECT * FROM {}", t.qualified());
+            let pull = tongshu_sources::pull_in_snapshot(&p.spec.source, &query, &name)
+                .await
+                .map_err(|e| ChannelError::Source(format!("copying {}.{}: {e}", t.schema, t.name)))?;
+            let rows = copy(p, t, pull, SourcePosition { app: app.clone(), position: point }).await?;
             t.position = Some(point);
             p.update(|s| {
                 if let Some(st) = s.tables.iter_mut().find(|x| x.target == t.target) {
@@ -430,113 +343,6 @@ pub(crate) async fn run(p: &Pipeline, stop: CancellationToken) -> Result<()> {
         s.confirmed = Some(from);
     });
     stream_changes(p, stream, tables, admin, stop).await
-}
-
-/// Copies table `t` as the exported snapshot `snapshot` shows it into its library table,
-/// which then holds `at`. Returns the rows copied.
-async fn copy(p: &Pipeline, t: &mut SourceTable, snapshot: &str, at: SourcePosition) -> Result<u64> {
-    let query = format!("SELECT * FROM {}", t.qualified());
-    let pull = tongshu_sources::pull_in_snapshot(&p.spec.source, &query, snapshot)
-        .await
-        .map_err(|e| ChannelError::Source(format!("copying {}.{}: {e}", t.schema, t.name)))?;
-    let mut exists = p.lake.exists(&t.target).await?;
-    if exists && t.position.is_none() && p.lake.info(&t.target).await?.version == 0 {
-        // Made, still empty, by a copy that was killed before its first commit of rows:
-        // start that table again.
-        p.lake.drop_table(&t.target).await?;
-        exists = false;
-    }
-    if exists && t.position.is_none() {
-        return Err(ChannelError::Input(format!(
-            "library table {:?} exists and is not fed by pipeline {:?}: choose another table name",
-            t.target, p.spec.name
-        )));
-    }
-    if exists {
-        let have = tongshu_lake::Library::columns_of(&p.lake.table(&t.target).await?)?;
-        let added: Vec<TargetColumn> =
-            pull.columns.iter().filter(|c| !have.iter().any(|h| h.name == c.name)).cloned().collect();
-        if !added.is_empty() {
-            p.lake.add_columns(&t.target, &added, "channel").await?;
-        }
-    }
-    let req = IngestRequest {
-        create: !exists,
-        mode: if exists { Mode::Overwrite } else { Mode::Append },
-        rows: Some(RowStream::new(Box::new(pull.rows), pull.columns)),
-        position: Some(at),
-        ..IngestRequest::new(t.target.clone(), format!("{}.{}", t.schema, t.name), "channel")
-    };
-    let report = p.lake.ingest(req).await?;
-    Ok(report.rows_written)
-}
-
-/// Applies what `live` holds, each table in its own commit at `position` (none for the
-/// part of a transaction applied early); the caller then tells the source `position`.
-async fn flush(
-    p: &Pipeline,
-    live: &mut [Live],
-    position: Option<i64>,
-    committed_at: Option<chrono_like::Millis>,
-) -> Result<()> {
-    let app = p.spec.app();
-    let mut any = false;
-    for l in live.iter_mut() {
-        if l.pending.is_empty() {
-            continue;
-        }
-        any = true;
-        let changes = std::mem::take(&mut l.pending);
-        let n = changes.rows.len() as u64;
-        let at = position.map(|position| SourcePosition { app: app.clone(), position });
-        let done = p.lake.apply_changes(&l.table.target, &l.table.keys, changes, at.as_ref(), "channel").await?;
-        l.applied += n;
-        if done.version.is_some() {
-            l.batches += 1;
-            if p.spec.compact_every > 0 && l.batches.is_multiple_of(p.spec.compact_every) {
-                // Small files of many batches into larger ones; the position stays.
-                match p.lake.compact(&l.table.target, &[]).await {
-                    Ok(r) => tracing::debug!(table = %l.table.target, removed = r.files_removed, "compacted"),
-                    Err(e) => {
-                        tracing::warn!(table = %l.table.target, error = %e, "compaction failed; the stream goes on")
-                    }
-                }
-            }
-        }
-        if let Some(pos) = position {
-            l.table.position = Some(pos);
-        }
-        let (target, applied, pos) = (l.table.target.clone(), l.applied, l.table.position);
-        p.update(|s| {
-            if let Some(st) = s.tables.iter_mut().find(|x| x.target == target) {
-                st.changes = applied;
-                st.position = pos;
-            }
-        });
-    }
-    if let Some(pos) = position {
-        p.update(|s| {
-            s.confirmed = Some(pos);
-            if any {
-                s.batches += 1;
-                s.lag_ms = committed_at.map(chrono_like::since);
-            }
-        });
-    }
-    Ok(())
-}
-
-/// Time helpers without a date crate: commit times as Unix milliseconds.
-mod chrono_like {
-    pub type Millis = i64;
-
-    pub fn now() -> Millis {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
-    }
-
-    pub fn since(t: Millis) -> u64 {
-        (now() - t).max(0) as u64
-    }
 }
 
 /// Tells the source that everything up to `position` is applied (it may release it).
@@ -652,50 +458,7 @@ async fn stream_changes(
                         (c.name.to_string(), n, t)
                     })
                     .collect();
-                let l = &live[i];
-                let mut gone = Vec::new();
-                for c in &l.table.columns {
-                    let change = match now.iter().find(|(n, _, _)| *n == c.name) {
-                        None => "was dropped or renamed in the source".to_owned(),
-                        Some((_, _, t)) if *t != c.ty => format!("changed type in the source ({} to {t})", c.ty),
-                        Some(_) => continue,
-                    };
-                    if !p.spec.accept_schema || l.table.keys.contains(&c.name) {
-                        return Err(ChannelError::Paused {
-                            table: l.table.target.clone(),
-                            column: c.name.clone(),
-                            change,
-                        });
-                    }
-                    tracing::warn!(table = %l.table.target, column = %c.name, %change, "schema change accepted");
-                    p.update(|s| s.accepted += 1);
-                    if !now.iter().any(|(n, _, _)| *n == c.name) {
-                        gone.push(c.name.clone());
-                    }
-                }
-                if !gone.is_empty() {
-                    // What is held has the old columns: apply it first (no position).
-                    flush(p, &mut live, None, None).await?;
-                    live[i].table.columns.retain(|c| !gone.contains(&c.name));
-                    live[i].pending = Changes::default();
-                }
-                let l = &live[i];
-                let added: Vec<SourceColumn> = now
-                    .iter()
-                    .filter(|(n, _, _)| !l.table.columns.iter().any(|c| &c.name == n))
-                    .map(|(n, tn, t)| SourceColumn { name: n.clone(), type_name: tn.clone(), ty: *t })
-                    .collect();
-                if !added.is_empty() {
-                    // What is held has the old columns: apply it first (no position).
-                    flush(p, &mut live, None, None).await?;
-                    let l = &mut live[i];
-                    let targets: Vec<TargetColumn> =
-                        added.iter().map(|c| TargetColumn { name: c.name.clone(), ty: c.ty, max_len: None }).collect();
-                    p.lake.add_columns(&l.table.target, &targets, "channel").await?;
-                    tracing::info!(table = %l.table.target, columns = ?targets.iter().map(|t| &t.name).collect::<Vec<_>>(), "source added columns");
-                    l.table.columns.extend(added);
-                    l.pending = Changes::default();
-                }
+                evolve(p, &mut live, i, &now).await?;
             }
             EventType::Insert { schema, table, data, .. } => {
                 let Some(&i) = by_name.get(&(schema.to_string(), table.to_string())) else { continue };
@@ -768,6 +531,30 @@ async fn stream_changes(
 }
 
 impl Live {
+    fn cells(&self, data: &RowData, old: Option<&RowData>, zone: &str) -> Result<Vec<Option<String>>> {
+        self.table
+            .columns
+            .iter()
+            .map(|c| {
+                let v = match data.get(&c.name) {
+                    Some(v) => Some(v),
+                    // Unchanged TOAST values are not sent; the old row has them under
+                    // REPLICA IDENTITY FULL.
+                    None => old.and_then(|o| o.get(&c.name)),
+                };
+                match v {
+                    None => Err(ChannelError::Paused {
+                        table: self.table.target.clone(),
+                        column: c.name.clone(),
+                        change: "came without its value (an unchanged large value): set REPLICA IDENTITY FULL on the source table".into(),
+                    }),
+                    Some(ColumnValue::Null) => Ok(None),
+                    Some(v) => Ok(Some(normalize(&c.type_name, v.as_str().unwrap_or_default(), zone))),
+                }
+            })
+            .collect()
+    }
+
     /// The key cells of `old` (a deleted row, or the old key of an updated one), in the
     /// table's column order with the other cells empty.
     fn keys_from(&self, old: &RowData, zone: &str) -> Vec<Option<String>> {
@@ -783,16 +570,5 @@ impl Live {
                 }
             })
             .collect()
-    }
-
-    /// A delete of the row with these key cells (in key order).
-    fn push_delete(&mut self, key: Vec<Option<String>>) {
-        let mut cells = vec![None; self.table.columns.len()];
-        for (k, v) in self.table.keys.iter().zip(key) {
-            if let Some(i) = self.table.columns.iter().position(|c| &c.name == k) {
-                cells[i] = v;
-            }
-        }
-        self.push(ChangeKind::Delete, cells);
     }
 }

@@ -89,13 +89,6 @@ impl ChannelService {
 
     pub async fn add(&self, who: &Principal, n: NewPipeline) -> Result<PipelineRecord> {
         let (source, conn) = self.library.source_connection(who, &n.source).await?;
-        if conn.kind != tongshu_sources::Kind::Postgres {
-            return Err(ServiceError::Input(format!(
-                "data source {:?} is a {} database: the channel carries PostgreSQL sources so far",
-                n.source,
-                conn.kind.as_str()
-            )));
-        }
         let spec = spec_of(&n.name, conn, &n.tables, n.batch_ms.unwrap_or(500), n.batch_changes.unwrap_or(20_000));
         spec.check()?;
         if n.batch_ms.is_some_and(|ms| !(10..=600_000).contains(&ms)) {
@@ -121,32 +114,41 @@ impl ChannelService {
         Ok(self.store.list_pipelines().await?)
     }
 
-    /// The pipeline and its replication slot on the source (how much WAL it holds).
-    pub async fn show(&self, who: &Principal, name: &str) -> Result<(PipelineRecord, Option<SlotInfo>)> {
+    /// The pipeline and what it holds of the source's log: a PostgreSQL slot's retained
+    /// WAL, or the MySQL/MariaDB binlog still to read.
+    pub async fn show(
+        &self,
+        who: &Principal,
+        name: &str,
+    ) -> Result<(PipelineRecord, Option<SlotInfo>, tongshu_sources::Kind)> {
         let (p, conn) = self.owned(who, name).await?;
-        let slot = crate::slot_info(&conn, &format!("tongshu_{}", p.name)).await?;
-        Ok((p, slot))
+        let slot = source_log(&conn, &p.name, p.confirmed).await?;
+        Ok((p, slot, conn.kind))
     }
 
     /// Holds the pipeline: its runner stops after applying what it has received.
     pub async fn pause(&self, who: &Principal, name: &str) -> Result<()> {
-        self.owned(who, name).await?;
-        let why = format!("paused by {}", who.username);
-        Ok(self.store.set_pipeline_paused(name, Some(&why), false).await?)
+        self.library.pause_feed(who, name).await?;
+        Ok(())
     }
 
     /// Lets the pipeline run again; `accept`: its next run accepts the schema change that
     /// paused it.
     pub async fn resume(&self, who: &Principal, name: &str, accept: bool) -> Result<()> {
-        self.owned(who, name).await?;
-        Ok(self.store.set_pipeline_paused(name, None, accept).await?)
+        self.library.resume_feed(who, name, accept).await?;
+        Ok(())
     }
 
-    /// Drops the pipeline's slot, so that its next run copies every table again from a
-    /// new snapshot (after a schema change, or to start over). Not while it runs.
+    /// Makes the pipeline's next run copy every table again from a new snapshot (after a
+    /// schema change, or to start over); a PostgreSQL source's slot is dropped for it.
+    /// Not while it runs. Returns whether a slot was dropped.
     pub async fn resnapshot(&self, who: &Principal, name: &str) -> Result<bool> {
         let (p, conn) = self.owned(who, name).await?;
-        let dropped = crate::drop_slot(&conn, &format!("tongshu_{}", p.name)).await?;
+        let dropped = match conn.kind {
+            tongshu_sources::Kind::Postgres => crate::drop_slot(&conn, &format!("tongshu_{}", p.name)).await?,
+            tongshu_sources::Kind::Mysql => false,
+        };
+        self.store.set_pipeline_resnapshot(name, true).await?;
         self.store.set_pipeline_paused(name, None, false).await?;
         Ok(dropped)
     }
@@ -161,7 +163,9 @@ impl ChannelService {
                 p.node.unwrap_or_default()
             )));
         }
-        crate::drop_slot(&conn, &format!("tongshu_{}", p.name)).await?;
+        if conn.kind == tongshu_sources::Kind::Postgres {
+            crate::drop_slot(&conn, &format!("tongshu_{}", p.name)).await?;
+        }
         Ok(self.store.remove_pipeline(name).await?)
     }
 
@@ -186,9 +190,10 @@ impl ChannelService {
         let slot_conn = conn.clone();
         let mut spec = spec_of(&p.name, conn, &p.tables, p.batch_ms, p.batch_changes);
         spec.accept_schema = p.accept_schema;
+        spec.resnapshot = p.resnapshot;
         let pipeline = Arc::new(Pipeline::new(spec, self.library.lake().clone()));
         // What an earlier runner reported is not this one's state.
-        self.report(name, node, &pipeline.status(), None).await?;
+        self.report(name, node, &pipeline.status(), None, None).await?;
         let inner = stop.child_token();
         let watcher = {
             let (svc, pipeline, inner, name, node, who) =
@@ -201,7 +206,7 @@ impl ChannelService {
         inner.cancel();
         let _ = watcher.await;
         let status = pipeline.status();
-        self.report(name, node, &status, None).await?;
+        self.report(name, node, &status, None, None).await?;
         if let Err(e @ ChannelError::Paused { .. }) = &result {
             self.store.set_pipeline_paused(name, Some(&e.to_string()), false).await?;
         }
@@ -226,9 +231,11 @@ impl ChannelService {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         let mut ticks = 0u64;
         let mut warning: Option<String> = None;
+        let mut log_bytes: Option<i64> = None;
         let mut adopted = false;
         let mut recorded_at = std::time::Instant::now();
         let mut recorded_changes = 0u64;
+        let mut resnapshot = self.store.get_pipeline(name).await.map(|p| p.resnapshot).unwrap_or(false);
         loop {
             tokio::select! {
                 _ = stop.cancelled() => return,
@@ -247,14 +254,20 @@ impl ChannelService {
                 stop.cancel();
                 return;
             }
-            // The WAL the slot keeps on the source, every half minute.
+            // The WAL the slot keeps on the source (or the binlog still to read), every
+            // half minute.
             if ticks.is_multiple_of(30)
-                && let Ok(Some(slot)) = crate::slot_info(source, &format!("tongshu_{name}")).await
+                && let Ok(Some(slot)) = source_log(source, name, status.confirmed).await
             {
+                let what = match source.kind {
+                    tongshu_sources::Kind::Postgres => "the slot holds {} MiB of WAL on the source",
+                    tongshu_sources::Kind::Mysql => "{} MiB of the source's binlog are still to read",
+                };
+                log_bytes = slot.retained_bytes;
                 warning = slot.retained_bytes.filter(|b| *b > self.wal_warn_bytes).map(|b| {
                     format!(
-                        "the slot holds {} MiB of WAL on the source (warning above {} MiB)",
-                        b >> 20,
+                        "{} (warning above {} MiB)",
+                        what.replace("{}", &(b >> 20).to_string()),
                         self.wal_warn_bytes >> 20
                     )
                 });
@@ -263,7 +276,24 @@ impl ChannelService {
                 }
             }
             ticks += 1;
-            let _ = self.report(name, node, &status, warning.as_deref()).await;
+            let _ = self.report(name, node, &status, warning.as_deref(), log_bytes).await;
+            if ticks % 10 == 1 {
+                let sample = tongshu_store::ChannelSample {
+                    at: now(),
+                    lag_ms: status.lag_ms.map(|l| l as i64),
+                    changes: status.tables.iter().map(|t| t.changes).sum::<u64>() as i64,
+                    log_bytes,
+                };
+                if let Err(e) = self.store.add_channel_sample(name, &sample).await {
+                    tracing::warn!(pipeline = name, error = %e, "recording a measurement");
+                }
+            }
+            if status.state == State::Streaming
+                && resnapshot
+                && self.store.set_pipeline_resnapshot(name, false).await.is_ok()
+            {
+                resnapshot = false;
+            }
             if status.accepted > 0 {
                 let _ = self.store.set_pipeline_paused(name, None, false).await;
             }
@@ -364,7 +394,14 @@ impl ChannelService {
         Ok(())
     }
 
-    async fn report(&self, name: &str, node: &str, s: &crate::Status, warning: Option<&str>) -> Result<()> {
+    async fn report(
+        &self,
+        name: &str,
+        node: &str,
+        s: &crate::Status,
+        warning: Option<&str>,
+        log_bytes: Option<i64>,
+    ) -> Result<()> {
         let (state, message) = match &s.state {
             State::Starting => ("starting", String::new()),
             State::Snapshotting { done, of } => ("snapshotting", format!("{done} of {of} tables copied")),
@@ -393,10 +430,23 @@ impl ChannelService {
                 .collect(),
             confirmed: s.confirmed,
             lag_ms: s.lag_ms.map(|l| l as i64),
+            log_bytes,
         };
         self.store.report_pipeline(name, node, &report).await?;
         Ok(())
     }
+}
+
+/// What the pipeline holds of its source's log (see [`ChannelService::show`]).
+async fn source_log(
+    conn: &tongshu_sources::Connection,
+    pipeline: &str,
+    confirmed: Option<i64>,
+) -> Result<Option<SlotInfo>> {
+    Ok(match conn.kind {
+        tongshu_sources::Kind::Postgres => crate::slot_info(conn, &format!("tongshu_{pipeline}")).await?,
+        tongshu_sources::Kind::Mysql => crate::log_behind(conn, confirmed).await?,
+    })
 }
 
 fn spec_of(

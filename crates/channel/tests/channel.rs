@@ -1,10 +1,13 @@
 //! The real-time channel against a real PostgreSQL with `wal_level = logical`
 //! (`scripts/test` sets it up): snapshot, then streaming inserts, updates, deletes,
 //! truncates and a large transaction; a clean stop and resume; added and dropped columns;
-//! bad input.
+//! bad input. The MariaDB source is tested in `channel/mysql.rs`.
 
 use std::sync::Arc;
 use std::time::Duration;
+
+#[path = "channel/mysql.rs"]
+mod mysql;
 
 use sqlx::{Connection as _, Executor};
 use tongshu_channel::{ChannelError, Pipeline, PipelineSpec, State, TableSpec};

@@ -10,7 +10,7 @@ use crate::Common;
 
 #[derive(Subcommand)]
 pub enum ChannelCmd {
-    /// Add a pipeline: the tables of a source (PostgreSQL) it carries, each into a library
+    /// Add a pipeline: the tables of a source (PostgreSQL, MySQL/MariaDB) it carries, each into a library
     /// table (made from a consistent snapshot on its first run, then fed change by change).
     Add(AddArgs),
     /// List pipelines with their state, position and lag.
@@ -20,7 +20,8 @@ pub enum ChannelCmd {
         #[arg(long)]
         json: bool,
     },
-    /// Show a pipeline: each table's position and changes, and the WAL its slot holds.
+    /// Show a pipeline: each table's position and changes, and the WAL its slot holds (or the
+    /// binlog still to read).
     Show(NameArgs),
     /// Run a pipeline here until interrupted (Ctrl-C or SIGTERM apply and confirm what has
     /// arrived, then stop). One runner at a time holds a pipeline.
@@ -35,9 +36,9 @@ pub enum ChannelCmd {
         #[arg(long)]
         accept: bool,
     },
-    /// Drop the pipeline's slot so that its next run copies every table again.
+    /// Make the pipeline's next run copy every table again (a PostgreSQL slot is dropped).
     Resnapshot(NameArgs),
-    /// Remove a pipeline and its replication slot (its library tables stay).
+    /// Remove a pipeline and a PostgreSQL source's replication slot (its library tables stay).
     Remove(NameArgs),
 }
 
@@ -170,7 +171,9 @@ pub async fn channel(cmd: ChannelCmd, store: MetaStore, service: ChannelService,
         }
         ChannelCmd::Show(n) => {
             let who = crate::library::principal(&store, n.as_user.as_deref()).await?;
-            let (p, slot) = service.show(&who, &n.name).await?;
+            let (p, slot, kind) = service.show(&who, &n.name).await?;
+            let mysql = kind == tongshu_sources::Kind::Mysql;
+            let at = |v: i64| if mysql { tongshu_channel::describe_position(v, None) } else { lsn(v) };
             if n.json {
                 say!(
                     "{}",
@@ -197,12 +200,17 @@ pub async fn channel(cmd: ChannelCmd, store: MetaStore, service: ChannelService,
                     "  {} → {}: position {}, {} rows copied, {} changes applied",
                     t.source,
                     t.target,
-                    st.and_then(|s| s.position).map(lsn).unwrap_or_else(|| "-".into()),
+                    st.and_then(|s| s.position).map(at).unwrap_or_else(|| "-".into()),
                     st.map(|s| s.snapshot_rows).unwrap_or(0),
                     st.map(|s| s.changes).unwrap_or(0)
                 );
             }
             match slot {
+                Some(s) if mysql => say!(
+                    "  binlog: {} still to read on the source (the server's expiry keeps it, not the pipeline)",
+                    s.retained_bytes.map(bytes).unwrap_or_else(|| "-".into())
+                ),
+                None if mysql => say!("  no position yet (the next run takes a snapshot)"),
                 Some(s) => say!(
                     "  slot tongshu_{}: {}, holds {} of WAL on the source",
                     p.name,
@@ -243,7 +251,7 @@ pub async fn channel(cmd: ChannelCmd, store: MetaStore, service: ChannelService,
             let dropped = service.resnapshot(&who, &n.name).await?;
             say!(
                 "{}; the next run of {} copies every table again",
-                if dropped { "dropped the replication slot" } else { "there was no replication slot" },
+                if dropped { "dropped the replication slot" } else { "no replication slot to drop" },
                 n.name
             );
             Ok(())
@@ -251,7 +259,7 @@ pub async fn channel(cmd: ChannelCmd, store: MetaStore, service: ChannelService,
         ChannelCmd::Remove(n) => {
             let who = crate::library::principal(&store, n.as_user.as_deref()).await?;
             service.remove(&who, &n.name).await?;
-            say!("removed pipeline {} and its replication slot; its library tables stay", n.name);
+            say!("removed pipeline {} (and a PostgreSQL source's replication slot); its library tables stay", n.name);
             Ok(())
         }
     }

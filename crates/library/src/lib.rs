@@ -4,6 +4,7 @@
 //! The lake crate knows Delta tables; the store knows records; this crate decides who may
 //! feed which table and keeps the two in step.
 
+mod feeds;
 mod jobs;
 mod pulls;
 mod schedule;
@@ -17,11 +18,12 @@ use tongshu_core::policy::Principal;
 use tongshu_lake::{ColumnType, IngestReport, IngestRequest, LakeError, Library, Mode, TargetColumn};
 use tongshu_store::{ColumnStats, MetaStore, StoreError};
 
+pub use feeds::{Feed, SAMPLES_KEPT_SECONDS};
 pub use jobs::JobSpec;
 pub use pulls::{NewSource, PullSpec};
 pub use schedule::{DueWork, Schedule, UpkeepOutcome};
 /// Records this service hands out.
-pub use tongshu_store::{ChannelTableStatus, JobRecord, PipelineRecord, TableRecord};
+pub use tongshu_store::{ChannelSample, ChannelTableStatus, JobRecord, PipelineRecord, TableRecord};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LibraryError {

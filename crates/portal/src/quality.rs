@@ -89,6 +89,9 @@ pub fn quality(ds: &Dataset, now: time::OffsetDateTime, open_objections: i64) ->
                     format!("not fed for {days_since} days (due within {allowed_days})"),
                 ),
             ),
+            Some(Freshness::Behind { .. }) => {
+                check("on_time", "按时更新", false, ("实时同步落后".into(), "real-time feed behind".into()))
+            }
             None => check("on_time", "按时更新", false, ("尚无数据".into(), "no data yet".into())),
         },
         check(

@@ -160,6 +160,9 @@ pub struct Pull {
     pub rows: PulledRows,
     /// The largest value of the incremental column seen so far; final once the rows end.
     pub high_water: Arc<Mutex<Option<String>>>,
+    /// A consistent MySQL/MariaDB read ([`pull_consistent`]): the binlog file and position
+    /// the rows stand at.
+    pub binlog: Option<(String, u64)>,
 }
 
 /// Checks that `query` is one SELECT (or WITH … SELECT) statement and returns it without a
@@ -378,6 +381,35 @@ pub async fn pull_in_snapshot(conn: &Connection, query: &str, snapshot: &str) ->
     pull_with(conn, query, None, Some(snapshot)).await
 }
 
+/// Starts a pull of `query` from a MySQL/MariaDB source in a consistent read whose binlog
+/// position it records (`START TRANSACTION WITH CONSISTENT SNAPSHOT`, then MariaDB's
+/// `binlog_snapshot_file` and `binlog_snapshot_position`): the rows are the database
+/// exactly at that position, however long the pull takes, and the binlog from there on
+/// holds every change after them.
+pub async fn pull_consistent(conn: &Connection, query: &str) -> Result<Pull, SourceError> {
+    if conn.kind != Kind::Mysql {
+        return Err(SourceError::Query("a consistent binlog read is a MySQL/MariaDB source's".into()));
+    }
+    pull_with(conn, query, None, Some("")).await
+}
+
+/// The binlog position a MariaDB consistent snapshot stands at.
+async fn binlog_snapshot(c: &mut sqlx::MySqlConnection) -> Result<(String, u64), SourceError> {
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SHOW STATUS LIKE 'binlog_snapshot_%'").fetch_all(&mut *c).await.map_err(db_err)?;
+    let get = |k: &str| rows.iter().find(|(n, _)| n.eq_ignore_ascii_case(k)).map(|(_, v)| v.clone());
+    match (get("binlog_snapshot_file"), get("binlog_snapshot_position").and_then(|p| p.parse::<u64>().ok())) {
+        (Some(file), Some(pos)) if !file.is_empty() => Ok((file, pos)),
+        _ => Err(SourceError::Query(
+            "the source reports no binlog_snapshot_file/binlog_snapshot_position (MariaDB with log_bin on does): \
+             a consistent snapshot at a binlog position is not possible"
+                .into(),
+        )),
+    }
+}
+
+/// `snapshot`: on PostgreSQL the name of an exported snapshot to read in; on MySQL
+/// (any value) a consistent read whose binlog position the pull records.
 async fn pull_with(
     conn: &Connection,
     query: &str,
@@ -387,6 +419,7 @@ async fn pull_with(
     let query = check_query(query)?;
     let what = format!("{conn:?}");
     let (tx, rx) = tokio::sync::mpsc::channel::<RowMsg>(1024);
+    let mut binlog = None;
     let (columns, sql) = match conn.kind {
         Kind::Postgres => {
             let mut c = sqlx::PgConnection::connect(&conn.url()).await.map_err(|e| connect_err(conn, e))?;
@@ -407,6 +440,10 @@ async fn pull_with(
             // MySQL `TIMESTAMP`s come out in the session's zone: the source's own.
             let zone = parse_time_zone(&conn.time_zone)?;
             c.execute(sqlx::AssertSqlSafe(format!("SET time_zone = '{zone}'"))).await.map_err(db_err)?;
+            if snapshot.is_some() {
+                c.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT").await.map_err(db_err)?;
+                binlog = Some(binlog_snapshot(&mut c).await?);
+            }
             let described = describe_mysql(&mut c, query).await?;
             let (columns, sql) = plan(Kind::Mysql, described, query, incremental.as_ref())?;
             spawn_reader!(c, sql.clone(), columns.len(), tx);
@@ -442,7 +479,7 @@ async fn pull_with(
         times,
         zone,
     };
-    Ok(Pull { columns, rows, high_water })
+    Ok(Pull { columns, rows, high_water, binlog })
 }
 
 /// Describes the query and builds the statement actually run: every column cast to text,

@@ -43,11 +43,15 @@ pub struct PipelineRecord {
     pub paused: Option<String>,
     /// The next run accepts the source's pending schema change instead of pausing again.
     pub accept_schema: bool,
+    /// The next run copies every table again from a new snapshot (cleared once it streams).
+    pub resnapshot: bool,
     pub state: String,
     pub message: String,
     pub table_status: Vec<ChannelTableStatus>,
     pub confirmed: Option<i64>,
     pub lag_ms: Option<i64>,
+    /// Bytes of the source's log the pipeline holds or has still to read.
+    pub log_bytes: Option<i64>,
     pub node: Option<String>,
     pub lease_until: Option<i64>,
     pub created_by: String,
@@ -65,10 +69,22 @@ pub struct PipelineReport {
     pub tables: Vec<ChannelTableStatus>,
     pub confirmed: Option<i64>,
     pub lag_ms: Option<i64>,
+    pub log_bytes: Option<i64>,
 }
 
-const COLUMNS: &str = "id, name, source_id, tables, batch_ms, batch_changes, paused, accept_schema, state, message, table_status, \
-                       confirmed, lag_ms, node, lease_until, created_by, created_at, updated_at";
+/// One measurement of a running pipeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelSample {
+    /// Unix seconds.
+    pub at: i64,
+    pub lag_ms: Option<i64>,
+    /// Changes applied since its runner started.
+    pub changes: i64,
+    pub log_bytes: Option<i64>,
+}
+
+const COLUMNS: &str = "id, name, source_id, tables, batch_ms, batch_changes, paused, accept_schema, resnapshot, state, message, table_status, \
+                       confirmed, lag_ms, log_bytes, node, lease_until, created_by, created_at, updated_at";
 
 fn decode<T: serde::de::DeserializeOwned>(name: &str, what: &str, text: &str) -> Result<T> {
     serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("pipeline {name:?}: {what}: {e}")))
@@ -87,10 +103,12 @@ fn from_row(r: &AnyRow) -> Result<PipelineRecord> {
         batch_changes: r.try_get("batch_changes")?,
         paused: r.try_get("paused")?,
         accept_schema: r.try_get::<i64, _>("accept_schema")? != 0,
+        resnapshot: r.try_get::<i64, _>("resnapshot")? != 0,
         state: r.try_get("state")?,
         message: r.try_get("message")?,
         confirmed: r.try_get("confirmed")?,
         lag_ms: r.try_get("lag_ms")?,
+        log_bytes: r.try_get("log_bytes")?,
         node: r.try_get("node")?,
         lease_until: r.try_get("lease_until")?,
         created_by: r.try_get("created_by")?,
@@ -177,6 +195,21 @@ impl MetaStore {
         Ok(())
     }
 
+    /// Asks for (or, once done, clears) a new snapshot of every table of pipeline `name`.
+    pub async fn set_pipeline_resnapshot(&self, name: &str, on: bool) -> Result<()> {
+        let n = sqlx::query("UPDATE channel_pipelines SET resnapshot = $2, updated_at = $3 WHERE name = $1")
+            .bind(name)
+            .bind(i64::from(on))
+            .bind(ts(OffsetDateTime::now_utc()))
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("pipeline {name:?}")));
+        }
+        Ok(())
+    }
+
     /// Takes (or renews) the lease of pipeline `name` for `node` until `until` (Unix
     /// seconds): only when no other node holds an unexpired one. `false`: another holds it.
     pub async fn lease_pipeline(&self, name: &str, node: &str, now: i64, until: i64) -> Result<bool> {
@@ -208,7 +241,7 @@ impl MetaStore {
     pub async fn report_pipeline(&self, name: &str, node: &str, r: &PipelineReport) -> Result<bool> {
         let n = sqlx::query(
             "UPDATE channel_pipelines SET state = $3, message = $4, table_status = $5, confirmed = $6, lag_ms = $7,
-                 updated_at = $8
+                 updated_at = $8, log_bytes = COALESCE($9, log_bytes)
              WHERE name = $1 AND node = $2",
         )
         .bind(name)
@@ -219,14 +252,61 @@ impl MetaStore {
         .bind(r.confirmed)
         .bind(r.lag_ms)
         .bind(ts(OffsetDateTime::now_utc()))
+        .bind(r.log_bytes)
         .execute(&self.pool)
         .await?
         .rows_affected();
         Ok(n == 1)
     }
 
+    /// Records a measurement of pipeline `name` and forgets those over a day old.
+    pub async fn add_channel_sample(&self, name: &str, s: &ChannelSample) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO channel_samples (pipeline, at, lag_ms, changes, log_bytes) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (pipeline, at) DO UPDATE SET lag_ms = excluded.lag_ms, changes = excluded.changes,
+                 log_bytes = excluded.log_bytes",
+        )
+        .bind(name)
+        .bind(s.at)
+        .bind(s.lag_ms)
+        .bind(s.changes)
+        .bind(s.log_bytes)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM channel_samples WHERE pipeline = $1 AND at < $2")
+            .bind(name)
+            .bind(s.at - 86_400)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The measurements of pipeline `name` since `since` (Unix seconds), oldest first.
+    pub async fn channel_samples(&self, name: &str, since: i64) -> Result<Vec<ChannelSample>> {
+        let rows = sqlx::query(
+            "SELECT at, lag_ms, changes, log_bytes FROM channel_samples WHERE pipeline = $1 AND at >= $2 ORDER BY at",
+        )
+        .bind(name)
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ChannelSample {
+                    at: r.try_get("at")?,
+                    lag_ms: r.try_get("lag_ms")?,
+                    changes: r.try_get("changes")?,
+                    log_bytes: r.try_get("log_bytes")?,
+                })
+            })
+            .collect()
+    }
+
     /// Removes pipeline `name` (its library tables stay).
     pub async fn remove_pipeline(&self, name: &str) -> Result<()> {
+        sqlx::query("DELETE FROM channel_samples WHERE pipeline = $1").bind(name).execute(&self.pool).await?;
         let n = sqlx::query("DELETE FROM channel_pipelines WHERE name = $1").bind(name).execute(&self.pool).await?;
         if n.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("pipeline {name:?}")));

@@ -701,13 +701,39 @@ async fn channel_pipelines_are_leased_to_one_runner_and_fail_closed(store: MetaS
         }],
         confirmed: Some(42),
         lag_ms: Some(250),
+        log_bytes: Some(4096),
     };
     assert!(!store.report_pipeline("scj", other, &report).await.unwrap(), "only the holder reports");
     assert!(store.report_pipeline("scj", &holder, &report).await.unwrap());
     assert!(store.lease_pipeline("scj", other, 1051, 1081).await.unwrap(), "an expired lease is taken over");
     let got = store.get_pipeline("scj").await.unwrap();
-    assert_eq!((got.state.as_str(), got.confirmed, got.table_status.clone()), ("streaming", Some(42), report.tables));
+    assert_eq!(
+        (got.state.as_str(), got.confirmed, got.table_status.clone()),
+        ("streaming", Some(42), report.tables.clone())
+    );
+    assert_eq!(got.log_bytes, Some(4096));
+    // A report without a new measurement of the source's log keeps the last one.
+    let quiet = PipelineReport { log_bytes: None, ..report.clone() };
+    assert!(store.report_pipeline("scj", other, &quiet).await.unwrap());
+    assert_eq!(store.get_pipeline("scj").await.unwrap().log_bytes, Some(4096));
     store.release_pipeline("scj", other).await.unwrap();
+
+    // Measurements for the charts: a day is kept, oldest first.
+    use tongshu_store::ChannelSample;
+    for (at, changes) in [(1000, 0), (100_000, 10), (100_010, 25)] {
+        let s = ChannelSample { at, lag_ms: Some(at / 100), changes, log_bytes: None };
+        store.add_channel_sample("scj", &s).await.unwrap();
+    }
+    let got = store.channel_samples("scj", 0).await.unwrap();
+    assert_eq!(got.iter().map(|s| (s.at, s.changes)).collect::<Vec<_>>(), vec![(100_000, 10), (100_010, 25)]);
+    assert_eq!(store.channel_samples("scj", 100_005).await.unwrap().len(), 1);
+
+    // An operator's request for a new snapshot stays until the runner clears it.
+    assert!(!store.get_pipeline("scj").await.unwrap().resnapshot);
+    store.set_pipeline_resnapshot("scj", true).await.unwrap();
+    assert!(store.get_pipeline("scj").await.unwrap().resnapshot);
+    store.set_pipeline_resnapshot("scj", false).await.unwrap();
+    assert!(matches!(store.set_pipeline_resnapshot("nosuch", true).await, Err(StoreError::NotFound(_))));
     assert_eq!(store.get_pipeline("scj").await.unwrap().node, None);
 
     store.set_pipeline_paused("scj", Some("held by an operator"), false).await.unwrap();
@@ -724,4 +750,5 @@ async fn channel_pipelines_are_leased_to_one_runner_and_fail_closed(store: MetaS
     assert!(matches!(store.list_pipelines().await, Err(StoreError::Corrupt(_))));
     store.remove_pipeline("scj").await.unwrap();
     assert!(matches!(store.get_pipeline("scj").await, Err(StoreError::NotFound(_))));
+    assert!(store.channel_samples("scj", 0).await.unwrap().is_empty(), "its measurements go with it");
 }

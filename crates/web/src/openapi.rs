@@ -6,7 +6,7 @@ use utoipa::OpenApi;
 use crate::accounts::{auth, orgs};
 use crate::catalog::api as catalog;
 use crate::exchange::{api as exchange, calls, interfaces, lists as sharing};
-use crate::library::api as library;
+use crate::library::{api as library, channel};
 use crate::portal::{api as portal, downloads, rows};
 
 #[derive(OpenApi)]
@@ -29,10 +29,12 @@ use crate::portal::{api as portal, downloads, rows};
         sharing::negative_list, sharing::add_negative, sharing::remove_negative, sharing::objections, sharing::object,
         sharing::answer_objection, calls::lookup, calls::view_rows, interfaces::define_view, interfaces::views,
         interfaces::interface_openapi, interfaces::export_evidence, sharing::mask_rules, sharing::add_mask_rule,
+        channel::list, channel::show, channel::pause, channel::resume,
     ),
     tags((name = "catalog", description = "政务信息资源目录"), (name = "review", description = "目录审核"),
          (name = "accounts", description = "账号与令牌"), (name = "organizations", description = "机构与用户"),
          (name = "library", description = "资源库：导入、导出、作业与 SQL"),
+         (name = "channel", description = "实时数据通道：PostgreSQL 逻辑复制与 MySQL/MariaDB 行式 binlog 的变更捕获（状态、延迟、暂停与恢复）"),
          (name = "portal", description = "公共数据开放：行级接口、下载、注册与互动（CKAN 兼容接口见 /api/3/action）"),
          (name = "exchange", description = "共享交换：申请与审批、授权、数据接口（HMAC-SM3 签名）、存证、计量、三张清单与数据异议")),
     modifiers(&Security, &CommonErrors),

@@ -187,9 +187,15 @@ pub struct TableView {
     pub bytes: i64,
     /// When the table was last fed (RFC 3339).
     pub updated_at: String,
-    /// `fresh` or `overdue`.
+    /// `fresh`, `overdue` (not fed within its update cycle) or `behind` (a real-time
+    /// table whose feed is not streaming, or lags more than five minutes).
     pub freshness: String,
     pub days_since_update: i64,
+    /// For a table the real-time channel feeds: seconds from a change's commit in the
+    /// source to its commit in the library (last applied change), and whether the feed is
+    /// streaming now.
+    pub lag_seconds: Option<i64>,
+    pub live: Option<bool>,
     #[schema(value_type = Vec<Object>)]
     pub columns: serde_json::Value,
 }
@@ -203,12 +209,16 @@ pub async fn tables_for(
     let insider = viewer.is_some_and(|p| p.may_edit_for(entry.org_id));
     let now = tongshu_core::now();
     let tables = state.library.tables_of_entry(entry.id).await.map_err(ApiError::internal)?;
+    let feeds = state.library.feed_lags().await.map_err(ApiError::internal)?;
     Ok(tables
         .into_iter()
         .map(|t| {
-            let (freshness, days) = match entry.body.update_cycle.freshness(t.updated_at, now) {
-                Freshness::Fresh { days_since } => ("fresh", days_since),
-                Freshness::Overdue { days_since, .. } => ("overdue", days_since),
+            let feed = feeds.get(&t.name).copied();
+            let days = (now - t.updated_at).whole_days().max(0);
+            let freshness = match entry.body.update_cycle.freshness_fed(t.updated_at, feed, now) {
+                Freshness::Fresh { .. } => "fresh",
+                Freshness::Overdue { .. } => "overdue",
+                Freshness::Behind { .. } => "behind",
             };
             TableView {
                 name: t.name,
@@ -219,6 +229,8 @@ pub async fn tables_for(
                 updated_at: t.updated_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
                 freshness: freshness.into(),
                 days_since_update: days,
+                lag_seconds: feed.and_then(|f| f.lag_seconds),
+                live: feed.map(|f| f.live),
                 columns: serde_json::to_value(&t.columns).unwrap_or_default(),
             }
         })

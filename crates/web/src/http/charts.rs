@@ -62,8 +62,59 @@ pub fn columns(title: &str, days: &[(String, u64, u64)]) -> String {
     svg + "</svg>"
 }
 
+/// A line over time of `(label, value)` points, oldest first; a note instead when there
+/// is nothing to draw.
+pub fn line(title: &str, points: &[(String, f64)], unit: &str) -> String {
+    if points.is_empty() {
+        return format!(r#"<p class="muted">{}：暂无数据</p>"#, escape(title));
+    }
+    let max = points.iter().map(|(_, v)| *v).fold(0.0_f64, f64::max);
+    let max = if max > 0.0 { max * 1.1 } else { 1.0 };
+    let (h, w, left) = (160.0, 600.0, 50.0);
+    let step = if points.len() > 1 { w / (points.len() - 1) as f64 } else { 0.0 };
+    let xy = |i: usize, v: f64| (left + i as f64 * step, h - v / max * (h - 10.0));
+    let path: Vec<String> = points
+        .iter()
+        .enumerate()
+        .map(|(i, (_, v))| {
+            let (x, y) = xy(i, *v);
+            format!("{x:.1},{y:.1}")
+        })
+        .collect();
+    let mut svg = format!(
+        r#"<svg class="chart" role="img" aria-label="{}" viewBox="0 0 {} {}" xmlns="http://www.w3.org/2000/svg"><line class="axis" x1="{left}" y1="{h}" x2="{}" y2="{h}"/><text x="0" y="12">{:.1} {}</text><polyline class="line" fill="none" points="{}"/>"#,
+        escape(title),
+        left + w + 10.0,
+        h + 30.0,
+        left + w,
+        max,
+        escape(unit),
+        path.join(" ")
+    );
+    let every = (points.len() / 6).max(1);
+    for (i, (label, v)) in points.iter().enumerate() {
+        let (x, y) = xy(i, *v);
+        svg += &format!(
+            r#"<circle class="dot" cx="{x:.1}" cy="{y:.1}" r="2"><title>{}: {v:.2} {}</title></circle>"#,
+            escape(label),
+            escape(unit)
+        );
+        if i % every == 0 {
+            svg += &format!(r#"<text x="{x:.1}" y="{}">{}</text>"#, h + 14.0, escape(label));
+        }
+    }
+    svg + "</svg>"
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_line_escapes_its_labels_and_says_when_there_is_nothing() {
+        let svg = super::line("lag", &[("<b>".into(), 1.0), ("b".into(), 2.0)], "s");
+        assert!(svg.contains("&lt;b&gt;") && !svg.contains("<b>") && svg.contains("<polyline"), "{svg}");
+        assert!(super::line("lag", &[], "s").contains("暂无数据"));
+    }
+
     #[test]
     fn charts_escape_labels_and_scale_to_the_largest_value() {
         let svg = super::bars("t", &[("<script>".into(), 10.0), ("b".into(), 5.0)]);

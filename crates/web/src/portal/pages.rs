@@ -211,14 +211,17 @@ pub async fn detail(
         }
     }
     let now = tongshu_core::now();
+    let feeds = state.library.feed_lags().await.unwrap_or_default();
     let tables: Vec<Value> = d
         .tables
         .iter()
         .map(|t| {
-            let overdue = matches!(
-                d.entry.body.update_cycle.freshness(t.updated_at, now),
-                tongshu_core::catalog::Freshness::Overdue { .. }
-            );
+            let feed = feeds.get(&t.name).copied();
+            let fresh = match d.entry.body.update_cycle.freshness_fed(t.updated_at, feed, now) {
+                tongshu_core::catalog::Freshness::Fresh { .. } => "fresh",
+                tongshu_core::catalog::Freshness::Overdue { .. } => "overdue",
+                tongshu_core::catalog::Freshness::Behind { .. } => "behind",
+            };
             let downloads: Vec<Value> = ["csv", "xlsx", "json", "parquet"]
                 .iter()
                 .map(|f| {
@@ -228,7 +231,8 @@ pub async fn detail(
                 .collect();
             json!({
                 "name": t.name, "rows": t.rows, "bytes": t.bytes, "version": t.version,
-                "updated": rfc3339(t.updated_at), "fresh": if overdue { "overdue" } else { "fresh" },
+                "updated": rfc3339(t.updated_at), "fresh": fresh,
+                "lag_seconds": feed.and_then(|f| f.lag_seconds), "live": feed.map(|f| f.live),
                 "downloads": downloads,
                 "api": {
                     "ckan": format!("curl '{site}/api/3/action/datastore_search?resource_id={}&limit=5'", t.name),

@@ -5,6 +5,7 @@ mod support;
 mod authz;
 mod bad_input;
 mod browser;
+mod channel;
 mod city;
 mod ckan;
 mod contracts;
