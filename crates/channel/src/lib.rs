@@ -95,6 +95,18 @@ impl PipelineSpec {
         }
     }
 
+    /// Checks, changing nothing, that the pipeline could run: the source answers, has what
+    /// change data capture needs (settings, privileges), and has every table, each with a
+    /// key. `tongshu channel add` refuses what fails here, so no pipeline is kept that
+    /// could never run.
+    pub async fn probe(&self) -> Result<()> {
+        self.check()?;
+        match self.source.kind {
+            tongshu_sources::Kind::Postgres => pg::probe(self).await,
+            tongshu_sources::Kind::Mysql => my::probe(self).await,
+        }
+    }
+
     /// The Delta application id its tables record positions under.
     pub fn app(&self) -> String {
         format!("tongshu-channel:{}", self.name)

@@ -454,6 +454,17 @@ fn truncated_table(query: &str, default_db: &str) -> Option<(String, String)> {
 
 /// Runs the pipeline: a copy of each table that holds no position, then the binlog,
 /// until `stop`.
+/// Checks, without changing anything, that the pipeline could run: the source answers
+/// with its credentials, has what the channel needs, and has every table with a key.
+pub(crate) async fn probe(spec: &crate::PipelineSpec) -> Result<()> {
+    let mut admin = connect(&spec.source).await?;
+    check_source(&mut admin).await?;
+    for t in &spec.tables {
+        describe(&mut admin, t, &spec.source.database).await?;
+    }
+    Ok(())
+}
+
 pub(crate) async fn run(p: &Pipeline, stop: crate::CancellationToken) -> Result<()> {
     let spec = &p.spec;
     let app = spec.app();

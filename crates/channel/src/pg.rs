@@ -238,6 +238,17 @@ fn normalize(ty: &str, v: &str, zone: &str) -> String {
 }
 
 /// Runs the pipeline: snapshot when needed, then the stream, until `stop`.
+/// Checks, without changing anything, that the pipeline could run: the source answers
+/// with its credentials, has what the channel needs, and has every table with a key.
+pub(crate) async fn probe(spec: &crate::PipelineSpec) -> Result<()> {
+    let mut admin = connect(&spec.source).await?;
+    check_source(&mut admin).await?;
+    for t in &spec.tables {
+        describe(&mut admin, t, &spec.source.database).await?;
+    }
+    Ok(())
+}
+
 pub(crate) async fn run(p: &Pipeline, stop: CancellationToken) -> Result<()> {
     let spec = &p.spec;
     let slot = spec.slot();

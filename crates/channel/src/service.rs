@@ -91,6 +91,7 @@ impl ChannelService {
         let (source, conn) = self.library.source_connection(who, &n.source).await?;
         let spec = spec_of(&n.name, conn, &n.tables, n.batch_ms.unwrap_or(500), n.batch_changes.unwrap_or(20_000));
         spec.check()?;
+        spec.probe().await?;
         if n.batch_ms.is_some_and(|ms| !(10..=600_000).contains(&ms)) {
             return Err(ServiceError::Input("--batch-ms: from 10 to 600000 milliseconds".into()));
         }

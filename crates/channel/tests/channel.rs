@@ -283,6 +283,8 @@ async fn bad_sources_are_refused_with_what_is_wrong_and_nothing_half_made() {
 
     let msg = run(src.spec(&[("nosuch", "x_nosuch")])).await;
     assert!(msg.contains("public.nosuch does not exist"), "{msg}");
+    let probed = src.spec(&[("nosuch", "x_nosuch")]).probe().await.unwrap_err().to_string();
+    assert!(probed.contains("public.nosuch does not exist"), "{probed}");
 
     let msg = run(src.spec(&[("loose", "x_loose")])).await;
     assert!(msg.contains("public.loose has no primary key"), "{msg}");

@@ -307,6 +307,10 @@ async fn bad_mariadb_sources_are_refused_with_what_is_wrong_and_nothing_half_mad
 
     let msg = run(src.spec(&[("nosuch", "x_nosuch")])).await;
     assert!(msg.contains("nosuch does not exist"), "{msg}");
+    // `channel add` probes the same way before it keeps a pipeline.
+    let probed = src.spec(&[("people", "x_people"), ("nosuch", "x_nosuch")]).probe().await.unwrap_err().to_string();
+    assert!(probed.contains("nosuch does not exist"), "{probed}");
+    src.spec(&[("people", "x_people")]).probe().await.unwrap();
     let msg = run(src.spec(&[("loose", "x_loose")])).await;
     assert!(msg.contains("loose has no primary key"), "{msg}");
     let msg = run(src.spec(&[("bits", "x_bits")])).await;

@@ -29,6 +29,8 @@ pub struct FeedTableView {
     /// The source position the library table holds (PostgreSQL LSN; MySQL/MariaDB binlog
     /// file number × 2³² + offset).
     pub position: Option<i64>,
+    /// The position as the source writes it.
+    pub position_text: Option<String>,
     pub snapshot_rows: u64,
     /// Changes applied by the current runner.
     pub changes: u64,
@@ -57,6 +59,9 @@ pub struct FeedView {
     pub log_bytes: Option<i64>,
     /// The source position last confirmed.
     pub confirmed: Option<i64>,
+    /// The same as the source writes it: `16/B374D848` (PostgreSQL LSN) or
+    /// `binlog.000002:10768464` (MySQL/MariaDB file and offset).
+    pub confirmed_text: Option<String>,
     /// The node running it while its lease lasts.
     pub node: Option<String>,
     pub running: bool,
@@ -91,8 +96,18 @@ fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
+/// A position as its source writes it.
+fn position_text(kind: &str, v: i64) -> String {
+    let (hi, lo) = ((v as u64) >> 32, (v as u64) & 0xffff_ffff);
+    match kind {
+        "mysql" => format!("binlog.{hi:06}:{lo}"),
+        _ => format!("{hi:X}/{lo:X}"),
+    }
+}
+
 fn view(f: Feed) -> FeedView {
     let p = f.pipeline;
+    let kind = f.source_kind.clone();
     let tables = p
         .tables
         .iter()
@@ -103,6 +118,7 @@ fn view(f: Feed) -> FeedView {
                 target: t.target.clone(),
                 keys: t.keys.clone(),
                 position: st.and_then(|s| s.position),
+                position_text: st.and_then(|s| s.position).map(|v| position_text(&kind, v)),
                 snapshot_rows: st.map(|s| s.snapshot_rows).unwrap_or(0),
                 changes: st.map(|s| s.changes).unwrap_or(0),
             }
@@ -120,6 +136,7 @@ fn view(f: Feed) -> FeedView {
         lag_ms: p.lag_ms,
         log_bytes: p.log_bytes,
         confirmed: p.confirmed,
+        confirmed_text: p.confirmed.map(|v| position_text(&kind, v)),
         node: p.node,
         batch_ms: p.batch_ms,
         batch_changes: p.batch_changes,
@@ -210,9 +227,14 @@ pub async fn detail_page(State(state): State<AppState>, caller: Caller, Path(nam
         Err(e) => return error_page(&state, &caller, e),
     };
     let p = view(f);
+    // Beijing time; with seconds while the measurements span less than an hour.
+    let short = s.first().zip(s.last()).is_some_and(|(a, b)| b.at - a.at < 3600);
     let label = |at: i64| {
         time::OffsetDateTime::from_unix_timestamp(at + 8 * 3600)
-            .map(|t| format!("{:02}:{:02}", t.hour(), t.minute()))
+            .map(|t| match short {
+                true => format!("{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second()),
+                false => format!("{:02}:{:02}", t.hour(), t.minute()),
+            })
             .unwrap_or_default()
     };
     let lag: Vec<(String, f64)> = s.iter().filter_map(|x| x.lag_ms.map(|l| (label(x.at), l as f64 / 1000.0))).collect();
