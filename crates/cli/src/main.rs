@@ -16,6 +16,7 @@ macro_rules! say {
 }
 
 mod channel;
+mod external;
 mod library;
 mod settings;
 mod sources;
@@ -104,6 +105,9 @@ enum Cmd {
     /// Real-time pipelines: change data capture from department databases into library tables.
     #[command(subcommand)]
     Channel(channel::ChannelCmd),
+    /// External tables: source tables that SQL reads in place (logical centralization).
+    #[command(subcommand)]
+    External(external::ExternalCmd),
     /// Print the OpenAPI document of the JSON API.
     Openapi,
     /// Print the commented default configuration file.
@@ -226,9 +230,23 @@ async fn open_store(s: &Settings) -> Result<MetaStore> {
     Ok(store)
 }
 
-/// The library service with the configured lake and secret key.
+/// The library service with the configured lake and secret key; its SQL also reads the
+/// registered external tables in place.
 fn library_service(s: &Settings, store: &MetaStore) -> Result<tongshu_library::LibraryService> {
-    Ok(tongshu_library::LibraryService::new(library::library(s)?, store.clone()).with_secret(s.secret_key()?))
+    let (base, _) = external_tables(s, store)?;
+    Ok(base)
+}
+
+/// The library service (with external tables) and the external tables themselves.
+fn external_tables(
+    s: &Settings,
+    store: &MetaStore,
+) -> Result<(tongshu_library::LibraryService, tongshu_external::ExternalTables)> {
+    let lake = library::library(s)?;
+    let plain = tongshu_library::LibraryService::new(lake.clone(), store.clone()).with_secret(s.secret_key()?);
+    let ext = tongshu_external::ExternalTables::new(store.clone(), plain);
+    let service = tongshu_library::LibraryService::new(ext.attach(lake), store.clone()).with_secret(s.secret_key()?);
+    Ok((service, ext))
 }
 
 fn read_password(given: Option<String>) -> Result<String> {
@@ -446,7 +464,10 @@ async fn run(cli: Cli) -> Result<()> {
         Cmd::Sql(args) => {
             let s = settings(&args.common, None)?;
             init_logging(&s);
-            library::sql(args, library::library(&s)?).await
+            let store = open_store(&s).await?;
+            let result = library::sql(args, library_service(&s, &store)?.lake().clone()).await;
+            store.close().await;
+            result
         }
         Cmd::Source(cmd) => {
             let common = match &cmd {
@@ -481,6 +502,15 @@ async fn run(cli: Cli) -> Result<()> {
                 .with_lease(std::time::Duration::from_secs(s.job_lease_secs))
                 .with_wal_warning(s.channel_wal_warn_mb << 20);
             let result = channel::channel(cmd, store.clone(), service, &node).await;
+            store.close().await;
+            result
+        }
+        Cmd::External(cmd) => {
+            let s = settings(cmd.common(), None)?;
+            init_logging(&s);
+            let store = open_store(&s).await?;
+            let (_, ext) = external_tables(&s, &store)?;
+            let result = external::external(cmd, store.clone(), ext).await;
             store.close().await;
             result
         }

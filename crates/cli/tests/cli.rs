@@ -483,3 +483,62 @@ fn audit_verify_exits_zero_on_an_intact_log_and_names_the_first_broken_record() 
     let o = tongshu(&["audit", "verify", "--data-dir", dir.path().join("nowhere").to_str().unwrap()]);
     assert!(!o.status.success() && text(&o).1.contains("no metadata store"), "{}", text(&o).1);
 }
+
+/// Logical centralization from the command line: a PostgreSQL table registered as an
+/// external table is read in place by `tongshu sql`; wrong input is named, nothing kept.
+#[test]
+fn an_external_table_is_queried_in_place_from_the_command_line() {
+    let Some(pg) = tongshu_sources::testing::env_url("TONGSHU_TEST_POSTGRES_URL") else { return };
+    let table = format!("cli_ext_{}", std::process::id());
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(tongshu_sources::testing::exec(
+        &pg,
+        &format!(
+            "DROP TABLE IF EXISTS {table}; CREATE TABLE {table} (id int PRIMARY KEY, name text); \
+             INSERT INTO {table} SELECT g, '户' || g FROM generate_series(1, 40) g"
+        ),
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    assert!(tongshu(&["demo", "--data-dir", d, "--rows", "20"]).status.success());
+    let o = tongshu(&["source", "add", "--data-dir", d, "--name", "ext_pg", "--url", &pg, "--org", "gaj"]);
+    assert!(o.status.success(), "{}", text(&o).1);
+
+    let o = tongshu(&[
+        "external",
+        "add",
+        "--data-dir",
+        d,
+        "--name",
+        "hu",
+        "--source",
+        "ext_pg",
+        "--table",
+        "public.nosuch",
+    ]);
+    assert!(!o.status.success() && text(&o).1.contains("nosuch"), "{}", text(&o).1);
+    let o = tongshu(&["external", "add", "--data-dir", d, "--name", "hu", "--source", "no_src", "--table", "t"]);
+    assert!(!o.status.success() && text(&o).1.contains("no_src"), "{}", text(&o).1);
+    let (out, _) = text(&tongshu(&["external", "list", "--data-dir", d]));
+    assert_eq!(out.lines().count(), 1, "only the header: {out}");
+
+    let source_table = format!("public.{table}");
+    let o =
+        tongshu(&["external", "add", "--data-dir", d, "--name", "hu", "--source", "ext_pg", "--table", &source_table]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    let o = tongshu(&[
+        "sql",
+        "--data-dir",
+        d,
+        "--format",
+        "csv",
+        "SELECT COUNT(*) AS n, MAX(name) AS m FROM hu WHERE id > 30",
+    ]);
+    let (out, err) = text(&o);
+    assert!(o.status.success() && out.contains("10,户40"), "{out}{err}");
+    let o = tongshu(&["external", "remove", "--data-dir", d, "--name", "hu"]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    let o = tongshu(&["sql", "--data-dir", d, "SELECT * FROM hu"]);
+    assert!(!o.status.success() && text(&o).1.contains("hu"), "{}", text(&o).1);
+    rt.block_on(tongshu_sources::testing::exec(&pg, &format!("DROP TABLE {table}")));
+}

@@ -31,6 +31,7 @@ use url::Url;
 
 pub use changes::{Applied, ChangeKind, Changes, SourcePosition};
 pub use deltalake::arrow;
+pub use deltalake::datafusion;
 pub use export::ExportFormat;
 pub use figures::{AddedFigures, ColumnFigures};
 pub use ingest::{BadRowPolicy, IngestReport, IngestRequest, Mode, RowStream};
@@ -126,6 +127,20 @@ pub struct Library {
     storage_options: HashMap<String, String>,
     /// Snapshots, Parquet metadata and value indexes for pages of rows ([`cache`]).
     caches: Arc<cache::Caches>,
+    /// Tables read in place from source databases (logical centralization), which SQL
+    /// names beside the library's own.
+    external: Option<Arc<dyn ExternalTables>>,
+}
+
+/// Tables that live elsewhere (a department's database) and that SQL statements over the
+/// library may name: `provider` answers the table provider for a name, `None` for a name
+/// that is not one of them. Read in place at each statement, under the statement's row
+/// and time limits; statements stay read-only.
+pub trait ExternalTables: std::fmt::Debug + Send + Sync {
+    fn provider<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> futures::future::BoxFuture<'a, Result<Option<Arc<dyn deltalake::datafusion::catalog::TableProvider>>>>;
 }
 
 fn arrow_type(t: ColumnType) -> ArrowType {
@@ -192,7 +207,13 @@ impl Library {
         } else {
             Url::parse(&format!("{url}/")).map_err(|e| LakeError::Internal(e.to_string()))?
         };
-        Ok(Self { root, storage_options, caches: Arc::default() })
+        Ok(Self { root, storage_options, caches: Arc::default(), external: None })
+    }
+
+    /// The library whose SQL also sees `external` tables (read in place).
+    pub fn with_external(mut self, external: Arc<dyn ExternalTables>) -> Self {
+        self.external = Some(external);
+        self
     }
 
     pub fn root(&self) -> &Url {

@@ -97,8 +97,17 @@ impl Library {
         names.sort();
         names.dedup();
         for name in names {
-            if crate::check_name(&name).is_err() || !self.exists(&name).await? {
+            if crate::check_name(&name).is_err() {
                 continue; // DataFusion names the unknown table
+            }
+            if !self.exists(&name).await? {
+                if let Some(external) = &self.external
+                    && !versions.iter().any(|(n, _)| *n == name)
+                    && let Some(provider) = external.provider(&name).await?
+                {
+                    ctx.register_table(name.as_str(), provider).map_err(|e| LakeError::Internal(e.to_string()))?;
+                }
+                continue;
             }
             let mut t = self.table(&name).await?;
             if let Some((_, v)) = versions.iter().find(|(n, _)| *n == name) {

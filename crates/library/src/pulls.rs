@@ -82,6 +82,13 @@ impl LibraryService {
         Ok((source, conn))
     }
 
+    /// The connection of data source `id` for the platform's own use (external tables read
+    /// in place; who may query them is decided where SQL is allowed at all).
+    pub async fn platform_source_connection(&self, id: i64) -> Result<Connection> {
+        let source = self.store.get_source_by_id(id).await?;
+        self.connection(&source).await
+    }
+
     /// Registers a department database after checking that it answers with these
     /// credentials; the password is stored sealed.
     pub async fn add_source(&self, who: &Principal, s: NewSource) -> Result<DataSourceRecord> {

@@ -57,7 +57,7 @@ impl Kind {
 }
 
 /// How to reach a source database (the password in clear, only in memory).
-#[derive(Clone)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Connection {
     pub kind: Kind,
     pub host: String,

@@ -10,6 +10,7 @@ mod channel;
 mod entries;
 mod evidence;
 mod exchange;
+mod external;
 mod library;
 mod limits;
 mod lists;
@@ -30,6 +31,7 @@ pub use channel::{ChannelSample, ChannelTable, ChannelTableStatus, PipelineRecor
 pub use entries::{Dimension, EntryFilter, EntryPage};
 pub use evidence::{CallToRecord, EvidenceFilter, Written};
 pub use exchange::{AppRecord, GrantChange, GrantRecord, NewGrant, NewShareRequest, RequestFilter, ShareRequest};
+pub use external::ExternalTableRecord;
 pub use library::{ColumnStats, TableRecord};
 pub use limits::{Admission, Admitted, Stamp, Verdict};
 pub use lists::{CustomView, Demand, NewObjection, Objection, Responsibility};
