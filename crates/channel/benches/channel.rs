@@ -8,7 +8,7 @@
 //!     visibility in the library, p50/p99 (target: keeps pace, p99 ≤ 2 s; goal ≤ 1 s).
 //!
 //! Run: `cargo bench -p tongshu-channel --bench channel -- [ROWS] [SECONDS]`.
-//! MySQL/MariaDB sources are not carried yet, so only PostgreSQL is measured.
+//! Only PostgreSQL is measured here; the MariaDB source is not in this benchmark yet.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
