@@ -1,7 +1,7 @@
 //! The real-time channel from the command line, and its exactly-once promise under crashes:
-//! a writer changes the source without pause while `tongshu channel run` is killed with
-//! SIGKILL at random moments, 20 times, and restarted; at the end the library table equals
-//! the source table row for row.
+//! a writer changes the source (PostgreSQL, and MariaDB) without pause while `tongshu
+//! channel run` is killed with SIGKILL at random moments, 20 times, and restarted; at the
+//! end the library table equals the source table row for row.
 
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -26,10 +26,24 @@ fn block<T>(f: impl std::future::Future<Output = T>) -> T {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
 }
 
-/// Every row of `acct` in the source, as text, by id.
-async fn source_rows(url: &str) -> Vec<(i64, Option<i64>, Option<String>)> {
-    let mut c = sqlx::PgConnection::connect(url).await.unwrap();
-    sqlx::query_as("SELECT id, balance, note FROM acct ORDER BY id").fetch_all(&mut c).await.unwrap()
+/// Every row of `table` in the source, by id.
+async fn source_rows(url: &str, table: &str) -> Vec<(i64, Option<i64>, Option<String>)> {
+    sqlx::any::install_default_drivers();
+    let mut c = sqlx::AnyConnection::connect(url).await.unwrap();
+    let sql = format!("SELECT id, balance, note FROM {table} ORDER BY id");
+    sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(&mut c).await.unwrap()
+}
+
+/// Runs SQL against the source (PostgreSQL or MariaDB).
+async fn source_exec(url: &str, sql: &str) {
+    tongshu_sources::testing::exec(url, sql).await;
+}
+
+/// The source database of a crash test.
+#[derive(Clone, Copy, PartialEq)]
+enum Db {
+    Postgres,
+    Mariadb,
 }
 
 /// Every row of the library table, by id.
@@ -58,26 +72,49 @@ async fn library_rows(root: &str, table: &str) -> Vec<(i64, Option<i64>, Option<
 
 #[test]
 fn a_pipeline_killed_twenty_times_under_a_busy_writer_ends_equal_to_its_source() {
-    let Some(admin) = tongshu_sources::testing::env_url("TONGSHU_TEST_POSTGRES_URL") else { return };
+    crash_test(Db::Postgres);
+}
+
+#[test]
+fn a_mariadb_pipeline_killed_twenty_times_under_a_busy_writer_ends_equal_to_its_source() {
+    crash_test(Db::Mariadb);
+}
+
+fn crash_test(kind: Db) {
+    let var = if kind == Db::Postgres { "TONGSHU_TEST_POSTGRES_URL" } else { "TONGSHU_TEST_MYSQL_URL" };
+    let Some(admin) = tongshu_sources::testing::env_url(var) else { return };
     let pid = std::process::id();
     let db = format!("tongshu_ch_crash_{pid}");
-    let name = format!("crash{pid}");
-    let url = block(tongshu_sources::testing::fresh_postgres_database(&admin, "tongshu_ch_crash", "tongshu_crash"));
-    block(async {
-        let mut s = sqlx::PgConnection::connect(&url).await.unwrap();
-        s.execute(
-            "CREATE TABLE acct (id bigint PRIMARY KEY, balance bigint, note text);
-             INSERT INTO acct SELECT g, g * 10, '初始 ' || g FROM generate_series(1, 3000) g",
-        )
-        .await
-        .unwrap();
-    });
+    let name = format!("crash{pid}{}", if kind == Db::Mariadb { "my" } else { "" });
+    // PostgreSQL: a database of its own; MariaDB: a table of its own in the test database.
+    let (url, acct) = match kind {
+        Db::Postgres => (
+            block(tongshu_sources::testing::fresh_postgres_database(&admin, "tongshu_ch_crash", "tongshu_crash")),
+            "acct".to_owned(),
+        ),
+        Db::Mariadb => (admin.clone(), format!("crash_acct_{pid}")),
+    };
+    let init = match kind {
+        Db::Postgres => format!(
+            "CREATE TABLE {acct} (id bigint PRIMARY KEY, balance bigint, note text);
+             INSERT INTO {acct} SELECT g, g * 10, '初始 ' || g FROM generate_series(1, 3000) g"
+        ),
+        Db::Mariadb => format!(
+            "DROP TABLE IF EXISTS {acct}; CREATE TABLE {acct} (id BIGINT PRIMARY KEY, balance BIGINT, note TEXT) DEFAULT CHARSET = utf8mb4;
+             INSERT INTO {acct} SELECT seq, seq * 10, CONCAT('初始 ', seq) FROM seq_1_to_3000"
+        ),
+    };
+    block(source_exec(&url, &init));
 
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
     assert!(tongshu(&["demo", "--data-dir", d, "--rows", "50"]).status.success());
     let o = tongshu(&["source", "add", "--data-dir", d, "--name", "crash_src", "--url", &url, "--org", "wjw"]);
     assert!(o.status.success(), "{}", text(&o).1);
+    let table_arg = match kind {
+        Db::Postgres => format!("public.{acct}=crash_acct"),
+        Db::Mariadb => format!("{acct}=crash_acct"),
+    };
     let o = tongshu(&[
         "channel",
         "add",
@@ -88,12 +125,13 @@ fn a_pipeline_killed_twenty_times_under_a_busy_writer_ends_equal_to_its_source()
         "--source",
         "crash_src",
         "--table",
-        "public.acct=crash_acct",
+        &table_arg,
         "--batch-ms",
         "100",
     ]);
     assert!(o.status.success(), "{}", text(&o).1);
-    assert!(text(&o).0.contains("public.acct → library table crash_acct"), "{}", text(&o).0);
+    let source_name = table_arg.trim_end_matches("=crash_acct").to_owned();
+    assert!(text(&o).0.contains(&format!("{source_name} → library table crash_acct")), "{}", text(&o).0);
 
     // The writer: small transactions of inserts, updates and deletes, as fast as it can.
     let seed = u64::from(pid) ^ 0x9e37_79b9;
@@ -101,10 +139,15 @@ fn a_pipeline_killed_twenty_times_under_a_busy_writer_ends_equal_to_its_source()
     let stop = Arc::new(AtomicBool::new(false));
     let written = Arc::new(AtomicU64::new(0));
     let writer = {
-        let (url, stop, written) = (url.clone(), stop.clone(), written.clone());
+        let (url, stop, written, acct) = (url.clone(), stop.clone(), written.clone(), acct.clone());
         std::thread::spawn(move || {
             block(async move {
-                let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+                sqlx::any::install_default_drivers();
+                let mut c = sqlx::AnyConnection::connect(&url).await.unwrap();
+                let repeat = |n: u64| match kind {
+                    Db::Postgres => format!("'upd ' || repeat('长', {n})"),
+                    Db::Mariadb => format!("CONCAT('upd ', REPEAT('长', {n}))"),
+                };
                 let mut r = Lcg(seed);
                 let mut next_id = 3001i64;
                 while !stop.load(Ordering::Relaxed) {
@@ -114,15 +157,15 @@ fn a_pipeline_killed_twenty_times_under_a_busy_writer_ends_equal_to_its_source()
                         let sql = match r.next(10) {
                             0..=3 => {
                                 next_id += 1;
-                                format!("INSERT INTO acct VALUES ({next_id}, {}, 'new {}')", r.next(1000), r.next(99))
+                                format!("INSERT INTO {acct} VALUES ({next_id}, {}, 'new {}')", r.next(1000), r.next(99))
                             }
                             4..=7 => format!(
-                                "UPDATE acct SET balance = balance + {}, note = 'upd ' || repeat('长', {}) WHERE id = {id}",
+                                "UPDATE {acct} SET balance = balance + {}, note = {} WHERE id = {id}",
                                 r.next(100),
-                                r.next(40)
+                                repeat(r.next(40))
                             ),
-                            8 => format!("UPDATE acct SET note = NULL WHERE id = {id}"),
-                            _ => format!("DELETE FROM acct WHERE id = {id}"),
+                            8 => format!("UPDATE {acct} SET note = NULL WHERE id = {id}"),
+                            _ => format!("DELETE FROM {acct} WHERE id = {id}"),
                         };
                         tx.execute(sqlx::AssertSqlSafe(sql)).await.unwrap();
                         written.fetch_add(1, Ordering::Relaxed);
@@ -174,7 +217,7 @@ fn a_pipeline_killed_twenty_times_under_a_busy_writer_ends_equal_to_its_source()
     // A last runner catches up with everything written; then both sides are compared.
     std::thread::sleep(Duration::from_millis(2500));
     let mut last = run();
-    let expected = block(source_rows(&url));
+    let expected = block(source_rows(&url, &acct));
     let root = format!("{d}/library");
     let started = Instant::now();
     loop {
@@ -202,13 +245,16 @@ fn a_pipeline_killed_twenty_times_under_a_busy_writer_ends_equal_to_its_source()
     // and equal rows mean none).
     let o = tongshu(&["channel", "list", "--data-dir", d]);
     assert!(text(&o).0.contains(&name), "{}", text(&o).0);
-    assert!(text(&o).0.contains("of WAL on the source (warning above 0 MiB)"), "{}", text(&o).0);
     let o = tongshu(&["channel", "show", &name, "--data-dir", d]);
-    assert!(
-        text(&o).0.contains("public.acct → crash_acct") && text(&o).0.contains("of WAL on the source"),
-        "{}",
-        text(&o).0
-    );
+    assert!(text(&o).0.contains(&format!("{source_name} → crash_acct")), "{}", text(&o).0);
+    if kind == Db::Postgres {
+        let o = tongshu(&["channel", "list", "--data-dir", d]);
+        assert!(text(&o).0.contains("of WAL on the source (warning above 0 MiB)"), "{}", text(&o).0);
+        let o = tongshu(&["channel", "show", &name, "--data-dir", d]);
+        assert!(text(&o).0.contains("of WAL on the source"), "{}", text(&o).0);
+    } else {
+        assert!(text(&o).0.contains("still to read on the source"), "{}", text(&o).0);
+    }
     let _ = last.kill();
     let _ = last.wait();
     std::thread::sleep(Duration::from_millis(2500));
@@ -222,8 +268,11 @@ fn a_pipeline_killed_twenty_times_under_a_busy_writer_ends_equal_to_its_source()
         removed = tongshu(&["channel", "remove", &name, "--data-dir", d]);
     }
     assert!(removed.status.success(), "{}", text(&removed).1);
-    block(async {
-        let mut c = sqlx::PgConnection::connect(&admin).await.unwrap();
-        let _ = c.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))).await;
-    });
+    match kind {
+        Db::Postgres => block(async {
+            let mut c = sqlx::PgConnection::connect(&admin).await.unwrap();
+            let _ = c.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))).await;
+        }),
+        Db::Mariadb => block(source_exec(&url, &format!("DROP TABLE {acct}"))),
+    }
 }
