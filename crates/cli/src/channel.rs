@@ -154,14 +154,16 @@ pub async fn channel(cmd: ChannelCmd, store: MetaStore, service: ChannelService,
                 say!("{}", serde_json::to_string_pretty(&all)?);
                 return Ok(());
             }
-            say!("{:<20} {:<13} {:<16} {:>9} {:<20} message", "pipeline", "state", "position", "lag ms", "runner");
+            say!("{:<20} {:<13} {:<22} {:>9} {:<20} message", "pipeline", "state", "position", "lag ms", "runner");
             for p in all {
                 let state = if p.paused.is_some() { "paused".to_owned() } else { p.state.clone() };
+                let mysql = store.get_source_by_id(p.source_id).await.is_ok_and(|s| s.kind == "mysql");
+                let at = |v: i64| if mysql { tongshu_channel::describe_position(v, None) } else { lsn(v) };
                 say!(
-                    "{:<20} {:<13} {:<16} {:>9} {:<20} {}",
+                    "{:<20} {:<13} {:<22} {:>9} {:<20} {}",
                     p.name,
                     state,
-                    p.confirmed.map(lsn).unwrap_or_else(|| "-".into()),
+                    p.confirmed.map(at).unwrap_or_else(|| "-".into()),
                     p.lag_ms.map(|l| l.to_string()).unwrap_or_else(|| "-".into()),
                     p.node.as_deref().unwrap_or("-"),
                     p.paused.as_deref().unwrap_or(&p.message)
