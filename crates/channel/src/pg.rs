@@ -237,7 +237,6 @@ fn normalize(ty: &str, v: &str, zone: &str) -> String {
     }
 }
 
-/// Runs the pipeline: snapshot when needed, then the stream, until `stop`.
 /// Checks, without changing anything, that the pipeline could run: the source answers
 /// with its credentials, has what the channel needs, and has every table with a key.
 pub(crate) async fn probe(spec: &crate::PipelineSpec) -> Result<()> {
@@ -249,6 +248,7 @@ pub(crate) async fn probe(spec: &crate::PipelineSpec) -> Result<()> {
     Ok(())
 }
 
+/// Runs the pipeline: snapshot when needed, then the stream, until `stop`.
 pub(crate) async fn run(p: &Pipeline, stop: CancellationToken) -> Result<()> {
     let spec = &p.spec;
     let slot = spec.slot();

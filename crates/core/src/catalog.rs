@@ -257,83 +257,7 @@ vocabulary!(
     }
 );
 
-impl UpdateCycle {
-    /// How long a table may go unfed before it is overdue, in days (`None`: never).
-    pub fn max_age_days(self) -> Option<i64> {
-        match self {
-            UpdateCycle::RealTime => Some(1),
-            UpdateCycle::Daily => Some(2),
-            UpdateCycle::Weekly => Some(8),
-            UpdateCycle::Monthly => Some(32),
-            UpdateCycle::Quarterly => Some(93),
-            UpdateCycle::Yearly => Some(366),
-        }
-    }
-}
-
-/// Whether data fed at `last` is still fresh at `now` for this update cycle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
-pub enum Freshness {
-    Fresh {
-        days_since: i64,
-    },
-    /// A real-time (实时) table whose feed is not streaming, or lags more than allowed.
-    Behind {
-        /// Seconds from the source's commit to the library's of the last applied change;
-        /// `None` when the feed is not running.
-        lag_seconds: Option<i64>,
-        allowed_seconds: i64,
-    },
-    /// Not fed within the cycle (a monthly table last fed 40 days ago).
-    Overdue {
-        days_since: i64,
-        allowed_days: i64,
-    },
-}
-
-/// A real-time feed of a table as its runner last reported it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct FeedLag {
-    /// The feed is streaming and its runner reported in the last two minutes.
-    pub live: bool,
-    pub lag_seconds: Option<i64>,
-}
-
-/// The lag beyond which a real-time table is behind.
-pub const REALTIME_ALLOWED_LAG_SECONDS: i64 = 300;
-
-impl UpdateCycle {
-    /// Freshness of a table fed at `last`, and for a real-time (实时) entry by a feed:
-    /// then by the feed's lag (live and at most [`REALTIME_ALLOWED_LAG_SECONDS`] behind),
-    /// not by days.
-    pub fn freshness_fed(
-        self,
-        last: time::OffsetDateTime,
-        feed: Option<FeedLag>,
-        now: time::OffsetDateTime,
-    ) -> Freshness {
-        match feed {
-            Some(f) if self == UpdateCycle::RealTime => {
-                let allowed_seconds = REALTIME_ALLOWED_LAG_SECONDS;
-                if f.live && f.lag_seconds.unwrap_or(0) <= allowed_seconds {
-                    Freshness::Fresh { days_since: (now - last).whole_days().max(0) }
-                } else {
-                    Freshness::Behind { lag_seconds: f.lag_seconds.filter(|_| f.live), allowed_seconds }
-                }
-            }
-            _ => self.freshness(last, now),
-        }
-    }
-
-    pub fn freshness(self, last: time::OffsetDateTime, now: time::OffsetDateTime) -> Freshness {
-        let days_since = (now - last).whole_days().max(0);
-        match self.max_age_days() {
-            Some(allowed) if days_since > allowed => Freshness::Overdue { days_since, allowed_days: allowed },
-            _ => Freshness::Fresh { days_since },
-        }
-    }
-}
+pub use freshness::{FeedLag, Freshness, REALTIME_ALLOWED_LAG_SECONDS};
 
 /// A lifecycle step a user can take on an entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -831,30 +755,6 @@ fn unknown<T: Vocabulary>(value: &str) -> String {
     format!("{:?} is not one of {}", value.trim(), known.join(", "))
 }
 
+mod freshness;
 #[cfg(test)]
 mod tests;
-
-#[cfg(test)]
-mod freshness_tests {
-    use super::*;
-
-    #[test]
-    fn a_real_time_table_is_fresh_by_its_feeds_lag_not_by_days() {
-        let now = time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(100);
-        let last = now - time::Duration::days(10);
-        let live = |lag| Some(FeedLag { live: true, lag_seconds: Some(lag) });
-        assert!(matches!(UpdateCycle::RealTime.freshness_fed(last, live(2), now), Freshness::Fresh { .. }));
-        assert_eq!(
-            UpdateCycle::RealTime.freshness_fed(last, live(301), now),
-            Freshness::Behind { lag_seconds: Some(301), allowed_seconds: 300 }
-        );
-        let stopped = Some(FeedLag { live: false, lag_seconds: Some(1) });
-        assert_eq!(
-            UpdateCycle::RealTime.freshness_fed(now, stopped, now),
-            Freshness::Behind { lag_seconds: None, allowed_seconds: 300 }
-        );
-        // Without a feed, and for other cycles, days count.
-        assert!(matches!(UpdateCycle::RealTime.freshness_fed(last, None, now), Freshness::Overdue { .. }));
-        assert!(matches!(UpdateCycle::Monthly.freshness_fed(last, stopped, now), Freshness::Fresh { .. }));
-    }
-}

@@ -128,3 +128,23 @@ proptest! {
         let _ = ResourceCode::parse(&s);
     }
 }
+
+#[test]
+fn a_real_time_table_is_fresh_by_its_feeds_lag_not_by_days() {
+    let now = time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(100);
+    let last = now - time::Duration::days(10);
+    let live = |lag| Some(FeedLag { live: true, lag_seconds: Some(lag) });
+    assert!(matches!(UpdateCycle::RealTime.freshness_fed(last, live(2), now), Freshness::Fresh { .. }));
+    assert_eq!(
+        UpdateCycle::RealTime.freshness_fed(last, live(301), now),
+        Freshness::Behind { lag_seconds: Some(301), allowed_seconds: 300 }
+    );
+    let stopped = Some(FeedLag { live: false, lag_seconds: Some(1) });
+    assert_eq!(
+        UpdateCycle::RealTime.freshness_fed(now, stopped, now),
+        Freshness::Behind { lag_seconds: None, allowed_seconds: 300 }
+    );
+    // Without a feed, and for other cycles, days count.
+    assert!(matches!(UpdateCycle::RealTime.freshness_fed(last, None, now), Freshness::Overdue { .. }));
+    assert!(matches!(UpdateCycle::Monthly.freshness_fed(last, stopped, now), Freshness::Fresh { .. }));
+}
