@@ -11,6 +11,7 @@ pub mod ids;
 pub mod masking;
 pub mod org;
 pub mod policy;
+pub mod projects;
 pub mod sharing;
 pub mod synonyms;
 pub mod username;
