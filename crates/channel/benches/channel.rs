@@ -1,14 +1,19 @@
 //! The real-time channel's benchmark (issue 15), against a real PostgreSQL with
-//! `wal_level = logical` (`scripts/test` sets one up; `TONGSHU_TEST_POSTGRES_URL` names it):
-//!  1. the snapshot of a ROWS-row table (default 10,000,000) against the file ingest of the
-//!     same rows (a CSV the source writes with COPY), rows/s and their ratio (target ≥ 0.5);
-//!  2. one writer changing a table as fast as it can for SECONDS (default 60): single-row
-//!     transactions, half updates, a third inserts, the rest deletes; changes/s written
-//!     and applied, and each transaction's lag from its commit in the source to its
-//!     visibility in the library, p50/p99 (target: keeps pace, p99 ≤ 2 s; goal ≤ 1 s).
+//! `wal_level = logical` and a real MariaDB with the row binlog (`scripts/test` sets both
+//! up; `TONGSHU_TEST_POSTGRES_URL` and `TONGSHU_TEST_MYSQL_URL` name them):
+//!  1. the snapshot of a ROWS-row table (default 10,000,000) from each database against the
+//!     file ingest of the same rows (a CSV PostgreSQL writes with COPY), rows/s and their
+//!     ratio (target ≥ 0.5);
+//!  2. on each database, one writer changing a table as fast as it can for SECONDS
+//!     (default 60): single-row transactions, half updates, a third inserts, the rest
+//!     deletes; changes/s written and applied, and each transaction's lag from its commit
+//!     in the source to its visibility in the library, p50/p99 (target: keeps pace, p99 ≤
+//!     2 s; goal ≤ 1 s). MariaDB's binlog stamps commits in whole seconds, so its lags are
+//!     measured from the start of the second the transaction committed in (up to a second
+//!     more than the true lag).
 //!
-//! Run: `cargo bench -p tongshu-channel --bench channel -- [ROWS] [SECONDS]`.
-//! Only PostgreSQL is measured here; the MariaDB source is not in this benchmark yet.
+//! Run: `cargo bench -p tongshu-channel --bench channel -- [ROWS] [SECONDS]`
+//! (`BENCH_ONLY=postgres` or `mariadb` measures one database).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -28,56 +33,27 @@ async fn wait_streaming(p: &Pipeline) {
     }
 }
 
-#[tokio::main]
-async fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
-    let rows: u64 = args.first().and_then(|a| a.parse().ok()).unwrap_or(10_000_000);
-    let secs: u64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(60);
-    let admin = std::env::var("TONGSHU_TEST_POSTGRES_URL")
-        .expect("TONGSHU_TEST_POSTGRES_URL: a PostgreSQL with wal_level = logical (scripts/test sets one up)");
-    let url = tongshu_sources::testing::fresh_postgres_database(&admin, "tongshu_ch_bench", "tongshu_bench").await;
-    let source = tongshu_sources::Connection::from_url(&url).unwrap();
-    let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
-    let dir = tempfile::tempdir_in(std::env::var("BENCH_DIR").unwrap_or_else(|_| "/tmp".into())).unwrap();
-    let lake = Library::open(dir.path().join("library").to_str().unwrap(), Default::default()).unwrap();
+#[derive(Clone, Copy, PartialEq)]
+enum Db {
+    Postgres,
+    Mariadb,
+}
 
-    println!("== 1. snapshot of {rows} rows against the file ingest of the same rows");
-    let t = Instant::now();
-    c.execute(sqlx::AssertSqlSafe(format!(
-        "CREATE TABLE firms (id bigint PRIMARY KEY, name text, capital numeric(14,2), founded date, district text);
-         INSERT INTO firms SELECT g, '临沂市某某商贸有限公司' || g, (g % 100000) * 1.25, DATE '2000-01-01' + (g % 9000),
-             (ARRAY['兰山区','罗庄区','河东区','沂南县','郯城县'])[1 + g % 5] FROM generate_series(1, {rows}) g"
-    )))
-    .await
-    .unwrap();
-    println!("   source table made in {:.1} s", t.elapsed().as_secs_f64());
-    let csv = dir.path().join("firms.csv");
-    {
-        let mut out = c.copy_out_raw("COPY firms TO STDOUT WITH (FORMAT csv, HEADER true)").await.unwrap();
-        let mut f = std::io::BufWriter::new(std::fs::File::create(&csv).unwrap());
-        use futures::StreamExt;
-        use std::io::Write;
-        while let Some(chunk) = out.next().await {
-            f.write_all(&chunk.unwrap()).unwrap();
+impl Db {
+    fn label(self) -> &'static str {
+        match self {
+            Db::Postgres => "PostgreSQL",
+            Db::Mariadb => "MariaDB",
         }
-        f.flush().unwrap();
     }
-    let t = Instant::now();
-    let req = tongshu_lake::IngestRequest {
-        create: true,
-        ..tongshu_lake::IngestRequest::new("file_firms", csv.clone(), "bench")
-    };
-    let report = lake.ingest(req).await.unwrap();
-    let ingest_secs = t.elapsed().as_secs_f64();
-    let ingest_rate = report.rows_written as f64 / ingest_secs;
-    println!("   file ingest: {} rows in {ingest_secs:.1} s, {:.0} rows/s", report.rows_written, ingest_rate);
+}
 
-    let table = |s: &str, t: &str| TableSpec { source: s.into(), target: t.into(), keys: vec![] };
-    let mut spec = PipelineSpec::new("bench", source.clone(), vec![table("public.firms", "cdc_firms")]);
-    spec.batch_wait = Duration::from_millis(200);
-    // Quiet-time confirmations (heartbeats) every half second: the catch-up below waits
-    // for the log's end.
-    spec.heartbeat = Duration::from_millis(500);
+fn table(s: &str, t: &str) -> TableSpec {
+    TableSpec { source: s.into(), target: t.into(), keys: vec![] }
+}
+
+/// Runs `spec` until it streams, then stops it; the rows it copied and the seconds it took.
+async fn snapshot(spec: PipelineSpec, lake: &Library) -> (u64, f64) {
     let p = Arc::new(Pipeline::new(spec, lake.clone()));
     let stop = CancellationToken::new();
     let t = Instant::now();
@@ -86,26 +62,56 @@ async fn main() {
         tokio::spawn(async move { p.run(stop).await })
     };
     wait_streaming(&p).await;
-    let snap_secs = t.elapsed().as_secs_f64();
-    let copied = p.status().tables[0].snapshot_rows;
-    let snap_rate = copied as f64 / snap_secs;
-    println!("   snapshot: {copied} rows in {snap_secs:.1} s, {snap_rate:.0} rows/s");
-    println!("   ratio snapshot/file ingest: {:.2}x (target at least 0.5x)", snap_rate / ingest_rate);
+    let secs = t.elapsed().as_secs_f64();
     stop.cancel();
     run.await.unwrap().unwrap();
+    (p.status().tables[0].snapshot_rows, secs)
+}
 
-    println!("== 2. one writer for {secs} s, single-row transactions (updates, inserts, deletes)");
-    c.execute(
-        "CREATE TABLE acct (id bigint PRIMARY KEY, balance bigint, note text);
-               INSERT INTO acct SELECT g, g, 'n' FROM generate_series(1, 100000) g",
-    )
-    .await
-    .unwrap();
-    let mut spec = PipelineSpec::new("bench2", source, vec![table("public.acct", "cdc_acct")]);
+/// The end of the source's log, as a pipeline's confirmed position counts it.
+async fn log_end(db: Db, url: &str) -> i64 {
+    sqlx::any::install_default_drivers();
+    let mut c = sqlx::AnyConnection::connect(url).await.unwrap();
+    match db {
+        Db::Postgres => {
+            sqlx::query_scalar("SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::int8").fetch_one(&mut c).await.unwrap()
+        }
+        Db::Mariadb => {
+            let row = sqlx::query("SHOW MASTER STATUS").fetch_one(&mut c).await.unwrap();
+            let file: String = sqlx::Row::get(&row, 0);
+            let pos: i64 = sqlx::Row::get(&row, 1);
+            tongshu_channel::binlog_position(&file, pos as u64).unwrap()
+        }
+    }
+}
+
+/// Section 2 on one database: a writer for `secs` against a pipeline of table `acct`.
+async fn one_writer(db: Db, url: &str, source: tongshu_sources::Connection, acct: &str, lake: &Library, secs: u64) {
+    println!("== 2. {}: one writer for {secs} s, single-row transactions (updates, inserts, deletes)", db.label());
+    sqlx::any::install_default_drivers();
+    let mut c = sqlx::AnyConnection::connect(url).await.unwrap();
+    let fill = match db {
+        Db::Postgres => format!("INSERT INTO {acct} SELECT g, g, 'n' FROM generate_series(1, 100000) g"),
+        Db::Mariadb => format!("INSERT INTO {acct} SELECT seq, seq, 'n' FROM seq_1_to_100000"),
+    };
+    for sql in [
+        format!("DROP TABLE IF EXISTS {acct}"),
+        format!("CREATE TABLE {acct} (id bigint PRIMARY KEY, balance bigint, note text)"),
+        fill,
+    ] {
+        c.execute(sqlx::AssertSqlSafe(sql)).await.unwrap();
+    }
+    let source_table = if db == Db::Postgres { format!("public.{acct}") } else { acct.to_owned() };
+    let mut spec = PipelineSpec::new(
+        if db == Db::Postgres { "bench2" } else { "bench2my" },
+        source,
+        vec![table(&source_table, &format!("cdc_{acct}"))],
+    );
     spec.batch_wait = Duration::from_millis(200);
     // Quiet-time confirmations (heartbeats) every half second: the catch-up below waits
     // for the log's end.
     spec.heartbeat = Duration::from_millis(500);
+    let slot = spec.slot();
     let p = Arc::new(Pipeline::new(spec, lake.clone()));
     let stop = CancellationToken::new();
     let run = {
@@ -116,25 +122,25 @@ async fn main() {
     let written = Arc::new(AtomicU64::new(0));
     let done = Arc::new(AtomicBool::new(false));
     let writer = {
-        let (url, written, done) = (url.clone(), written.clone(), done.clone());
+        let (url, written, done, acct) = (url.to_owned(), written.clone(), done.clone(), acct.to_owned());
         tokio::spawn(async move {
-            let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+            let mut c = sqlx::AnyConnection::connect(&url).await.unwrap();
             let (mut next, mut x) = (100_001i64, 88_172_645_463_325_252u64);
             while !done.load(Ordering::Relaxed) {
                 x ^= x << 13;
                 x ^= x >> 7;
                 x ^= x << 17;
                 let id = 1 + (x % next as u64) as i64;
-                let q = match x % 6 {
-                    0..=2 => sqlx::query("UPDATE acct SET balance = balance + 1, note = 'u' WHERE id = $1").bind(id),
+                let sql = match x % 6 {
+                    0..=2 => format!("UPDATE {acct} SET balance = balance + 1, note = 'u' WHERE id = {id}"),
                     3 | 4 => {
                         next += 1;
-                        sqlx::query("INSERT INTO acct VALUES ($1, 0, 'i')").bind(next)
+                        format!("INSERT INTO {acct} VALUES ({next}, 0, 'i')")
                     }
-                    _ => sqlx::query("DELETE FROM acct WHERE id = $1").bind(id),
+                    _ => format!("DELETE FROM {acct} WHERE id = {id}"),
                 };
                 // A change of a row that is gone changes nothing and reaches no log.
-                if q.execute(&mut c).await.unwrap().rows_affected() > 0 {
+                if c.execute(sqlx::AssertSqlSafe(sql)).await.unwrap().rows_affected() > 0 {
                     written.fetch_add(1, Ordering::Relaxed);
                 }
             }
@@ -148,8 +154,7 @@ async fn main() {
     let write_secs = t.elapsed().as_secs_f64();
     // Caught up: the pipeline has confirmed the source's log up to its end after the
     // writer stopped (every transaction written is applied and has its lag sample).
-    let end: i64 =
-        sqlx::query_scalar("SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::int8").fetch_one(&mut c).await.unwrap();
+    let end = log_end(db, url).await;
     let until = Instant::now() + Duration::from_secs(300);
     while p.status().confirmed.is_none_or(|at| at < end) && Instant::now() < until {
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -172,6 +177,98 @@ async fn main() {
     );
     stop.cancel();
     run.await.unwrap().unwrap();
-    let _ = tongshu_channel::drop_slot(&tongshu_sources::Connection::from_url(&url).unwrap(), "tongshu_bench").await;
-    let _ = tongshu_channel::drop_slot(&tongshu_sources::Connection::from_url(&url).unwrap(), "tongshu_bench2").await;
+    if db == Db::Postgres {
+        let _ = tongshu_channel::drop_slot(&tongshu_sources::Connection::from_url(url).unwrap(), &slot).await;
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let rows: u64 = args.first().and_then(|a| a.parse().ok()).unwrap_or(10_000_000);
+    let secs: u64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(60);
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    let admin = std::env::var("TONGSHU_TEST_POSTGRES_URL")
+        .expect("TONGSHU_TEST_POSTGRES_URL: a PostgreSQL with wal_level = logical (scripts/test sets one up)");
+    let my_url = std::env::var("TONGSHU_TEST_MYSQL_URL")
+        .expect("TONGSHU_TEST_MYSQL_URL: a MariaDB with the row binlog (scripts/test sets one up)");
+    let url = tongshu_sources::testing::fresh_postgres_database(&admin, "tongshu_ch_bench", "tongshu_bench").await;
+    let source = tongshu_sources::Connection::from_url(&url).unwrap();
+    let my_source = tongshu_sources::Connection::from_url(&my_url).unwrap();
+    let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+    let dir = tempfile::tempdir_in(std::env::var("BENCH_DIR").unwrap_or_else(|_| "/tmp".into())).unwrap();
+    let lake = Library::open(dir.path().join("library").to_str().unwrap(), Default::default()).unwrap();
+
+    println!("== 1. snapshot of {rows} rows against the file ingest of the same rows");
+    let t = Instant::now();
+    c.execute(sqlx::AssertSqlSafe(format!(
+        "CREATE TABLE firms (id bigint PRIMARY KEY, name text, capital numeric(14,2), founded date, district text);
+         INSERT INTO firms SELECT g, '临沂市某某商贸有限公司' || g, (g % 100000) * 1.25, DATE '2000-01-01' + (g % 9000),
+             (ARRAY['兰山区','罗庄区','河东区','沂南县','郯城县'])[1 + g % 5] FROM generate_series(1, {rows}) g"
+    )))
+    .await
+    .unwrap();
+    println!("   PostgreSQL table made in {:.1} s", t.elapsed().as_secs_f64());
+    let csv = dir.path().join("firms.csv");
+    {
+        let mut out = c.copy_out_raw("COPY firms TO STDOUT WITH (FORMAT csv, HEADER true)").await.unwrap();
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&csv).unwrap());
+        use futures::StreamExt;
+        use std::io::Write;
+        while let Some(chunk) = out.next().await {
+            f.write_all(&chunk.unwrap()).unwrap();
+        }
+        f.flush().unwrap();
+    }
+    let t = Instant::now();
+    let req = tongshu_lake::IngestRequest {
+        create: true,
+        ..tongshu_lake::IngestRequest::new("file_firms", csv.clone(), "bench")
+    };
+    let report = lake.ingest(req).await.unwrap();
+    let ingest_secs = t.elapsed().as_secs_f64();
+    let ingest_rate = report.rows_written as f64 / ingest_secs;
+    println!("   file ingest: {} rows in {ingest_secs:.1} s, {:.0} rows/s", report.rows_written, ingest_rate);
+
+    if only.is_empty() || only == "postgres" {
+        let mut spec = PipelineSpec::new("bench", source.clone(), vec![table("public.firms", "cdc_firms")]);
+        spec.heartbeat = Duration::from_millis(500);
+        let (copied, snap_secs) = snapshot(spec, &lake).await;
+        let snap_rate = copied as f64 / snap_secs;
+        println!("   PostgreSQL snapshot: {copied} rows in {snap_secs:.1} s, {snap_rate:.0} rows/s");
+        println!("   ratio snapshot/file ingest: {:.2}x (target at least 0.5x)", snap_rate / ingest_rate);
+        let _ = tongshu_channel::drop_slot(&source, "tongshu_bench").await;
+    }
+    if only.is_empty() || only == "mariadb" {
+        let my_table = format!("bench_firms_{}", std::process::id());
+        let t = Instant::now();
+        tongshu_sources::testing::exec(
+            &my_url,
+            &format!(
+                "DROP TABLE IF EXISTS {my_table};
+                 CREATE TABLE {my_table} (id BIGINT PRIMARY KEY, name TEXT, capital DECIMAL(14,2), founded DATE, district TEXT) DEFAULT CHARSET = utf8mb4;
+                 INSERT INTO {my_table} SELECT seq, CONCAT('临沂市某某商贸有限公司', seq), (seq % 100000) * 1.25,
+                     DATE '2000-01-01' + INTERVAL (seq % 9000) DAY, ELT(1 + seq % 5, '兰山区','罗庄区','河东区','沂南县','郯城县')
+                     FROM seq_1_to_{rows}"
+            ),
+        )
+        .await;
+        println!("   MariaDB table made in {:.1} s", t.elapsed().as_secs_f64());
+        let spec = PipelineSpec::new("benchmy", my_source.clone(), vec![table(&my_table, "cdc_my_firms")]);
+        let (copied, snap_secs) = snapshot(spec, &lake).await;
+        let snap_rate = copied as f64 / snap_secs;
+        println!("   MariaDB snapshot: {copied} rows in {snap_secs:.1} s, {snap_rate:.0} rows/s");
+        println!("   ratio snapshot/file ingest: {:.2}x (target at least 0.5x)", snap_rate / ingest_rate);
+        tongshu_sources::testing::exec(&my_url, &format!("DROP TABLE {my_table}")).await;
+    }
+    drop(c);
+
+    if only.is_empty() || only == "postgres" {
+        one_writer(Db::Postgres, &url, source, "acct", &lake, secs).await;
+    }
+    if only.is_empty() || only == "mariadb" {
+        let acct = format!("bench_acct_{}", std::process::id());
+        one_writer(Db::Mariadb, &my_url, my_source, &acct, &lake, secs).await;
+        tongshu_sources::testing::exec(&my_url, &format!("DROP TABLE {acct}")).await;
+    }
 }

@@ -36,8 +36,17 @@ pub fn binlog_position(file: &str, pos: u64) -> Option<i64> {
     my::encode(file, pos).ok()
 }
 pub use pg::{SlotInfo, drop_slot, slot_info};
+
+/// The tables of a schema of the source (a MySQL/MariaDB database), by name: what
+/// `schema.*` in a pipeline's table list stands for.
+pub async fn tables_in(c: &Connection, schema: &str) -> Result<Vec<String>> {
+    match c.kind {
+        tongshu_sources::Kind::Postgres => pg::tables_in(c, schema).await,
+        tongshu_sources::Kind::Mysql => my::tables_in(c, schema).await,
+    }
+}
 pub use pg_walstream::CancellationToken;
-pub use service::{ChannelService, NewPipeline, ServiceError};
+pub use service::{ChannelService, NewPipeline, ServiceError, slot_of};
 pub use tongshu_lake::Library;
 pub use tongshu_sources::Connection;
 
@@ -78,6 +87,11 @@ pub struct PipelineSpec {
     /// Copy every table again from a new snapshot, whatever position it holds (an
     /// operator's `resnapshot`).
     pub resnapshot: bool,
+    /// A PostgreSQL publication the source's administrators made (it must publish every
+    /// table; the pipeline does not change it), instead of the pipeline's own.
+    pub publication: Option<String>,
+    /// A replication slot name chosen by the operator, instead of `tongshu_<name>`.
+    pub slot_name: Option<String>,
 }
 
 impl PipelineSpec {
@@ -92,6 +106,8 @@ impl PipelineSpec {
             accept_schema: false,
             compact_every: 200,
             resnapshot: false,
+            publication: None,
+            slot_name: None,
         }
     }
 
@@ -112,9 +128,18 @@ impl PipelineSpec {
         format!("tongshu-channel:{}", self.name)
     }
 
-    /// The replication slot and publication it uses on the source.
+    /// The replication slot it uses on the source.
     pub fn slot(&self) -> String {
-        format!("tongshu_{}", self.name)
+        self.slot_name.clone().unwrap_or_else(|| format!("tongshu_{}", self.name))
+    }
+
+    /// The publication it reads on the source, and whether it is the pipeline's own (made
+    /// and kept to its tables by the pipeline) rather than one the operator named.
+    pub fn publication(&self) -> (String, bool) {
+        match &self.publication {
+            Some(p) => (p.clone(), false),
+            None => (format!("tongshu_{}", self.name), true),
+        }
     }
 
     fn check(&self) -> Result<()> {
@@ -127,6 +152,22 @@ impl PipelineSpec {
                 "pipeline name {:?}: use 1 to 40 lowercase letters, digits and '_', starting with a letter",
                 self.name
             )));
+        }
+        for (flag, name) in [("--publication", &self.publication), ("--slot", &self.slot_name)] {
+            let Some(name) = name else { continue };
+            if self.source.kind != tongshu_sources::Kind::Postgres {
+                return Err(ChannelError::Input(format!(
+                    "{flag}: only a PostgreSQL source has publications and slots"
+                )));
+            }
+            let ok = (1..=63).contains(&name.len())
+                && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+                && name.as_bytes()[0].is_ascii_lowercase();
+            if !ok {
+                return Err(ChannelError::Input(format!(
+                    "{flag} {name:?}: use 1 to 63 lowercase letters, digits and '_', starting with a letter"
+                )));
+            }
         }
         if self.tables.is_empty() {
             return Err(ChannelError::Input(format!("pipeline {:?} carries no tables", self.name)));

@@ -251,6 +251,19 @@ fn truncated_table(query: &str, default_db: &str) -> Option<(String, String)> {
 
 /// Checks, without changing anything, that the pipeline could run: the source answers
 /// with its credentials, has what the channel needs, and has every table with a key.
+/// The base tables of `schema` (a database), by name.
+pub(crate) async fn tables_in(c: &Connection, schema: &str) -> Result<Vec<String>> {
+    let mut conn = connect(c).await?;
+    sqlx::query_scalar(
+        "SELECT CAST(TABLE_NAME AS CHAR) FROM information_schema.TABLES \
+         WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' ORDER BY 1",
+    )
+    .bind(schema)
+    .fetch_all(&mut conn)
+    .await
+    .map_err(|e| source_err(&format!("listing the tables of database {schema}"), e))
+}
+
 pub(crate) async fn probe(spec: &crate::PipelineSpec) -> Result<()> {
     let mut admin = connect(&spec.source).await?;
     check_source(&mut admin).await?;

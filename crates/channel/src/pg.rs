@@ -194,17 +194,48 @@ async fn check_source(conn: &mut sqlx::PgConnection) -> Result<()> {
     Ok(())
 }
 
-async fn ensure_publication(conn: &mut sqlx::PgConnection, name: &str, tables: &[SourceTable]) -> Result<()> {
-    let list = tables.iter().map(SourceTable::qualified).collect::<Vec<_>>().join(", ");
+/// Makes the pipeline's own publication publish exactly its tables; a publication the
+/// operator named is only checked: it must exist and publish every table.
+async fn ensure_publication(
+    conn: &mut sqlx::PgConnection,
+    spec: &crate::PipelineSpec,
+    tables: &[SourceTable],
+) -> Result<()> {
+    let (name, own) = spec.publication();
     let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM pg_publication WHERE pubname = $1")
-        .bind(name)
+        .bind(&name)
         .fetch_optional(&mut *conn)
         .await
         .map_err(|e| source_err("reading the publications", e))?;
+    if !own {
+        if exists.is_none() {
+            return Err(ChannelError::Input(format!("publication {name:?} does not exist on the source")));
+        }
+        let published: Vec<(String, String)> =
+            sqlx::query_as("SELECT schemaname::text, tablename::text FROM pg_publication_tables WHERE pubname = $1")
+                .bind(&name)
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(|e| source_err(&format!("reading publication {name:?}"), e))?;
+        let mut missing: Vec<String> = tables
+            .iter()
+            .filter(|t| !published.iter().any(|(s, n)| *s == t.schema && *n == t.name))
+            .map(|t| format!("{}.{}", t.schema, t.name))
+            .collect();
+        missing.sort();
+        if !missing.is_empty() {
+            return Err(ChannelError::Input(format!(
+                "publication {name:?} does not publish {}: add them (ALTER PUBLICATION {name} ADD TABLE …) or name another",
+                missing.join(", ")
+            )));
+        }
+        return Ok(());
+    }
+    let list = tables.iter().map(SourceTable::qualified).collect::<Vec<_>>().join(", ");
     // Names are quoted identifiers of tables that exist (described above).
     let sql = match exists {
-        None => format!("CREATE PUBLICATION {} FOR TABLE {list}", quote(name)),
-        Some(_) => format!("ALTER PUBLICATION {} SET TABLE {list}", quote(name)),
+        None => format!("CREATE PUBLICATION {} FOR TABLE {list}", quote(&name)),
+        Some(_) => format!("ALTER PUBLICATION {} SET TABLE {list}", quote(&name)),
     };
     conn.execute(sqlx::AssertSqlSafe(sql)).await.map_err(|e| {
         source_err(&format!("publishing {list} (the source role must own the tables, or be a superuser)"), e)
@@ -237,15 +268,44 @@ fn normalize(ty: &str, v: &str, zone: &str) -> String {
     }
 }
 
+/// The tables (ordinary and partitioned, not partitions) of `schema`, by name.
+pub(crate) async fn tables_in(c: &Connection, schema: &str) -> Result<Vec<String>> {
+    let mut conn = connect(c).await?;
+    sqlx::query_scalar(
+        "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND NOT c.relispartition ORDER BY 1",
+    )
+    .bind(schema)
+    .fetch_all(&mut conn)
+    .await
+    .map_err(|e| source_err(&format!("listing the tables of schema {schema}"), e))
+}
+
 /// Checks, without changing anything, that the pipeline could run: the source answers
 /// with its credentials, has what the channel needs, and has every table with a key.
 pub(crate) async fn probe(spec: &crate::PipelineSpec) -> Result<()> {
     let mut admin = connect(&spec.source).await?;
     check_source(&mut admin).await?;
+    let mut tables = Vec::new();
     for t in &spec.tables {
-        describe(&mut admin, t, &spec.source.database).await?;
+        tables.push(describe(&mut admin, t, &spec.source.database).await?);
     }
-    Ok(())
+    if !spec.publication().1 {
+        // Only reads: a publication the operator named must publish every table.
+        ensure_publication(&mut admin, spec, &tables).await?;
+    }
+    in_use(&mut admin, &spec.slot()).await
+}
+
+/// Refuses a slot that another consumer is reading.
+async fn in_use(conn: &mut sqlx::PgConnection, slot: &str) -> Result<()> {
+    match slot_of(conn, slot).await? {
+        Some(s) if s.active => Err(ChannelError::Input(format!(
+            "replication slot {slot:?} is in use by another consumer (pid {}); stop it, or drop the slot",
+            s.active_pid.unwrap_or_default()
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// Runs the pipeline: snapshot when needed, then the stream, until `stop`.
@@ -263,18 +323,11 @@ pub(crate) async fn run(p: &Pipeline, stop: CancellationToken) -> Result<()> {
         }
         tables.push(table);
     }
-    ensure_publication(&mut admin, &slot, &tables).await?;
+    ensure_publication(&mut admin, spec, &tables).await?;
+    in_use(&mut admin, &slot).await?;
     let existing = slot_of(&mut admin, &slot).await?;
-    if let Some(s) = &existing
-        && s.active
-    {
-        return Err(ChannelError::Input(format!(
-            "replication slot {slot:?} is in use by another consumer (pid {}); stop it, or drop the slot",
-            s.active_pid.unwrap_or_default()
-        )));
-    }
     let snapshot = existing.is_none() || spec.resnapshot || tables.iter().any(|t| t.position.is_none());
-    let config = ReplicationStreamConfig::builder(slot.clone(), slot.clone())
+    let config = ReplicationStreamConfig::builder(slot.clone(), spec.publication().0)
         .with_protocol_version(1)
         .with_streaming_mode(StreamingMode::Off)
         .with_messages(true)

@@ -43,7 +43,16 @@ pub struct NewPipeline {
     pub tables: Vec<ChannelTable>,
     pub batch_ms: Option<i64>,
     pub batch_changes: Option<i64>,
+    /// Added held: it runs once started ([`ChannelService::start`]).
+    pub stopped: bool,
+    /// A PostgreSQL source's existing publication and a slot name, instead of the
+    /// pipeline's own `tongshu_<name>`.
+    pub publication: Option<String>,
+    pub slot_name: Option<String>,
 }
+
+/// Why a pipeline added with `stopped` is held.
+const ADDED_STOPPED: &str = "added stopped; start it to run";
 
 /// The channel service. Cheap to clone.
 #[derive(Clone)]
@@ -87,9 +96,12 @@ impl ChannelService {
         Ok((p, conn))
     }
 
-    pub async fn add(&self, who: &Principal, n: NewPipeline) -> Result<PipelineRecord> {
+    pub async fn add(&self, who: &Principal, mut n: NewPipeline) -> Result<PipelineRecord> {
         let (source, conn) = self.library.source_connection(who, &n.source).await?;
-        let spec = spec_of(&n.name, conn, &n.tables, n.batch_ms.unwrap_or(500), n.batch_changes.unwrap_or(20_000));
+        n.tables = expand(&conn, &n.name, n.tables).await?;
+        let mut spec = spec_of(&n.name, conn, &n.tables, n.batch_ms.unwrap_or(500), n.batch_changes.unwrap_or(20_000));
+        spec.publication = n.publication.clone();
+        spec.slot_name = n.slot_name.clone();
         spec.check()?;
         spec.probe().await?;
         if n.batch_ms.is_some_and(|ms| !(10..=600_000).contains(&ms)) {
@@ -100,15 +112,38 @@ impl ChannelService {
         }
         Ok(self
             .store
-            .add_pipeline(
-                &n.name,
-                source.id,
-                &n.tables,
-                n.batch_ms.unwrap_or(500),
-                n.batch_changes.unwrap_or(20_000),
-                &who.username,
-            )
+            .insert_pipeline(&tongshu_store::NewPipelineRecord {
+                name: &n.name,
+                source_id: source.id,
+                tables: &n.tables,
+                batch_ms: n.batch_ms.unwrap_or(500),
+                batch_changes: n.batch_changes.unwrap_or(20_000),
+                created_by: &who.username,
+                publication: n.publication.as_deref(),
+                slot_name: n.slot_name.as_deref(),
+                paused: n.stopped.then_some(ADDED_STOPPED),
+            })
             .await?)
+    }
+
+    /// Lets a pipeline that is held by an operator (or was added stopped) run. A pipeline
+    /// that a schema change paused is not started this way: it needs `resume` (accepting
+    /// the change) or `resnapshot`, so that no change is taken without an operator's word.
+    pub async fn start(&self, who: &Principal, name: &str) -> Result<()> {
+        let (p, _) = self.owned(who, name).await?;
+        if p.lease_until.is_some_and(|t| t >= now()) {
+            return Err(ServiceError::Input(format!(
+                "pipeline {name:?} is already running on {}",
+                p.node.unwrap_or_default()
+            )));
+        }
+        if let Some(why) = p.paused.as_deref().filter(|w| w.contains("the pipeline is paused")) {
+            return Err(ServiceError::Input(format!(
+                "pipeline {name:?} was paused by a schema change ({why}): resume it with --accept, or resnapshot it"
+            )));
+        }
+        self.library.resume_feed(who, name, false).await?;
+        Ok(())
     }
 
     pub async fn list(&self) -> Result<Vec<PipelineRecord>> {
@@ -123,7 +158,7 @@ impl ChannelService {
         name: &str,
     ) -> Result<(PipelineRecord, Option<SlotInfo>, tongshu_sources::Kind)> {
         let (p, conn) = self.owned(who, name).await?;
-        let slot = source_log(&conn, &p.name, p.confirmed).await?;
+        let slot = source_log(&conn, &slot_of(&p), p.confirmed).await?;
         Ok((p, slot, conn.kind))
     }
 
@@ -146,7 +181,7 @@ impl ChannelService {
     pub async fn resnapshot(&self, who: &Principal, name: &str) -> Result<bool> {
         let (p, conn) = self.owned(who, name).await?;
         let dropped = match conn.kind {
-            tongshu_sources::Kind::Postgres => crate::drop_slot(&conn, &format!("tongshu_{}", p.name)).await?,
+            tongshu_sources::Kind::Postgres => crate::drop_slot(&conn, &slot_of(&p)).await?,
             tongshu_sources::Kind::Mysql => false,
         };
         self.store.set_pipeline_resnapshot(name, true).await?;
@@ -165,7 +200,7 @@ impl ChannelService {
             )));
         }
         if conn.kind == tongshu_sources::Kind::Postgres {
-            crate::drop_slot(&conn, &format!("tongshu_{}", p.name)).await?;
+            crate::drop_slot(&conn, &slot_of(&p)).await?;
         }
         Ok(self.store.remove_pipeline(name).await?)
     }
@@ -190,6 +225,8 @@ impl ChannelService {
         let source = self.store.get_source_by_id(p.source_id).await?;
         let slot_conn = conn.clone();
         let mut spec = spec_of(&p.name, conn, &p.tables, p.batch_ms, p.batch_changes);
+        spec.publication = p.publication.clone();
+        spec.slot_name = p.slot_name.clone();
         spec.accept_schema = p.accept_schema;
         spec.resnapshot = p.resnapshot;
         let pipeline = Arc::new(Pipeline::new(spec, self.library.lake().clone()));
@@ -258,7 +295,7 @@ impl ChannelService {
             // The WAL the slot keeps on the source (or the binlog still to read), every
             // half minute.
             if ticks.is_multiple_of(30)
-                && let Ok(Some(slot)) = source_log(source, name, status.confirmed).await
+                && let Ok(Some(slot)) = source_log(source, &pipeline.spec.slot(), status.confirmed).await
             {
                 let what = match source.kind {
                     tongshu_sources::Kind::Postgres => "the slot holds {} MiB of WAL on the source",
@@ -438,14 +475,44 @@ impl ChannelService {
     }
 }
 
-/// What the pipeline holds of its source's log (see [`ChannelService::show`]).
-async fn source_log(
+/// The tables with every `schema.*` replaced by the schema's tables as they are now (each
+/// into `<pipeline>_<table>`), those listed by name kept as given.
+async fn expand(
     conn: &tongshu_sources::Connection,
     pipeline: &str,
+    tables: Vec<ChannelTable>,
+) -> Result<Vec<ChannelTable>> {
+    let mut out: Vec<ChannelTable> = tables.iter().filter(|t| !t.source.ends_with(".*")).cloned().collect();
+    for t in tables.iter().filter(|t| t.source.ends_with(".*")) {
+        let schema = t.source.trim_end_matches(".*");
+        let names = crate::tables_in(conn, schema).await?;
+        if names.is_empty() {
+            return Err(ServiceError::Input(format!("--table {}: schema {schema:?} has no tables", t.source)));
+        }
+        for name in names {
+            let source = format!("{schema}.{name}");
+            if !out.iter().any(|o| o.source == source) {
+                out.push(ChannelTable { source, target: format!("{pipeline}_{}", name.to_lowercase()), keys: vec![] });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The replication slot of a pipeline on a PostgreSQL source.
+pub fn slot_of(p: &PipelineRecord) -> String {
+    p.slot_name.clone().unwrap_or_else(|| format!("tongshu_{}", p.name))
+}
+
+/// What the pipeline holds of its source's log (see [`ChannelService::show`]): `slot` on
+/// PostgreSQL, the binlog after `confirmed` on MySQL/MariaDB.
+async fn source_log(
+    conn: &tongshu_sources::Connection,
+    slot: &str,
     confirmed: Option<i64>,
 ) -> Result<Option<SlotInfo>> {
     Ok(match conn.kind {
-        tongshu_sources::Kind::Postgres => crate::slot_info(conn, &format!("tongshu_{pipeline}")).await?,
+        tongshu_sources::Kind::Postgres => crate::slot_info(conn, slot).await?,
         tongshu_sources::Kind::Mysql => crate::log_behind(conn, confirmed).await?,
     })
 }

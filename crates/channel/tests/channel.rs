@@ -289,6 +289,21 @@ async fn bad_sources_are_refused_with_what_is_wrong_and_nothing_half_made() {
     let msg = run(src.spec(&[("loose", "x_loose")])).await;
     assert!(msg.contains("public.loose has no primary key"), "{msg}");
 
+    // A publication the operator names must exist and publish every table; it is never
+    // changed by the pipeline.
+    src.exec("CREATE TABLE other (id int PRIMARY KEY); CREATE PUBLICATION dba_pub FOR TABLE people").await;
+    let mut named = src.spec(&[("people", "x_people"), ("other", "x_other")]);
+    named.publication = Some("dba_pub".into());
+    let msg = named.probe().await.unwrap_err().to_string();
+    assert!(msg.contains("publication \"dba_pub\" does not publish public.other"), "{msg}");
+    assert!(run(named).await.contains("does not publish public.other"));
+    let mut missing = src.spec(&[("people", "x_people")]);
+    missing.publication = Some("no_pub".into());
+    assert!(missing.probe().await.unwrap_err().to_string().contains("publication \"no_pub\" does not exist"));
+    let mut bad = src.spec(&[("people", "x_people")]);
+    bad.slot_name = Some("Slot; DROP".into());
+    assert!(bad.probe().await.unwrap_err().to_string().contains("--slot \"Slot; DROP\""));
+
     // Nothing was made: no library table, no slot on the source.
     assert!(lake.list().await.unwrap().is_empty());
     assert!(tongshu_channel::slot_info(&src.connection(), &format!("tongshu_{}", src.name)).await.unwrap().is_none());
@@ -299,6 +314,8 @@ async fn bad_sources_are_refused_with_what_is_wrong_and_nothing_half_made() {
     streaming(&p).await;
     let msg = run(src.spec(&[("people", "x_people")])).await;
     assert!(msg.contains("in use by another consumer"), "{msg}");
+    let probed = src.spec(&[("people", "x_people")]).probe().await.unwrap_err().to_string();
+    assert!(probed.contains("in use by another consumer"), "{probed}");
     stop.cancel();
     first.await.unwrap().unwrap();
     let slot = tongshu_channel::slot_info(&src.connection(), &format!("tongshu_{}", src.name)).await.unwrap().unwrap();

@@ -1,7 +1,7 @@
 //! The `channel` subcommands: real-time pipelines (change data capture) from department
 //! databases into library tables.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
 use tongshu_channel::{CancellationToken, ChannelService, NewPipeline};
 use tongshu_store::{ChannelTable, MetaStore};
@@ -23,6 +23,9 @@ pub enum ChannelCmd {
     /// Show a pipeline: each table's position and changes, and the WAL its slot holds (or the
     /// binlog still to read).
     Show(NameArgs),
+    /// Let a pipeline added with --stopped (or paused by an operator) run: `tongshu serve`
+    /// takes it up on one of its nodes within seconds.
+    Start(NameArgs),
     /// Run a pipeline here until interrupted (Ctrl-C or SIGTERM apply and confirm what has
     /// arrived, then stop). One runner at a time holds a pipeline.
     Run(NameArgs),
@@ -65,7 +68,8 @@ pub struct AddArgs {
     #[arg(long)]
     pub source: String,
     /// A source table to carry: `schema.table` or `schema.table=library_table`
-    /// (default library table: `<pipeline>_<table>`). Repeat for more.
+    /// (default library table: `<pipeline>_<table>`), or `schema.*` for every table the
+    /// schema (a MySQL database) has now. Repeat for more.
     #[arg(long = "table", required = true)]
     pub tables: Vec<String>,
     /// Key columns for tables without a primary key, as `table:col1,col2`. Repeatable.
@@ -77,6 +81,17 @@ pub struct AddArgs {
     /// … or when it holds this many changes.
     #[arg(long)]
     pub batch_changes: Option<i64>,
+    /// PostgreSQL: read this existing publication (it must publish every table; the
+    /// pipeline leaves it as it is) instead of making its own `tongshu_<name>`.
+    #[arg(long)]
+    pub publication: Option<String>,
+    /// PostgreSQL: the replication slot's name, instead of `tongshu_<name>` (an existing
+    /// slot is used while the tables' positions are in it; a new snapshot makes it anew).
+    #[arg(long = "slot")]
+    pub slot_name: Option<String>,
+    /// Keep the pipeline held until `tongshu channel start` (by default `serve` takes it up at once).
+    #[arg(long)]
+    pub stopped: bool,
     #[arg(long = "as", value_name = "USERNAME")]
     pub as_user: Option<String>,
 }
@@ -88,6 +103,7 @@ impl ChannelCmd {
             ChannelCmd::List { common, .. } => common,
             ChannelCmd::Show(n)
             | ChannelCmd::Run(n)
+            | ChannelCmd::Start(n)
             | ChannelCmd::Pause(n)
             | ChannelCmd::Resnapshot(n)
             | ChannelCmd::Remove(n)
@@ -107,6 +123,9 @@ fn tables_of(pipeline: &str, tables: &[String], keys: &[String]) -> Result<Vec<C
                 (t.trim().to_owned(), format!("{pipeline}_{bare}"))
             }
         };
+        if source.ends_with(".*") && t.contains('=') {
+            bail!("--table {t:?}: the tables of schema.* go into <pipeline>_<table>; name no library table");
+        }
         if source.is_empty() || target.is_empty() {
             bail!("--table {t:?}: give schema.table or schema.table=library_table");
         }
@@ -116,11 +135,23 @@ fn tables_of(pipeline: &str, tables: &[String], keys: &[String]) -> Result<Vec<C
         let Some((table, cols)) = k.split_once(':') else {
             bail!("--key {k:?}: give table:column[,column…]");
         };
-        let t = out
+        let cols: Vec<String> = cols.split(',').map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()).collect();
+        if let Some(t) = out
             .iter_mut()
             .find(|t| t.source == table || t.source.rsplit('.').next() == Some(table) || t.target == table)
-            .with_context(|| format!("--key {k:?}: {table:?} is not one of the --table tables"))?;
-        t.keys = cols.split(',').map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()).collect();
+        {
+            t.keys = cols;
+            continue;
+        }
+        // A table of a `schema.*` entry: listed by name so that it carries these keys.
+        let Some(schema) = out.iter().find_map(|t| t.source.strip_suffix(".*")) else {
+            bail!("--key {k:?}: {table:?} is not one of the --table tables");
+        };
+        let (source, bare) = match table.split_once('.') {
+            Some((_, bare)) => (table.to_owned(), bare),
+            None => (format!("{schema}.{table}"), table),
+        };
+        out.push(ChannelTable { source, target: format!("{pipeline}_{}", bare.to_ascii_lowercase()), keys: cols });
     }
     Ok(out)
 }
@@ -139,13 +170,24 @@ pub async fn channel(cmd: ChannelCmd, store: MetaStore, service: ChannelService,
                         tables,
                         batch_ms: a.batch_ms,
                         batch_changes: a.batch_changes,
+                        stopped: a.stopped,
+                        publication: a.publication,
+                        slot_name: a.slot_name,
                     },
                 )
                 .await?;
             for t in &p.tables {
                 say!("{} → library table {}", t.source, t.target);
             }
-            say!("added pipeline {}; start it with `tongshu channel run {}`", p.name, p.name);
+            if a.stopped {
+                say!("added pipeline {} stopped; `tongshu channel start {}` lets `serve` run it", p.name, p.name);
+            } else {
+                say!(
+                    "added pipeline {}; `serve` runs it on one of its nodes (or run it here: `tongshu channel run {}`)",
+                    p.name,
+                    p.name
+                );
+            }
             Ok(())
         }
         ChannelCmd::List { json, .. } => {
@@ -214,8 +256,8 @@ pub async fn channel(cmd: ChannelCmd, store: MetaStore, service: ChannelService,
                 ),
                 None if mysql => say!("  no position yet (the next run takes a snapshot)"),
                 Some(s) => say!(
-                    "  slot tongshu_{}: {}, holds {} of WAL on the source",
-                    p.name,
+                    "  slot {}: {}, holds {} of WAL on the source",
+                    tongshu_channel::slot_of(&p),
                     if s.active { "in use" } else { "idle" },
                     s.retained_bytes.map(bytes).unwrap_or_else(|| "-".into())
                 ),
@@ -234,6 +276,12 @@ pub async fn channel(cmd: ChannelCmd, store: MetaStore, service: ChannelService,
             say!("running pipeline {} on {node}; Ctrl-C stops it", n.name);
             service.run(&who, &n.name, node, stop).await?;
             say!("pipeline {} stopped", n.name);
+            Ok(())
+        }
+        ChannelCmd::Start(n) => {
+            let who = crate::library::principal(&store, n.as_user.as_deref()).await?;
+            service.start(&who, &n.name).await?;
+            say!("pipeline {} may run; `serve` takes it up on one of its nodes", n.name);
             Ok(())
         }
         ChannelCmd::Pause(n) => {

@@ -183,7 +183,7 @@ pub trait Rows: Send {
         let mut cells = std::mem::take(&mut chunk.scratch);
         let next = self.next_row(&mut cells);
         if let Some(Ok(row)) = &next {
-            chunk.push(*row, &cells);
+            chunk.push_row(*row, &cells);
         }
         chunk.scratch = cells;
         next
@@ -337,17 +337,27 @@ pub struct Chunk {
     /// Per row: its number and the index in `ends` of its first cell, or a row that could
     /// not be read at all.
     pub(crate) rows: Vec<Result<(u64, usize), BadRow>>,
-    /// Cells for [`Rows::next_into`]'s default.
-    scratch: Vec<String>,
+    /// Cells for [`Rows::next_into`]'s default (and implementations that fall back to it).
+    pub scratch: Vec<String>,
 }
 
 impl Chunk {
-    fn push(&mut self, row: u64, cells: &[String]) {
+    /// Appends row number `row` with these cells.
+    pub fn push_row(&mut self, row: u64, cells: &[String]) {
         self.rows.push(Ok((row, self.ends.len())));
         for c in cells {
             self.text.push_str(c);
             self.ends.push(self.text.len());
         }
+    }
+
+    /// Appends row number `row` whose cells are consecutive ranges of `text`, each ending at
+    /// one of `ends` (offsets into `text`): one copy of the whole row.
+    pub fn push_ranges(&mut self, row: u64, text: &str, ends: impl Iterator<Item = usize>) {
+        let base = self.text.len();
+        self.rows.push(Ok((row, self.ends.len())));
+        self.text.push_str(text);
+        self.ends.extend(ends.map(|end| base + end));
     }
 
     /// The cells of row `i` of the chunk (none for a row that could not be read).
@@ -378,7 +388,7 @@ impl Chunk {
                     .collect();
                 self.text.truncate(start);
                 self.ends.truncate(first);
-                rest.push(row, &cells);
+                rest.push_row(row, &cells);
             }
         }
         rest
@@ -759,12 +769,12 @@ mod tests {
     #[test]
     fn chunks_give_back_each_rows_cells_around_unreadable_rows() {
         let mut c = Chunk::default();
-        c.push(2, &["a".into(), "".into(), "丙".into()]);
+        c.push_row(2, &["a".into(), "".into(), "丙".into()]);
         c.rows.push(Err(bad(3)));
         c.rows.push(Err(bad(4)));
-        c.push(5, &["d".into()]);
-        c.push(6, &[]);
-        c.push(7, &["x".into(), "y".into()]);
+        c.push_row(5, &["d".into()]);
+        c.push_row(6, &[]);
+        c.push_row(7, &["x".into(), "y".into()]);
         let rows: Vec<Vec<&str>> = (0..c.rows.len()).map(|i| c.cells(i).collect()).collect();
         assert_eq!(rows, [vec!["a", "", "丙"], vec![], vec![], vec!["d"], vec![], vec!["x", "y"]]);
     }

@@ -7,15 +7,15 @@
 //! (an id or an update time) is above the high-water mark of the last pull, and reports the
 //! new mark, which the caller keeps once the ingest has committed.
 
+mod rows;
 pub mod seal;
 
 use std::sync::{Arc, Mutex};
 
-use futures::TryStreamExt;
-use sqlx::{Column, Connection as _, Executor, Row, Statement, TypeInfo};
-use tongshu_lake::source::Rows;
-use tongshu_lake::{BadRow, ColumnType, TargetColumn};
+use sqlx::{Column, Connection as _, Executor, Statement, TypeInfo};
+use tongshu_lake::{ColumnType, TargetColumn};
 
+pub use rows::PulledRows;
 pub use seal::{SealError, SecretKey};
 
 /// Which kind of database.
@@ -215,7 +215,10 @@ fn as_text(kind: Kind, col: &str, type_name: &str) -> String {
         (Kind::Postgres, "TIMESTAMPTZ") => {
             format!("to_char({c} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
         }
-        (Kind::Postgres, _) => format!("CAST({c} AS TEXT)"),
+        // `true`/`false` rather than the output function's `t`/`f`.
+        (Kind::Postgres, "BOOL") => format!("CAST({c} AS TEXT)"),
+        // The rest as COPY writes them: each type's output function, as a cast to text.
+        (Kind::Postgres, _) => c,
         (Kind::Mysql, _) => format!("CAST({c} AS CHAR)"),
     }
 }
@@ -252,30 +255,6 @@ fn db_err(e: sqlx::Error) -> SourceError {
     }
 }
 
-/// Streams the rows of `sql` into `tx` from a task that owns the connection.
-macro_rules! spawn_reader {
-    ($conn:expr, $sql:expr, $width:expr, $tx:expr) => {{
-        let (mut conn, sql, width, tx) = ($conn, $sql, $width, $tx);
-        tokio::spawn(async move {
-            let result: Result<(), String> = async {
-                let mut stream = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).fetch(&mut conn);
-                while let Some(row) = stream.try_next().await.map_err(|e| db_err(e).to_string())? {
-                    let cells = (0..width).map(|i| row.try_get::<Option<String>, _>(i)).collect::<Result<Vec<_>, _>>();
-                    if tx.send(Ok(cells.map_err(|e| e.to_string())?)).await.is_err() {
-                        return Ok(()); // the ingest stopped reading
-                    }
-                }
-                Ok(())
-            }
-            .await;
-            if let Err(e) = result {
-                let _ = tx.send(Err(e)).await;
-            }
-            let _ = conn.close().await;
-        });
-    }};
-}
-
 /// Connects once and disconnects: whether the source answers with these credentials.
 pub async fn check(conn: &Connection) -> Result<(), SourceError> {
     let url = conn.url();
@@ -292,8 +271,6 @@ pub async fn check(conn: &Connection) -> Result<(), SourceError> {
 fn connect_err(conn: &Connection, e: sqlx::Error) -> SourceError {
     SourceError::Connect { what: format!("{conn:?}"), err: e.to_string() }
 }
-
-type RowMsg = Result<Vec<Option<String>>, String>;
 
 /// One result column as the database describes it: name, type name, and for a decimal
 /// column of a table, its declared (precision, scale).
@@ -418,21 +395,27 @@ async fn pull_with(
 ) -> Result<Pull, SourceError> {
     let query = check_query(query)?;
     let what = format!("{conn:?}");
-    let (tx, rx) = tokio::sync::mpsc::channel::<RowMsg>(1024);
     let mut binlog = None;
-    let (columns, sql) = match conn.kind {
+    enum Started {
+        Copy(tokio::sync::mpsc::Receiver<Result<Vec<u8>, String>>),
+        Groups(tokio::sync::mpsc::Receiver<Result<Vec<Vec<Option<String>>>, String>>),
+    }
+    let (columns, sql, started) = match conn.kind {
         Kind::Postgres => {
             let mut c = sqlx::PgConnection::connect(&conn.url()).await.map_err(|e| connect_err(conn, e))?;
             c.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY").await.map_err(db_err)?;
+            c.execute("SET DateStyle = 'ISO, YMD'").await.map_err(db_err)?;
             if let Some(id) = snapshot {
                 // Checked above: hex digits and dashes only.
                 c.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await.map_err(db_err)?;
                 c.execute(sqlx::AssertSqlSafe(format!("SET TRANSACTION SNAPSHOT '{id}'"))).await.map_err(db_err)?;
             }
             let described = describe_postgres(&mut c, query).await?;
-            let (columns, sql) = plan(Kind::Postgres, described, query, incremental.as_ref())?;
-            spawn_reader!(c, sql.clone(), columns.len(), tx);
-            (columns, sql)
+            let (columns, select) = plan(Kind::Postgres, described, query, incremental.as_ref())?;
+            // The result as CSV: one stream, no protocol message per row.
+            let copy = format!("COPY ({select}) TO STDOUT WITH (FORMAT csv)");
+            let rx = rows::spawn_copy(c, copy.clone());
+            (columns, copy, Started::Copy(rx))
         }
         Kind::Mysql => {
             let mut c = sqlx::MySqlConnection::connect(&conn.url()).await.map_err(|e| connect_err(conn, e))?;
@@ -446,8 +429,8 @@ async fn pull_with(
             }
             let described = describe_mysql(&mut c, query).await?;
             let (columns, sql) = plan(Kind::Mysql, described, query, incremental.as_ref())?;
-            spawn_reader!(c, sql.clone(), columns.len(), tx);
-            (columns, sql)
+            let rx = rows::spawn_rows(c, sql.clone(), columns.len());
+            (columns, sql, Started::Groups(rx))
         }
     };
     tracing::debug!(source = %what, %sql, "pulling");
@@ -465,19 +448,18 @@ async fn pull_with(
         }
         None => None,
     };
-    let header = columns.iter().map(|c| c.name.clone()).collect();
     let zone = parse_time_zone(&conn.time_zone)?;
-    let times = columns.iter().enumerate().filter(|(_, c)| c.ty == ColumnType::DateTime).map(|(i, _)| i).collect();
-    let rows = PulledRows {
+    let of = rows::RowsOf {
         name: what,
-        header,
-        rx,
-        row: 1,
+        header: columns.iter().map(|c| c.name.clone()).collect(),
         watch,
         high_water: high_water.clone(),
-        failure: None,
-        times,
+        times: columns.iter().enumerate().filter(|(_, c)| c.ty == ColumnType::DateTime).map(|(i, _)| i).collect(),
         zone,
+    };
+    let rows = match started {
+        Started::Copy(rx) => PulledRows::copied(of, rx),
+        Started::Groups(rx) => PulledRows::grouped(of, rx),
     };
     Ok(Pull { columns, rows, high_water, binlog })
 }
@@ -523,96 +505,11 @@ fn plan(
     Ok((columns, sql))
 }
 
-/// The rows of a pull, as the ingest reads them (on a blocking thread).
-pub struct PulledRows {
-    name: String,
-    header: Vec<String>,
-    rx: tokio::sync::mpsc::Receiver<RowMsg>,
-    row: u64,
-    watch: Option<(usize, ColumnType)>,
-    high_water: Arc<Mutex<Option<String>>>,
-    failure: Option<String>,
-    /// Date-time columns, and the zone their values without one are in.
-    times: Vec<usize>,
-    zone: String,
-}
-
 /// A source's date-time text with its zone: `2026-11-01 10:00:00` in `+08:00` becomes
 /// `2026-11-01T10:00:00+08:00`, an instant; text that names its zone is left alone.
 pub fn with_zone(v: &str, zone: &str) -> Option<String> {
     let has_zone = v.ends_with('Z') || v.get(19..).is_some_and(|rest| rest.contains(['+', '-']));
     (v.len() >= 19 && !has_zone).then(|| format!("{}{zone}", v.replacen(' ', "T", 1)))
-}
-
-fn above(ty: ColumnType, a: &str, b: &str) -> bool {
-    match ty {
-        ColumnType::Integer => match (a.parse::<i64>(), b.parse::<i64>()) {
-            (Ok(a), Ok(b)) => a > b,
-            _ => a > b,
-        },
-        ColumnType::Number => match (a.parse::<f64>(), b.parse::<f64>()) {
-            (Ok(a), Ok(b)) => a > b,
-            _ => a > b,
-        },
-        ColumnType::Decimal { precision, scale } => {
-            let exact = |v: &str| tongshu_lake::values::parse_decimal(v, precision, scale);
-            match (exact(a), exact(b)) {
-                (Ok(a), Ok(b)) => a > b,
-                _ => a > b,
-            }
-        }
-        _ => a > b,
-    }
-}
-
-impl Rows for PulledRows {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn header(&self) -> &[String] {
-        &self.header
-    }
-
-    fn encoding(&self) -> String {
-        "database".to_owned()
-    }
-
-    fn failure(&mut self) -> Option<String> {
-        self.failure.take()
-    }
-
-    fn next_row(&mut self, cells: &mut Vec<String>) -> Option<Result<u64, BadRow>> {
-        let msg = self.rx.blocking_recv()?;
-        self.row += 1;
-        match msg {
-            Err(reason) => {
-                // The source failed mid-way: the rows end here and the ingest is refused.
-                self.rx.close();
-                self.failure = Some(format!("{}: the source failed after row {}: {reason}", self.name, self.row - 1));
-                None
-            }
-            Ok(values) => {
-                if let Some((i, ty)) = self.watch
-                    && let Some(Some(v)) = values.get(i)
-                {
-                    let mut hw = self.high_water.lock().unwrap_or_else(|e| e.into_inner());
-                    if hw.as_deref().is_none_or(|cur| above(ty, v, cur)) {
-                        *hw = Some(v.clone());
-                    }
-                }
-                cells.clear();
-                cells.extend(values.into_iter().map(Option::unwrap_or_default));
-                // The mark above stays in the source's own terms (it is compared there).
-                for &i in &self.times {
-                    if let Some(zoned) = cells.get(i).and_then(|v| with_zone(v, &self.zone)) {
-                        cells[i] = zoned;
-                    }
-                }
-                Some(Ok(self.row))
-            }
-        }
-    }
 }
 
 #[cfg(test)]

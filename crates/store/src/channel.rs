@@ -45,6 +45,10 @@ pub struct PipelineRecord {
     pub accept_schema: bool,
     /// The next run copies every table again from a new snapshot (cleared once it streams).
     pub resnapshot: bool,
+    /// A PostgreSQL source's publication and replication slot named by the operator
+    /// (`None`: the pipeline's own, `tongshu_<name>`).
+    pub publication: Option<String>,
+    pub slot_name: Option<String>,
     pub state: String,
     pub message: String,
     pub table_status: Vec<ChannelTableStatus>,
@@ -83,7 +87,7 @@ pub struct ChannelSample {
     pub log_bytes: Option<i64>,
 }
 
-const COLUMNS: &str = "id, name, source_id, tables, batch_ms, batch_changes, paused, accept_schema, resnapshot, state, message, table_status, \
+const COLUMNS: &str = "id, name, source_id, tables, batch_ms, batch_changes, paused, accept_schema, resnapshot, publication, slot_name, state, message, table_status, \
                        confirmed, lag_ms, log_bytes, node, lease_until, created_by, created_at, updated_at";
 
 fn decode<T: serde::de::DeserializeOwned>(name: &str, what: &str, text: &str) -> Result<T> {
@@ -104,6 +108,8 @@ fn from_row(r: &AnyRow) -> Result<PipelineRecord> {
         paused: r.try_get("paused")?,
         accept_schema: r.try_get::<i64, _>("accept_schema")? != 0,
         resnapshot: r.try_get::<i64, _>("resnapshot")? != 0,
+        publication: r.try_get("publication")?,
+        slot_name: r.try_get("slot_name")?,
         state: r.try_get("state")?,
         message: r.try_get("message")?,
         confirmed: r.try_get("confirmed")?,
@@ -122,8 +128,23 @@ fn json<T: Serialize>(v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
+/// A pipeline to record ([`MetaStore::insert_pipeline`]).
+#[derive(Debug, Clone, Copy)]
+pub struct NewPipelineRecord<'a> {
+    pub name: &'a str,
+    pub source_id: i64,
+    pub tables: &'a [ChannelTable],
+    pub batch_ms: i64,
+    pub batch_changes: i64,
+    pub created_by: &'a str,
+    pub publication: Option<&'a str>,
+    pub slot_name: Option<&'a str>,
+    /// Recorded held, with this reason.
+    pub paused: Option<&'a str>,
+}
+
 impl MetaStore {
-    /// Records a pipeline; its name must be new, and no other pipeline may feed its tables.
+    /// Records a pipeline with the pipeline's own publication and slot.
     pub async fn add_pipeline(
         &self,
         name: &str,
@@ -133,6 +154,23 @@ impl MetaStore {
         batch_changes: i64,
         created_by: &str,
     ) -> Result<PipelineRecord> {
+        self.insert_pipeline(&NewPipelineRecord {
+            name,
+            source_id,
+            tables,
+            batch_ms,
+            batch_changes,
+            created_by,
+            publication: None,
+            slot_name: None,
+            paused: None,
+        })
+        .await
+    }
+
+    /// Records a pipeline; its name must be new, and no other pipeline may feed its tables.
+    pub async fn insert_pipeline(&self, n: &NewPipelineRecord<'_>) -> Result<PipelineRecord> {
+        let NewPipelineRecord { name, source_id, tables, batch_ms, batch_changes, created_by, .. } = *n;
         for other in self.list_pipelines().await? {
             if let Some(t) = other.tables.iter().find(|t| tables.iter().any(|n| n.target == t.target)) {
                 return Err(StoreError::Conflict(format!(
@@ -144,8 +182,8 @@ impl MetaStore {
         let now = ts(OffsetDateTime::now_utc());
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO channel_pipelines (name, source_id, tables, batch_ms, batch_changes, state, message, table_status,
-                 created_by, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, 'new', '', '[]', $6, $7, $7) RETURNING {COLUMNS}"
+                 created_by, created_at, updated_at, publication, slot_name, paused)
+             VALUES ($1, $2, $3, $4, $5, 'new', '', '[]', $6, $7, $7, $8, $9, $10) RETURNING {COLUMNS}"
         )))
         .bind(name)
         .bind(source_id)
@@ -154,6 +192,9 @@ impl MetaStore {
         .bind(batch_changes)
         .bind(created_by)
         .bind(now)
+        .bind(n.publication)
+        .bind(n.slot_name)
+        .bind(n.paused)
         .fetch_one(&self.pool)
         .await
         .map_err(conflict_on_unique(|| format!("a pipeline named {name:?} already exists")))?;

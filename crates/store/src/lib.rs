@@ -27,7 +27,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
-pub use channel::{ChannelSample, ChannelTable, ChannelTableStatus, PipelineRecord, PipelineReport};
+pub use channel::{ChannelSample, ChannelTable, ChannelTableStatus, NewPipelineRecord, PipelineRecord, PipelineReport};
 pub use entries::{Dimension, EntryFilter, EntryPage};
 pub use evidence::{CallToRecord, EvidenceFilter, Written};
 pub use exchange::{AppRecord, GrantChange, GrantRecord, NewGrant, NewShareRequest, RequestFilter, ShareRequest};
