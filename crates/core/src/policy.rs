@@ -19,10 +19,22 @@ pub enum Role {
     Auditor,
     /// A registered member of the public (citizen, firm, developer).
     Public,
+    /// An expert who scores the IT projects assigned to them for review (评审专家).
+    Expert,
+    /// A third-party evaluation body that evaluates projects after acceptance (第三方评价机构).
+    Evaluator,
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [Role::PlatformAdmin, Role::DataOfficer, Role::Consumer, Role::Auditor, Role::Public];
+    pub const ALL: [Role; 7] = [
+        Role::PlatformAdmin,
+        Role::DataOfficer,
+        Role::Consumer,
+        Role::Auditor,
+        Role::Public,
+        Role::Expert,
+        Role::Evaluator,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -31,6 +43,8 @@ impl Role {
             Role::Consumer => "consumer",
             Role::Auditor => "auditor",
             Role::Public => "public",
+            Role::Expert => "expert",
+            Role::Evaluator => "evaluator",
         }
     }
 
@@ -41,6 +55,8 @@ impl Role {
             Role::Consumer => "部门数据使用者",
             Role::Auditor => "审计员",
             Role::Public => "公众用户",
+            Role::Expert => "评审专家",
+            Role::Evaluator => "第三方评价机构",
         }
     }
 
@@ -84,10 +100,15 @@ pub enum Action {
     /// Call a data interface. Apps sign their calls and carry no session, so an anonymous
     /// caller reaches the handler, which checks the signature (or answers 401).
     CallInterface,
+    /// Take part in IT project management: departments propose and report, experts score,
+    /// evaluators evaluate, auditors read (the service checks which projects).
+    Projects,
+    /// Review, approve and supervise IT projects and the system inventory (the bureau).
+    ManageProjects,
 }
 
 impl Action {
-    pub const ALL: [Action; 14] = [
+    pub const ALL: [Action; 16] = [
         Action::Public,
         Action::SignedIn,
         Action::EditEntries,
@@ -102,6 +123,8 @@ impl Action {
         Action::SuperviseExchange,
         Action::ManagePortal,
         Action::CallInterface,
+        Action::Projects,
+        Action::ManageProjects,
     ];
 }
 
@@ -119,6 +142,7 @@ pub fn allows(role: Option<Role>, action: Action) -> bool {
         (Some(R::Auditor), A::AuditEvidence) => true,
         (Some(R::DataOfficer | R::Consumer), A::CallInterface | A::Share) => true,
         (Some(R::Auditor), A::ReadHistory | A::ReadAccounts) => true,
+        (Some(R::DataOfficer | R::Auditor | R::Expert | R::Evaluator), A::Projects) => true,
         _ => false,
     }
 }
@@ -203,9 +227,41 @@ impl Principal {
         matches!(self.role, Role::PlatformAdmin | Role::DataOfficer | Role::Consumer)
     }
 
-    /// Whether this caller is a government account (any role but the public's).
+    /// Whether this caller is a government account (not the public, nor the experts and
+    /// evaluation bodies from outside that the projects plane invites).
     pub fn is_government(&self) -> bool {
-        self.role != Role::Public
+        matches!(self.role, Role::PlatformAdmin | Role::DataOfficer | Role::Consumer | Role::Auditor)
+    }
+
+    /// Whether this caller proposes and reports the IT projects of `org_id`.
+    pub fn proposes_for(&self, org_id: i64) -> bool {
+        match self.role {
+            Role::PlatformAdmin => true,
+            Role::DataOfficer => self.org_id == org_id,
+            _ => false,
+        }
+    }
+
+    /// Whether this caller reviews, approves and supervises IT projects and keeps the
+    /// system inventory (the bureau).
+    pub fn manages_projects(&self) -> bool {
+        self.role == Role::PlatformAdmin
+    }
+
+    /// Whether this caller reads every project and system (the bureau, auditors, the
+    /// evaluation body); departments read their own, experts those assigned to them.
+    pub fn reads_all_projects(&self) -> bool {
+        matches!(self.role, Role::PlatformAdmin | Role::Auditor | Role::Evaluator)
+    }
+
+    /// Whether this caller scores projects it is assigned to review.
+    pub fn scores_projects(&self) -> bool {
+        self.role == Role::Expert
+    }
+
+    /// Whether this caller records third-party and on-site evaluations.
+    pub fn evaluates_projects(&self) -> bool {
+        matches!(self.role, Role::PlatformAdmin | Role::Evaluator)
     }
 
     /// Which evidence records this caller may read: all of them, or those of its own
@@ -229,13 +285,13 @@ pub enum EvidenceScope {
 pub fn may_see_listed(viewer: Option<&Principal>, open: crate::catalog::OpenType) -> bool {
     match viewer.map(|p| p.role) {
         Some(Role::PlatformAdmin | Role::DataOfficer | Role::Consumer | Role::Auditor) => true,
-        None | Some(Role::Public) => open != crate::catalog::OpenType::NotOpen,
+        None | Some(Role::Public | Role::Expert | Role::Evaluator) => open != crate::catalog::OpenType::NotOpen,
     }
 }
 
 /// Whether `viewer` sees only public entries when browsing the listed catalog.
 pub fn is_public_viewer(viewer: Option<&Principal>) -> bool {
-    matches!(viewer.map(|p| p.role), None | Some(Role::Public))
+    matches!(viewer.map(|p| p.role), None | Some(Role::Public | Role::Expert | Role::Evaluator))
 }
 
 #[cfg(test)]
@@ -263,22 +319,24 @@ mod tests {
     #[test]
     fn the_role_action_table_is_the_intended_one() {
         use Action as A;
-        // Columns: platform_admin, data_officer, consumer, auditor, public.
-        let table: [(Action, [bool; 5]); 14] = [
-            (A::Public, [true, true, true, true, true]),
-            (A::SignedIn, [true, true, true, true, true]),
-            (A::EditEntries, [true, true, false, false, false]),
-            (A::ReviewEntries, [true, false, false, false, false]),
-            (A::ReadHistory, [true, true, false, true, false]),
-            (A::ManageAccounts, [true, false, false, false, false]),
-            (A::ReadAccounts, [true, false, false, true, false]),
-            (A::QueryLibrary, [true, false, false, false, false]),
-            (A::Exchange, [true, true, true, true, false]),
-            (A::Share, [true, true, true, false, false]),
-            (A::AuditEvidence, [true, false, false, true, false]),
-            (A::SuperviseExchange, [true, false, false, false, false]),
-            (A::ManagePortal, [true, false, false, false, false]),
-            (A::CallInterface, [true, true, true, false, false]),
+        // Columns: platform_admin, data_officer, consumer, auditor, public, expert, evaluator.
+        let table: [(Action, [bool; 7]); 16] = [
+            (A::Public, [true, true, true, true, true, true, true]),
+            (A::SignedIn, [true, true, true, true, true, true, true]),
+            (A::EditEntries, [true, true, false, false, false, false, false]),
+            (A::ReviewEntries, [true, false, false, false, false, false, false]),
+            (A::ReadHistory, [true, true, false, true, false, false, false]),
+            (A::ManageAccounts, [true, false, false, false, false, false, false]),
+            (A::ReadAccounts, [true, false, false, true, false, false, false]),
+            (A::QueryLibrary, [true, false, false, false, false, false, false]),
+            (A::Exchange, [true, true, true, true, false, false, false]),
+            (A::Share, [true, true, true, false, false, false, false]),
+            (A::AuditEvidence, [true, false, false, true, false, false, false]),
+            (A::SuperviseExchange, [true, false, false, false, false, false, false]),
+            (A::ManagePortal, [true, false, false, false, false, false, false]),
+            (A::CallInterface, [true, true, true, false, false, false, false]),
+            (A::Projects, [true, true, false, true, false, true, true]),
+            (A::ManageProjects, [true, false, false, false, false, false, false]),
         ];
         assert_eq!(table.len(), Action::ALL.len(), "every action has its row");
         for (action, allowed) in table {
@@ -302,6 +360,8 @@ mod tests {
             (Role::Consumer, [false, false, false, false, false, true, false, true]),
             (Role::Auditor, [false, false, false, false, true, true, false, false]),
             (Role::Public, [false, false, false, false, false, false, false, false]),
+            (Role::Expert, [false, false, false, false, false, false, false, false]),
+            (Role::Evaluator, [false, false, false, false, false, false, false, false]),
         ];
         for (role, want) in table {
             let p = who(role);
@@ -319,6 +379,34 @@ mod tests {
             assert_eq!(p.sees_exchange_of(8), want[4], "{role:?} sees another organization's only if it sees all");
             let scope = if want[4] { EvidenceScope::All } else { EvidenceScope::Organization(7) };
             assert_eq!(p.evidence_scope(), scope, "{role:?}");
+        }
+    }
+
+    /// The projects plane's object rules: (proposes own, proposes other, manages, reads
+    /// all, scores, evaluates).
+    #[test]
+    fn the_project_rules_are_the_intended_ones() {
+        let who = |role| Principal { user_id: 1, username: "u".into(), display_name: "u".into(), role, org_id: 7 };
+        let table = [
+            (Role::PlatformAdmin, [true, true, true, true, false, true]),
+            (Role::DataOfficer, [true, false, false, false, false, false]),
+            (Role::Consumer, [false, false, false, false, false, false]),
+            (Role::Auditor, [false, false, false, true, false, false]),
+            (Role::Public, [false, false, false, false, false, false]),
+            (Role::Expert, [false, false, false, false, true, false]),
+            (Role::Evaluator, [false, false, false, true, false, true]),
+        ];
+        for (role, want) in table {
+            let p = who(role);
+            let got = [
+                p.proposes_for(7),
+                p.proposes_for(8),
+                p.manages_projects(),
+                p.reads_all_projects(),
+                p.scores_projects(),
+                p.evaluates_projects(),
+            ];
+            assert_eq!(got, want, "{role:?}");
         }
     }
 

@@ -17,8 +17,10 @@ mod lists;
 mod metering;
 mod orgs;
 mod portal;
+mod projects;
 mod sources;
 mod synonyms;
+mod systems;
 mod users;
 
 use std::str::FromStr;
@@ -40,8 +42,13 @@ pub use portal::{
     Interaction, InteractionFilter, InteractionKind, InteractionStatus, NewInteraction, UsageDay, UsageKind,
     UsageTotals,
 };
+pub use projects::{
+    Baseline, EntryFacts, EvaluationRecord, Milestone, NewProject, Payment, ProjectDocument, ProjectEvent,
+    ProjectRecord, ProjectReview, RiskRecord, RoundRecord,
+};
 pub use sources::{DataSourceRecord, JobRecord, NewPull, PullRecord};
 pub use synonyms::Synonym;
+pub use systems::{NewSystem, ProbeRecord, SystemRecord, TicketRecord};
 pub use users::{NewToken, NewUser, SessionInfo, TokenInfo, TokenOwner, UserRecord};
 
 /// Which database a store runs on.
