@@ -18,6 +18,7 @@ mod library;
 mod openapi;
 mod ops;
 mod portal;
+mod projects;
 pub mod routes;
 
 use std::net::SocketAddr;
@@ -81,6 +82,7 @@ pub struct AppState {
     pub library: LibraryService,
     pub portal: tongshu_portal::Portal,
     pub exchange: tongshu_exchange::Exchange,
+    pub projects: tongshu_projects::ProjectsService,
     pub settings: Arc<WebSettings>,
     limiter: Arc<http::ratelimit::Limiter>,
     metrics: Arc<http::metrics::Metrics>,
@@ -102,6 +104,12 @@ impl AppState {
                 // Without a configured key (tests), app secrets are sealed under a key of this run.
                 library.secret_key().cloned().unwrap_or_else(tongshu_sources::SecretKey::generate),
                 tongshu_exchange::ExchangeSettings::default(),
+            ),
+            // Documents are kept beside the uploads, in the data directory.
+            projects: tongshu_projects::ProjectsService::new(
+                store.clone(),
+                settings.upload_dir.parent().map(|d| d.join("projects")).unwrap_or_else(|| "projects".into()),
+                tongshu_projects::Settings::default(),
             ),
             library,
             accounts,

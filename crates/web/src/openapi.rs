@@ -8,6 +8,7 @@ use crate::catalog::api as catalog;
 use crate::exchange::{api as exchange, calls, interfaces, lists as sharing};
 use crate::library::{api as library, channel};
 use crate::portal::{api as portal, downloads, rows};
+use crate::projects::api as projects;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -30,12 +31,21 @@ use crate::portal::{api as portal, downloads, rows};
         sharing::answer_objection, calls::lookup, calls::view_rows, interfaces::define_view, interfaces::views,
         interfaces::interface_openapi, interfaces::export_evidence, sharing::mask_rules, sharing::add_mask_rule,
         channel::list, channel::show, channel::pause, channel::resume,
+        projects::list, projects::propose, projects::detail, projects::edit, projects::register_data, projects::reuse,
+        projects::similar, projects::assign_expert, projects::score, projects::step, projects::attach, projects::document,
+        projects::add_milestone, projects::report_milestone, projects::rebaseline, projects::add_payment, projects::checklist,
+        projects::risk, projects::prefill, projects::portfolio, projects::systems, projects::add_system,
+        projects::import_systems, projects::probe, projects::check, projects::system, projects::system_facts,
+        projects::tickets, projects::close_ticket, projects::rounds, projects::create_round, projects::evaluate,
+        projects::round_report,
     ),
     tags((name = "catalog", description = "政务信息资源目录"), (name = "review", description = "目录审核"),
          (name = "accounts", description = "账号与令牌"), (name = "organizations", description = "机构与用户"),
          (name = "library", description = "资源库：导入、导出、作业与 SQL"),
          (name = "channel", description = "实时数据通道：PostgreSQL 逻辑复制与 MySQL/MariaDB 行式 binlog 的变更捕获（状态、延迟、暂停与恢复）"),
          (name = "portal", description = "公共数据开放：行级接口、下载、注册与互动（CKAN 兼容接口见 /api/3/action）"),
+         (name = "projects", description = "政务信息化项目：申报、评审、立项（数据共享审查、集约利旧）、建设、验收、运行、后评价、整改与停用；项目组合与风险"),
+         (name = "systems", description = "政务信息系统清单：导入、探测、僵尸系统识别与整改工单"),
          (name = "exchange", description = "共享交换：申请与审批、授权、数据接口（HMAC-SM3 签名）、存证、计量、三张清单与数据异议")),
     modifiers(&Security, &CommonErrors),
 )]

@@ -19,16 +19,24 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use crate::http::caller::{self, CSRF_FIELD, CSRF_HEADER, Caller, Via, is_api, urlencode};
 use crate::http::error::{ApiError, ErrorCode};
 use crate::http::render::error_or_json;
-use crate::{AppState, accounts, catalog, exchange, library, ops, portal};
+use crate::{AppState, accounts, catalog, exchange, library, ops, portal, projects};
 
 use crate::http::route::Route;
 pub use crate::http::route::Rule;
 
 fn table() -> Vec<Route> {
-    [ops::routes(), accounts::routes(), catalog::routes(), library::routes(), portal::routes(), exchange::routes()]
-        .into_iter()
-        .flatten()
-        .collect()
+    [
+        ops::routes(),
+        accounts::routes(),
+        catalog::routes(),
+        library::routes(),
+        portal::routes(),
+        exchange::routes(),
+        projects::routes(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// The policy table (for tests and documentation).

@@ -197,11 +197,18 @@ impl Tree {
                     None => e.add(format!("scores.{}", x.key), format!("“{}”尚未评分", x.name)),
                 }
             }
-            by_dimension.push((d.key.clone(), sum));
+            by_dimension.push((d.key.clone(), round2(sum)));
             total += d.weight * sum;
         }
+        // Totals are kept to two decimals, so that 90 on every indicator is 90 (优秀), not
+        // 89.99999999999999 (良好) by the weights' rounding.
+        let total = round2(total);
         e.into_result(Score { total, grade: grade(total), by_dimension })
     }
+}
+
+fn round2(v: f64) -> f64 {
+    (v * 100.0).round() / 100.0
 }
 
 /// A project's evaluation result.
@@ -260,6 +267,12 @@ mod tests {
             t.overall_weights().iter().map(|(k, _)| (k.to_string(), 80.0)).collect();
         let s = t.total(&scores).unwrap();
         assert!((s.total - 80.0).abs() < 1e-9 && s.grade == "良好");
+        // Weights that do not add up exactly in binary still give a grade's boundary exactly.
+        let thirds = gbt_42584().with_weights(&[1.0 / 3.0, 1.0 / 6.0, 1.0 / 3.0, 1.0 / 6.0]).unwrap();
+        let nineties: BTreeMap<String, f64> =
+            thirds.overall_weights().iter().map(|(k, _)| (k.to_string(), 90.0)).collect();
+        assert_eq!(thirds.total(&nineties).unwrap().total, 90.0);
+        assert_eq!(thirds.total(&nineties).unwrap().grade, "优秀");
         scores.insert("construction.data_sharing".into(), 30.0);
         // 0.4 × (0.4 × 30 + 0.6 × 80) + 0.6 × 80 = 0.4 × 60 + 48 = 72
         let s = t.total(&scores).unwrap();

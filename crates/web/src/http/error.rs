@@ -171,6 +171,21 @@ impl From<tongshu_library::LibraryError> for ApiError {
     }
 }
 
+impl From<tongshu_projects::ProjectsError> for ApiError {
+    fn from(e: tongshu_projects::ProjectsError) -> Self {
+        use tongshu_projects::ProjectsError as E;
+        match e {
+            E::Invalid(f) => ApiError::fields(ErrorCode::InvalidFields, f.to_string(), f),
+            E::Forbidden(m) => ApiError::new(ErrorCode::Forbidden, m),
+            E::NotFound(m) => ApiError::new(ErrorCode::NotFound, format!("{m} not found")),
+            E::Conflict(m) => ApiError::new(ErrorCode::Conflict, m),
+            E::Input(m) => ApiError::new(ErrorCode::BadRequest, m),
+            E::Store(e) => e.into(),
+            E::Io(e) => ApiError::internal(e),
+        }
+    }
+}
+
 impl From<tongshu_exchange::ExchangeError> for ApiError {
     fn from(e: tongshu_exchange::ExchangeError) -> Self {
         use tongshu_exchange::ExchangeError as E;

@@ -1,0 +1,46 @@
+//! The projects plane: IT projects from proposal to post-evaluation, the inventory of
+//! information systems, zombie detection and rectification tickets, evaluation rounds and
+//! the portfolio (issue 16).
+
+pub(crate) mod api;
+
+use crate::http::route::Route;
+
+/// This plane's routes with the action each needs (the service decides which projects).
+pub(crate) fn routes() -> Vec<Route> {
+    vec![
+        crate::route!(GET "/api/v1/projects" => Projects, api::list),
+        crate::route!(POST "/api/v1/projects" => Projects, api::propose),
+        crate::route!(GET "/api/v1/projects/{id}" => Projects, api::detail),
+        crate::route!(PUT "/api/v1/projects/{id}" => Projects, api::edit),
+        crate::route!(POST "/api/v1/projects/{id}/data" => Projects, api::register_data),
+        crate::route!(POST "/api/v1/projects/{id}/reuse" => ManageProjects, api::reuse),
+        crate::route!(GET "/api/v1/projects/{id}/similar" => Projects, api::similar),
+        crate::route!(POST "/api/v1/projects/{id}/experts" => ManageProjects, api::assign_expert),
+        crate::route!(POST "/api/v1/projects/{id}/score" => Projects, api::score),
+        crate::route!(POST "/api/v1/projects/{id}/steps" => Projects, api::step),
+        crate::route!(POST "/api/v1/projects/{id}/documents" => Projects, api::attach),
+        crate::route!(GET "/api/v1/project-documents/{id}" => Projects, api::document),
+        crate::route!(POST "/api/v1/projects/{id}/milestones" => Projects, api::add_milestone),
+        crate::route!(POST "/api/v1/milestones/{id}/report" => Projects, api::report_milestone),
+        crate::route!(POST "/api/v1/milestones/{id}/rebaseline" => ManageProjects, api::rebaseline),
+        crate::route!(POST "/api/v1/projects/{id}/payments" => Projects, api::add_payment),
+        crate::route!(POST "/api/v1/projects/{id}/checklist" => ManageProjects, api::checklist),
+        crate::route!(POST "/api/v1/projects/{id}/risk" => ManageProjects, api::risk),
+        crate::route!(GET "/api/v1/projects/{id}/prefill" => Projects, api::prefill),
+        crate::route!(GET "/api/v1/portfolio" => Projects, api::portfolio),
+        crate::route!(GET "/api/v1/systems" => Projects, api::systems),
+        crate::route!(POST "/api/v1/systems" => Projects, api::add_system),
+        crate::route!(POST "/api/v1/systems/import" => ManageProjects, api::import_systems),
+        crate::route!(POST "/api/v1/systems/probe" => ManageProjects, api::probe),
+        crate::route!(POST "/api/v1/systems/check" => ManageProjects, api::check),
+        crate::route!(GET "/api/v1/systems/{id}" => Projects, api::system),
+        crate::route!(POST "/api/v1/systems/{id}/facts" => Projects, api::system_facts),
+        crate::route!(GET "/api/v1/tickets" => Projects, api::tickets),
+        crate::route!(POST "/api/v1/tickets/{id}/close" => Projects, api::close_ticket),
+        crate::route!(GET "/api/v1/evaluation/rounds" => Projects, api::rounds),
+        crate::route!(POST "/api/v1/evaluation/rounds" => ManageProjects, api::create_round),
+        crate::route!(POST "/api/v1/evaluation/rounds/{id}/evaluations" => Projects, api::evaluate),
+        crate::route!(GET "/api/v1/evaluation/rounds/{id}/report" => Projects, api::round_report),
+    ]
+}
