@@ -269,6 +269,10 @@ fn print_demo_accounts(addr: Option<&std::net::SocketAddr>) {
         say!("  {:<14} {:<14} {:<16} {}", a.username, a.password, a.role.as_str(), a.note);
     }
     say!("  every department's data officer: officer.<slug> / {}", tongshu_demo::OFFICER_PASSWORD);
+    say!(
+        "  IT project experts expert.zhang, expert.chen, expert.liu and the evaluation body evaluator / {}",
+        tongshu_demo::EXPERT_PASSWORD
+    );
     if let Some(addr) = addr {
         say!("open http://{addr}/");
     }
@@ -357,6 +361,18 @@ async fn run(cli: Cli) -> Result<()> {
             state.exchange.ensure_seeded().await.context("cannot seed the exchange's calendar and masking rules")?;
             if demo && quietly(&log, &s, state.exchange.seed_demo()).await.context("cannot seed the demo's sharing")? {
                 say!("demo sharing loaded: requests, grants, calls, lists");
+            }
+            if demo {
+                let seeded = quietly(&log, &s, tongshu_demo::seed_projects(&store, &state.projects))
+                    .await
+                    .context("cannot seed the demo's IT projects")?;
+                if seeded.seeded {
+                    say!(
+                        "demo IT projects loaded: {} projects, {} information systems",
+                        seeded.projects,
+                        seeded.systems
+                    );
+                }
             }
             state.exchange.spawn_schedule(std::time::Duration::from_secs(600));
             // The portal's datasets and search index follow the catalog within seconds.

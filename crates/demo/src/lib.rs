@@ -6,6 +6,7 @@
 //! an interrupted seed can simply be run again.
 
 mod city;
+mod projects;
 mod resources;
 
 use tongshu_accounts::AccountError;
@@ -399,6 +400,8 @@ mod tests {
 }
 
 pub mod tables;
+
+pub use projects::{EXPERT_PASSWORD, ProjectsSeed, seed_projects};
 
 /// The store key that marks loaded demo tables.
 const TABLES_KEY: &str = "demo_tables_seeded_at";

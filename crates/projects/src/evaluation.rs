@@ -201,6 +201,18 @@ impl ProjectsService {
     /// The round's report: every evaluated project's totals, the final one, grades. The
     /// bureau, auditors and the evaluation body see every project; a department its own.
     pub async fn round_report(&self, who: &Principal, round_id: i64) -> Result<RoundReport> {
+        self.round_report_of(who, round_id).await
+    }
+
+    /// The round's report as an XLSX workbook (see [`crate::round_xlsx`]).
+    pub async fn round_report_xlsx(&self, who: &Principal, round_id: i64) -> Result<Vec<u8>> {
+        let r = self.round_report_of(who, round_id).await?;
+        tokio::task::spawn_blocking(move || crate::round_xlsx(&r))
+            .await
+            .map_err(|e| ProjectsError::Io(e.to_string()))?
+    }
+
+    async fn round_report_of(&self, who: &Principal, round_id: i64) -> Result<RoundReport> {
         let round = self.store.get_round(round_id).await?;
         let tree = tree_of(&round)?;
         let mut evals = self.store.evaluations(round_id).await?;

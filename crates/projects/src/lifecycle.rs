@@ -45,6 +45,8 @@ pub struct ProjectDetail {
     pub produces: Vec<i64>,
     pub documents: Vec<ProjectDocument>,
     pub reviews: Vec<ProjectReview>,
+    /// The reviewing experts' names by user id.
+    pub expert_names: BTreeMap<i64, String>,
     pub review_score: Option<f64>,
     pub milestones: Vec<Milestone>,
     pub baselines: Vec<Baseline>,
@@ -55,6 +57,11 @@ pub struct ProjectDetail {
     pub events: Vec<ProjectEvent>,
     /// What the next steps would need (each gate's problems, by step), for the page.
     pub gates: BTreeMap<&'static str, Vec<tongshu_core::FieldError>>,
+}
+
+/// Entry ids as a reader writes them (`6、17`, or 无).
+fn list(ids: &[i64]) -> String {
+    if ids.is_empty() { "无".into() } else { ids.iter().map(i64::to_string).collect::<Vec<_>>().join("、") }
 }
 
 fn check_proposal(p: &Proposal) -> Result<(), FieldErrors> {
@@ -168,7 +175,7 @@ impl ProjectsService {
                 p.stage,
                 "register_data",
                 &who.username,
-                &format!("产生 {produces:?}，使用 {consumes:?}"),
+                &format!("产生目录 {}；使用目录 {}", list(produces), list(consumes)),
             )
             .await?;
         Ok(())
@@ -472,6 +479,12 @@ impl ProjectsService {
         let project = self.readable(who, id).await?;
         let reviews = self.store.project_reviews(id).await?;
         let scores: Vec<f64> = reviews.iter().filter_map(|r| r.score).collect();
+        let mut expert_names = BTreeMap::new();
+        for r in &reviews {
+            if let Ok(u) = self.store.get_user(r.expert_id).await {
+                expert_names.insert(r.expert_id, u.display_name);
+            }
+        }
         let milestones = self.store.milestones(id).await?;
         let mut baselines = Vec::new();
         for m in &milestones {
@@ -493,6 +506,7 @@ impl ProjectsService {
             documents: self.store.project_documents(id).await?,
             review_score: combine_expert_scores(&scores),
             reviews,
+            expert_names,
             spent: payments.iter().map(|p| p.amount).sum(),
             payments,
             baselines,

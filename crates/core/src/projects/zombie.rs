@@ -23,7 +23,7 @@ pub struct Signals {
     pub days_since_post: Option<i64>,
     /// Days the oldest unanswered public message has waited.
     pub days_oldest_unanswered: Option<i64>,
-    /// No project built it and no owner department answers for it.
+    /// Use detached from the business: no project built it and no users are recorded.
     pub detached: bool,
     /// Another system in use does the same (named).
     pub duplicate_of: Option<String>,
@@ -171,7 +171,7 @@ impl Rules {
             add("unanswered", Severity::Zombie, format!("留言 {d} 天未回复（阈值 {} 天）", self.unanswered_days));
         }
         if s.detached {
-            add("detached", Severity::SemiZombie, "无建设项目也无责任部门（与业务脱节）".into());
+            add("detached", Severity::SemiZombie, "无建设项目、未登记使用对象（与业务脱节）".into());
         }
         if let Some(other) = &s.duplicate_of {
             add("duplicate", Severity::SemiZombie, format!("功能与在用系统“{other}”重复"));

@@ -657,3 +657,22 @@ pub async fn evaluate(
 pub async fn round_report(State(state): State<AppState>, caller: Caller, Path(id): Path<i64>) -> Answer {
     json(state.projects.round_report(caller.required()?, id).await?)
 }
+
+/// A round's report as an XLSX workbook (with a chart of the totals).
+#[utoipa::path(get, path = "/api/v1/evaluation/rounds/{id}/report.xlsx", tag = "projects", params(("id" = i64, Path)),
+    responses((status = 200, description = "the workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))]
+pub async fn round_report_xlsx(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    let bytes = state.projects.round_report_xlsx(caller.required()?, id).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"round-{id}.xlsx\"")),
+        ],
+        bytes,
+    )
+        .into_response())
+}

@@ -3,6 +3,7 @@
 //! the portfolio (issue 16).
 
 pub(crate) mod api;
+pub(crate) mod pages;
 
 use crate::http::route::Route;
 
@@ -42,5 +43,10 @@ pub(crate) fn routes() -> Vec<Route> {
         crate::route!(POST "/api/v1/evaluation/rounds" => ManageProjects, api::create_round),
         crate::route!(POST "/api/v1/evaluation/rounds/{id}/evaluations" => Projects, api::evaluate),
         crate::route!(GET "/api/v1/evaluation/rounds/{id}/report" => Projects, api::round_report),
+        crate::route!(GET "/api/v1/evaluation/rounds/{id}/report.xlsx" => Projects, api::round_report_xlsx),
+        crate::route!(GET "/projects" => Projects, pages::portfolio),
+        crate::route!(GET "/projects/{id}" => Projects, pages::project),
+        crate::route!(GET "/systems" => Projects, pages::systems),
+        crate::route!(GET "/evaluation/{id}" => Projects, pages::round),
     ]
 }
