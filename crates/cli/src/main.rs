@@ -18,6 +18,7 @@ macro_rules! say {
 mod channel;
 mod external;
 mod library;
+mod projects;
 mod settings;
 mod sources;
 
@@ -108,6 +109,12 @@ enum Cmd {
     /// External tables: source tables that SQL reads in place (logical centralization).
     #[command(subcommand)]
     External(external::ExternalCmd),
+    /// The inventory of information systems: import, probe, zombie check.
+    #[command(subcommand)]
+    Systems(projects::SystemsCmd),
+    /// IT projects: the portfolio, evaluation rounds and their reports.
+    #[command(subcommand)]
+    Projects(projects::ProjectsCmd),
     /// Print the OpenAPI document of the JSON API.
     Openapi,
     /// Print the commented default configuration file.
@@ -263,6 +270,17 @@ fn read_password(given: Option<String>) -> Result<String> {
     Ok(p)
 }
 
+/// The projects service as the settings configure it (documents in `<data dir>/projects`).
+fn projects_service(s: &Settings, store: &MetaStore) -> tongshu_projects::ProjectsService {
+    let settings = tongshu_projects::Settings {
+        rules: s.zombie.clone(),
+        stage_days: u32::try_from(s.project_stage_days).unwrap_or(20),
+        ticket_days: u32::try_from(s.ticket_days).unwrap_or(20),
+        ..Default::default()
+    };
+    tongshu_projects::ProjectsService::new(store.clone(), s.data_dir.join("projects"), settings)
+}
+
 fn print_demo_accounts(addr: Option<&std::net::SocketAddr>) {
     say!("demo accounts (演示账号):");
     for a in tongshu_demo::DEMO_ACCOUNTS {
@@ -348,6 +366,7 @@ async fn run(cli: Cli) -> Result<()> {
                 pipelines.clone(),
             );
             let mut state = tongshu_web::AppState::new(store.clone(), Accounts::new(store.clone()), library, web);
+            state.projects = projects_service(&s, &store);
             state.exchange.configure(tongshu_exchange::ExchangeSettings {
                 deadline_days: u32::try_from(s.share_deadline_days).unwrap_or(10),
                 remind_days: u32::try_from(s.share_remind_days).unwrap_or(2),
@@ -375,6 +394,14 @@ async fn run(cli: Cli) -> Result<()> {
                 }
             }
             state.exchange.spawn_schedule(std::time::Duration::from_secs(600));
+            // Daily zombie check and reminders, probes when configured: once per due time
+            // across the nodes.
+            state.projects.spawn_schedule(
+                node.clone(),
+                std::time::Duration::from_secs(s.schedule_tick_secs.max(30)),
+                (s.system_probe_every_hours > 0)
+                    .then(|| std::time::Duration::from_secs(s.system_probe_every_hours * 3600)),
+            );
             // The portal's datasets and search index follow the catalog within seconds.
             state.portal.spawn_refresh(std::time::Duration::from_secs(2));
             tongshu_web::serve(listener, state, shutdown_signal()).await?;
@@ -527,6 +554,22 @@ async fn run(cli: Cli) -> Result<()> {
             let store = open_store(&s).await?;
             let (_, ext) = external_tables(&s, &store)?;
             let result = external::external(cmd, store.clone(), ext).await;
+            store.close().await;
+            result
+        }
+        Cmd::Systems(cmd) => {
+            let s = settings(cmd.common(), None)?;
+            init_logging(&s);
+            let store = open_store(&s).await?;
+            let result = projects::systems(cmd, store.clone(), projects_service(&s, &store)).await;
+            store.close().await;
+            result
+        }
+        Cmd::Projects(cmd) => {
+            let s = settings(cmd.common(), None)?;
+            init_logging(&s);
+            let store = open_store(&s).await?;
+            let result = projects::projects(cmd, store.clone(), projects_service(&s, &store)).await;
             store.close().await;
             result
         }

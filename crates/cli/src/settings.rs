@@ -100,6 +100,14 @@ pub struct Settings {
     /// A real-time pipeline whose replication slot holds more WAL than this (MiB) on its
     /// source warns in its status and the log.
     pub channel_wal_warn_mb: u64,
+    /// Probe the information systems' URLs this often (hours; 0: never, the default).
+    pub system_probe_every_hours: u64,
+    /// Working days a project's review, approval, acceptance or rectification step is due in.
+    pub project_stage_days: u64,
+    /// Working days a rectification ticket is due in.
+    pub ticket_days: u64,
+    /// Zombie-system thresholds (the `[zombie]` section).
+    pub zombie: tongshu_core::projects::zombie::Rules,
     /// The city served (the `[city]` section); Linyi without one.
     pub city: tongshu_core::city::City,
 }
@@ -169,6 +177,10 @@ struct File {
     job_lease_secs: Option<u64>,
     schedule_tick_secs: Option<u64>,
     channel_wal_warn_mb: Option<u64>,
+    system_probe_every_hours: Option<u64>,
+    project_stage_days: Option<u64>,
+    ticket_days: Option<u64>,
+    zombie: Option<tongshu_core::projects::zombie::Rules>,
     city: Option<CityFile>,
 }
 
@@ -244,6 +256,10 @@ impl Settings {
         let job_lease_secs = number("TONGSHU_JOB_LEASE_SECS", file.job_lease_secs, 30)?.max(1);
         let schedule_tick_secs = number("TONGSHU_SCHEDULE_TICK_SECS", file.schedule_tick_secs, 30)?.max(1);
         let channel_wal_warn_mb = number("TONGSHU_CHANNEL_WAL_WARN_MB", file.channel_wal_warn_mb, 1024)?;
+        let system_probe_every_hours = number("TONGSHU_SYSTEM_PROBE_EVERY_HOURS", file.system_probe_every_hours, 0)?;
+        let project_stage_days = number("TONGSHU_PROJECT_STAGE_DAYS", file.project_stage_days, 20)?.clamp(1, 365);
+        let ticket_days = number("TONGSHU_TICKET_DAYS", file.ticket_days, 20)?.clamp(1, 365);
+        let zombie = file.zombie.clone().unwrap_or_default();
         let city = match file.city {
             None => tongshu_core::city::City::linyi(),
             Some(c) => c.city().with_context(|| {
@@ -288,6 +304,10 @@ impl Settings {
             job_lease_secs,
             schedule_tick_secs,
             channel_wal_warn_mb,
+            system_probe_every_hours,
+            project_stage_days,
+            ticket_days,
+            zombie,
             city,
         })
     }

@@ -30,6 +30,8 @@ fn every_subcommand_explains_its_flags() {
         (&["migrate", "--help"], &["--database-url"]),
         (&["user", "add", "--help"], &["--username", "--role", "--org", "--password"]),
         (&["user", "passwd", "--help"], &["--username"]),
+        (&["systems", "import", "--help"], &["--data-dir", "--as", "--json", "系统名称"]),
+        (&["projects", "report", "--help"], &["--output", "--json"]),
     ];
     for (args, flags) in cases {
         let o = tongshu(args);
@@ -541,4 +543,54 @@ fn an_external_table_is_queried_in_place_from_the_command_line() {
     let o = tongshu(&["sql", "--data-dir", d, "SELECT * FROM hu"]);
     assert!(!o.status.success() && text(&o).1.contains("hu"), "{}", text(&o).1);
     rt.block_on(tongshu_sources::testing::exec(&pg, &format!("DROP TABLE {table}")));
+}
+
+#[test]
+fn the_system_inventory_is_imported_from_a_spreadsheet_and_checked_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    assert!(tongshu(&["demo", "--data-dir", d, "--rows", "20"]).status.success());
+    // The bureau's list as people keep it: full-width digits, N/A, costs in 万元, a
+    // department that does not exist, a blank line.
+    let xlsx = dir.path().join("系统清单.xlsx");
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    let rows: [[&str; 6]; 4] = [
+        ["系统名称", "系统类型", "主管部门", "年运维费用（万元）", "访问地址", "等保级别"],
+        ["婚姻登记管理系统", "业务系统", "临沂市民政局", "２３.５", "hy.mzj.linyi.gov.cn", "三级"],
+        ["外星人登记系统", "业务系统", "市外星局", "1", "", ""],
+        ["平安临沂", "微信公众号", "gaj", "N/A", "", "N/A"],
+    ];
+    for (r, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            ws.write_string(r as u32, c as u16, *v).unwrap();
+        }
+    }
+    wb.save(&xlsx).unwrap();
+    let o = tongshu(&["systems", "import", "--data-dir", d, xlsx.to_str().unwrap()]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(out.contains("3 rows, 2 systems added, 1 rows refused"), "{out}");
+    assert!(out.contains("row 3, column 主管部门 = \"市外星局\": no such department"), "{out}");
+    // A second import of the same file adds nothing and says why.
+    let (out, _) = text(&tongshu(&["systems", "import", "--data-dir", d, xlsx.to_str().unwrap()]));
+    assert!(out.contains("0 systems added, 3 rows refused") && out.contains("already in the inventory"), "{out}");
+    let o = tongshu(&["systems", "list", "--data-dir", d, "--json"]);
+    let list: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let marriage = list.as_array().unwrap().iter().find(|s| s["name"] == "婚姻登记管理系统").unwrap();
+    assert_eq!((marriage["cost_per_year"].as_i64(), marriage["security_level"].as_i64()), (Some(235_000), Some(3)));
+    assert_eq!(marriage["urls"], serde_json::json!(["http://hy.mzj.linyi.gov.cn/"]));
+    // The check judges by what is known (no probes were asked for): no users recorded and
+    // no project is a semi-zombie's sign.
+    let o = tongshu(&["systems", "check", "--data-dir", d]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(out.contains("semi_zombie  婚姻登记管理系统 (ticket"), "{out}");
+    // Wrong input is named.
+    let o = tongshu(&["systems", "import", "--data-dir", d, "/nonexistent/清单.xlsx"]);
+    assert!(!o.status.success() && text(&o).1.contains("no such file"), "{}", text(&o).1);
+    let o = tongshu(&["projects", "report", "--data-dir", d, "99", "--output", "x.xlsx"]);
+    assert!(!o.status.success() && text(&o).1.contains("evaluation round 99"), "{}", text(&o).1);
+    let o = tongshu(&["systems", "check", "--data-dir", d, "--as", "officer.gaj"]);
+    assert!(!o.status.success() && text(&o).1.contains("only the bureau"), "{}", text(&o).1);
 }

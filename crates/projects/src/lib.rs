@@ -15,6 +15,7 @@ mod inventory;
 mod lifecycle;
 mod portfolio;
 mod reports;
+mod schedule;
 mod zombie;
 
 use std::path::PathBuf;

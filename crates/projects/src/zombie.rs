@@ -95,11 +95,16 @@ impl ProjectsService {
         Ok(out)
     }
 
-    /// Probes every system in use (the bureau; `serve` runs it on a schedule).
+    /// Probes every system in use (the bureau; `serve` runs it on a schedule when
+    /// configured).
     pub async fn probe_all(&self, who: &Principal) -> Result<Vec<ProbeResult>> {
         if !who.manages_projects() {
             return Err(forbidden("only the bureau probes the systems"));
         }
+        self.probe_every_system().await
+    }
+
+    pub(crate) async fn probe_every_system(&self) -> Result<Vec<ProbeResult>> {
         let mut out = Vec::new();
         for s in self.store.list_systems(None).await?.iter().filter(|s| s.status != SystemStatus::Stopped) {
             out.extend(self.probe_system(s).await?);
@@ -163,6 +168,11 @@ impl ProjectsService {
         if !who.manages_projects() {
             return Err(forbidden("only the bureau runs the zombie check"));
         }
+        self.check_all().await
+    }
+
+    /// The check itself (the daily schedule runs it as the platform).
+    pub(crate) async fn check_all(&self) -> Result<Vec<CheckResult>> {
         let due = self.due_in(self.settings.ticket_days).await?;
         let mut out = Vec::new();
         for s in self.store.list_systems(None).await?.into_iter().filter(|s| s.status != SystemStatus::Stopped) {

@@ -33,7 +33,7 @@ pub struct Signals {
 
 /// Thresholds (days unless said otherwise). Semi-zombie thresholds are lower.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Rules {
     pub inactive_days: i64,
     pub semi_inactive_days: i64,

@@ -179,6 +179,7 @@ fn zh_label(value: &str, kind: &str) -> Option<&'static str> {
             "checklist" => Some("清单核验"),
             "risk" => Some("调整风险等级"),
             "evaluation" => Some("后评价打分"),
+            "reminder" => Some("期限提醒"),
             _ => None,
         },
         "channel_state" => match value {

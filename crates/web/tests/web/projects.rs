@@ -374,6 +374,13 @@ async fn lifecycle(backend: Backend) {
     assert_eq!(row["grade"], "良好");
     assert_eq!(row["totals"]["self"], 90.0);
     assert_eq!(report["evaluated"], 1);
+    // The same report as a workbook.
+    let r =
+        evaluator.client.get(app.url(&format!("/api/v1/evaluation/rounds/{rid}/report.xlsx"))).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers()["content-type"].to_str().unwrap().contains("spreadsheetml"));
+    let book = r.bytes().await.unwrap();
+    assert!(book.starts_with(b"PK") && book.len() > 4000, "{} bytes", book.len());
     // Another department's report of the round holds none of this department's projects.
     let (st, theirs) = other.get(&app, &format!("/api/v1/evaluation/rounds/{rid}/report")).await;
     assert_eq!((st, theirs["evaluated"].as_i64()), (StatusCode::OK, Some(0)), "{theirs}");
