@@ -631,6 +631,15 @@ async fn zombie_rules_judge_probes_and_entered_facts_and_tickets_close_by_their_
     assert_eq!(portfolio["totals"]["systems_stopped"], 2, "{}", portfolio["totals"]);
     assert_eq!(portfolio["totals"]["rectified"], 3);
     assert_eq!(portfolio["totals"]["systems"], 4);
+
+    // The daily check runs once a day across nodes: the first node to claim the day does it.
+    let node = |n: &str| tongshu_projects::ProjectsService::new(app.store.clone(), app.dir.join(n), Default::default());
+    let (a, b) = (node("a"), node("b"));
+    let (ra, rb) = tokio::join!(a.run_due("node-a", None), b.run_due("node-b", None));
+    let (ra, rb) = (ra.unwrap(), rb.unwrap());
+    assert_eq!(ra.len() + rb.len(), 2, "{ra:?} {rb:?}");
+    assert!(ra.contains(&"check") || rb.contains(&"check"));
+    assert!(a.run_due("node-a", None).await.unwrap().is_empty(), "nothing twice a day");
 }
 
 #[tokio::test]
