@@ -270,15 +270,15 @@ fn read_password(given: Option<String>) -> Result<String> {
     Ok(p)
 }
 
-/// The projects service as the settings configure it (documents in `<data dir>/projects`).
-fn projects_service(s: &Settings, store: &MetaStore) -> tongshu_projects::ProjectsService {
+/// The projects service as the settings configure it (documents in the library's storage).
+fn projects_service(s: &Settings, store: &MetaStore) -> Result<tongshu_projects::ProjectsService> {
     let settings = tongshu_projects::Settings {
         rules: s.zombie.clone(),
         stage_days: u32::try_from(s.project_stage_days).unwrap_or(20),
         ticket_days: u32::try_from(s.ticket_days).unwrap_or(20),
         ..Default::default()
     };
-    tongshu_projects::ProjectsService::new(store.clone(), s.data_dir.join("projects"), settings)
+    Ok(tongshu_projects::ProjectsService::new(store.clone(), library_service(s, store)?.lake().clone(), settings))
 }
 
 fn print_demo_accounts(addr: Option<&std::net::SocketAddr>) {
@@ -366,7 +366,7 @@ async fn run(cli: Cli) -> Result<()> {
                 pipelines.clone(),
             );
             let mut state = tongshu_web::AppState::new(store.clone(), Accounts::new(store.clone()), library, web);
-            state.projects = projects_service(&s, &store);
+            state.projects = projects_service(&s, &store)?;
             state.exchange.configure(tongshu_exchange::ExchangeSettings {
                 deadline_days: u32::try_from(s.share_deadline_days).unwrap_or(10),
                 remind_days: u32::try_from(s.share_remind_days).unwrap_or(2),
@@ -561,7 +561,7 @@ async fn run(cli: Cli) -> Result<()> {
             let s = settings(cmd.common(), None)?;
             init_logging(&s);
             let store = open_store(&s).await?;
-            let result = projects::systems(cmd, store.clone(), projects_service(&s, &store)).await;
+            let result = projects::systems(cmd, store.clone(), projects_service(&s, &store)?).await;
             store.close().await;
             result
         }
@@ -569,7 +569,7 @@ async fn run(cli: Cli) -> Result<()> {
             let s = settings(cmd.common(), None)?;
             init_logging(&s);
             let store = open_store(&s).await?;
-            let result = projects::projects(cmd, store.clone(), projects_service(&s, &store)).await;
+            let result = projects::projects(cmd, store.clone(), projects_service(&s, &store)?).await;
             store.close().await;
             result
         }

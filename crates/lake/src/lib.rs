@@ -216,6 +216,11 @@ impl Library {
         self
     }
 
+    /// The object store options it was opened with (credentials, endpoint).
+    pub fn storage_options(&self) -> &HashMap<String, String> {
+        &self.storage_options
+    }
+
     pub fn root(&self) -> &Url {
         &self.root
     }
@@ -291,6 +296,57 @@ impl Library {
             .with_storage_options(self.storage_options.clone())
             .build_storage()?;
         Ok(log_store.object_store(None))
+    }
+
+    /// Keeps `bytes` under `_files/<key>` beside the library's tables (a local directory or
+    /// the object store), so every node reads what any node put: written to a temporary
+    /// name and renamed on disk; one PUT on an object store.
+    pub async fn put_file(&self, key: &str, bytes: Vec<u8>) -> Result<()> {
+        let key = file_key(key)?;
+        if self.root.scheme() == "file" {
+            let root = self.root.to_file_path().map_err(|_| LakeError::Internal("bad library path".into()))?;
+            let path = root.join("_files").join(&key);
+            return tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+                let dir = path.parent().expect("a key has a folder");
+                std::fs::create_dir_all(dir)?;
+                let tmp = dir.join(format!(".{}.{}.tmp", std::process::id(), rand_suffix()));
+                std::fs::write(&tmp, &bytes)?;
+                std::fs::File::open(&tmp)?.sync_all()?;
+                std::fs::rename(&tmp, &path)
+            })
+            .await
+            .map_err(|e| LakeError::Internal(e.to_string()))?
+            .map_err(|e| LakeError::Internal(format!("storing file {key}: {e}")));
+        }
+        use object_store::ObjectStoreExt;
+        let store = self.store_at(&self.root)?;
+        store
+            .put(&deltalake::Path::from(format!("_files/{key}")), bytes.into())
+            .await
+            .map_err(|e| LakeError::Internal(format!("storing file {key}: {e}")))?;
+        Ok(())
+    }
+
+    /// The bytes kept under `_files/<key>`; `None` when there are none.
+    pub async fn get_file(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        let key = file_key(key)?;
+        if self.root.scheme() == "file" {
+            let root = self.root.to_file_path().map_err(|_| LakeError::Internal("bad library path".into()))?;
+            return match tokio::fs::read(root.join("_files").join(&key)).await {
+                Ok(b) => Ok(Some(b)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(LakeError::Internal(format!("reading file {key}: {e}"))),
+            };
+        }
+        use object_store::ObjectStoreExt;
+        let store = self.store_at(&self.root)?;
+        match store.get(&deltalake::Path::from(format!("_files/{key}"))).await {
+            Ok(r) => {
+                Ok(Some(r.bytes().await.map_err(|e| LakeError::Internal(format!("reading file {key}: {e}")))?.to_vec()))
+            }
+            Err(deltalake::ObjectStoreError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(LakeError::Internal(format!("reading file {key}: {e}"))),
+        }
     }
 
     /// Removes a table and all its files, wherever the library lives (used to undo a table
@@ -457,6 +513,30 @@ pub(crate) async fn data_files(table: &DeltaTable) -> Result<Vec<DataFile>> {
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(files)
+}
+
+/// A key of [`Library::put_file`]: folders and names of letters, digits, `-`, `_` and `.`
+/// (no `..`, no leading `/`), so that no key reaches outside `_files`.
+fn file_key(key: &str) -> Result<String> {
+    let ok = !key.is_empty()
+        && key.split('/').all(|part| {
+            !part.is_empty()
+                && part != "."
+                && part != ".."
+                && part.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        });
+    if ok {
+        Ok(key.to_owned())
+    } else {
+        Err(LakeError::Input(format!("file key {key:?}: letters, digits, '-', '_', '.' and '/' only")))
+    }
+}
+
+fn rand_suffix() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
+    h.finish()
 }
 
 #[cfg(test)]

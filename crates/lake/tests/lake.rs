@@ -280,6 +280,27 @@ async fn an_s3_library_holds_tables_like_a_local_one() {
     assert_eq!(f.lib.list().await.unwrap(), ["people"]);
     f.lib.drop_table("people").await.unwrap();
     assert!(f.lib.list().await.unwrap().is_empty());
+    files_are_kept_beside_the_tables(&f.lib).await;
+}
+
+/// Files kept beside the tables (a project's documents) come back as they went in, from
+/// another `Library` on the same root too (another node), and are not tables.
+async fn files_are_kept_beside_the_tables(lib: &Library) {
+    assert_eq!(lib.get_file("projects/ab/abc").await.unwrap(), None);
+    lib.put_file("projects/ab/abc", "申报书 v1".as_bytes().to_vec()).await.unwrap();
+    let other = Library::open(lib.root().as_str(), lib.storage_options().clone()).unwrap();
+    assert_eq!(other.get_file("projects/ab/abc").await.unwrap().as_deref(), Some("申报书 v1".as_bytes()));
+    assert!(lib.list().await.unwrap().iter().all(|t| !t.contains("files")));
+    for bad in ["../x", "/etc/passwd", "a//b", "a/../b", "", "a b"] {
+        assert!(lib.put_file(bad, vec![1]).await.is_err(), "{bad:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_local_library_keeps_files_beside_its_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let lib = Library::open(dir.path().to_str().unwrap(), Default::default()).unwrap();
+    files_are_kept_beside_the_tables(&lib).await;
 }
 
 fn rand_suffix() -> u64 {

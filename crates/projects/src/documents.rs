@@ -1,7 +1,8 @@
-//! Documents attached to a project's stages. A file is kept under the projects directory
-//! by its SM3 hash (so the same file attached twice is stored once), written to a
-//! temporary name and renamed, so a crash leaves no half file under a hash; reading it
-//! back checks the hash, and a file that no longer matches is refused, never served.
+//! Documents attached to a project's stages. A file is kept in the library's storage (a
+//! shared directory or S3, so every node reads it) under `projects/<sm3[..2]>/<sm3>` (the
+//! same file attached twice is stored once), written whole before its record exists;
+//! reading it back checks the hash, and a file that no longer matches is refused, never
+//! served.
 
 use sm3::{Digest, Sm3};
 use tongshu_core::policy::Principal;
@@ -22,8 +23,8 @@ fn sm3_hex(bytes: &[u8]) -> String {
 }
 
 impl ProjectsService {
-    fn path_of(&self, hash: &str) -> std::path::PathBuf {
-        self.files.join(&hash[..2]).join(hash)
+    fn key_of(hash: &str) -> String {
+        format!("projects/{}/{hash}", &hash[..2])
     }
 
     /// Attaches a document of `kind` (see `core::projects::DOCUMENT_KINDS`) to the
@@ -51,26 +52,11 @@ impl ProjectsService {
             return Err(invalid("file", "文件为空"));
         }
         let hash = sm3_hex(&bytes);
-        let path = self.path_of(&hash);
         let size = bytes.len() as i64;
-        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-            if path.exists() {
-                return Ok(());
-            }
-            let dir = path.parent().expect("a hash path has a folder");
-            std::fs::create_dir_all(dir)?;
-            let tmp = dir.join(format!(
-                ".{}.{}",
-                path.file_name().and_then(|n| n.to_str()).unwrap_or("f"),
-                std::process::id()
-            ));
-            std::fs::write(&tmp, &bytes)?;
-            std::fs::File::open(&tmp)?.sync_all()?;
-            std::fs::rename(&tmp, &path)
-        })
-        .await
-        .map_err(|e| ProjectsError::Io(e.to_string()))?
-        .map_err(|e| ProjectsError::Io(e.to_string()))?;
+        let key = Self::key_of(&hash);
+        if self.files.get_file(&key).await.map_err(|e| ProjectsError::Io(e.to_string()))?.is_none() {
+            self.files.put_file(&key, bytes).await.map_err(|e| ProjectsError::Io(e.to_string()))?;
+        }
         let doc = self.store.add_project_document(id, p.stage, kind, &name, &hash, size, &who.username).await?;
         self.store
             .add_project_event(
@@ -89,8 +75,12 @@ impl ProjectsService {
     pub async fn document(&self, who: &Principal, doc_id: i64) -> Result<Document> {
         let record = self.store.get_project_document(doc_id).await?;
         self.readable(who, record.project_id).await?;
-        let path = self.path_of(&record.sm3);
-        let bytes = tokio::fs::read(&path).await.map_err(|e| ProjectsError::Io(format!("document {doc_id}: {e}")))?;
+        let bytes = self
+            .files
+            .get_file(&Self::key_of(&record.sm3))
+            .await
+            .map_err(|e| ProjectsError::Io(format!("document {doc_id}: {e}")))?
+            .ok_or_else(|| ProjectsError::Io(format!("document {doc_id}: its file is missing from the library")))?;
         if sm3_hex(&bytes) != record.sm3 {
             return Err(ProjectsError::Io(format!(
                 "document {doc_id}: the stored file no longer matches its SM3 hash"

@@ -2,7 +2,8 @@
 //!
 //! [`ProjectsService`] keeps the project lifecycle from proposal to post-evaluation
 //! (`lifecycle`: the gates of `core::projects` decided on facts gathered from the store,
-//! the catalog and the exchange's own records; `documents`: files kept by their SM3 hash),
+//! the catalog and the exchange's own records; `documents`: files kept by their SM3 hash
+//! in the library's storage),
 //! the inventory of information systems (`inventory`: records, spreadsheet import, the
 //! search for similar systems), zombie detection and rectification (`zombie`: HTTP probes,
 //! the platform's evidence of activity, tickets), post-evaluation rounds (`evaluation`)
@@ -17,8 +18,6 @@ mod portfolio;
 mod reports;
 mod schedule;
 mod zombie;
-
-use std::path::PathBuf;
 
 use tongshu_core::FieldErrors;
 use tongshu_core::policy::Principal;
@@ -101,14 +100,15 @@ impl Default for Settings {
 #[derive(Clone)]
 pub struct ProjectsService {
     store: MetaStore,
-    /// Where attached documents are kept (`<data dir>/projects`).
-    files: PathBuf,
+    /// The library, whose files (`_files/projects/…`, beside its tables: a shared directory
+    /// or S3) keep attached documents, so every node reads what any node stored.
+    files: tongshu_lake::Library,
     settings: Settings,
     http: reqwest::Client,
 }
 
 impl ProjectsService {
-    pub fn new(store: MetaStore, files: PathBuf, settings: Settings) -> Self {
+    pub fn new(store: MetaStore, files: tongshu_lake::Library, settings: Settings) -> Self {
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(settings.rules.probe_timeout_secs))
             .redirect(reqwest::redirect::Policy::limited(5))

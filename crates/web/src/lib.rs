@@ -105,10 +105,10 @@ impl AppState {
                 library.secret_key().cloned().unwrap_or_else(tongshu_sources::SecretKey::generate),
                 tongshu_exchange::ExchangeSettings::default(),
             ),
-            // Documents are kept beside the uploads, in the data directory.
+            // Documents are kept in the library's storage, which every node shares.
             projects: tongshu_projects::ProjectsService::new(
                 store.clone(),
-                settings.upload_dir.parent().map(|d| d.join("projects")).unwrap_or_else(|| "projects".into()),
+                library.lake().clone(),
                 tongshu_projects::Settings::default(),
             ),
             library,

@@ -426,6 +426,11 @@ async fn lifecycle(backend: Backend) {
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.bytes().await.unwrap().as_ref(), format!("%PDF proposal {id}").as_bytes());
     assert_eq!(other.get(&app, &format!("/api/v1/project-documents/{doc_id}")).await.0, StatusCode::NOT_FOUND);
+    // Another node serves it too: documents live in the library's storage, not in a node.
+    let node2 = app.second_node().await;
+    let r = officer.client.get(format!("http://{node2}/api/v1/project-documents/{doc_id}")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.bytes().await.unwrap().as_ref(), format!("%PDF proposal {id}").as_bytes());
 }
 
 #[tokio::test]
@@ -633,7 +638,9 @@ async fn zombie_rules_judge_probes_and_entered_facts_and_tickets_close_by_their_
     assert_eq!(portfolio["totals"]["systems"], 4);
 
     // The daily check runs once a day across nodes: the first node to claim the day does it.
-    let node = |n: &str| tongshu_projects::ProjectsService::new(app.store.clone(), app.dir.join(n), Default::default());
+    let node = |_: &str| {
+        tongshu_projects::ProjectsService::new(app.store.clone(), app.library.lake().clone(), Default::default())
+    };
     let (a, b) = (node("a"), node("b"));
     let (ra, rb) = tokio::join!(a.run_due("node-a", None), b.run_due("node-b", None));
     let (ra, rb) = (ra.unwrap(), rb.unwrap());
