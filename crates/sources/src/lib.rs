@@ -397,8 +397,8 @@ async fn pull_with(
     let what = format!("{conn:?}");
     let mut binlog = None;
     enum Started {
-        Copy(tokio::sync::mpsc::Receiver<Result<Vec<u8>, String>>),
-        Groups(tokio::sync::mpsc::Receiver<Result<Vec<Vec<Option<String>>>, String>>),
+        Copy(tokio::sync::mpsc::Receiver<rows::BlockMsg>),
+        Groups(tokio::sync::mpsc::Receiver<rows::GroupMsg>),
     }
     let (columns, sql, started) = match conn.kind {
         Kind::Postgres => {

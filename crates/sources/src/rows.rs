@@ -27,8 +27,16 @@ const BLOCK: usize = 256 * 1024;
 /// Rows of a MySQL result sent on together.
 const GROUP: usize = 256;
 
-type BlockMsg = Result<Vec<u8>, String>;
-type GroupMsg = Result<Vec<Vec<Option<String>>>, String>;
+pub(crate) type BlockMsg = Result<Vec<u8>, String>;
+pub(crate) type GroupMsg = Result<Group, String>;
+
+/// Rows of a MySQL result in one buffer: every cell's text one after the other (a NULL as
+/// empty text, as the library reads it), and where each cell ends.
+#[derive(Default)]
+pub(crate) struct Group {
+    text: String,
+    ends: Vec<usize>,
+}
 
 /// Starts a task that runs `copy` (a `COPY … TO STDOUT` statement) on `conn` and sends its
 /// output on in blocks; the receiver ends when the output does.
@@ -71,15 +79,19 @@ pub(crate) fn spawn_rows(mut conn: sqlx::MySqlConnection, sql: String, width: us
     tokio::spawn(async move {
         let result: Result<(), String> = async {
             let mut stream = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).fetch(&mut conn);
-            let mut group = Vec::with_capacity(GROUP);
+            let mut group = Group::default();
             while let Some(row) = stream.try_next().await.map_err(|e| db_err(e).to_string())? {
-                let cells = (0..width).map(|i| row.try_get::<Option<String>, _>(i)).collect::<Result<Vec<_>, _>>();
-                group.push(cells.map_err(|e| e.to_string())?);
-                if group.len() == GROUP && tx.send(Ok(std::mem::take(&mut group))).await.is_err() {
+                for i in 0..width {
+                    // Borrowed from the row: no allocation per cell.
+                    let cell = row.try_get::<Option<&str>, _>(i).map_err(|e| e.to_string())?;
+                    group.text.push_str(cell.unwrap_or(""));
+                    group.ends.push(group.text.len());
+                }
+                if group.ends.len() >= GROUP * width && tx.send(Ok(std::mem::take(&mut group))).await.is_err() {
                     return Ok(()); // the ingest stopped reading
                 }
             }
-            if !group.is_empty() {
+            if !group.ends.is_empty() {
                 let _ = tx.send(Ok(group)).await;
             }
             Ok(())
@@ -126,8 +138,18 @@ impl Read for Blocks {
 }
 
 enum Transport {
-    Copy { csv: Box<csv::Reader<Blocks>>, record: csv::ByteRecord, failed: Arc<Mutex<Option<String>>> },
-    Groups { rx: Receiver<GroupMsg>, group: std::vec::IntoIter<Vec<Option<String>>> },
+    Copy {
+        csv: Box<csv::Reader<Blocks>>,
+        record: csv::ByteRecord,
+        failed: Arc<Mutex<Option<String>>>,
+    },
+    /// `cell`: the index in `group.ends` of the next row's first cell.
+    Groups {
+        rx: Receiver<GroupMsg>,
+        group: Group,
+        cell: usize,
+        width: usize,
+    },
 }
 
 /// The rows of a pull, as the ingest reads them (on a blocking thread).
@@ -164,7 +186,8 @@ impl PulledRows {
     }
 
     pub(crate) fn grouped(of: RowsOf, rx: Receiver<GroupMsg>) -> Self {
-        Self::with(of, Transport::Groups { rx, group: Vec::new().into_iter() })
+        let width = of.header.len();
+        Self::with(of, Transport::Groups { rx, group: Group::default(), cell: 0, width })
     }
 
     fn with(of: RowsOf, transport: Transport) -> Self {
@@ -176,37 +199,52 @@ impl PulledRows {
         self.failure = Some(format!("{}: the source failed after row {}: {reason}", self.name, self.row - 1));
     }
 
-    /// Moves to the next COPY record; `None` at the end or on a failure (kept).
+    /// Moves to the next COPY record (valid UTF-8, checked here once); `None` at the end
+    /// or on a failure (kept).
     fn next_record(&mut self) -> Option<()> {
         let Transport::Copy { csv, record, failed } = &mut self.transport else { return None };
         let read = csv.read_byte_record(record);
-        let width = record.len();
-        let valid = simdutf8::basic::from_utf8(record.as_slice()).is_ok();
-        let failed = failed.lock().unwrap_or_else(|p| p.into_inner()).take();
         self.row += 1;
+        if let Ok(true) = read {
+            let width = record.len();
+            if width != self.header.len() {
+                self.fail(format!("a COPY record of {width} cells for {} columns", self.header.len()));
+                return None;
+            }
+            if simdutf8::basic::from_utf8(record.as_slice()).is_err() {
+                self.fail("a COPY record that is not UTF-8".into());
+                return None;
+            }
+            return Some(());
+        }
+        // The end, or a failure: the source's own (kept by the byte stream) comes first.
+        let failed = failed.lock().unwrap_or_else(|p| p.into_inner()).take();
         match (read, failed) {
             (_, Some(reason)) => self.fail(reason),
             (Err(e), None) => self.fail(format!("unreadable COPY output: {e}")),
-            (Ok(false), None) => {}
-            (Ok(true), None) if width != self.header.len() => {
-                self.fail(format!("a COPY record of {width} cells for {} columns", self.header.len()))
-            }
-            (Ok(true), None) if !valid => self.fail("a COPY record that is not UTF-8".into()),
-            (Ok(true), None) => return Some(()),
+            _ => {}
         }
         None
     }
 
-    /// Moves to the next row of a MySQL result into `cells`; `None` at the end or on a
-    /// failure (kept).
-    fn next_grouped(&mut self, cells: &mut Vec<String>) -> Option<()> {
-        let Transport::Groups { rx, group } = &mut self.transport else { return None };
-        let values = loop {
-            if let Some(values) = group.next() {
-                break values;
-            }
+    /// The text of the current COPY record (checked as UTF-8 by `next_record`).
+    fn record_text(&self) -> &str {
+        match &self.transport {
+            Transport::Copy { record, .. } => std::str::from_utf8(record.as_slice()).unwrap_or_default(),
+            Transport::Groups { .. } => "",
+        }
+    }
+
+    /// Moves to the next row of a MySQL result: the range of its cells in the current
+    /// group; `None` at the end or on a failure (kept).
+    fn next_grouped(&mut self) -> Option<std::ops::Range<usize>> {
+        let Transport::Groups { rx, group, cell, width } = &mut self.transport else { return None };
+        if *cell >= group.ends.len() {
             match rx.blocking_recv()? {
-                Ok(next) => *group = next.into_iter(),
+                Ok(next) => {
+                    *group = next;
+                    *cell = 0;
+                }
                 Err(reason) => {
                     rx.close();
                     self.row += 1;
@@ -214,11 +252,11 @@ impl PulledRows {
                     return None;
                 }
             }
-        };
+        }
+        let first = *cell;
+        *cell += *width;
         self.row += 1;
-        cells.clear();
-        cells.extend(values.into_iter().map(Option::unwrap_or_default));
-        Some(())
+        Some(first..*cell)
     }
 
     /// Notes the incremental column's value and gives naive date-times the source's zone.
@@ -283,18 +321,26 @@ impl Rows for PulledRows {
             Transport::Copy { .. } => {
                 self.next_record()?;
                 let Transport::Copy { record, .. } = &self.transport else { return None };
+                let text = self.record_text();
                 cells.clear();
-                // Checked as UTF-8 in next_record.
-                cells.extend(record.iter().map(|c| String::from_utf8_lossy(c).into_owned()));
+                cells.extend((0..record.len()).filter_map(|i| record.range(i)).map(|r| text[r].to_owned()));
             }
-            Transport::Groups { .. } => self.next_grouped(cells)?,
+            Transport::Groups { .. } => {
+                let range = self.next_grouped()?;
+                let Transport::Groups { group, .. } = &self.transport else { return None };
+                cells.clear();
+                for k in range {
+                    let start = if k == 0 { 0 } else { group.ends[k - 1] };
+                    cells.push(group.text[start..group.ends[k]].to_owned());
+                }
+            }
         }
         self.finish(cells);
         Some(Ok(self.row))
     }
 
     fn next_into(&mut self, chunk: &mut Chunk) -> Option<Result<u64, BadRow>> {
-        if !matches!(self.transport, Transport::Copy { .. }) || self.watch.is_some() || !self.times.is_empty() {
+        if self.watch.is_some() || !self.times.is_empty() {
             let mut cells = std::mem::take(&mut chunk.scratch);
             let next = self.next_row(&mut cells);
             if let Some(Ok(row)) = &next {
@@ -303,11 +349,22 @@ impl Rows for PulledRows {
             chunk.scratch = cells;
             return next;
         }
-        self.next_record()?;
-        let Transport::Copy { record, .. } = &self.transport else { return None };
-        // One copy of the whole record; the cells are ranges of it.
-        let text = std::str::from_utf8(record.as_slice()).unwrap_or_default();
-        chunk.push_ranges(self.row, text, (0..record.len()).filter_map(|i| record.range(i)).map(|r| r.end));
+        // One copy of the whole row; the cells are ranges of it.
+        match &self.transport {
+            Transport::Copy { .. } => {
+                self.next_record()?;
+                let Transport::Copy { record, .. } = &self.transport else { return None };
+                let text = self.record_text();
+                chunk.push_ranges(self.row, text, (0..record.len()).filter_map(|i| record.range(i)).map(|r| r.end));
+            }
+            Transport::Groups { .. } => {
+                let range = self.next_grouped()?;
+                let Transport::Groups { group, .. } = &self.transport else { return None };
+                let start = if range.start == 0 { 0 } else { group.ends[range.start - 1] };
+                let end = group.ends[range.end - 1];
+                chunk.push_ranges(self.row, &group.text[start..end], group.ends[range].iter().map(|e| e - start));
+            }
+        }
         Some(Ok(self.row))
     }
 }
