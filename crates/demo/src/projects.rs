@@ -30,6 +30,14 @@ pub struct ProjectsSeed {
     pub systems: usize,
 }
 
+/// A review sheet with every item at `v`, a little lower for investment.
+fn sheet(v: f64) -> BTreeMap<String, f64> {
+    tongshu_core::projects::evaluation::REVIEW_SHEET
+        .iter()
+        .map(|(k, _, _)| ((*k).to_owned(), if *k == "investment" { v - 6.0 } else { v }))
+        .collect()
+}
+
 fn err(e: tongshu_projects::ProjectsError) -> DemoError {
     DemoError::Io(format!("demo projects: {e}"))
 }
@@ -92,6 +100,8 @@ impl Seeder<'_> {
                     } else {
                         "部门预算".into()
                     },
+                    builds: vec![name.trim_end_matches("（一期）").to_owned()],
+                    reuses: vec![],
                 },
             )
             .await
@@ -108,12 +118,12 @@ impl Seeder<'_> {
         if until == 1 {
             // In review: two of three experts have scored.
             for (e, s) in self.experts.iter().take(2).zip([78.0, 84.0]) {
-                self.svc.score(e, id, s, "建设必要性充分").await.map_err(err)?;
+                self.svc.score(e, id, &sheet(s), "建设必要性充分").await.map_err(err)?;
             }
             return Ok(id);
         }
         for (e, s) in self.experts.iter().zip([82.0, 88.0, 79.0]) {
-            self.svc.score(e, id, s, "方案可行，建议加强数据共享").await.map_err(err)?;
+            self.svc.score(e, id, &sheet(s), "方案可行，建议加强数据共享").await.map_err(err)?;
         }
         self.doc(&self.admin, id, "review_opinion", "专家评审意见.pdf").await?;
         self.step(&self.admin, id, Transition::CloseReview, "").await?;
@@ -286,7 +296,7 @@ pub async fn seed_projects(store: &MetaStore, svc: &ProjectsService) -> Result<P
     // A rejected one.
     if let Some((slug, _)) = lpick(3) {
         let id = s.project(&slug, "部门自建OA升级项目", "升级本部门OA办公系统", 800_000, 1, None, 0).await?;
-        s.svc.score(&s.experts[2], id, 52.0, "与全市协同办公平台重复").await.map_err(err)?;
+        s.svc.score(&s.experts[2], id, &sheet(52.0), "与全市协同办公平台重复").await.map_err(err)?;
         s.doc(&s.admin, id, "review_opinion", "专家评审意见.pdf").await?;
         s.step(&s.admin, id, Transition::Reject, "与全市统一协同办公平台重复建设，不予立项").await?;
         ids.push(id);

@@ -388,13 +388,13 @@ impl ProjectsService {
     /// Systems in use that do what the project proposes (by name and purpose against name
     /// and function), most alike first.
     pub async fn similar_systems(&self, p: &ProjectRecord) -> Result<Vec<Similar>> {
-        let want = words(&format!("{} {}", p.name, p.purpose));
+        let want = words(&format!("{} {} {}", p.name, p.purpose, p.builds.join(" ")));
         let mut out: Vec<Similar> = self
             .store
             .list_systems(None)
             .await?
             .into_iter()
-            .filter(|s| s.status != SystemStatus::Stopped && s.project_id != Some(p.id))
+            .filter(|s| s.status != SystemStatus::Stopped && s.project_id != Some(p.id) && !p.reuses.contains(&s.id))
             .map(|s| {
                 let l = likeness(&want, &words(&format!("{} {}", s.name, s.function)));
                 Similar { system: s, likeness: l }

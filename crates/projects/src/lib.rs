@@ -30,7 +30,7 @@ pub use evaluation::{Prefill, RoundReport, RoundRow};
 pub use inventory::{ImportReport, RefusedRow, Similar, SystemInput};
 pub use lifecycle::{MilestoneInput, ProjectDetail, Proposal};
 pub use portfolio::{DepartmentRow, Portfolio, PortfolioRow, Totals};
-pub use reports::round_xlsx;
+pub use reports::{project_xlsx, round_xlsx};
 pub use zombie::{CheckResult, ProbeResult};
 
 #[derive(Debug, thiserror::Error)]

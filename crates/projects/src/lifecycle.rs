@@ -27,6 +27,12 @@ pub struct Proposal {
     /// Yuan.
     pub budget: i64,
     pub funding_source: String,
+    /// Names of the systems it will build.
+    #[serde(default)]
+    pub builds: Vec<String>,
+    /// Systems of the inventory it will reuse (集约利旧).
+    #[serde(default)]
+    pub reuses: Vec<i64>,
 }
 
 /// A milestone to add.
@@ -82,6 +88,14 @@ fn check_proposal(p: &Proposal) -> Result<(), FieldErrors> {
     if p.year.is_some_and(|y| !(2000..=2100).contains(&y)) {
         e.add("year", "年度须在 2000 到 2100 之间");
     }
+    if p.builds.len() > 20 {
+        e.add("builds", "最多 20 个拟建系统");
+    }
+    for (i, b) in p.builds.iter().enumerate() {
+        if b.trim().is_empty() || b.chars().count() > 100 {
+            e.add(format!("builds[{i}]"), "系统名称须为 1 到 100 个字");
+        }
+    }
     e.into_result(())
 }
 
@@ -93,6 +107,7 @@ impl ProjectsService {
             return Err(forbidden("only the department's data officers (or the bureau) propose its projects"));
         }
         check_proposal(&p)?;
+        self.check_reuses(&p.reuses).await?;
         self.store.get_org(org_id).await?;
         let year = p.year.unwrap_or_else(|| i64::from(tongshu_core::now().year()));
         // Codes follow the year's count; two nodes proposing at once: the loser tries the next.
@@ -107,6 +122,8 @@ impl ProjectsService {
                 purpose: p.purpose.trim().to_owned(),
                 budget: p.budget,
                 funding_source: p.funding_source.trim().to_owned(),
+                builds: p.builds.iter().map(|b| b.trim().to_owned()).collect(),
+                reuses: p.reuses.clone(),
                 created_by: who.username.clone(),
             };
             match self.store.insert_project(&new).await {
@@ -123,7 +140,20 @@ impl ProjectsService {
             return Err(forbidden("only the department's data officers (or the bureau) edit its proposals"));
         }
         check_proposal(&p)?;
-        self.store.update_proposal(id, p.name.trim(), p.purpose.trim(), p.budget, p.funding_source.trim()).await?;
+        self.check_reuses(&p.reuses).await?;
+        let new = NewProject {
+            code: cur.code.clone(),
+            name: p.name.trim().to_owned(),
+            org_id: cur.org_id,
+            year: cur.year,
+            purpose: p.purpose.trim().to_owned(),
+            budget: p.budget,
+            funding_source: p.funding_source.trim().to_owned(),
+            builds: p.builds.iter().map(|b| b.trim().to_owned()).collect(),
+            reuses: p.reuses.clone(),
+            created_by: cur.created_by.clone(),
+        };
+        self.store.update_proposal(id, &new).await?;
         self.store.add_project_event(id, cur.stage, "edit", &who.username, "").await?;
         Ok(self.store.get_project(id).await?)
     }
@@ -218,16 +248,30 @@ impl ProjectsService {
         Ok(())
     }
 
-    /// An assigned expert's score (0–100) with a comment, while the project is in review.
-    pub async fn score(&self, who: &Principal, id: i64, score: f64, comment: &str) -> Result<()> {
+    /// Inventory systems a proposal says it reuses must exist and be in use.
+    async fn check_reuses(&self, reuses: &[i64]) -> Result<()> {
+        let mut e = tongshu_core::FieldErrors::default();
+        for (i, id) in reuses.iter().enumerate() {
+            match self.store.get_system(*id).await {
+                Ok(s) if s.status != tongshu_core::projects::SystemStatus::Stopped => {}
+                Ok(s) => e.add(format!("reuses[{i}]"), format!("系统“{}”已停用", s.name)),
+                Err(_) => e.add(format!("reuses[{i}]"), format!("系统 {id} 不在清单中")),
+            }
+        }
+        Ok(e.into_result(())?)
+    }
+
+    /// An assigned expert's review of a project in review: a score for every item of the
+    /// review sheet (`core::projects::evaluation::REVIEW_SHEET`, 0–100 each), weighted into
+    /// the expert's score, with a comment.
+    pub async fn score(&self, who: &Principal, id: i64, sheet: &BTreeMap<String, f64>, comment: &str) -> Result<()> {
         let p = self.readable(who, id).await?;
         if !who.scores_projects() {
             return Err(forbidden("only assigned experts score"));
         }
-        if !(0.0..=100.0).contains(&score) {
-            return Err(invalid("score", "得分须在 0 到 100 之间"));
-        }
-        self.store.score_project(id, who.user_id, score, comment.trim()).await?;
+        let score = tongshu_core::projects::evaluation::review_score(sheet)?;
+        let json = serde_json::to_string(sheet).map_err(|e| ProjectsError::Input(e.to_string()))?;
+        self.store.score_project(id, who.user_id, score, &json, comment.trim()).await?;
         self.store.add_project_event(id, p.stage, "score", &who.username, &format!("{score:.1}")).await?;
         Ok(())
     }
@@ -517,6 +561,14 @@ impl ProjectsService {
             gates,
             project,
         })
+    }
+
+    /// A project's report as an XLSX workbook (see [`crate::project_xlsx`]).
+    pub async fn project_report_xlsx(&self, who: &Principal, id: i64) -> Result<Vec<u8>> {
+        let d = self.detail(who, id).await?;
+        tokio::task::spawn_blocking(move || crate::project_xlsx(&d))
+            .await
+            .map_err(|e| ProjectsError::Io(e.to_string()))?
     }
 
     /// The projects `who` may read.

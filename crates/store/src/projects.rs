@@ -33,6 +33,9 @@ pub struct ProjectRecord {
     /// Yuan.
     pub budget: i64,
     pub funding_source: String,
+    /// Names of the systems it will build, and inventory systems it will reuse.
+    pub builds: Vec<String>,
+    pub reuses: Vec<i64>,
     pub stage: Stage,
     pub stage_due: Option<String>,
     /// Catalog entries it will consume; `None`: not yet declared.
@@ -47,7 +50,7 @@ pub struct ProjectRecord {
     pub updated_at: String,
 }
 
-const PROJECT: &str = "id, code, name, org_id, year, purpose, budget, funding_source, stage, stage_due, consumes, \
+const PROJECT: &str = "id, code, name, org_id, year, purpose, budget, funding_source, builds, reuses, stage, stage_due, consumes, \
                        consumes_reason, reuse_reason, checklist, decommission, accepted_at, created_by, created_at, updated_at";
 
 fn project_of(r: &AnyRow) -> Result<ProjectRecord> {
@@ -63,6 +66,8 @@ fn project_of(r: &AnyRow) -> Result<ProjectRecord> {
         purpose: r.try_get("purpose")?,
         budget: r.try_get("budget")?,
         funding_source: r.try_get("funding_source")?,
+        builds: serde_json::from_str(&r.try_get::<String, _>("builds")?).map_err(|e| corrupt(&what, e))?,
+        reuses: serde_json::from_str(&r.try_get::<String, _>("reuses")?).map_err(|e| corrupt(&what, e))?,
         stage: Stage::parse(&stage).ok_or_else(|| corrupt(&what, format!("stage {stage:?}")))?,
         stage_due: r.try_get("stage_due")?,
         consumes: consumes.map(|c| serde_json::from_str(&c).map_err(|e| corrupt(&what, e))).transpose()?,
@@ -88,6 +93,8 @@ pub struct NewProject {
     pub purpose: String,
     pub budget: i64,
     pub funding_source: String,
+    pub builds: Vec<String>,
+    pub reuses: Vec<i64>,
     pub created_by: String,
 }
 
@@ -124,6 +131,8 @@ pub struct ProjectReview {
     pub project_id: i64,
     pub expert_id: i64,
     pub score: Option<f64>,
+    /// JSON: the review sheet's item scores.
+    pub sheet: Option<String>,
     pub comment: String,
     pub scored_at: Option<String>,
 }
@@ -223,8 +232,9 @@ impl MetaStore {
         let mut tx = self.pool.begin().await?;
         let at = now();
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO projects (code, name, org_id, year, purpose, budget, funding_source, stage, created_by, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'proposal', $8, $9, $9) RETURNING {PROJECT}"
+            "INSERT INTO projects (code, name, org_id, year, purpose, budget, funding_source, stage, created_by, created_at, updated_at,
+                 builds, reuses)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'proposal', $8, $9, $9, $10, $11) RETURNING {PROJECT}"
         )))
         .bind(&p.code)
         .bind(&p.name)
@@ -235,6 +245,8 @@ impl MetaStore {
         .bind(&p.funding_source)
         .bind(&p.created_by)
         .bind(&at)
+        .bind(serde_json::to_string(&p.builds).map_err(|e| corrupt("builds", e))?)
+        .bind(serde_json::to_string(&p.reuses).map_err(|e| corrupt("reuses", e))?)
         .fetch_one(&mut *tx)
         .await
         .map_err(conflict_on_unique(|| format!("a project coded {:?} already exists", p.code)))?;
@@ -273,17 +285,20 @@ impl MetaStore {
     }
 
     /// Changes a proposal's fields, only while it is a proposal.
-    pub async fn update_proposal(&self, id: i64, name: &str, purpose: &str, budget: i64, funding: &str) -> Result<()> {
+    pub async fn update_proposal(&self, id: i64, p: &NewProject) -> Result<()> {
         let done = sqlx::query(
-            "UPDATE projects SET name = $2, purpose = $3, budget = $4, funding_source = $5, updated_at = $6
+            "UPDATE projects SET name = $2, purpose = $3, budget = $4, funding_source = $5, updated_at = $6,
+                 builds = $7, reuses = $8
              WHERE id = $1 AND stage = 'proposal'",
         )
         .bind(id)
-        .bind(name)
-        .bind(purpose)
-        .bind(budget)
-        .bind(funding)
+        .bind(&p.name)
+        .bind(&p.purpose)
+        .bind(p.budget)
+        .bind(&p.funding_source)
         .bind(now())
+        .bind(serde_json::to_string(&p.builds).map_err(|e| corrupt("builds", e))?)
+        .bind(serde_json::to_string(&p.reuses).map_err(|e| corrupt("reuses", e))?)
         .execute(&self.pool)
         .await?;
         if done.rows_affected() == 0 {
@@ -482,10 +497,11 @@ impl MetaStore {
         Ok(())
     }
 
-    /// An assigned expert's score, while the project is in review.
-    pub async fn score_project(&self, id: i64, expert_id: i64, score: f64, comment: &str) -> Result<()> {
+    /// An assigned expert's score (and the review sheet it came from), while the project
+    /// is in review.
+    pub async fn score_project(&self, id: i64, expert_id: i64, score: f64, sheet: &str, comment: &str) -> Result<()> {
         let done = sqlx::query(
-            "UPDATE project_reviews SET score = $3, comment = $4, scored_at = $5
+            "UPDATE project_reviews SET score = $3, comment = $4, scored_at = $5, sheet = $6
              WHERE project_id = $1 AND expert_id = $2 AND EXISTS (SELECT 1 FROM projects WHERE id = $1 AND stage = 'review')",
         )
         .bind(id)
@@ -493,6 +509,7 @@ impl MetaStore {
         .bind(score)
         .bind(comment)
         .bind(now())
+        .bind(sheet)
         .execute(&self.pool)
         .await?;
         if done.rows_affected() == 0 {

@@ -782,6 +782,8 @@ async fn a_project_moves_only_from_where_it_stands_and_fails_closed(store: MetaS
         purpose: "整合".into(),
         budget: 1_000_000,
         funding_source: "财政".into(),
+        builds: vec!["城市大脑中枢".into()],
+        reuses: vec![],
         created_by: "officer".into(),
     };
     let p = store.insert_project(&new).await.unwrap();
@@ -797,7 +799,8 @@ async fn a_project_moves_only_from_where_it_stands_and_fails_closed(store: MetaS
     assert_eq!(events.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["create", "submit"]);
     assert_eq!(store.get_project(p.id).await.unwrap().stage_due.as_deref(), Some("2026-12-31"));
     // A proposal is edited only as a proposal.
-    assert!(matches!(store.update_proposal(p.id, "x", "y", 1, "z").await, Err(StoreError::Conflict(_))));
+    assert_eq!(p.builds, ["城市大脑中枢"]);
+    assert!(matches!(store.update_proposal(p.id, &new).await, Err(StoreError::Conflict(_))));
     // The registration is replaced whole; a milestone's old plan is kept when re-baselined.
     store.set_project_data(p.id, &[], &[], "无").await.unwrap();
     assert_eq!(store.get_project(p.id).await.unwrap().consumes, Some(vec![]));

@@ -37,7 +37,7 @@ use crate::projects::api as projects;
         projects::risk, projects::prefill, projects::portfolio, projects::systems, projects::add_system,
         projects::import_systems, projects::probe, projects::check, projects::system, projects::system_facts,
         projects::tickets, projects::close_ticket, projects::rounds, projects::create_round, projects::evaluate,
-        projects::round_report, projects::round_report_xlsx,
+        projects::round_report, projects::round_report_xlsx, projects::project_report_xlsx,
     ),
     tags((name = "catalog", description = "政务信息资源目录"), (name = "review", description = "目录审核"),
          (name = "accounts", description = "账号与令牌"), (name = "organizations", description = "机构与用户"),

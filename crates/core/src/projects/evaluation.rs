@@ -230,6 +230,36 @@ pub fn grade(total: f64) -> &'static str {
     }
 }
 
+/// The expert review's indicator sheet (评审指标表): key, name, weight (summing to 1).
+pub const REVIEW_SHEET: &[(&str, &str, f64)] = &[
+    ("necessity", "建设必要性", 0.25),
+    ("feasibility", "技术可行性", 0.20),
+    ("data_sharing", "数据共享与业务协同", 0.20),
+    ("reuse", "集约利旧", 0.15),
+    ("investment", "投资合理性", 0.10),
+    ("security", "安全保障", 0.10),
+];
+
+/// An expert's score from the review sheet (each item 0–100): the weighted sum, to two
+/// decimals; every missing, unknown or out-of-range item is named (`sheet.<key>`).
+pub fn review_score(sheet: &std::collections::BTreeMap<String, f64>) -> Result<f64, FieldErrors> {
+    let mut e = FieldErrors::default();
+    for k in sheet.keys() {
+        if !REVIEW_SHEET.iter().any(|(key, _, _)| key == k) {
+            e.add(format!("sheet.{k}"), "不是评审指标表的项目");
+        }
+    }
+    let mut total = 0.0;
+    for (key, name, weight) in REVIEW_SHEET {
+        match sheet.get(*key) {
+            Some(v) if (0.0..=100.0).contains(v) => total += weight * v,
+            Some(_) => e.add(format!("sheet.{key}"), format!("“{name}”得分须在 0 到 100 之间")),
+            None => e.add(format!("sheet.{key}"), format!("“{name}”尚未评分")),
+        }
+    }
+    e.into_result(round2(total))
+}
+
 /// The combined score of a review from the experts' scores: the mean, dropping the
 /// highest and the lowest when five or more experts scored (the usual rule of expert
 /// panels, so one outlier does not decide).
@@ -286,6 +316,22 @@ mod tests {
         assert!(e.get("scores.effect.activity").is_some() && e.get("scores.nosuch").is_some());
         assert!(gbt_42584().with_weights(&[0.5, 0.5, 0.5, 0.5]).unwrap_err().get("dimensions.weight").is_some());
         assert!(gbt_42584().with_weights(&[1.0]).unwrap_err().get("weights").is_some());
+    }
+
+    #[test]
+    fn an_expert_scores_every_item_of_the_review_sheet() {
+        let full: BTreeMap<String, f64> = REVIEW_SHEET.iter().map(|(k, _, _)| (k.to_string(), 80.0)).collect();
+        assert_eq!(review_score(&full), Ok(80.0));
+        let sum: f64 = REVIEW_SHEET.iter().map(|(_, _, w)| w).sum();
+        assert!((sum - 1.0).abs() < 1e-9);
+        let mut bad = full.clone();
+        bad.remove("reuse");
+        bad.insert("security".into(), 101.0);
+        bad.insert("looks".into(), 50.0);
+        let e = review_score(&bad).unwrap_err();
+        for f in ["sheet.reuse", "sheet.security", "sheet.looks"] {
+            assert!(e.get(f).is_some(), "{f}: {e}");
+        }
     }
 
     #[test]

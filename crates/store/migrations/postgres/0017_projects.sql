@@ -12,6 +12,9 @@ CREATE TABLE projects (
     -- Yuan.
     budget BIGINT NOT NULL,
     funding_source TEXT NOT NULL,
+    -- JSON lists: names of the systems it will build; inventory systems it will reuse.
+    builds TEXT NOT NULL DEFAULT '[]',
+    reuses TEXT NOT NULL DEFAULT '[]',
     -- proposal | review | approval | construction | acceptance | operation | evaluation |
     -- rectification | retired | rejected (core::projects::Stage)
     stage TEXT NOT NULL,
@@ -70,6 +73,8 @@ CREATE TABLE project_reviews (
     project_id BIGINT NOT NULL REFERENCES projects(id),
     expert_id BIGINT NOT NULL REFERENCES users(id),
     score DOUBLE PRECISION,
+    -- JSON object: review sheet item -> 0..100 (core::projects::evaluation::REVIEW_SHEET).
+    sheet TEXT,
     comment TEXT NOT NULL DEFAULT '',
     scored_at TEXT,
     PRIMARY KEY (project_id, expert_id)

@@ -42,6 +42,12 @@ pub struct ProposalBody {
     /// Yuan.
     pub budget: i64,
     pub funding_source: String,
+    /// Names of the systems it will build.
+    #[serde(default)]
+    pub builds: Vec<String>,
+    /// Ids of inventory systems it will reuse.
+    #[serde(default)]
+    pub reuses: Vec<i64>,
 }
 
 impl From<ProposalBody> for Proposal {
@@ -53,6 +59,8 @@ impl From<ProposalBody> for Proposal {
             purpose: b.purpose,
             budget: b.budget,
             funding_source: b.funding_source,
+            builds: b.builds,
+            reuses: b.reuses,
         }
     }
 }
@@ -169,12 +177,13 @@ pub async fn assign_expert(
     ok()
 }
 
-/// An expert's score.
+/// An expert's review.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScoreBody {
-    /// 0–100 on the review's indicator sheet.
-    pub score: f64,
+    /// The review sheet: necessity, feasibility, data_sharing, reuse, investment, security
+    /// → 0–100 each (weighted 25, 20, 20, 15, 10, 10 %).
+    pub sheet: BTreeMap<String, f64>,
     #[serde(default)]
     pub comment: String,
 }
@@ -188,7 +197,7 @@ pub async fn score(
     Path(id): Path<i64>,
     ApiJson(b): ApiJson<ScoreBody>,
 ) -> Answer {
-    state.projects.score(caller.required()?, id, b.score, &b.comment).await?;
+    state.projects.score(caller.required()?, id, &b.sheet, &b.comment).await?;
     ok()
 }
 
@@ -658,6 +667,29 @@ pub async fn round_report(State(state): State<AppState>, caller: Caller, Path(id
     json(state.projects.round_report(caller.required()?, id).await?)
 }
 
+/// A project's report as an XLSX workbook: its record, milestones with a chart, the history.
+#[utoipa::path(get, path = "/api/v1/projects/{id}/report.xlsx", tag = "projects", params(("id" = i64, Path)),
+    responses((status = 200, description = "the workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))]
+pub async fn project_report_xlsx(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    let bytes = state.projects.project_report_xlsx(caller.required()?, id).await?;
+    Ok(workbook(bytes, &format!("project-{id}.xlsx")))
+}
+
+fn workbook(bytes: Vec<u8>, name: &str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
 /// A round's report as an XLSX workbook (with a chart of the totals).
 #[utoipa::path(get, path = "/api/v1/evaluation/rounds/{id}/report.xlsx", tag = "projects", params(("id" = i64, Path)),
     responses((status = 200, description = "the workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))]
@@ -667,12 +699,5 @@ pub async fn round_report_xlsx(
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
     let bytes = state.projects.round_report_xlsx(caller.required()?, id).await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"round-{id}.xlsx\"")),
-        ],
-        bytes,
-    )
-        .into_response())
+    Ok(workbook(bytes, &format!("round-{id}.xlsx")))
 }

@@ -29,6 +29,7 @@ pub(crate) fn routes() -> Vec<Route> {
         crate::route!(POST "/api/v1/projects/{id}/checklist" => ManageProjects, api::checklist),
         crate::route!(POST "/api/v1/projects/{id}/risk" => ManageProjects, api::risk),
         crate::route!(GET "/api/v1/projects/{id}/prefill" => Projects, api::prefill),
+        crate::route!(GET "/api/v1/projects/{id}/report.xlsx" => Projects, api::project_report_xlsx),
         crate::route!(GET "/api/v1/portfolio" => Projects, api::portfolio),
         crate::route!(GET "/api/v1/systems" => Projects, api::systems),
         crate::route!(POST "/api/v1/systems" => Projects, api::add_system),

@@ -44,6 +44,11 @@ async fn user(admin: &Session, app: &TestApp, name: &str, role: &str, org: &str)
     app.sign_in(name, "Expert@2026x").await
 }
 
+/// A review sheet with every item at `v`.
+fn sheet(v: f64) -> Value {
+    json!({"necessity": v, "feasibility": v, "data_sharing": v, "reuse": v, "investment": v, "security": v})
+}
+
 async fn step(s: &Session, app: &TestApp, id: i64, t: &str, comment: &str) -> (StatusCode, Value) {
     s.post(app, &format!("/api/v1/projects/{id}/steps"), json!({"transition": t, "comment": comment})).await
 }
@@ -113,7 +118,11 @@ async fn lifecycle(backend: Backend) {
     let (st, _) = consumer.get(&app, "/api/v1/projects").await;
     assert_eq!(st, StatusCode::FORBIDDEN);
     let proposal = json!({"name": "公安大数据治安防控平台", "year": 2026, "purpose": "汇聚人口、车辆与视频数据，支撑治安防控与研判",
-        "budget": 8_600_000, "funding_source": "市级财政资金"});
+        "budget": 8_600_000, "funding_source": "市级财政资金", "builds": ["治安防控研判系统"], "reuses": [999_999]});
+    let (st, body) = officer.post(&app, "/api/v1/projects", proposal.clone()).await;
+    assert_eq!((st, fields(&body)), (StatusCode::UNPROCESSABLE_ENTITY, vec!["reuses[0]".to_owned()]), "{body}");
+    let mut proposal = proposal;
+    proposal["reuses"] = json!([]);
     let (st, p) = officer.post(&app, "/api/v1/projects", proposal.clone()).await;
     assert_eq!(st, StatusCode::CREATED, "{p}");
     let id = p["id"].as_i64().unwrap();
@@ -143,7 +152,7 @@ async fn lifecycle(backend: Backend) {
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
     for (e, s) in experts.iter().take(2).zip([80.0, 85.0]) {
         let (st, b) =
-            e.post(&app, &format!("/api/v1/projects/{id}/score"), json!({"score": s, "comment": "可行"})).await;
+            e.post(&app, &format!("/api/v1/projects/{id}/score"), json!({"sheet": sheet(s), "comment": "可行"})).await;
         assert_eq!(st, StatusCode::OK, "{b}");
     }
     let (st, body) = step(&admin, &app, id, "close_review", "").await;
@@ -152,16 +161,25 @@ async fn lifecycle(backend: Backend) {
         fields(&body).contains(&"experts".to_owned()) && fields(&body).contains(&"documents.review_opinion".to_owned()),
         "{body}"
     );
-    let (st, _) = experts[2].post(&app, &format!("/api/v1/projects/{id}/score"), json!({"score": 120})).await;
+    let mut bad = sheet(90.0);
+    bad["security"] = json!(120);
+    bad.as_object_mut().unwrap().remove("reuse");
+    let (st, b) = experts[2].post(&app, &format!("/api/v1/projects/{id}/score"), json!({"sheet": bad})).await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
-    experts[2].post(&app, &format!("/api/v1/projects/{id}/score"), json!({"score": 90})).await;
+    assert_eq!(fields(&b), ["sheet.reuse", "sheet.security"], "{b}");
+    let mut mixed = sheet(90.0);
+    mixed["investment"] = json!(60);
+    // 0.9 × 90 + 0.1 × 60 = 87
+    experts[2].post(&app, &format!("/api/v1/projects/{id}/score"), json!({"sheet": mixed})).await;
     // An expert sees the project assigned, and no other.
     assert_eq!(experts[0].get(&app, &format!("/api/v1/projects/{id}")).await.0, StatusCode::OK);
     doc(&admin, &app, id, "review_opinion").await;
     let (st, body) = step(&admin, &app, id, "close_review", "").await;
     assert_eq!((st, body["stage"].as_str()), (StatusCode::OK, Some("approval")), "{body}");
     let (_, detail) = admin.get(&app, &format!("/api/v1/projects/{id}")).await;
-    assert_eq!(detail["review_score"].as_f64(), Some(85.0));
+    // (80 + 85 + 87) / 3
+    assert_eq!(detail["review_score"].as_f64(), Some(84.0));
+    assert_eq!(detail["reviews"][2]["score"].as_f64(), Some(87.0));
 
     // Approval: the data-sharing review and 集约利旧 are gates.
     let (st, sys) = admin
@@ -374,6 +392,11 @@ async fn lifecycle(backend: Backend) {
     assert_eq!(row["grade"], "良好");
     assert_eq!(row["totals"]["self"], 90.0);
     assert_eq!(report["evaluated"], 1);
+    // The project's own report as a workbook.
+    let r = officer.client.get(app.url(&format!("/api/v1/projects/{id}/report.xlsx"))).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.bytes().await.unwrap().starts_with(b"PK"));
+    assert_eq!(other.get(&app, &format!("/api/v1/projects/{id}/report.xlsx")).await.0, StatusCode::NOT_FOUND);
     // The same report as a workbook.
     let r =
         evaluator.client.get(app.url(&format!("/api/v1/evaluation/rounds/{rid}/report.xlsx"))).send().await.unwrap();
@@ -450,7 +473,7 @@ async fn acceptance_refuses_a_project_whose_promised_data_was_never_shared() {
     assert_eq!(step(&officer, &app, id, "submit", "").await.0, StatusCode::OK);
     let expert = user(&admin, &app, "expert.sun", "expert", "dsjj").await;
     admin.post(&app, &format!("/api/v1/projects/{id}/experts"), json!({"username": "expert.sun"})).await;
-    expert.post(&app, &format!("/api/v1/projects/{id}/score"), json!({"score": 75})).await;
+    expert.post(&app, &format!("/api/v1/projects/{id}/score"), json!({"sheet": sheet(75.0)})).await;
     doc(&admin, &app, id, "review_opinion").await;
     assert_eq!(step(&admin, &app, id, "close_review", "").await.0, StatusCode::OK);
     let e = entry["id"].as_i64().unwrap();
