@@ -773,3 +773,43 @@ async fn the_bureaus_messy_gbk_spreadsheet_is_imported_and_each_bad_row_reported
     let (_, all) = admin.get(&app, "/api/v1/systems").await;
     assert_eq!(all.as_array().unwrap().len(), 4);
 }
+
+#[tokio::test]
+async fn a_system_whose_data_the_platform_no_longer_sees_used_is_a_zombie_until_it_is_called() {
+    let app = crate::support::spawn_app().await;
+    let admin = app.sign_in("admin", "Admin@2026").await;
+    let (entry, table, _) = crate::exchange::provider_table(&app).await;
+    let consumer = app.sign_in("consumer.ybj", "Consumer@2026").await;
+    crate::sharing::granted(&app, &consumer, entry, json!({"approve": true})).await;
+    let (_, sys) = admin
+        .post(
+            &app,
+            "/api/v1/systems",
+            json!({"name": "常住人口管理系统", "kind": "business", "org_id": app.org_id("gaj").await,
+            "entries": [entry], "users": "户政窗口"}),
+        )
+        .await;
+    let id = sys["id"].as_i64().unwrap();
+    let verdict =
+        |checked: &Value| checked.as_array().unwrap().iter().find(|c| c["system_id"] == id).unwrap()["verdict"].clone();
+    // Fed and listed today: alive.
+    let (_, checked) = admin.post(&app, "/api/v1/systems/check", json!({})).await;
+    assert_eq!(verdict(&checked)["severity"], "healthy", "{checked}");
+    // Its table last fed and its entry last updated long ago, no call since: a zombie by
+    // the platform's own records.
+    for sql in [
+        format!("UPDATE library_tables SET updated_at = '2025-01-01T00:00:00Z' WHERE entry_id = {entry}"),
+        format!("UPDATE catalog_entries SET updated_at = '2025-01-01T00:00:00Z' WHERE id = {entry}"),
+    ] {
+        tongshu_store::testing::execute(&app.store, &sql).await.unwrap();
+    }
+    let (_, checked) = admin.post(&app, "/api/v1/systems/check", json!({})).await;
+    let v = verdict(&checked);
+    assert_eq!((v["severity"].as_str(), v["findings"][0]["rule"].as_str()), (Some("zombie"), Some("inactive")), "{v}");
+    assert!(v["findings"][0]["evidence"].as_str().unwrap().contains("天无任何使用记录"), "{v}");
+    // A consumer calls the data interface: the platform sees the system used again.
+    let (st, rows) = consumer.get(&app, &format!("/api/v1/exchange/tables/{table}/rows?limit=1")).await;
+    assert_eq!(st, StatusCode::OK, "{rows}");
+    let (_, checked) = admin.post(&app, "/api/v1/systems/check", json!({})).await;
+    assert_eq!(verdict(&checked)["severity"], "healthy", "{checked}");
+}
