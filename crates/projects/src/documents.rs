@@ -54,9 +54,8 @@ impl ProjectsService {
         let hash = sm3_hex(&bytes);
         let size = bytes.len() as i64;
         let key = Self::key_of(&hash);
-        if self.files.get_file(&key).await.map_err(|e| ProjectsError::Io(e.to_string()))?.is_none() {
-            self.files.put_file(&key, bytes).await.map_err(|e| ProjectsError::Io(e.to_string()))?;
-        }
+        // Stored by its hash: writing the same file again writes the same bytes.
+        self.files.put_file(&key, bytes).await.map_err(|e| ProjectsError::Io(e.to_string()))?;
         let doc = self.store.add_project_document(id, p.stage, kind, &name, &hash, size, &who.username).await?;
         self.store
             .add_project_event(

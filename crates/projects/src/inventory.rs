@@ -38,10 +38,16 @@ pub struct ImportReport {
     pub ignored_columns: Vec<String>,
 }
 
-/// A system of the inventory that does what a project proposes, with how alike they are.
+/// A system of the inventory that does what a project proposes, with how alike they are:
+/// what any reader of the project may see of it (the inventory of another department is
+/// not theirs to read: no addresses, vendor, costs or users).
 #[derive(Debug, Clone, Serialize)]
 pub struct Similar {
-    pub system: SystemRecord,
+    pub system_id: i64,
+    pub name: String,
+    pub kind: SystemKind,
+    pub org_id: i64,
+    pub function: String,
     /// 0–1: the share of two-character words they have in common.
     pub likeness: f64,
 }
@@ -397,7 +403,14 @@ impl ProjectsService {
             .filter(|s| s.status != SystemStatus::Stopped && s.project_id != Some(p.id) && !p.reuses.contains(&s.id))
             .map(|s| {
                 let l = likeness(&want, &words(&format!("{} {}", s.name, s.function)));
-                Similar { system: s, likeness: l }
+                Similar {
+                    system_id: s.id,
+                    name: s.name,
+                    kind: s.kind,
+                    org_id: s.org_id,
+                    function: s.function,
+                    likeness: l,
+                }
             })
             .filter(|s| s.likeness >= 0.3)
             .collect();

@@ -10,7 +10,7 @@ use tongshu_core::policy::Principal;
 use tongshu_core::projects::risk::{Rating, RiskFacts, rate};
 use tongshu_core::projects::zombie::Severity;
 use tongshu_core::projects::{Stage, SystemStatus};
-use tongshu_store::ProjectRecord;
+use tongshu_store::{ProjectRecord, SystemRecord};
 
 use crate::{ProjectsService, Result, parse_day};
 
@@ -78,10 +78,13 @@ pub struct Portfolio {
 impl ProjectsService {
     /// The variances and the computed rating of a project.
     pub(crate) async fn rating_of(&self, p: &ProjectRecord) -> Result<Rating> {
-        Ok(rate(&self.risk_facts(p).await?))
+        let systems = self.store.list_systems(None).await?;
+        Ok(rate(&self.risk_facts(p, &systems).await?))
     }
 
-    async fn risk_facts(&self, p: &ProjectRecord) -> Result<RiskFacts> {
+    /// A project's variances, overdue steps and its systems' worst verdict (`systems`: the
+    /// inventory, read once by the caller).
+    async fn risk_facts(&self, p: &ProjectRecord, systems: &[SystemRecord]) -> Result<RiskFacts> {
         let today = tongshu_core::now().date();
         let ms = self.store.milestones(p.id).await?;
         let planned: i64 = ms.iter().map(|m| m.planned_cost).sum();
@@ -102,10 +105,7 @@ impl ProjectsService {
             .unwrap_or(0)
             .max(0);
         let overdue = p.stage_due.as_deref().and_then(parse_day).is_some_and(|d| d < today);
-        let worst_system = self
-            .store
-            .list_systems(None)
-            .await?
+        let worst_system = systems
             .iter()
             .filter(|s| s.project_id == Some(p.id) && s.status != SystemStatus::Stopped)
             .filter_map(|s| s.verdict)
@@ -117,6 +117,7 @@ impl ProjectsService {
     pub async fn portfolio(&self, who: &Principal) -> Result<Portfolio> {
         let projects = self.list(who).await?;
         let systems = self.systems(who).await?;
+        let inventory = self.store.list_systems(None).await?;
         let tickets = self.tickets(who).await?;
         let mut rows = Vec::new();
         let mut totals = Totals::default();
@@ -128,7 +129,7 @@ impl ProjectsService {
             }
         }
         for p in &projects {
-            let facts = self.risk_facts(p).await?;
+            let facts = self.risk_facts(p, &inventory).await?;
             let computed = rate(&facts);
             let last_override = self.store.risks(p.id).await?.into_iter().rev().find(|r| r.overridden == 1);
             let spent: i64 = self.store.payments(p.id).await?.iter().map(|x| x.amount).sum();

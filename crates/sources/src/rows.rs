@@ -24,6 +24,9 @@ use crate::{db_err, with_zone};
 const BLOCKS: usize = 16;
 /// The size a block of COPY output is gathered to before it is sent on.
 const BLOCK: usize = 256 * 1024;
+/// Why a COPY record is refused when its bytes are not text.
+const NOT_UTF8: &str = "a COPY record that is not UTF-8";
+
 /// Rows of a MySQL result sent on together.
 const GROUP: usize = 256;
 
@@ -199,8 +202,8 @@ impl PulledRows {
         self.failure = Some(format!("{}: the source failed after row {}: {reason}", self.name, self.row - 1));
     }
 
-    /// Moves to the next COPY record (valid UTF-8, checked here once); `None` at the end
-    /// or on a failure (kept).
+    /// Moves to the next COPY record of the right width; `None` at the end or on a failure
+    /// (kept). Its text is checked as UTF-8 once, where the record is read.
     fn next_record(&mut self) -> Option<()> {
         let Transport::Copy { csv, record, failed } = &mut self.transport else { return None };
         let read = csv.read_byte_record(record);
@@ -209,10 +212,6 @@ impl PulledRows {
             let width = record.len();
             if width != self.header.len() {
                 self.fail(format!("a COPY record of {width} cells for {} columns", self.header.len()));
-                return None;
-            }
-            if simdutf8::basic::from_utf8(record.as_slice()).is_err() {
-                self.fail("a COPY record that is not UTF-8".into());
                 return None;
             }
             return Some(());
@@ -225,14 +224,6 @@ impl PulledRows {
             _ => {}
         }
         None
-    }
-
-    /// The text of the current COPY record (checked as UTF-8 by `next_record`).
-    fn record_text(&self) -> &str {
-        match &self.transport {
-            Transport::Copy { record, .. } => std::str::from_utf8(record.as_slice()).unwrap_or_default(),
-            Transport::Groups { .. } => "",
-        }
     }
 
     /// Moves to the next row of a MySQL result: the range of its cells in the current
@@ -321,9 +312,19 @@ impl Rows for PulledRows {
             Transport::Copy { .. } => {
                 self.next_record()?;
                 let Transport::Copy { record, .. } = &self.transport else { return None };
-                let text = self.record_text();
                 cells.clear();
-                cells.extend((0..record.len()).filter_map(|i| record.range(i)).map(|r| text[r].to_owned()));
+                // The record's text, checked as UTF-8 once.
+                let utf8 = match simdutf8::basic::from_utf8(record.as_slice()) {
+                    Ok(text) => {
+                        cells.extend((0..record.len()).filter_map(|i| record.range(i)).map(|r| text[r].to_owned()));
+                        true
+                    }
+                    Err(_) => false,
+                };
+                if !utf8 {
+                    self.fail(NOT_UTF8.into());
+                    return None;
+                }
             }
             Transport::Groups { .. } => {
                 let range = self.next_grouped()?;
@@ -353,9 +354,20 @@ impl Rows for PulledRows {
         match &self.transport {
             Transport::Copy { .. } => {
                 self.next_record()?;
+                let row = self.row;
                 let Transport::Copy { record, .. } = &self.transport else { return None };
-                let text = self.record_text();
-                chunk.push_ranges(self.row, text, (0..record.len()).filter_map(|i| record.range(i)).map(|r| r.end));
+                // The record's text, checked as UTF-8 once.
+                let utf8 = match simdutf8::basic::from_utf8(record.as_slice()) {
+                    Ok(text) => {
+                        chunk.push_ranges(row, text, (0..record.len()).filter_map(|i| record.range(i)).map(|r| r.end));
+                        true
+                    }
+                    Err(_) => false,
+                };
+                if !utf8 {
+                    self.fail(NOT_UTF8.into());
+                    return None;
+                }
             }
             Transport::Groups { .. } => {
                 let range = self.next_grouped()?;

@@ -21,3 +21,4 @@ mod search;
 mod security;
 mod sharing;
 mod stories;
+mod systems;
