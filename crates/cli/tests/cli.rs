@@ -571,10 +571,10 @@ fn the_system_inventory_is_imported_from_a_spreadsheet_and_checked_from_the_comm
     let (out, err) = text(&o);
     assert!(o.status.success(), "{err}");
     assert!(out.contains("3 rows, 2 systems added, 1 rows refused"), "{out}");
-    assert!(out.contains("row 3, column 主管部门 = \"市外星局\": no such department"), "{out}");
+    assert!(out.contains("row 3, column 主管部门 = \"市外星局\": 没有这个部门"), "{out}");
     // A second import of the same file adds nothing and says why.
     let (out, _) = text(&tongshu(&["systems", "import", "--data-dir", d, xlsx.to_str().unwrap()]));
-    assert!(out.contains("0 systems added, 3 rows refused") && out.contains("already in the inventory"), "{out}");
+    assert!(out.contains("0 systems added, 3 rows refused") && out.contains("已在该部门的系统清单中"), "{out}");
     let o = tongshu(&["systems", "list", "--data-dir", d, "--json"]);
     let list: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let marriage = list.as_array().unwrap().iter().find(|s| s["name"] == "婚姻登记管理系统").unwrap();

@@ -103,12 +103,16 @@ pub enum Action {
     /// Take part in IT project management: departments propose and report, experts score,
     /// evaluators evaluate, auditors read (the service checks which projects).
     Projects,
+    /// Propose and report a department's projects and keep its systems: steps, data
+    /// registration, milestones, payments, system facts, tickets (data officers, the
+    /// bureau; the service checks whose).
+    ProposeProjects,
     /// Review, approve and supervise IT projects and the system inventory (the bureau).
     ManageProjects,
 }
 
 impl Action {
-    pub const ALL: [Action; 16] = [
+    pub const ALL: [Action; 17] = [
         Action::Public,
         Action::SignedIn,
         Action::EditEntries,
@@ -124,6 +128,7 @@ impl Action {
         Action::ManagePortal,
         Action::CallInterface,
         Action::Projects,
+        Action::ProposeProjects,
         Action::ManageProjects,
     ];
 }
@@ -143,6 +148,7 @@ pub fn allows(role: Option<Role>, action: Action) -> bool {
         (Some(R::DataOfficer | R::Consumer), A::CallInterface | A::Share) => true,
         (Some(R::Auditor), A::ReadHistory | A::ReadAccounts) => true,
         (Some(R::DataOfficer | R::Auditor | R::Expert | R::Evaluator), A::Projects) => true,
+        (Some(R::DataOfficer), A::ProposeProjects) => true,
         _ => false,
     }
 }
@@ -320,7 +326,7 @@ mod tests {
     fn the_role_action_table_is_the_intended_one() {
         use Action as A;
         // Columns: platform_admin, data_officer, consumer, auditor, public, expert, evaluator.
-        let table: [(Action, [bool; 7]); 16] = [
+        let table: [(Action, [bool; 7]); 17] = [
             (A::Public, [true, true, true, true, true, true, true]),
             (A::SignedIn, [true, true, true, true, true, true, true]),
             (A::EditEntries, [true, true, false, false, false, false, false]),
@@ -336,6 +342,7 @@ mod tests {
             (A::ManagePortal, [true, false, false, false, false, false, false]),
             (A::CallInterface, [true, true, true, false, false, false, false]),
             (A::Projects, [true, true, false, true, false, true, true]),
+            (A::ProposeProjects, [true, true, false, false, false, false, false]),
             (A::ManageProjects, [true, false, false, false, false, false, false]),
         ];
         assert_eq!(table.len(), Action::ALL.len(), "every action has its row");

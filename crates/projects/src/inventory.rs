@@ -147,7 +147,7 @@ fn urls(v: &str) -> Result<Vec<String>, String> {
         let u = if part.contains("://") { part.to_owned() } else { format!("http://{part}") };
         match reqwest::Url::parse(&u) {
             Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => out.push(url.to_string()),
-            _ => return Err(format!("{part:?} is not an http(s) address")),
+            _ => return Err(format!("{part:?} 不是 http(s) 地址")),
         }
     }
     Ok(out)
@@ -329,21 +329,21 @@ impl ProjectsService {
                             row,
                             h,
                             raw,
-                            "unknown system kind (网站、OA、邮箱、业务系统、公共服务、公众号、微博、APP、其他)".into(),
+                            "未知的系统类型（可填 网站、OA、邮箱、业务系统、公共服务、公众号、微博、APP、其他）".into(),
                         ),
                     },
                     "org" => match org_by.get(&v) {
                         Some(id) => s.org_id = *id,
-                        None => refuse(&mut problem, row, h, raw, "no such department (its name or short name)".into()),
+                        None => refuse(&mut problem, row, h, raw, "没有这个部门（填部门全称或简称）".into()),
                     },
                     "project" if !v.is_empty() => match projects.iter().find(|p| p.code == v || p.name == v) {
                         Some(p) => s.project_id = Some(p.id),
-                        None => refuse(&mut problem, row, h, raw, "no such project (its code or name)".into()),
+                        None => refuse(&mut problem, row, h, raw, "没有这个项目（填项目编号或名称）".into()),
                     },
                     "vendor" => s.vendor = v,
                     "cost" if !v.is_empty() => match money(&v, per_10k) {
                         Some(y) => s.cost_per_year = Some(y),
-                        None => refuse(&mut problem, row, h, raw, "not an amount of money".into()),
+                        None => refuse(&mut problem, row, h, raw, "不是金额".into()),
                     },
                     "urls" => match urls(&v) {
                         Ok(u) => s.urls = u,
@@ -352,31 +352,31 @@ impl ProjectsService {
                     "hosting" => s.hosting = v,
                     "level" if !v.is_empty() => match parse_security_level(&v) {
                         Some(l) => s.security_level = Some(i64::from(l)),
-                        None => refuse(&mut problem, row, h, raw, "security level is 1 to 5 (一级 … 五级)".into()),
+                        None => refuse(&mut problem, row, h, raw, "等保级别须为 1 到 5（一级至五级）".into()),
                     },
                     "status" if !v.is_empty() => match SystemStatus::parse(&v) {
                         Some(st) => s.status = Some(st),
-                        None => refuse(&mut problem, row, h, raw, "status is 在用, 整改中 or 已停用".into()),
+                        None => refuse(&mut problem, row, h, raw, "状态须为 在用、整改中 或 已停用".into()),
                     },
                     "users" => s.users = v,
                     "function" => s.function = v,
                     "last_post" if !v.is_empty() => match parse_day(&v.replace(['/', '.'], "-")) {
                         Some(d) => s.last_post_on = Some(d.to_string()),
-                        None => refuse(&mut problem, row, h, raw, "not a date (YYYY-MM-DD)".into()),
+                        None => refuse(&mut problem, row, h, raw, "不是日期（YYYY-MM-DD）".into()),
                     },
                     _ => {}
                 }
             }
             if s.name.is_empty() {
-                refuse(&mut problem, row, "系统名称", "", "a system needs its name".into());
+                refuse(&mut problem, row, "系统名称", "", "缺少系统名称".into());
             } else if s.org_id == 0 && problem.is_none() {
-                refuse(&mut problem, row, "主管部门", "", "a system needs its department".into());
+                refuse(&mut problem, row, "主管部门", "", "缺少主管部门".into());
             } else if s.kind.is_none() && problem.is_none() {
                 // A kind the sheet does not give is read from the name (…网站, …公众号), else 其他.
                 s.kind = SystemKind::parse(&s.name).or(Some(SystemKind::Other));
             }
             if problem.is_none() && existing.contains(&(s.org_id, s.name.clone())) {
-                refuse(&mut problem, row, "系统名称", &s.name, "already in the inventory of its department".into());
+                refuse(&mut problem, row, "系统名称", &s.name, "已在该部门的系统清单中".into());
             }
             if problem.is_none() && !seen.insert((s.org_id, s.name.clone())) {
                 refuse(&mut problem, row, "系统名称", &s.name, "listed twice for the same department".into());

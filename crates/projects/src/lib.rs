@@ -28,7 +28,7 @@ use tongshu_store::{MetaStore, ProjectRecord, StoreError};
 pub use documents::Document;
 pub use evaluation::{Prefill, RoundReport, RoundRow};
 pub use inventory::{ImportReport, RefusedRow, Similar, SystemInput};
-pub use lifecycle::{MilestoneInput, ProjectDetail, Proposal};
+pub use lifecycle::{Abilities, MilestoneInput, ProjectDetail, Proposal};
 pub use portfolio::{DepartmentRow, Portfolio, PortfolioRow, Totals};
 pub use reports::{project_xlsx, round_xlsx};
 pub use zombie::{CheckResult, ProbeResult};

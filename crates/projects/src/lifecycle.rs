@@ -63,6 +63,25 @@ pub struct ProjectDetail {
     pub events: Vec<ProjectEvent>,
     /// What the next steps would need (each gate's problems, by step), for the page.
     pub gates: BTreeMap<&'static str, Vec<tongshu_core::FieldError>>,
+    /// What the reader may do on the project now (the page shows only these forms).
+    pub may: Abilities,
+}
+
+/// What a reader may do on a project in its current stage; the service checks each again
+/// when it is done.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Abilities {
+    /// The steps possible from the current stage that the reader may take.
+    pub steps: Vec<&'static str>,
+    /// The department's part: edit the proposal, register data, milestones and their
+    /// progress, payments, the self-evaluation.
+    pub department: bool,
+    /// The bureau's part: experts, the reuse review, checklists, risk, new baselines.
+    pub bureau: bool,
+    /// Attach documents (the department, the bureau, the evaluation body).
+    pub attach: bool,
+    /// Score on the review sheet (an assigned expert, while the project is in review).
+    pub score: bool,
 }
 
 /// Entry ids as a reader writes them (`6、17`, or 无).
@@ -544,7 +563,26 @@ impl ProjectsService {
                 gates.insert(t.as_str(), e.0);
             }
         }
+        use tongshu_core::projects::Transition;
+        // Forward steps first: sending back or refusing is the exception.
+        let mut steps: Vec<Transition> = Transition::ALL
+            .into_iter()
+            .filter(|t| project.stage.after(*t).is_some())
+            .filter(|t| if t.by_department() { who.proposes_for(project.org_id) } else { who.manages_projects() })
+            .collect();
+        steps.sort_by_key(|t| matches!(t, Transition::Return | Transition::Reject));
+        let steps = steps.into_iter().map(|t| t.as_str()).collect();
+        let may = Abilities {
+            steps,
+            department: who.proposes_for(project.org_id),
+            bureau: who.manages_projects(),
+            attach: who.proposes_for(project.org_id) || who.manages_projects() || who.evaluates_projects(),
+            score: who.scores_projects()
+                && project.stage == Stage::Review
+                && reviews.iter().any(|r| r.expert_id == who.user_id),
+        };
         Ok(ProjectDetail {
+            may,
             stage_label: project.stage.label(),
             produces: self.store.project_entries(id).await?,
             documents: self.store.project_documents(id).await?,

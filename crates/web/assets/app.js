@@ -109,3 +109,62 @@ document.addEventListener("click", function (ev) {
     });
   });
 })();
+
+// Uploads of the projects pages: the file goes as the raw body of the form's API
+// (`data-upload`), with the form's other fields and the file's name as the query; then the
+// page moves on (`data-next`), or shows the import's report (`data-report`).
+document.querySelectorAll("form[data-upload]").forEach(function (form) {
+  var status = form.querySelector(".upload-status");
+  var say = function (text) { status.textContent = text; };
+  var report = function (to, b) {
+    to.hidden = false;
+    to.textContent = "";
+    to.className = "card";
+    var head = document.createElement("p");
+    head.textContent = "文件 " + b.file + " 共 " + b.rows + " 行：登记 " + b.added.length + " 个系统，未导入 " + b.refused.length + " 行。";
+    to.appendChild(head);
+    if (b.refused.length) {
+      var ul = document.createElement("ul");
+      b.refused.forEach(function (x) {
+        var li = document.createElement("li");
+        li.textContent = "第 " + x.row + " 行" + (x.column ? "「" + x.column + "」" : "") + (x.value ? "（" + x.value + "）" : "") + "：" + x.reason;
+        ul.appendChild(li);
+      });
+      to.appendChild(ul);
+    }
+    if (b.ignored_columns.length) {
+      var ig = document.createElement("p");
+      ig.className = "muted";
+      ig.textContent = "未读取的列：" + b.ignored_columns.join("、");
+      to.appendChild(ig);
+    }
+    var more = document.createElement("a");
+    more.href = form.dataset.next;
+    more.textContent = "刷新清单";
+    to.appendChild(more);
+  };
+  form.addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var file = form.querySelector("input[type=file]").files[0];
+    if (!file) return;
+    var q = new URLSearchParams({ name: file.name });
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (el.name && el.type !== "file" && el.tagName !== "BUTTON") q.set(el.name, el.value);
+    });
+    say("上传中…");
+    fetch(form.dataset.upload + "?" + q.toString(), {
+      method: "POST", credentials: "same-origin", body: file,
+      headers: { "x-csrf-token": form.dataset.csrf, "content-type": "application/octet-stream" }
+    }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (b) {
+        if (!r.ok) {
+          var why = (b.fields || []).map(function (f) { return f.field + "：" + f.message; }).join("；");
+          say("上传失败：" + (why || b.message || r.status));
+          return;
+        }
+        var to = form.dataset.report && document.getElementById(form.dataset.report);
+        if (to) { say("已导入"); report(to, b); } else { window.location = form.dataset.next; }
+      });
+    }).catch(function () { say("上传中断，请重试"); });
+  });
+});

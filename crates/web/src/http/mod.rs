@@ -10,6 +10,7 @@ pub mod download;
 pub mod en;
 pub mod error;
 pub mod extract;
+pub mod form;
 pub mod metrics;
 pub mod ratelimit;
 pub mod render;

@@ -11,8 +11,6 @@ import sys, os
 from playwright.sync_api import sync_playwright, expect
 site, name, shots = sys.argv[1], sys.argv[2], sys.argv[3]
 os.makedirs(shots, exist_ok=True)
-flags = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--no-first-run"]
 with sync_playwright() as p:
     browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=flags)
     page = browser.new_page(viewport={"width": 1280, "height": 900}, accept_downloads=True)
@@ -49,8 +47,6 @@ const MEMBER: &str = r##"
 import sys, os, json, urllib.request
 from playwright.sync_api import sync_playwright, expect
 site, name, table, shots = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
-flags = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--no-first-run"]
 with sync_playwright() as p:
     browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=flags)
     page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -110,9 +106,28 @@ fn browser_ready() -> bool {
     ready
 }
 
+/// What every script may use: Chromium's flags, and `sign_in` (a page signed in to `site`).
+const PRELUDE: &str = r##"
+flags = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--no-first-run"]
+def sign_in(browser, user, password):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(site + "/login")
+    page.fill("#username", user)
+    page.fill("#password", password)
+    page.click("form button[type=submit]")
+    page.wait_for_load_state()
+    return page
+"##;
+
 async fn run_script(script: &'static str, args: Vec<String>) {
+    // The prelude goes after the script's imports and arguments (`site, … = sys.argv…`).
+    let mut lines: Vec<&str> = script.lines().collect();
+    let at = lines.iter().position(|l| l.starts_with("site,")).map_or(0, |i| i + 1);
+    lines.insert(at, PRELUDE);
+    let script = lines.join("\n");
     let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("python3").arg("-c").arg(script).args(&args).output().unwrap()
+        std::process::Command::new("python3").arg("-c").arg(&script).args(&args).output().unwrap()
     })
     .await
     .unwrap();
@@ -150,16 +165,6 @@ const SHARING: &str = r##"
 import sys, os
 from playwright.sync_api import sync_playwright, expect
 site, entry, table, shots = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
-flags = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--no-first-run"]
-def sign_in(browser, user, password):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.goto(site + "/login")
-    page.fill("#username", user)
-    page.fill("#password", password)
-    page.click("form button[type=submit]")
-    page.wait_for_load_state()
-    return page
 with sync_playwright() as p:
     browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=flags)
     # The insurance bureau finds the entry in the sharing catalog and applies.
@@ -223,4 +228,67 @@ async fn departments_apply_approve_and_call_an_interface_in_chromium() {
     let app = spawn_app().await;
     let (entry_id, table, _) = crate::exchange::provider_table(&app).await;
     run_script(SHARING, vec![format!("http://{}", app.addr), entry_id.to_string(), table, SHOTS.into()]).await;
+}
+
+const PROJECTS: &str = r##"
+import sys, os, tempfile
+from playwright.sync_api import sync_playwright, expect
+site, shots = sys.argv[1], sys.argv[2]
+work = tempfile.mkdtemp()
+with sync_playwright() as p:
+    browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=flags)
+    # A department proposes a project from the portfolio page ...
+    gaj = sign_in(browser, "officer.gaj", "Officer@2026")
+    gaj.goto(site + "/projects")
+    gaj.get_by_text("申报新项目").click()
+    gaj.get_by_label("项目名称").fill("雪亮工程视频共享平台")
+    gaj.get_by_label("预算（元）").fill("３,２００,０００")
+    gaj.get_by_label("资金来源").fill("市级财政资金")
+    gaj.get_by_label("建设目标").fill("汇聚公共视频资源，按需共享")
+    gaj.get_by_label("拟建系统（每行一个）").fill("视频共享服务系统")
+    gaj.get_by_role("button", name="申报", exact=True).click()
+    expect(gaj.get_by_text("项目已申报")).to_be_visible()
+    expect(gaj.locator("#gates")).to_contain_text("documents.proposal")
+    # ... attaches its proposal (the page's script uploads the file) ...
+    doc = os.path.join(work, "雪亮工程申报书.pdf")
+    open(doc, "wb").write(b"%PDF-1.4 proposal")
+    gaj.locator("#attach").get_by_label("文档类型").select_option("proposal")
+    gaj.locator("#attach").get_by_label("文件").set_input_files(doc)
+    gaj.get_by_role("button", name="上传到本阶段").click()
+    expect(gaj.get_by_text("文档已上传")).to_be_visible()
+    expect(gaj.locator("#documents")).to_contain_text("雪亮工程申报书.pdf")
+    # ... registers that it uses no shared data, with the reason, and submits.
+    gaj.locator("#data").get_by_label("不使用共享数据的理由").fill("视频由本部门采集")
+    gaj.get_by_role("button", name="保存登记").click()
+    expect(gaj.get_by_text("数据共享登记已保存")).to_be_visible()
+    gaj.locator("#step").get_by_label("办理事项").select_option("submit")
+    gaj.get_by_role("button", name="办理", exact=True).click()
+    expect(gaj.get_by_text("已办理")).to_be_visible()
+    expect(gaj.locator("#stage")).to_have_text("专家评审")
+    gaj.screenshot(path=f"{shots}/project.png", full_page=True)
+    # The bureau imports a messy spreadsheet of systems and reads the report of refused rows.
+    admin = sign_in(browser, "admin", "Admin@2026")
+    admin.goto(site + "/systems")
+    sheet = os.path.join(work, "系统清单.csv")
+    open(sheet, "w", encoding="gbk").write("系统名称,系统类型,主管部门,年运维费用（万元）\n"
+        "临沂公安政务微博,政务微博,临沂市公安局,１.５\n殡葬管理系统,飞船,临沂市民政局,3\n")
+    admin.locator("#import").get_by_label("导入系统清单（XLSX 或 CSV）").set_input_files(sheet)
+    admin.get_by_role("button", name="导入", exact=True).click()
+    report = admin.locator("#import-report")
+    expect(report).to_contain_text("登记 1 个系统，未导入 1 行")
+    expect(report).to_contain_text("第 3 行")
+    admin.screenshot(path=f"{shots}/systems-import.png", full_page=True)
+    admin.get_by_role("link", name="刷新清单").click()
+    expect(admin.locator("#systems")).to_contain_text("临沂公安政务微博")
+    browser.close()
+print("ok")
+"##;
+
+#[tokio::test]
+async fn a_department_proposes_attaches_and_submits_and_the_bureau_imports_systems_in_chromium() {
+    if !browser_ready() {
+        return;
+    }
+    let app = spawn_app().await;
+    run_script(PROJECTS, vec![format!("http://{}", app.addr), SHOTS.into()]).await;
 }

@@ -15,6 +15,7 @@ mod library;
 mod nodes;
 mod pages;
 mod portal;
+mod project_pages;
 mod projects;
 mod rows;
 mod search;
