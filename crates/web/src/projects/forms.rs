@@ -47,26 +47,41 @@ fn to_project(id: i64, done: &str, anchor: &str) -> String {
     format!("/projects/{id}?done={done}#{anchor}")
 }
 
+/// A proposal as the form gives it.
+fn proposal(body: &[u8]) -> Result<Proposal, ApiError> {
+    let mut f = Posted::parse(body);
+    let p = Proposal {
+        org_id: f.int("org_id"),
+        name: f.text("name"),
+        year: f.int("year"),
+        purpose: f.text("purpose"),
+        budget: f.required_int("budget"),
+        funding_source: f.text("funding_source"),
+        builds: f.list("builds"),
+        reuses: f.ids("reuses"),
+    };
+    f.finish()?;
+    Ok(p)
+}
+
 /// `POST /projects`: a department's proposal.
 pub async fn propose(State(state): State<AppState>, caller: Caller, body: Bytes) -> Response {
     let done = async {
-        let mut f = Posted::parse(&body);
-        let p = Proposal {
-            org_id: f.int("org_id"),
-            name: f.text("name"),
-            year: f.int("year"),
-            purpose: f.text("purpose"),
-            budget: f.required_int("budget"),
-            funding_source: f.text("funding_source"),
-            builds: f.list("builds"),
-            reuses: f.ids("reuses"),
-        };
-        f.finish()?;
-        let made = state.projects.propose(caller.required()?, p).await?;
+        let made = state.projects.propose(caller.required()?, proposal(&body)?).await?;
         Ok(to_project(made.id, "proposed", "gates"))
     }
     .await;
     answer(&state, &caller, Back::Portfolio, done).await
+}
+
+/// `POST /projects/{id}`: the proposal changed, while it is one.
+pub async fn edit(State(state): State<AppState>, caller: Caller, Path(id): Path<i64>, body: Bytes) -> Response {
+    let done = async {
+        state.projects.edit_proposal(caller.required()?, id, proposal(&body)?).await?;
+        Ok(to_project(id, "edited", "gates"))
+    }
+    .await;
+    answer(&state, &caller, Back::Project(id), done).await
 }
 
 /// `POST /projects/{id}/steps`: the next step (gated) with a comment.

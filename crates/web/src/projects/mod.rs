@@ -51,6 +51,7 @@ pub(crate) fn routes() -> Vec<Route> {
         crate::route!(GET "/systems" => Projects, pages::systems),
         crate::route!(GET "/evaluation/{id}" => Projects, pages::round),
         crate::route!(POST "/projects" => ProposeProjects, forms::propose),
+        crate::route!(POST "/projects/{id}" => ProposeProjects, forms::edit),
         crate::route!(POST "/projects/{id}/steps" => ProposeProjects, forms::step),
         crate::route!(POST "/projects/{id}/data" => ProposeProjects, forms::register_data),
         crate::route!(POST "/projects/{id}/reuse" => ManageProjects, forms::reuse),

@@ -54,6 +54,7 @@ impl Notice {
 fn done_message(code: Option<&str>) -> Option<&'static str> {
     Some(match code? {
         "proposed" => "项目已申报（储备），补齐材料后可提交评审。",
+        "edited" => "申报内容已修改。",
         "step" => "已办理，项目进入新阶段。",
         "data" => "数据共享登记已保存。",
         "reuse" => "集约利旧审查意见已记录。",
@@ -237,6 +238,15 @@ async fn forms_of_project(
         };
         ctx.insert("own_entries".into(), pick(&own).into());
         ctx.insert("listed_entries".into(), pick(&listed).into());
+    }
+    if d.may.department && p.stage == Stage::Proposal {
+        let systems = state.projects.systems(who).await.unwrap_or_default();
+        let reusable: Vec<_> = systems
+            .iter()
+            .filter(|s| s.status != SystemStatus::Stopped)
+            .map(|s| json!({"id": s.id, "name": s.name}))
+            .collect();
+        ctx.insert("reusable".into(), reusable.into());
     }
     if d.may.bureau && matches!(p.stage, Stage::Proposal | Stage::Review) {
         let experts: Vec<_> = state

@@ -91,9 +91,20 @@ async fn the_project_pages_forms_carry_a_proposal_from_the_department_to_the_exp
     assert_eq!(d["project"]["year"], 2026);
     assert_eq!(d["project"]["builds"], json!(["视频汇聚系统", "视频共享服务", "视频解析系统"]));
 
+    // The proposal is changed from its page while it is one: a name too long is named.
+    let long = "长".repeat(201);
+    let mut edit = typed.to_vec();
+    edit[0] = ("name", &long);
+    let (st, _, html) = form(&officer, &app, &format!("/projects/{id}"), &edit, true).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("项目名称须为 1 到 200 个字"), "{html}");
+    edit[0] = ("name", "公安视频汇聚共享平台（一期）");
+    assert_eq!(form(&officer, &app, &format!("/projects/{id}"), &edit, true).await.0, StatusCode::SEE_OTHER);
+    assert_eq!(detail(&officer, &app, id).await["project"]["name"], "公安视频汇聚共享平台（一期）");
+
     // The department's page has its forms, not the bureau's; another department gets none.
     let html = page(&officer, &app, &format!("/projects/{id}")).await;
-    for f in [r#"id="step""#, r#"id="data""#, r#"id="attach""#] {
+    for f in [r#"id="step""#, r#"id="data""#, r#"id="attach""#, r#"id="edit""#] {
         assert!(html.contains(f), "{f}");
     }
     for f in [r#"id="risk""#, r#"id="assign""#, r#"id="score""#] {
