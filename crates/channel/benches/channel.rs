@@ -13,7 +13,8 @@
 //!     more than the true lag).
 //!
 //! Run: `cargo bench -p tongshu-channel --bench channel -- [ROWS] [SECONDS]`
-//! (`BENCH_ONLY=postgres` or `mariadb` measures one database).
+//! (`BENCH_ONLY=postgres` or `mariadb` measures one database; `BENCH_PARTS=n` sets how many
+//! sessions copy the PostgreSQL table's page ranges).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -233,6 +234,10 @@ async fn main() {
     if only.is_empty() || only == "postgres" {
         let mut spec = PipelineSpec::new("bench", source.clone(), vec![table("public.firms", "cdc_firms")]);
         spec.heartbeat = Duration::from_millis(500);
+        if let Some(n) = std::env::var("BENCH_PARTS").ok().and_then(|v| v.parse().ok()) {
+            spec.snapshot_split.parts = n;
+        }
+        println!("   PostgreSQL snapshot sessions: up to {}", spec.snapshot_split.parts);
         let (copied, snap_secs) = snapshot(spec, &lake).await;
         let snap_rate = copied as f64 / snap_secs;
         println!("   PostgreSQL snapshot: {copied} rows in {snap_secs:.1} s, {snap_rate:.0} rows/s");

@@ -92,6 +92,11 @@ pub struct PipelineSpec {
     pub publication: Option<String>,
     /// A replication slot name chosen by the operator, instead of `tongshu_<name>`.
     pub slot_name: Option<String>,
+    /// How a PostgreSQL source's large table is copied in the snapshot by several sessions
+    /// at once, each importing the slot's exported snapshot and reading a range of pages
+    /// (1 session by default, as Debezium's `snapshot.max.threads`: more help when the
+    /// source has cores to spare).
+    pub snapshot_split: tongshu_sources::Split,
 }
 
 impl PipelineSpec {
@@ -108,6 +113,7 @@ impl PipelineSpec {
             resnapshot: false,
             publication: None,
             slot_name: None,
+            snapshot_split: tongshu_sources::Split { parts: 1, ..Default::default() },
         }
     }
 

@@ -365,8 +365,8 @@ pub(crate) async fn run(p: &Pipeline, stop: CancellationToken) -> Result<()> {
         let of = tables.len();
         for (i, t) in tables.iter_mut().enumerate() {
             p.update(|s| s.state = State::Snapshotting { done: i, of });
-            let query = format!("SELECT * FROM {}", t.qualified());
-            let pull = tongshu_sources::pull_in_snapshot(&p.spec.source, &query, &name)
+            let split = p.spec.snapshot_split;
+            let pull = tongshu_sources::pull_table_in_snapshot(&p.spec.source, &t.qualified(), &name, split)
                 .await
                 .map_err(|e| ChannelError::Source(format!("copying {}.{}: {e}", t.schema, t.name)))?;
             let rows = copy(p, t, pull, SourcePosition { app: app.clone(), position: point }).await?;

@@ -62,6 +62,8 @@ pub struct ChannelService {
     lease: i64,
     /// A running pipeline whose slot holds more WAL than this on its source warns.
     wal_warn_bytes: i64,
+    /// Sessions that copy a large PostgreSQL table's page ranges at once in a snapshot.
+    snapshot_sessions: usize,
 }
 
 fn now() -> i64 {
@@ -70,7 +72,14 @@ fn now() -> i64 {
 
 impl ChannelService {
     pub fn new(store: MetaStore, library: LibraryService) -> Self {
-        Self { store, library, lease: LEASE_SECONDS, wal_warn_bytes: 1 << 30 }
+        Self { store, library, lease: LEASE_SECONDS, wal_warn_bytes: 1 << 30, snapshot_sessions: 1 }
+    }
+
+    /// Copy a large PostgreSQL table by up to `n` sessions at once in a snapshot (each reads
+    /// a range of its pages in the slot's exported snapshot); 1 copies it whole.
+    pub fn with_snapshot_sessions(mut self, n: usize) -> Self {
+        self.snapshot_sessions = n.max(1);
+        self
     }
 
     /// Warn when a pipeline's slot holds more than `bytes` of WAL on its source.
@@ -229,6 +238,7 @@ impl ChannelService {
         spec.slot_name = p.slot_name.clone();
         spec.accept_schema = p.accept_schema;
         spec.resnapshot = p.resnapshot;
+        spec.snapshot_split.parts = self.snapshot_sessions;
         let pipeline = Arc::new(Pipeline::new(spec, self.library.lake().clone()));
         // What an earlier runner reported is not this one's state.
         self.report(name, node, &pipeline.status(), None, None).await?;

@@ -66,6 +66,8 @@ impl Source {
         spec.batch_wait = Duration::from_millis(200);
         spec.heartbeat = Duration::from_millis(300);
         spec.compact_every = 2;
+        // Tables of 16 pages or more are copied by several sessions in the one snapshot.
+        spec.snapshot_split = tongshu_sources::Split { parts: 3, min_pages: 8 };
         spec
     }
 

@@ -357,7 +357,8 @@ async fn run(cli: Cli) -> Result<()> {
             // Real-time pipelines run on whichever node holds each one's lease.
             let channel = tongshu_channel::ChannelService::new(store.clone(), library.clone())
                 .with_lease(std::time::Duration::from_secs(s.job_lease_secs))
-                .with_wal_warning(s.channel_wal_warn_mb << 20);
+                .with_wal_warning(s.channel_wal_warn_mb << 20)
+                .with_snapshot_sessions(s.channel_snapshot_sessions);
             let node = library.node().to_owned();
             let pipelines = tongshu_channel::CancellationToken::new();
             channel.supervise(
@@ -543,7 +544,8 @@ async fn run(cli: Cli) -> Result<()> {
             let node = library.node().to_owned();
             let service = tongshu_channel::ChannelService::new(store.clone(), library)
                 .with_lease(std::time::Duration::from_secs(s.job_lease_secs))
-                .with_wal_warning(s.channel_wal_warn_mb << 20);
+                .with_wal_warning(s.channel_wal_warn_mb << 20)
+                .with_snapshot_sessions(s.channel_snapshot_sessions);
             let result = channel::channel(cmd, store.clone(), service, &node).await;
             store.close().await;
             result

@@ -100,6 +100,8 @@ pub struct Settings {
     /// A real-time pipeline whose replication slot holds more WAL than this (MiB) on its
     /// source warns in its status and the log.
     pub channel_wal_warn_mb: u64,
+    /// Sessions that copy one large PostgreSQL table at once in a pipeline's snapshot.
+    pub channel_snapshot_sessions: usize,
     /// Probe the information systems' URLs this often (hours; 0: never, the default).
     pub system_probe_every_hours: u64,
     /// Working days a project's review, approval, acceptance or rectification step is due in.
@@ -177,6 +179,7 @@ struct File {
     job_lease_secs: Option<u64>,
     schedule_tick_secs: Option<u64>,
     channel_wal_warn_mb: Option<u64>,
+    channel_snapshot_sessions: Option<u64>,
     system_probe_every_hours: Option<u64>,
     project_stage_days: Option<u64>,
     ticket_days: Option<u64>,
@@ -256,6 +259,8 @@ impl Settings {
         let job_lease_secs = number("TONGSHU_JOB_LEASE_SECS", file.job_lease_secs, 30)?.max(1);
         let schedule_tick_secs = number("TONGSHU_SCHEDULE_TICK_SECS", file.schedule_tick_secs, 30)?.max(1);
         let channel_wal_warn_mb = number("TONGSHU_CHANNEL_WAL_WARN_MB", file.channel_wal_warn_mb, 1024)?;
+        let channel_snapshot_sessions =
+            number("TONGSHU_CHANNEL_SNAPSHOT_SESSIONS", file.channel_snapshot_sessions, 1)?.clamp(1, 16) as usize;
         let system_probe_every_hours = number("TONGSHU_SYSTEM_PROBE_EVERY_HOURS", file.system_probe_every_hours, 0)?;
         let project_stage_days = number("TONGSHU_PROJECT_STAGE_DAYS", file.project_stage_days, 20)?.clamp(1, 365);
         let ticket_days = number("TONGSHU_TICKET_DAYS", file.ticket_days, 20)?.clamp(1, 365);
@@ -304,6 +309,7 @@ impl Settings {
             job_lease_secs,
             schedule_tick_secs,
             channel_wal_warn_mb,
+            channel_snapshot_sessions,
             system_probe_every_hours,
             project_stage_days,
             ticket_days,

@@ -360,6 +360,18 @@ impl Chunk {
         self.ends.extend(ends.map(|end| base + end));
     }
 
+    /// Appends row number `row` whose cells are the ranges of `text` between one-byte
+    /// separators (COPY's tabs): cell `k` ends at `ends[k]`, the next begins a byte later.
+    pub fn push_separated(&mut self, row: u64, text: &str, ends: &[usize]) {
+        self.rows.push(Ok((row, self.ends.len())));
+        let mut start = 0;
+        for &end in ends {
+            self.text.push_str(&text[start..end]);
+            self.ends.push(self.text.len());
+            start = end + 1;
+        }
+    }
+
     /// The cells of row `i` of the chunk (none for a row that could not be read).
     fn cells(&self, i: usize) -> impl Iterator<Item = &str> {
         let range = match &self.rows[i] {

@@ -208,6 +208,12 @@ pub fn column_type(kind: Kind, type_name: &str, decimal: Option<(u32, u32)>) -> 
 }
 
 /// The SQL expression that turns a result column into text the library parses back.
+/// Whether a PostgreSQL column of this type is read through a cast rather than as COPY
+/// writes it.
+fn pg_cast(type_name: &str) -> bool {
+    matches!(type_name.to_ascii_uppercase().as_str(), "TIMESTAMPTZ" | "BOOL")
+}
+
 fn as_text(kind: Kind, col: &str, type_name: &str) -> String {
     let c = format!("src.{}", kind.quote(col));
     match (kind, type_name.to_ascii_uppercase().as_str()) {
@@ -342,20 +348,67 @@ async fn describe_mysql(c: &mut sqlx::MySqlConnection, query: &str) -> Result<Ve
 /// Starts a pull: connects, describes the query, and streams its rows (as text cells) from a
 /// background task through a bounded channel, so memory stays bounded whatever the size.
 pub async fn pull(conn: &Connection, query: &str, incremental: Option<Incremental>) -> Result<Pull, SourceError> {
-    pull_with(conn, query, incremental, None).await
+    pull_with(conn, query, incremental, None, None).await
 }
 
-/// Starts a pull of `query` inside the snapshot a PostgreSQL replication slot exported
-/// (its name as `CREATE_REPLICATION_SLOT … EXPORT_SNAPSHOT` gave it): the rows are the
-/// database exactly at the slot's starting point, however long the pull takes.
-pub async fn pull_in_snapshot(conn: &Connection, query: &str, snapshot: &str) -> Result<Pull, SourceError> {
+/// How a PostgreSQL snapshot copy of one table is split between sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Split {
+    /// Sessions that copy page ranges at once (1: the table whole).
+    pub parts: usize,
+    /// Pages (8 KiB) each session reads at least: a smaller table is copied by fewer.
+    pub min_pages: i64,
+}
+
+impl Default for Split {
+    fn default() -> Self {
+        Self { parts: 4, min_pages: 4096 }
+    }
+}
+
+impl Split {
+    /// The page ranges `[from, to)` a table of `pages` pages is copied in; the last range
+    /// is open (`None`), so that no page is left out, whatever the table's size when read.
+    pub fn ranges(self, pages: i64) -> Vec<(i64, Option<i64>)> {
+        let n = (pages / self.min_pages.max(1)).clamp(1, self.parts.max(1) as i64);
+        let step = pages / n;
+        (0..n).map(|i| (i * step, (i + 1 < n).then_some((i + 1) * step))).collect()
+    }
+}
+
+/// Starts a copy of `table` (its qualified, quoted name) inside the snapshot a PostgreSQL
+/// replication slot exported (its name as `CREATE_REPLICATION_SLOT … EXPORT_SNAPSHOT` gave
+/// it): the rows are the database exactly at the slot's starting point, however long the
+/// copy takes. A large table is read by several sessions at once (`split`), each importing
+/// the same snapshot and copying one range of the table's pages (a TID range scan); their
+/// output is interleaved a block of whole records at a time.
+pub async fn pull_table_in_snapshot(
+    conn: &Connection,
+    table: &str,
+    snapshot: &str,
+    split: Split,
+) -> Result<Pull, SourceError> {
     if conn.kind != Kind::Postgres {
         return Err(SourceError::Query("an exported snapshot is a PostgreSQL source's".into()));
     }
     if snapshot.is_empty() || !snapshot.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') {
         return Err(SourceError::Query(format!("{snapshot:?} is not a snapshot name")));
     }
-    pull_with(conn, query, None, Some(snapshot)).await
+    let query = format!("SELECT * FROM {table}");
+    pull_with(conn, &query, None, Some(snapshot), Some((table, split))).await
+}
+
+/// A session of a PostgreSQL pull: read-only, ISO dates, inside `snapshot` if given.
+async fn pg_session(conn: &Connection, snapshot: Option<&str>) -> Result<sqlx::PgConnection, SourceError> {
+    let mut c = sqlx::PgConnection::connect(&conn.url()).await.map_err(|e| connect_err(conn, e))?;
+    c.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY").await.map_err(db_err)?;
+    c.execute("SET DateStyle = 'ISO, YMD'").await.map_err(db_err)?;
+    if let Some(id) = snapshot {
+        // Checked by the caller: hex digits and dashes only.
+        c.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await.map_err(db_err)?;
+        c.execute(sqlx::AssertSqlSafe(format!("SET TRANSACTION SNAPSHOT '{id}'"))).await.map_err(db_err)?;
+    }
+    Ok(c)
 }
 
 /// Starts a pull of `query` from a MySQL/MariaDB source in a consistent read whose binlog
@@ -367,7 +420,7 @@ pub async fn pull_consistent(conn: &Connection, query: &str) -> Result<Pull, Sou
     if conn.kind != Kind::Mysql {
         return Err(SourceError::Query("a consistent binlog read is a MySQL/MariaDB source's".into()));
     }
-    pull_with(conn, query, None, Some("")).await
+    pull_with(conn, query, None, Some(""), None).await
 }
 
 /// The binlog position a MariaDB consistent snapshot stands at.
@@ -386,12 +439,15 @@ async fn binlog_snapshot(c: &mut sqlx::MySqlConnection) -> Result<(String, u64),
 }
 
 /// `snapshot`: on PostgreSQL the name of an exported snapshot to read in; on MySQL
-/// (any value) a consistent read whose binlog position the pull records.
+/// (any value) a consistent read whose binlog position the pull records. `split`: on
+/// PostgreSQL in a snapshot, the table `query` reads all of, and how many sessions may
+/// copy its page ranges, each at least how many pages.
 async fn pull_with(
     conn: &Connection,
     query: &str,
     incremental: Option<Incremental>,
     snapshot: Option<&str>,
+    split: Option<(&str, Split)>,
 ) -> Result<Pull, SourceError> {
     let query = check_query(query)?;
     let what = format!("{conn:?}");
@@ -402,20 +458,55 @@ async fn pull_with(
     }
     let (columns, sql, started) = match conn.kind {
         Kind::Postgres => {
-            let mut c = sqlx::PgConnection::connect(&conn.url()).await.map_err(|e| connect_err(conn, e))?;
-            c.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY").await.map_err(db_err)?;
-            c.execute("SET DateStyle = 'ISO, YMD'").await.map_err(db_err)?;
-            if let Some(id) = snapshot {
-                // Checked above: hex digits and dashes only.
-                c.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await.map_err(db_err)?;
-                c.execute(sqlx::AssertSqlSafe(format!("SET TRANSACTION SNAPSHOT '{id}'"))).await.map_err(db_err)?;
-            }
+            let mut c = pg_session(conn, snapshot).await?;
             let described = describe_postgres(&mut c, query).await?;
-            let (columns, select) = plan(Kind::Postgres, described, query, incremental.as_ref())?;
-            // The result as CSV: one stream, no protocol message per row.
-            let copy = format!("COPY ({select}) TO STDOUT WITH (FORMAT csv)");
-            let rx = rows::spawn_copy(c, copy.clone());
-            (columns, copy, Started::Copy(rx))
+            let (columns, select) = plan(Kind::Postgres, described.clone(), query, incremental.as_ref())?;
+            // The result in COPY's text format: no protocol message per row, no quoting.
+            let copy = |select: &str| format!("COPY ({select}) TO STDOUT");
+            let ranges = match (split, snapshot) {
+                (Some((table, split)), Some(_)) if split.parts > 1 => {
+                    let pages: i64 = sqlx::query_scalar(
+                        "SELECT (pg_relation_size($1::regclass) / current_setting('block_size')::bigint)::bigint",
+                    )
+                    .bind(table)
+                    .fetch_one(&mut c)
+                    .await
+                    .map_err(db_err)?;
+                    split.ranges(pages)
+                }
+                _ => vec![],
+            };
+            let (tx, rx) = rows::copy_channel();
+            // A whole table whose columns need no cast is copied as a table (the server's
+            // fastest path: no query above the scan).
+            let plain = described.iter().all(|(_, ty, _)| !pg_cast(ty));
+            let whole = match split {
+                Some((table, _)) if plain && incremental.is_none() => {
+                    let cols = described.iter().map(|(n, _, _)| Kind::Postgres.quote(n)).collect::<Vec<_>>();
+                    Some(format!("COPY {table} ({}) TO STDOUT", cols.join(", ")))
+                }
+                _ => None,
+            };
+            if ranges.len() < 2 {
+                let statement = whole.unwrap_or_else(|| copy(&select));
+                rows::spawn_copy(c, statement.clone(), tx);
+                (columns, statement, Started::Copy(rx))
+            } else {
+                let table = split.map(|(t, _)| t).unwrap_or_default();
+                let mut sessions = vec![c];
+                for _ in 1..ranges.len() {
+                    sessions.push(pg_session(conn, snapshot).await?);
+                }
+                let mut said = Vec::new();
+                for (session, (from, to)) in sessions.into_iter().zip(ranges) {
+                    let upper = to.map(|to| format!(" AND ctid < '({to},0)'::tid")).unwrap_or_default();
+                    let part = format!("SELECT * FROM {table} WHERE ctid >= '({from},0)'::tid{upper}");
+                    let (_, select) = plan(Kind::Postgres, described.clone(), &part, None)?;
+                    said.push(copy(&select));
+                    rows::spawn_copy(session, copy(&select), tx.clone());
+                }
+                (columns, said.join("; "), Started::Copy(rx))
+            }
         }
         Kind::Mysql => {
             let mut c = sqlx::MySqlConnection::connect(&conn.url()).await.map_err(|e| connect_err(conn, e))?;
@@ -510,6 +601,36 @@ fn plan(
 pub fn with_zone(v: &str, zone: &str) -> Option<String> {
     let has_zone = v.ends_with('Z') || v.get(19..).is_some_and(|rest| rest.contains(['+', '-']));
     (v.len() >= 19 && !has_zone).then(|| format!("{}{zone}", v.replacen(' ', "T", 1)))
+}
+
+#[cfg(test)]
+mod split {
+    use proptest::prelude::*;
+
+    use super::Split;
+
+    proptest! {
+        /// The ranges start at page 0, follow one another without gap or overlap, end open,
+        /// are at most `parts`, and a split one has at least `min_pages` per closed range.
+        #[test]
+        fn ranges_cover_the_table_once(pages in 0i64..20_000_000, parts in 1usize..16, min_pages in 1i64..10_000) {
+            let r = Split { parts, min_pages }.ranges(pages);
+            prop_assert!(!r.is_empty() && r.len() <= parts);
+            prop_assert_eq!(r[0].0, 0);
+            prop_assert_eq!(r.last().unwrap().1, None);
+            for w in r.windows(2) {
+                prop_assert_eq!(w[0].1, Some(w[1].0));
+                prop_assert!(w[1].0 - w[0].0 >= min_pages);
+            }
+        }
+    }
+
+    #[test]
+    fn small_tables_are_one_copy_and_large_ones_as_many_as_allowed() {
+        assert_eq!(Split::default().ranges(100), [(0, None)]);
+        assert_eq!(Split { parts: 4, min_pages: 10 }.ranges(25), [(0, Some(12)), (12, None)]);
+        assert_eq!(Split { parts: 3, min_pages: 1 }.ranges(9), [(0, Some(3)), (3, Some(6)), (6, None)]);
+    }
 }
 
 #[cfg(test)]
