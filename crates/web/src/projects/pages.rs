@@ -109,9 +109,9 @@ pub(crate) async fn portfolio_view(state: &AppState, caller: &Caller, notice: No
     .await;
     let (p, rounds) = match found {
         Ok(v) => v,
-        Err(e) => return error_page(&state, &caller, e),
+        Err(e) => return error_page(state, caller, e),
     };
-    let orgs = org_names(&state).await;
+    let orgs = org_names(state).await;
     let name = |id: i64| orgs.get(&id).cloned().unwrap_or_else(|| id.to_string());
     let by_stage: Vec<(String, f64)> = p.totals.by_stage.iter().map(|(k, v)| (k.clone(), *v as f64)).collect();
     let by_kind: Vec<(String, f64)> = p.totals.systems_by_kind.iter().map(|(k, v)| (k.clone(), *v as f64)).collect();
@@ -140,7 +140,7 @@ pub(crate) async fn portfolio_view(state: &AppState, caller: &Caller, notice: No
             v
         })
         .collect();
-    let mut ctx = base(&caller, "projects", "政务信息化项目");
+    let mut ctx = base(caller, "projects", "政务信息化项目");
     ctx.insert("totals".into(), json!(p.totals));
     ctx.insert("budget_wan".into(), json!(yuan_wan(p.totals.budget)));
     ctx.insert("spent_wan".into(), json!(yuan_wan(p.totals.spent)));
@@ -153,7 +153,7 @@ pub(crate) async fn portfolio_view(state: &AppState, caller: &Caller, notice: No
     if let Some(who) = caller.principal.as_ref() {
         // The proposal form: the departments the caller proposes for, the systems to reuse.
         let departments: Vec<_> =
-            orgs_sorted(&state).await.into_iter().filter(|(id, _)| who.proposes_for(*id)).collect();
+            orgs_sorted(state).await.into_iter().filter(|(id, _)| who.proposes_for(*id)).collect();
         if !departments.is_empty() {
             let systems = state.projects.systems(who).await.unwrap_or_default();
             let reusable: Vec<_> = systems
@@ -166,8 +166,8 @@ pub(crate) async fn portfolio_view(state: &AppState, caller: &Caller, notice: No
         ctx.insert("may_manage".into(), who.manages_projects().into());
         ctx.insert("this_year".into(), tongshu_core::now().year().into());
     }
-    let status = notice.apply(&caller, &mut ctx);
-    render(&state, status, "projects.html", ctx)
+    let status = notice.apply(caller, &mut ctx);
+    render(state, status, "projects.html", ctx)
 }
 
 /// A project: its record, what each next step still needs, documents, reviews, milestones
@@ -189,9 +189,9 @@ pub(crate) async fn project_view(state: &AppState, caller: &Caller, id: i64, not
     .await;
     let (d, similar) = match found {
         Ok(v) => v,
-        Err(e) => return error_page(&state, &caller, e),
+        Err(e) => return error_page(state, caller, e),
     };
-    let orgs = org_names(&state).await;
+    let orgs = org_names(state).await;
     let costs: Vec<(String, f64)> = d
         .milestones
         .iter()
@@ -202,16 +202,16 @@ pub(crate) async fn project_view(state: &AppState, caller: &Caller, id: i64, not
             ]
         })
         .collect();
-    let mut ctx = base(&caller, "projects", &d.project.name);
+    let mut ctx = base(caller, "projects", &d.project.name);
     ctx.insert("org_name".into(), json!(orgs.get(&d.project.org_id)));
     ctx.insert("budget_wan".into(), json!(yuan_wan(d.project.budget)));
     ctx.insert("spent_wan".into(), json!(yuan_wan(d.spent)));
     ctx.insert("cost_chart".into(), charts::bars("里程碑投资：计划与实际（万元）", &costs).into());
     ctx.insert("similar".into(), json!(similar));
-    forms_of_project(&state, &caller, &d, &mut ctx).await;
+    forms_of_project(state, caller, &d, &mut ctx).await;
     ctx.insert("d".into(), json!(d));
-    let status = notice.apply(&caller, &mut ctx);
-    render(&state, status, "project.html", ctx)
+    let status = notice.apply(caller, &mut ctx);
+    render(state, status, "project.html", ctx)
 }
 
 /// What the project page's forms offer, for what the reader may do (`d.may`).
@@ -291,9 +291,9 @@ pub(crate) async fn systems_view(state: &AppState, caller: &Caller, notice: Noti
     .await;
     let (systems, tickets) = match found {
         Ok(v) => v,
-        Err(e) => return error_page(&state, &caller, e),
+        Err(e) => return error_page(state, caller, e),
     };
-    let orgs = org_names(&state).await;
+    let orgs = org_names(state).await;
     let names: std::collections::HashMap<i64, String> = systems.iter().map(|s| (s.id, s.name.clone())).collect();
     let rows: Vec<_> = systems
         .iter()
@@ -315,12 +315,12 @@ pub(crate) async fn systems_view(state: &AppState, caller: &Caller, notice: Noti
             v
         })
         .collect();
-    let mut ctx = base(&caller, "systems", "政务信息系统清单");
+    let mut ctx = base(caller, "systems", "政务信息系统清单");
     ctx.insert("systems".into(), json!(rows));
     ctx.insert("tickets".into(), json!(tickets));
     if let Some(who) = caller.principal.as_ref() {
         let departments: Vec<_> =
-            orgs_sorted(&state).await.into_iter().filter(|(id, _)| who.proposes_for(*id)).collect();
+            orgs_sorted(state).await.into_iter().filter(|(id, _)| who.proposes_for(*id)).collect();
         if !departments.is_empty() {
             let kinds: Vec<_> =
                 SystemKind::ALL.iter().map(|k| json!({"key": k.as_str(), "label": k.label()})).collect();
@@ -330,8 +330,8 @@ pub(crate) async fn systems_view(state: &AppState, caller: &Caller, notice: Noti
         let keeps: Vec<i64> = systems.iter().filter(|s| who.proposes_for(s.org_id)).map(|s| s.id).collect();
         ctx.insert("keeps".into(), keeps.into());
     }
-    let status = notice.apply(&caller, &mut ctx);
-    render(&state, status, "systems.html", ctx)
+    let status = notice.apply(caller, &mut ctx);
+    render(state, status, "systems.html", ctx)
 }
 
 /// A round's report: each project's totals by kind of evaluation, the final total and
@@ -364,11 +364,11 @@ pub(crate) async fn round_view(
     let found = async { Ok::<_, ApiError>(state.projects.round_report(caller.required()?, id).await?) }.await;
     let r = match found {
         Ok(v) => v,
-        Err(e) => return error_page(&state, &caller, e),
+        Err(e) => return error_page(state, caller, e),
     };
     let totals: Vec<(String, f64)> = r.rows.iter().filter_map(|x| x.total.map(|t| (x.name.clone(), t))).collect();
     let grades: Vec<(String, f64)> = r.by_grade.iter().map(|(k, v)| (k.clone(), *v as f64)).collect();
-    let mut ctx = base(&caller, "projects", &r.round.name);
+    let mut ctx = base(caller, "projects", &r.round.name);
     ctx.insert("total_chart".into(), charts::bars("各项目综合得分", &totals).into());
     ctx.insert("grade_chart".into(), charts::bars("评价等级分布", &grades).into());
     ctx.insert("r".into(), json!(r));
@@ -407,6 +407,6 @@ pub(crate) async fn round_view(
             );
         }
     }
-    let status = notice.apply(&caller, &mut ctx);
-    render(&state, status, "evaluation_round.html", ctx)
+    let status = notice.apply(caller, &mut ctx);
+    render(state, status, "evaluation_round.html", ctx)
 }
