@@ -555,7 +555,8 @@ impl ProjectsService {
         }
         let payments = self.store.payments(id).await?;
         let mut gates = BTreeMap::new();
-        let facts = self.facts(&project, "").await?;
+        // The comment comes with the step itself: the preview does not count it as missing.
+        let facts = self.facts(&project, "（随办理填写）").await?;
         for t in tongshu_core::projects::Transition::ALL {
             if project.stage.after(t).is_some()
                 && let Err(e) = check_gate(project.stage, t, &facts)

@@ -253,9 +253,13 @@ impl MetaStore {
 
     /// Takes (or renews) the lease of pipeline `name` for `node` until `until` (Unix
     /// seconds): only when no other node holds an unexpired one. `false`: another holds it.
+    /// A node that takes the lease over shows as starting at once: what the node before it
+    /// last reported is not its state.
     pub async fn lease_pipeline(&self, name: &str, node: &str, now: i64, until: i64) -> Result<bool> {
         let n = sqlx::query(
-            "UPDATE channel_pipelines SET node = $2, lease_until = $4
+            "UPDATE channel_pipelines SET node = $2, lease_until = $4,
+                 state = CASE WHEN node = $2 THEN state ELSE 'starting' END,
+                 message = CASE WHEN node = $2 THEN message ELSE '' END
              WHERE name = $1 AND (node IS NULL OR node = $2 OR lease_until IS NULL OR lease_until < $3)",
         )
         .bind(name)

@@ -713,11 +713,16 @@ async fn channel_pipelines_are_leased_to_one_runner_and_fail_closed(store: MetaS
     assert!(!store.report_pipeline("scj", other, &report).await.unwrap(), "only the holder reports");
     assert!(store.report_pipeline("scj", &holder, &report).await.unwrap());
     assert!(store.lease_pipeline("scj", other, 1051, 1081).await.unwrap(), "an expired lease is taken over");
+    // The new holder shows as starting at once; the positions last reported stay.
     let got = store.get_pipeline("scj").await.unwrap();
     assert_eq!(
         (got.state.as_str(), got.confirmed, got.table_status.clone()),
-        ("streaming", Some(42), report.tables.clone())
+        ("starting", Some(42), report.tables.clone())
     );
+    assert!(store.lease_pipeline("scj", other, 1060, 1090).await.unwrap());
+    assert!(store.report_pipeline("scj", other, &report).await.unwrap());
+    assert!(store.lease_pipeline("scj", other, 1070, 1100).await.unwrap(), "the holder renews");
+    assert_eq!(store.get_pipeline("scj").await.unwrap().state, "streaming", "a renewal keeps the state");
     assert_eq!(got.log_bytes, Some(4096));
     // A report without a new measurement of the source's log keeps the last one.
     let quiet = PipelineReport { log_bytes: None, ..report.clone() };

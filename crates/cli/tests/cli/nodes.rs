@@ -318,7 +318,12 @@ async fn two_nodes_run_a_pipeline_once_and_the_survivor_takes_it_over() {
         async move { (rows_of(&d, &url, &t) == 491).then_some(()) }
     })
     .await;
-    assert!(took.table_status[0].snapshot_rows == 0, "the survivor resumed, it did not copy again: {took:?}");
+    // The survivor's own status (the claim alone may still carry the dead node's).
+    let now = store.get_pipeline(&name).await.unwrap();
+    assert!(
+        now.node == took.node && now.table_status[0].snapshot_rows == 0,
+        "the survivor resumed, it did not copy again: {now:?}"
+    );
     let changes = format!("tongshu_channel_changes_total{{pipeline=\"{name}\",table=\"{name}_reg\"}} ");
     wait_for(30, "the survivor's changes are in the metrics", || {
         let (url, changes, name) = (format!("{}/metrics", alive.base), changes.clone(), name.clone());

@@ -225,11 +225,11 @@ async fn forms_of_project(
     let p = &d.project;
     let open = matches!(p.stage, Stage::Proposal | Stage::Review | Stage::Approval);
     if d.may.department && open {
-        let mut mine = tongshu_store::EntryFilter { org_id: Some(p.org_id), limit: 500, ..Default::default() };
+        let mut mine = tongshu_catalog::EntryFilter { org_id: Some(p.org_id), limit: 500, ..Default::default() };
         let own = state.catalog.workbench(who, std::mem::take(&mut mine)).await.map(|x| x.entries).unwrap_or_default();
         let listed = state
             .catalog
-            .browse(Some(who), tongshu_store::EntryFilter { limit: 2000, ..Default::default() })
+            .browse(Some(who), tongshu_catalog::EntryFilter { limit: 2000, ..Default::default() })
             .await
             .map(|x| x.entries)
             .unwrap_or_default();

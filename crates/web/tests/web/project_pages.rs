@@ -110,6 +110,9 @@ async fn the_project_pages_forms_carry_a_proposal_from_the_department_to_the_exp
     for f in [r#"id="risk""#, r#"id="assign""#, r#"id="score""#] {
         assert!(!html.contains(f), "{f}");
     }
+    // What the next step lacks names the document, not the comment given with a step.
+    let gates = html.split(r#"id="gates""#).nth(1).unwrap().split("</section>").next().unwrap();
+    assert!(gates.contains("documents.proposal") && !gates.contains("comment"), "{gates}");
     let (st, _, _) = form(&other, &app, &format!("/projects/{id}/steps"), &[("transition", "submit")], true).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
 
