@@ -38,7 +38,11 @@ impl Notice {
         let fields: Vec<_> = e
             .fields
             .as_ref()
-            .map(|f| f.0.iter().map(|x| json!({"field": x.field, "message": x.message})).collect())
+            .map(|f| {
+                f.0.iter()
+                    .map(|x| json!({"field": x.field, "label": field_label(&x.field), "message": x.message}))
+                    .collect()
+            })
             .unwrap_or_default();
         let message = if fields.is_empty() {
             caller.wording(&e.message)
@@ -48,6 +52,52 @@ impl Notice {
         ctx.insert("problem".into(), json!({"message": message, "fields": fields}));
         e.code.status()
     }
+}
+
+/// What a form's field is called on the page (the code stays beside it).
+fn field_label(field: &str) -> Option<&'static str> {
+    if let Some(item) = field.strip_prefix("sheet.") {
+        return REVIEW_SHEET.iter().find(|(k, _, _)| *k == item).map(|(_, l, _)| *l);
+    }
+    let base = field.split(['[', '.']).next().unwrap_or(field);
+    Some(match base {
+        "name" => "名称",
+        "year" => "年度",
+        "budget" => "预算",
+        "purpose" => "建设目标",
+        "funding_source" => "资金来源",
+        "builds" => "拟建系统",
+        "reuses" => "复用的系统",
+        "produces" => "将产生的目录",
+        "consumes" => "将使用的共享数据",
+        "consumes_reason" => "不使用共享数据的理由",
+        "reuse_reason" | "reason" => "理由",
+        "comment" => "意见",
+        "planned_on" => "计划日期",
+        "planned_cost" => "计划投资",
+        "forecast_on" => "预测日期",
+        "actual_on" => "实际日期",
+        "actual_cost" => "实际投资",
+        "amount" => "支付金额",
+        "paid_on" => "支付日期",
+        "rating" => "风险等级",
+        "kind" => "类型",
+        "cost_per_year" => "年运维费用",
+        "urls" => "网址",
+        "security_level" => "等保级别",
+        "last_post_on" => "最近发布日期",
+        "oldest_unanswered_on" => "最早未答复留言日期",
+        "duplicate_of" => "重复的系统",
+        "merged_into" => "并入的系统",
+        "outcome" => "结果",
+        "matrix" | "weights" => "判断矩阵",
+        "project_id" => "项目",
+        "documents" => "文档",
+        "checklist" => "验收清单",
+        "decommission" => "停用清单",
+        "experts" => "评审专家",
+        _ => return None,
+    })
 }
 
 /// The message after a form's redirect (`?done=`).
