@@ -163,6 +163,8 @@ pub struct Pull {
     /// A consistent MySQL/MariaDB read ([`pull_consistent`]): the binlog file and position
     /// the rows stand at.
     pub binlog: Option<(String, u64)>,
+    /// How many sessions read the rows (more than one for a split snapshot copy).
+    pub sessions: usize,
 }
 
 /// Checks that `query` is one SELECT (or WITH … SELECT) statement and returns it without a
@@ -452,6 +454,7 @@ async fn pull_with(
     let query = check_query(query)?;
     let what = format!("{conn:?}");
     let mut binlog = None;
+    let mut sessions = 1;
     enum Started {
         Copy(tokio::sync::mpsc::Receiver<rows::BlockMsg>),
         Groups(tokio::sync::mpsc::Receiver<rows::GroupMsg>),
@@ -487,6 +490,7 @@ async fn pull_with(
                 }
                 _ => None,
             };
+            sessions = ranges.len().max(1);
             if ranges.len() < 2 {
                 let statement = whole.unwrap_or_else(|| copy(&select));
                 rows::spawn_copy(c, statement.clone(), tx);
@@ -552,7 +556,7 @@ async fn pull_with(
         Started::Copy(rx) => PulledRows::copied(of, rx),
         Started::Groups(rx) => PulledRows::grouped(of, rx),
     };
-    Ok(Pull { columns, rows, high_water, binlog })
+    Ok(Pull { columns, rows, high_water, binlog, sessions })
 }
 
 /// Describes the query and builds the statement actually run: every column cast to text,

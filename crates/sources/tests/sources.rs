@@ -6,7 +6,9 @@ use proptest::prelude::*;
 use tongshu_lake::ColumnType;
 use tongshu_lake::source::Rows;
 use tongshu_sources::testing::{env_url, exec};
-use tongshu_sources::{Connection, Incremental, SealError, SecretKey, check_query, pull};
+use tongshu_sources::{
+    Connection, Incremental, SealError, SecretKey, Split, check_query, pull, pull_table_in_snapshot,
+};
 
 proptest! {
     #[test]
@@ -200,4 +202,64 @@ async fn postgres_pull_keeps_types_text_and_marks() {
 async fn mariadb_pull_keeps_types_text_and_marks() {
     let Some(url) = env_url("TONGSHU_TEST_MYSQL_URL") else { return };
     types_and_increments(&url, ["BIGINT", "VARCHAR(50)", "DECIMAL(10,2)", "DATE", "DATETIME", "BOOLEAN"]).await;
+}
+
+/// A large table copied by several sessions in one exported snapshot: every row of the
+/// snapshot exactly once (no row twice at a range's edge, none missing), and nothing
+/// committed after it, however the table changes while the copy runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_table_is_copied_by_several_sessions_in_one_exported_snapshot() {
+    use sqlx::{Connection as _, Executor as _};
+    let Some(url) = env_url("TONGSHU_TEST_POSTGRES_URL") else { return };
+    let t = unique("split");
+    exec(
+        &url,
+        &format!(
+            "CREATE TABLE {t} (id int PRIMARY KEY, name text, note text);
+             INSERT INTO {t} SELECT g, '临沂企业' || g, CASE WHEN g % 3 = 0 THEN E'a\\tb\\\\c' WHEN g % 3 = 1 THEN NULL ELSE 'x' END
+                 FROM generate_series(1, 20000) g;
+             DELETE FROM {t} WHERE id % 7 = 0"
+        ),
+    )
+    .await;
+    // The snapshot is exported by a transaction that stays open while the copy runs.
+    let mut holder = sqlx::PgConnection::connect(&url).await.unwrap();
+    holder.execute("BEGIN ISOLATION LEVEL REPEATABLE READ").await.unwrap();
+    let snapshot: String = sqlx::query_scalar("SELECT pg_export_snapshot()").fetch_one(&mut holder).await.unwrap();
+    exec(
+        &url,
+        &format!(
+            "INSERT INTO {t} SELECT g, 'later', NULL FROM generate_series(30001, 31000) g;
+             UPDATE {t} SET name = 'changed' WHERE id < 100; DELETE FROM {t} WHERE id BETWEEN 100 AND 199"
+        ),
+    )
+    .await;
+    let conn = Connection::from_url(&url).unwrap();
+    let split = Split { parts: 3, min_pages: 8 };
+    let p = pull_table_in_snapshot(&conn, &format!("public.{t}"), &snapshot, split).await.unwrap();
+    assert_eq!(p.sessions, 3, "the table is large enough for three ranges");
+    let (_, mut rows, _) = drain(p).await;
+    rows.sort_by_key(|r| r[0].parse::<i64>().unwrap());
+    let want: Vec<Vec<String>> = (1..=20000)
+        .filter(|g| g % 7 != 0)
+        .map(|g| {
+            let note = match g % 3 {
+                0 => "a\tb\\c",
+                1 => "",
+                _ => "x",
+            };
+            vec![g.to_string(), format!("临沂企业{g}"), note.to_owned()]
+        })
+        .collect();
+    assert_eq!(rows.len(), want.len());
+    assert!(rows == want, "the rows differ from the snapshot's");
+    // Whole, as one session: the same rows.
+    let p = pull_table_in_snapshot(&conn, &format!("public.{t}"), &snapshot, Split { parts: 1, min_pages: 8 }).await;
+    let p = p.unwrap();
+    assert_eq!(p.sessions, 1);
+    let (_, mut whole, _) = drain(p).await;
+    whole.sort_by_key(|r| r[0].parse::<i64>().unwrap());
+    assert!(whole == want);
+    holder.execute("COMMIT").await.unwrap();
+    exec(&url, &format!("DROP TABLE {t}")).await;
 }
