@@ -127,6 +127,12 @@ fn done_message(code: Option<&str>) -> Option<&'static str> {
     })
 }
 
+/// The inventory's systems in use that `who` may see, to reuse in a proposal (集约利旧).
+async fn reusable_systems(state: &AppState, who: &tongshu_core::policy::Principal) -> Vec<Value> {
+    let systems = state.projects.systems(who).await.unwrap_or_default();
+    systems.iter().filter(|s| s.status != SystemStatus::Stopped).map(|s| json!({"id": s.id, "name": s.name})).collect()
+}
+
 /// Departments as (id, name), in the order of the organization list.
 async fn orgs_sorted(state: &AppState) -> Vec<(i64, String)> {
     state.accounts.organizations().await.map(|v| v.into_iter().map(|o| (o.id, o.name)).collect()).unwrap_or_default()
@@ -205,12 +211,7 @@ pub(crate) async fn portfolio_view(state: &AppState, caller: &Caller, notice: No
         let departments: Vec<_> =
             orgs_sorted(state).await.into_iter().filter(|(id, _)| who.proposes_for(*id)).collect();
         if !departments.is_empty() {
-            let systems = state.projects.systems(who).await.unwrap_or_default();
-            let reusable: Vec<_> = systems
-                .iter()
-                .filter(|s| s.status != SystemStatus::Stopped)
-                .map(|s| json!({"id": s.id, "name": s.name}))
-                .collect();
+            let reusable = reusable_systems(state, who).await;
             ctx.insert("propose".into(), json!({"departments": departments, "own": who.org_id, "systems": reusable}));
         }
         ctx.insert("may_manage".into(), who.manages_projects().into());
@@ -290,13 +291,7 @@ async fn forms_of_project(
         ctx.insert("listed_entries".into(), pick(&listed).into());
     }
     if d.may.department && p.stage == Stage::Proposal {
-        let systems = state.projects.systems(who).await.unwrap_or_default();
-        let reusable: Vec<_> = systems
-            .iter()
-            .filter(|s| s.status != SystemStatus::Stopped)
-            .map(|s| json!({"id": s.id, "name": s.name}))
-            .collect();
-        ctx.insert("reusable".into(), reusable.into());
+        ctx.insert("reusable".into(), reusable_systems(state, who).await.into());
     }
     if d.may.bureau && matches!(p.stage, Stage::Proposal | Stage::Review) {
         let experts: Vec<_> = state
