@@ -311,6 +311,26 @@ impl PulledRows {
         None
     }
 
+    /// Moves to the next COPY record and hands `take` its row number, text, where its cells
+    /// end and whether tabs separate them; `None` at the end or on a failure (kept), a
+    /// record that is not UTF-8 included.
+    fn next_copied(&mut self, take: impl FnOnce(u64, &str, &[usize], bool)) -> Option<()> {
+        self.next_record()?;
+        let Transport::Copy(copy) = &self.transport else { return None };
+        let utf8 = match copy.record() {
+            Ok((text, ends, separated)) => {
+                take(self.row, text, ends, separated);
+                true
+            }
+            Err(_) => false,
+        };
+        if !utf8 {
+            self.fail(NOT_UTF8.into());
+            return None;
+        }
+        Some(())
+    }
+
     /// Moves to the next row of a MySQL result: the range of its cells in the current
     /// group; `None` at the end or on a failure (kept).
     fn next_grouped(&mut self) -> Option<std::ops::Range<usize>> {
@@ -395,24 +415,14 @@ impl Rows for PulledRows {
     fn next_row(&mut self, cells: &mut Vec<String>) -> Option<Result<u64, BadRow>> {
         match &self.transport {
             Transport::Copy(_) => {
-                self.next_record()?;
-                let Transport::Copy(copy) = &self.transport else { return None };
                 cells.clear();
-                let utf8 = match copy.record() {
-                    Ok((text, ends, separated)) => {
-                        let mut start = 0;
-                        for &end in ends {
-                            cells.push(text[start..end].to_owned());
-                            start = end + usize::from(separated);
-                        }
-                        true
+                self.next_copied(|_, text, ends, separated| {
+                    let mut start = 0;
+                    for &end in ends {
+                        cells.push(text[start..end].to_owned());
+                        start = end + usize::from(separated);
                     }
-                    Err(_) => false,
-                };
-                if !utf8 {
-                    self.fail(NOT_UTF8.into());
-                    return None;
-                }
+                })?;
             }
             Transport::Groups { .. } => {
                 let range = self.next_grouped()?;
@@ -441,24 +451,10 @@ impl Rows for PulledRows {
         // One copy of the whole row; the cells are ranges of it.
         match &self.transport {
             Transport::Copy(_) => {
-                self.next_record()?;
-                let row = self.row;
-                let Transport::Copy(copy) = &self.transport else { return None };
-                let utf8 = match copy.record() {
-                    Ok((text, ends, true)) => {
-                        chunk.push_separated(row, text, ends);
-                        true
-                    }
-                    Ok((text, ends, false)) => {
-                        chunk.push_ranges(row, text, ends.iter().copied());
-                        true
-                    }
-                    Err(_) => false,
-                };
-                if !utf8 {
-                    self.fail(NOT_UTF8.into());
-                    return None;
-                }
+                self.next_copied(|row, text, ends, separated| match separated {
+                    true => chunk.push_separated(row, text, ends),
+                    false => chunk.push_ranges(row, text, ends.iter().copied()),
+                })?;
             }
             Transport::Groups { .. } => {
                 let range = self.next_grouped()?;
