@@ -497,17 +497,19 @@ async fn pull_with(
                 (columns, statement, Started::Copy(rx))
             } else {
                 let table = split.map(|(t, _)| t).unwrap_or_default();
-                let mut sessions = vec![c];
+                // Every session is open in the snapshot before any copy starts.
+                let mut conns = vec![c];
                 for _ in 1..ranges.len() {
-                    sessions.push(pg_session(conn, snapshot).await?);
+                    conns.push(pg_session(conn, snapshot).await?);
                 }
                 let mut said = Vec::new();
-                for (session, (from, to)) in sessions.into_iter().zip(ranges) {
+                for (session, (from, to)) in conns.into_iter().zip(ranges) {
                     let upper = to.map(|to| format!(" AND ctid < '({to},0)'::tid")).unwrap_or_default();
                     let part = format!("SELECT * FROM {table} WHERE ctid >= '({from},0)'::tid{upper}");
                     let (_, select) = plan(Kind::Postgres, described.clone(), &part, None)?;
-                    said.push(copy(&select));
-                    rows::spawn_copy(session, copy(&select), tx.clone());
+                    let statement = copy(&select);
+                    rows::spawn_copy(session, statement.clone(), tx.clone());
+                    said.push(statement);
                 }
                 (columns, said.join("; "), Started::Copy(rx))
             }
