@@ -92,10 +92,11 @@ pub struct PipelineSpec {
     pub publication: Option<String>,
     /// A replication slot name chosen by the operator, instead of `tongshu_<name>`.
     pub slot_name: Option<String>,
-    /// How a PostgreSQL source's large table is copied in the snapshot by several sessions
-    /// at once, each importing the slot's exported snapshot and reading a range of pages
-    /// (1 session by default, as Debezium's `snapshot.max.threads`: more help when the
-    /// source has cores to spare).
+    /// How a large table is copied in the snapshot by several sessions at once (1 session
+    /// by default, as Debezium's `snapshot.max.threads`: more help when the source has
+    /// cores to spare): on PostgreSQL each imports the slot's exported snapshot and reads a
+    /// range of pages; on MySQL/MariaDB each starts a consistent snapshot at the same
+    /// binlog position and reads a range of the table's single integer key.
     pub snapshot_split: tongshu_sources::Split,
 }
 
@@ -234,6 +235,9 @@ pub struct TableStatus {
     pub position: Option<i64>,
     /// Rows copied by the snapshot.
     pub snapshot_rows: u64,
+    /// Sessions that copied them (more than one for a large table split by
+    /// [`PipelineSpec::snapshot_split`]).
+    pub snapshot_sessions: usize,
     /// Changes applied since the pipeline started.
     pub changes: u64,
 }

@@ -294,19 +294,26 @@ pub(crate) async fn run(p: &Pipeline, stop: crate::CancellationToken) -> Result<
             continue;
         }
         p.update(|s| s.state = State::Snapshotting { done: i, of });
-        let query = format!("SELECT * FROM {}.{}", quote(&t.schema), quote(&t.name));
-        let pull = tongshu_sources::pull_consistent(&spec.source, &query)
+        let table = format!("{}.{}", quote(&t.schema), quote(&t.name));
+        // A single key column lets several sessions copy ranges of it.
+        let key = match t.keys.as_slice() {
+            [key] => Some(key.as_str()),
+            _ => None,
+        };
+        let pull = tongshu_sources::pull_table_consistent(&spec.source, &table, key, spec.snapshot_split)
             .await
             .map_err(|e| ChannelError::Source(format!("copying {}.{}: {e}", t.schema, t.name)))?;
         let (file, pos) = pull.binlog.clone().ok_or_else(|| {
             ChannelError::Source(format!("copying {}.{}: no binlog position was recorded", t.schema, t.name))
         })?;
         let point = encode(&file, pos)?;
+        let sessions = pull.sessions;
         let rows = copy(p, t, pull, SourcePosition { app: app.clone(), position: point }).await?;
         t.position = Some(point);
         p.update(|s| {
             if let Some(st) = s.tables.iter_mut().find(|x| x.target == t.target) {
                 st.snapshot_rows = rows;
+                st.snapshot_sessions = sessions;
                 st.position = Some(point);
             }
         });

@@ -369,11 +369,13 @@ pub(crate) async fn run(p: &Pipeline, stop: CancellationToken) -> Result<()> {
             let pull = tongshu_sources::pull_table_in_snapshot(&p.spec.source, &t.qualified(), &name, split)
                 .await
                 .map_err(|e| ChannelError::Source(format!("copying {}.{}: {e}", t.schema, t.name)))?;
+            let sessions = pull.sessions;
             let rows = copy(p, t, pull, SourcePosition { app: app.clone(), position: point }).await?;
             t.position = Some(point);
             p.update(|s| {
                 if let Some(st) = s.tables.iter_mut().find(|x| x.target == t.target) {
                     st.snapshot_rows = rows;
+                    st.snapshot_sessions = sessions;
                     st.position = Some(point);
                 }
             });

@@ -75,8 +75,8 @@ impl ChannelService {
         Self { store, library, lease: LEASE_SECONDS, wal_warn_bytes: 1 << 30, snapshot_sessions: 1 }
     }
 
-    /// Copy a large PostgreSQL table by up to `n` sessions at once in a snapshot (each reads
-    /// a range of its pages in the slot's exported snapshot); 1 copies it whole.
+    /// Copy a large table by up to `n` sessions at once in a snapshot (each reads a range of
+    /// its pages on PostgreSQL, of its integer key on MySQL/MariaDB); 1 copies it whole.
     pub fn with_snapshot_sessions(mut self, n: usize) -> Self {
         self.snapshot_sessions = n.max(1);
         self
@@ -473,6 +473,7 @@ impl ChannelService {
                     target: t.target.clone(),
                     position: t.position,
                     snapshot_rows: t.snapshot_rows,
+                    snapshot_sessions: t.snapshot_sessions,
                     changes: t.changes,
                 })
                 .collect(),

@@ -159,6 +159,7 @@ async fn a_postgres_table_is_copied_then_followed_change_by_change() {
     let (stop, run) = start(&p);
     streaming(&p).await;
     assert_eq!(p.status().tables[0].snapshot_rows, 5000);
+    assert_eq!(p.status().tables[0].snapshot_sessions, 3, "people is copied by three sessions in the snapshot");
     assert_eq!(lake_rows(&lake, "ch_people", COLS).await, src.rows("people", COLS).await);
 
     // Inserts, updates (one of a key), deletes, a foreign name, a long address.

@@ -240,12 +240,14 @@ pub async fn channel(cmd: ChannelCmd, store: MetaStore, service: ChannelService,
             }
             for t in &p.tables {
                 let st = p.table_status.iter().find(|s| s.target == t.target);
+                let sessions = st.map(|s| s.snapshot_sessions).unwrap_or(0);
                 say!(
-                    "  {} → {}: position {}, {} rows copied, {} changes applied",
+                    "  {} → {}: position {}, {} rows copied{}, {} changes applied",
                     t.source,
                     t.target,
                     st.and_then(|s| s.position).map(at).unwrap_or_else(|| "-".into()),
                     st.map(|s| s.snapshot_rows).unwrap_or(0),
+                    if sessions > 1 { format!(" by {sessions} sessions") } else { String::new() },
                     st.map(|s| s.changes).unwrap_or(0)
                 );
             }

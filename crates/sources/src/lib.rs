@@ -7,6 +7,7 @@
 //! (an id or an update time) is above the high-water mark of the last pull, and reports the
 //! new mark, which the caller keeps once the ingest has committed.
 
+mod my;
 mod rows;
 pub mod seal;
 
@@ -160,7 +161,7 @@ pub struct Pull {
     pub rows: PulledRows,
     /// The largest value of the incremental column seen so far; final once the rows end.
     pub high_water: Arc<Mutex<Option<String>>>,
-    /// A consistent MySQL/MariaDB read ([`pull_consistent`]): the binlog file and position
+    /// A consistent MySQL/MariaDB read ([`pull_table_consistent`]): the binlog file and position
     /// the rows stand at.
     pub binlog: Option<(String, u64)>,
     /// How many sessions read the rows (more than one for a split snapshot copy).
@@ -227,8 +228,43 @@ fn as_text(kind: Kind, col: &str, type_name: &str) -> String {
         (Kind::Postgres, "BOOL") => format!("CAST({c} AS TEXT)"),
         // The rest as COPY writes them: each type's output function, as a cast to text.
         (Kind::Postgres, _) => c,
+        // The text protocol already sends these as the text the library reads (strings in
+        // the connection's utf8mb4): a cast would only cost the server time per cell.
+        (Kind::Mysql, t) if mysql_plain(t) => c,
+        // Binary strings, bits, geometry and anything unknown: as the server's text.
         (Kind::Mysql, _) => format!("CAST({c} AS CHAR)"),
     }
+}
+
+/// Whether a MySQL column of this type (as the driver names it) is read as the text
+/// protocol sends it, without a cast.
+fn mysql_plain(type_name: &str) -> bool {
+    matches!(
+        type_name.trim_end_matches(" UNSIGNED"),
+        "TINYINT"
+            | "SMALLINT"
+            | "MEDIUMINT"
+            | "INT"
+            | "BIGINT"
+            | "YEAR"
+            | "BOOLEAN"
+            | "DECIMAL"
+            | "FLOAT"
+            | "DOUBLE"
+            | "DATE"
+            | "DATETIME"
+            | "TIMESTAMP"
+            | "TIME"
+            | "CHAR"
+            | "VARCHAR"
+            | "TEXT"
+            | "TINYTEXT"
+            | "MEDIUMTEXT"
+            | "LONGTEXT"
+            | "ENUM"
+            | "SET"
+            | "JSON"
+    )
 }
 
 /// A literal for the high-water mark in the WHERE clause of an incremental pull. The mark
@@ -397,7 +433,7 @@ pub async fn pull_table_in_snapshot(
         return Err(SourceError::Query(format!("{snapshot:?} is not a snapshot name")));
     }
     let query = format!("SELECT * FROM {table}");
-    pull_with(conn, &query, None, Some(snapshot), Some((table, split))).await
+    pull_with(conn, &query, None, Some(snapshot), Some(SplitTable { table, key: "", split })).await
 }
 
 /// A session of a PostgreSQL pull: read-only, ISO dates, inside `snapshot` if given.
@@ -413,31 +449,35 @@ async fn pg_session(conn: &Connection, snapshot: Option<&str>) -> Result<sqlx::P
     Ok(c)
 }
 
-/// Starts a pull of `query` from a MySQL/MariaDB source in a consistent read whose binlog
-/// position it records (`START TRANSACTION WITH CONSISTENT SNAPSHOT`, then MariaDB's
-/// `binlog_snapshot_file` and `binlog_snapshot_position`): the rows are the database
-/// exactly at that position, however long the pull takes, and the binlog from there on
-/// holds every change after them.
-pub async fn pull_consistent(conn: &Connection, query: &str) -> Result<Pull, SourceError> {
+/// Starts a copy of `table` (its qualified, quoted name) from a MySQL/MariaDB source in a
+/// consistent read whose binlog position it records (`START TRANSACTION WITH CONSISTENT
+/// SNAPSHOT`, then MariaDB's `binlog_snapshot_file` and `binlog_snapshot_position`): the
+/// rows are the database exactly at that position, however long the copy takes, and the
+/// binlog from there on holds every change after them. A large table with a single integer
+/// key column (`key`) is read by several sessions at once (`split`), each a range of the
+/// key, all in snapshots at that one position.
+pub async fn pull_table_consistent(
+    conn: &Connection,
+    table: &str,
+    key: Option<&str>,
+    split: Split,
+) -> Result<Pull, SourceError> {
     if conn.kind != Kind::Mysql {
         return Err(SourceError::Query("a consistent binlog read is a MySQL/MariaDB source's".into()));
     }
-    pull_with(conn, query, None, Some(""), None).await
+    let query = format!("SELECT * FROM {table}");
+    let split = SplitTable { table, key: key.unwrap_or(""), split };
+    pull_with(conn, &query, None, Some(""), Some(split)).await
 }
 
-/// The binlog position a MariaDB consistent snapshot stands at.
-async fn binlog_snapshot(c: &mut sqlx::MySqlConnection) -> Result<(String, u64), SourceError> {
-    let rows: Vec<(String, String)> =
-        sqlx::query_as("SHOW STATUS LIKE 'binlog_snapshot_%'").fetch_all(&mut *c).await.map_err(db_err)?;
-    let get = |k: &str| rows.iter().find(|(n, _)| n.eq_ignore_ascii_case(k)).map(|(_, v)| v.clone());
-    match (get("binlog_snapshot_file"), get("binlog_snapshot_position").and_then(|p| p.parse::<u64>().ok())) {
-        (Some(file), Some(pos)) if !file.is_empty() => Ok((file, pos)),
-        _ => Err(SourceError::Query(
-            "the source reports no binlog_snapshot_file/binlog_snapshot_position (MariaDB with log_bin on does): \
-             a consistent snapshot at a binlog position is not possible"
-                .into(),
-        )),
-    }
+/// The table a snapshot copy reads whole, and how it is split between sessions: by page
+/// ranges on PostgreSQL, by ranges of `key` (a single integer key column; none: not split)
+/// on MySQL.
+#[derive(Clone, Copy)]
+struct SplitTable<'a> {
+    table: &'a str,
+    key: &'a str,
+    split: Split,
 }
 
 /// `snapshot`: on PostgreSQL the name of an exported snapshot to read in; on MySQL
@@ -449,12 +489,12 @@ async fn pull_with(
     query: &str,
     incremental: Option<Incremental>,
     snapshot: Option<&str>,
-    split: Option<(&str, Split)>,
+    split: Option<SplitTable<'_>>,
 ) -> Result<Pull, SourceError> {
     let query = check_query(query)?;
     let what = format!("{conn:?}");
     let mut binlog = None;
-    let mut sessions = 1;
+    let sessions;
     enum Started {
         Copy(tokio::sync::mpsc::Receiver<rows::BlockMsg>),
         Groups(tokio::sync::mpsc::Receiver<rows::GroupMsg>),
@@ -467,7 +507,7 @@ async fn pull_with(
             // The result in COPY's text format: no protocol message per row, no quoting.
             let copy = |select: &str| format!("COPY ({select}) TO STDOUT");
             let ranges = match (split, snapshot) {
-                (Some((table, split)), Some(_)) if split.parts > 1 => {
+                (Some(SplitTable { table, split, .. }), Some(_)) if split.parts > 1 => {
                     let pages: i64 = sqlx::query_scalar(
                         "SELECT (pg_relation_size($1::regclass) / current_setting('block_size')::bigint)::bigint",
                     )
@@ -484,7 +524,7 @@ async fn pull_with(
             // fastest path: no query above the scan).
             let plain = described.iter().all(|(_, ty, _)| !pg_cast(ty));
             let whole = match split {
-                Some((table, _)) if plain && incremental.is_none() => {
+                Some(SplitTable { table, .. }) if plain && incremental.is_none() => {
                     let cols = described.iter().map(|(n, _, _)| Kind::Postgres.quote(n)).collect::<Vec<_>>();
                     Some(format!("COPY {table} ({}) TO STDOUT", cols.join(", ")))
                 }
@@ -496,7 +536,7 @@ async fn pull_with(
                 rows::spawn_copy(c, statement.clone(), tx);
                 (columns, statement, Started::Copy(rx))
             } else {
-                let table = split.map(|(t, _)| t).unwrap_or_default();
+                let table = split.map(|s| s.table).unwrap_or_default();
                 // Every session is open in the snapshot before any copy starts.
                 let mut conns = vec![c];
                 for _ in 1..ranges.len() {
@@ -515,19 +555,21 @@ async fn pull_with(
             }
         }
         Kind::Mysql => {
-            let mut c = sqlx::MySqlConnection::connect(&conn.url()).await.map_err(|e| connect_err(conn, e))?;
-            c.execute("SET SESSION TRANSACTION READ ONLY").await.map_err(db_err)?;
-            // MySQL `TIMESTAMP`s come out in the session's zone: the source's own.
-            let zone = parse_time_zone(&conn.time_zone)?;
-            c.execute(sqlx::AssertSqlSafe(format!("SET time_zone = '{zone}'"))).await.map_err(db_err)?;
-            if snapshot.is_some() {
-                c.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT").await.map_err(db_err)?;
-                binlog = Some(binlog_snapshot(&mut c).await?);
-            }
+            let mut c = my::session(conn).await?;
             let described = describe_mysql(&mut c, query).await?;
-            let (columns, sql) = plan(Kind::Mysql, described, query, incremental.as_ref())?;
-            let rx = rows::spawn_rows(c, sql.clone(), columns.len());
-            (columns, sql, Started::Groups(rx))
+            let (columns, _) = plan(Kind::Mysql, described.clone(), query, incremental.as_ref())?;
+            let split = split.filter(|s| !s.key.is_empty()).map(|s| (s.table, s.key, s.split));
+            let opened = my::open(conn, c, query, snapshot.is_some(), split).await?;
+            binlog = opened.binlog;
+            sessions = opened.conns.len();
+            let (tx, rx) = rows::group_channel();
+            let mut said = Vec::new();
+            for (session, part) in opened.conns {
+                let (_, sql) = plan(Kind::Mysql, described.clone(), &part, incremental.as_ref())?;
+                rows::spawn_rows(session, sql.clone(), columns.len(), tx.clone());
+                said.push(sql);
+            }
+            (columns, said.join("; "), Started::Groups(rx))
         }
     };
     tracing::debug!(source = %what, %sql, "pulling");

@@ -82,18 +82,25 @@ async fn send(tx: &Sender<BlockMsg>, block: Vec<u8>) -> bool {
     tx.send(Ok(block)).await.is_ok()
 }
 
+/// The channel groups of MySQL rows travel on to the ingest.
+pub(crate) fn group_channel() -> (Sender<GroupMsg>, Receiver<GroupMsg>) {
+    channel::<GroupMsg>(8)
+}
+
 /// Starts a task that runs `sql` on a MySQL connection and sends its rows (`width` text
-/// cells each) on in groups.
-pub(crate) fn spawn_rows(mut conn: sqlx::MySqlConnection, sql: String, width: usize) -> Receiver<GroupMsg> {
-    let (tx, rx) = channel::<GroupMsg>(8);
+/// cells each) on `tx` in groups, so that several sessions may share one channel; the
+/// receiver ends when every session's rows have.
+pub(crate) fn spawn_rows(mut conn: sqlx::MySqlConnection, sql: String, width: usize, tx: Sender<GroupMsg>) {
     tokio::spawn(async move {
         let result: Result<(), String> = async {
             let mut stream = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).fetch(&mut conn);
             let mut group = Group::default();
             while let Some(row) = stream.try_next().await.map_err(|e| db_err(e).to_string())? {
                 for i in 0..width {
-                    // Borrowed from the row: no allocation per cell.
-                    let cell = row.try_get::<Option<&str>, _>(i).map_err(|e| e.to_string())?;
+                    // Borrowed from the row: no allocation per cell. Unchecked: a number or a
+                    // date comes as its text too (the text protocol); a cell that is not
+                    // UTF-8 is still refused.
+                    let cell = row.try_get_unchecked::<Option<&str>, _>(i).map_err(|e| e.to_string())?;
                     group.text.push_str(cell.unwrap_or(""));
                     group.ends.push(group.text.len());
                 }
@@ -112,7 +119,6 @@ pub(crate) fn spawn_rows(mut conn: sqlx::MySqlConnection, sql: String, width: us
         }
         let _ = conn.close().await;
     });
-    rx
 }
 
 /// COPY's text format read record by record from blocks of whole records (a record cut

@@ -7,7 +7,8 @@ use tongshu_lake::ColumnType;
 use tongshu_lake::source::Rows;
 use tongshu_sources::testing::{env_url, exec};
 use tongshu_sources::{
-    Connection, Incremental, SealError, SecretKey, Split, check_query, pull, pull_table_in_snapshot,
+    Connection, Incremental, SealError, SecretKey, Split, check_query, pull, pull_table_consistent,
+    pull_table_in_snapshot,
 };
 
 proptest! {
@@ -261,5 +262,89 @@ async fn a_table_is_copied_by_several_sessions_in_one_exported_snapshot() {
     whole.sort_by_key(|r| r[0].parse::<i64>().unwrap());
     assert!(whole == want);
     holder.execute("COMMIT").await.unwrap();
+    exec(&url, &format!("DROP TABLE {t}")).await;
+}
+
+/// A large MariaDB table copied by several sessions, each in a consistent snapshot, all at
+/// one binlog position: every row of the database at that position once, whatever commits
+/// while the copy starts or runs. Rows `k` and `k + 10000` (in different sessions' key
+/// ranges) are always changed together, so a copy mixing two moments would show them apart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mariadb_table_is_copied_by_several_sessions_at_one_binlog_position() {
+    use sqlx::{Connection as _, Executor as _};
+    let Some(url) = env_url("TONGSHU_TEST_MYSQL_URL") else { return };
+    let t = unique("split");
+    exec(
+        &url,
+        &format!(
+            "CREATE TABLE {t} (id INT PRIMARY KEY, pair INT NOT NULL, v INT NOT NULL, name VARCHAR(100), KEY (pair));
+             INSERT INTO {t} SELECT seq, 1 + (seq - 1) % 10000, 0, CONCAT('临沂企业', seq) FROM seq_1_to_20000;
+             ANALYZE TABLE {t}"
+        ),
+    )
+    .await;
+    let conn = Connection::from_url(&url).unwrap();
+    let split = Split { parts: 3, min_pages: 8 };
+    let table = format!("`{}`.`{t}`", conn.database);
+    let position = |u: String| async move {
+        let mut c = sqlx::MySqlConnection::connect(&u).await.unwrap();
+        let (file, pos, ..): (String, u64, String, String) =
+            sqlx::query_as("SHOW MASTER STATUS").fetch_one(&mut c).await.unwrap();
+        (file, pos)
+    };
+    // Quiet: three sessions, at the log's end, and what commits after is not copied.
+    let before = position(url.clone()).await;
+    let p = pull_table_consistent(&conn, &table, Some("id"), split).await.unwrap();
+    assert_eq!(p.sessions, 3, "the table is large enough for three key ranges");
+    assert_eq!(p.binlog.as_ref(), Some(&before), "the copy stands at the end of the log");
+    exec(&url, &format!("UPDATE {t} SET v = 7 WHERE pair < 100; DELETE FROM {t} WHERE id > 19990")).await;
+    let (header, mut rows, _) = drain(p).await;
+    assert_eq!(header, ["id", "pair", "v", "name"]);
+    rows.sort_by_key(|r| r[0].parse::<i64>().unwrap());
+    let want: Vec<Vec<String>> = (1..=20000)
+        .map(|g: i64| vec![g.to_string(), (1 + (g - 1) % 10000).to_string(), "0".into(), format!("临沂企业{g}")])
+        .collect();
+    assert!(rows == want, "the rows differ from the table's at the copy's position");
+    // Busy: writers change pairs while copies start and run.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writers: Vec<_> = (0..4u64)
+        .map(|w| {
+            let (url, t, stop) = (url.clone(), t.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut c = sqlx::MySqlConnection::connect(&url).await.unwrap();
+                let mut n = w * 1_000_003;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    n += 1;
+                    let sql = format!("UPDATE {t} SET v = v + 1 WHERE pair = {}", 1 + (n * 7919) % 10000);
+                    c.execute(sqlx::AssertSqlSafe(sql)).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let mut split_copies = 0;
+    for _ in 0..10 {
+        let p = pull_table_consistent(&conn, &table, Some("id"), split).await.unwrap();
+        let sessions = p.sessions;
+        assert!(sessions == 3 || sessions == 1, "{sessions} sessions");
+        split_copies += usize::from(sessions == 3);
+        let (_, rows, _) = drain(p).await;
+        assert_eq!(rows.len(), 19990);
+        let mut v = std::collections::HashMap::new();
+        for r in &rows {
+            v.entry(r[1].clone()).or_insert_with(Vec::new).push(r[2].clone());
+        }
+        let apart = v.iter().filter(|(_, vs)| vs.windows(2).any(|w| w[0] != w[1])).count();
+        assert_eq!(apart, 0, "{apart} pairs changed together were copied at different moments ({sessions} sessions)");
+    }
+    eprintln!("{split_copies} of 10 copies under writers were split");
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for w in writers {
+        w.await.unwrap();
+    }
+    // A key that is no integer: one session.
+    let p = pull_table_consistent(&conn, &table, Some("name"), split).await.unwrap();
+    assert_eq!(p.sessions, 1);
+    assert_eq!(drain(p).await.1.len(), 19990);
     exec(&url, &format!("DROP TABLE {t}")).await;
 }

@@ -27,6 +27,9 @@ pub struct ChannelTableStatus {
     pub target: String,
     pub position: Option<i64>,
     pub snapshot_rows: u64,
+    /// Sessions that copied the snapshot (0 in reports older than this field).
+    #[serde(default)]
+    pub snapshot_sessions: usize,
     pub changes: u64,
 }
 

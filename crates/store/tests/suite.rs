@@ -704,6 +704,7 @@ async fn channel_pipelines_are_leased_to_one_runner_and_fail_closed(store: MetaS
             target: "scj_firms".into(),
             position: Some(42),
             snapshot_rows: 7,
+            snapshot_sessions: 1,
             changes: 3,
         }],
         confirmed: Some(42),

@@ -32,6 +32,8 @@ pub struct FeedTableView {
     /// The position as the source writes it.
     pub position_text: Option<String>,
     pub snapshot_rows: u64,
+    /// Sessions that copied the snapshot at once.
+    pub snapshot_sessions: usize,
     /// Changes applied by the current runner.
     pub changes: u64,
 }
@@ -120,6 +122,7 @@ fn view(f: Feed) -> FeedView {
                 position: st.and_then(|s| s.position),
                 position_text: st.and_then(|s| s.position).map(|v| position_text(&kind, v)),
                 snapshot_rows: st.map(|s| s.snapshot_rows).unwrap_or(0),
+                snapshot_sessions: st.map(|s| s.snapshot_sessions).unwrap_or(0),
                 changes: st.map(|s| s.changes).unwrap_or(0),
             }
         })

@@ -32,6 +32,7 @@ async fn a_pipeline_is_shown_and_held_by_its_department_and_by_no_other() {
             target: "gaj_rt_people".into(),
             position: Some(123_456),
             snapshot_rows: 5000,
+            snapshot_sessions: 2,
             changes: 42,
         }],
         confirmed: Some(123_456),
@@ -64,7 +65,7 @@ async fn a_pipeline_is_shown_and_held_by_its_department_and_by_no_other() {
     );
     assert_eq!(
         p["tables"][0],
-        json!({"source": "public.people", "target": "gaj_rt_people", "keys": [], "position": 123456, "position_text": "0/1E240", "snapshot_rows": 5000, "changes": 42})
+        json!({"source": "public.people", "target": "gaj_rt_people", "keys": [], "position": 123456, "position_text": "0/1E240", "snapshot_rows": 5000, "snapshot_sessions": 2, "changes": 42})
     );
     let (status, detail) = officer.get(&app, "/api/v1/channel/pipelines/hukou").await;
     assert_eq!(status, StatusCode::OK, "{detail}");
