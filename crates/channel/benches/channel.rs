@@ -3,7 +3,10 @@
 //! up; `TONGSHU_TEST_POSTGRES_URL` and `TONGSHU_TEST_MYSQL_URL` name them):
 //!  1. the snapshot of a ROWS-row table (default 10,000,000) from each database against the
 //!     file ingest of the same rows (a CSV PostgreSQL writes with COPY), rows/s and their
-//!     ratio (target ≥ 0.5);
+//!     ratio (target ≥ 0.5). Twice: first with the databases and Tongshu sharing every CPU,
+//!     then (with two CPUs or more) with the databases pinned to the first half of them and
+//!     Tongshu to the rest (`taskset`), as a department's database runs on its own server:
+//!     the file ingest and the snapshots then get the same CPUs;
 //!  2. on each database, one writer changing a table as fast as it can for SECONDS
 //!     (default 60): single-row transactions, half updates, a third inserts, the rest
 //!     deletes; changes/s written and applied, and each transaction's lag from its commit
@@ -14,7 +17,7 @@
 //!
 //! Run: `cargo bench -p tongshu-channel --bench channel -- [ROWS] [SECONDS]`
 //! (`BENCH_ONLY=postgres` or `mariadb` measures one database; `BENCH_PARTS=n` sets how many
-//! sessions copy the PostgreSQL table's page ranges).
+//! sessions may copy ranges of a table: pages on PostgreSQL, keys on MariaDB).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -30,6 +33,56 @@ async fn wait_streaming(p: &Pipeline) {
             State::Streaming => return,
             State::Failed(e) | State::Paused(e) => panic!("pipeline stopped: {e}"),
             _ => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+}
+
+/// Where the databases and Tongshu run while section 1 measures.
+#[derive(Clone, Copy, PartialEq)]
+enum Cores {
+    /// All on every CPU, competing for them.
+    Shared,
+    /// The databases on the first half of the CPUs, Tongshu (file ingest and snapshot
+    /// alike) on the rest: as a department's database runs on its own server.
+    Separate,
+}
+
+impl Cores {
+    /// Pins the database servers' processes (found by name: they run on this machine) and
+    /// this one; the CPUs left to Tongshu.
+    fn apply(self, cpus: usize) -> usize {
+        let half = cpus / 2;
+        let (db, own) = match self {
+            Cores::Shared => (format!("0-{}", cpus - 1), format!("0-{}", cpus - 1)),
+            Cores::Separate => (format!("0-{}", half - 1), format!("{half}-{}", cpus - 1)),
+        };
+        let pin = |cpus: &str, pid: &str| {
+            let ok = std::process::Command::new("taskset")
+                .args(["-a", "-cp", cpus, pid])
+                .stdout(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(ok, "taskset -a -cp {cpus} {pid} failed (util-linux's taskset pins the processes)");
+        };
+        for name in ["postgres", "mariadbd"] {
+            let out = std::process::Command::new("pgrep").args(["-x", name]).output().expect("pgrep");
+            for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+                pin(&db, pid);
+            }
+        }
+        pin(&own, &std::process::id().to_string());
+        if self == Cores::Shared { cpus } else { cpus - half }
+    }
+
+    fn describe(self, cpus: usize) -> String {
+        match self {
+            Cores::Shared => format!("shared cores: the databases and Tongshu on all {cpus} CPUs"),
+            Cores::Separate => format!(
+                "separate cores: the databases on CPUs 0-{}, Tongshu on CPUs {}-{} (as a department's database on its own server)",
+                cpus / 2 - 1,
+                cpus / 2,
+                cpus - 1
+            ),
         }
     }
 }
@@ -53,8 +106,9 @@ fn table(s: &str, t: &str) -> TableSpec {
     TableSpec { source: s.into(), target: t.into(), keys: vec![] }
 }
 
-/// Runs `spec` until it streams, then stops it; the rows it copied and the seconds it took.
-async fn snapshot(spec: PipelineSpec, lake: &Library) -> (u64, f64) {
+/// Runs `spec` until it streams, then stops it; the rows it copied, by how many sessions,
+/// and the seconds it took.
+async fn snapshot(spec: PipelineSpec, lake: &Library) -> (u64, usize, f64) {
     let p = Arc::new(Pipeline::new(spec, lake.clone()));
     let stop = CancellationToken::new();
     let t = Instant::now();
@@ -66,7 +120,8 @@ async fn snapshot(spec: PipelineSpec, lake: &Library) -> (u64, f64) {
     let secs = t.elapsed().as_secs_f64();
     stop.cancel();
     run.await.unwrap().unwrap();
-    (p.status().tables[0].snapshot_rows, secs)
+    let st = &p.status().tables[0];
+    (st.snapshot_rows, st.snapshot_sessions, secs)
 }
 
 /// The end of the source's log, as a pipeline's confirmed position counts it.
@@ -221,31 +276,8 @@ async fn main() {
         }
         f.flush().unwrap();
     }
-    let t = Instant::now();
-    let req = tongshu_lake::IngestRequest {
-        create: true,
-        ..tongshu_lake::IngestRequest::new("file_firms", csv.clone(), "bench")
-    };
-    let report = lake.ingest(req).await.unwrap();
-    let ingest_secs = t.elapsed().as_secs_f64();
-    let ingest_rate = report.rows_written as f64 / ingest_secs;
-    println!("   file ingest: {} rows in {ingest_secs:.1} s, {:.0} rows/s", report.rows_written, ingest_rate);
-
-    if only.is_empty() || only == "postgres" {
-        let mut spec = PipelineSpec::new("bench", source.clone(), vec![table("public.firms", "cdc_firms")]);
-        spec.heartbeat = Duration::from_millis(500);
-        if let Some(n) = std::env::var("BENCH_PARTS").ok().and_then(|v| v.parse().ok()) {
-            spec.snapshot_split.parts = n;
-        }
-        println!("   PostgreSQL snapshot sessions: up to {}", spec.snapshot_split.parts);
-        let (copied, snap_secs) = snapshot(spec, &lake).await;
-        let snap_rate = copied as f64 / snap_secs;
-        println!("   PostgreSQL snapshot: {copied} rows in {snap_secs:.1} s, {snap_rate:.0} rows/s");
-        println!("   ratio snapshot/file ingest: {:.2}x (target at least 0.5x)", snap_rate / ingest_rate);
-        let _ = tongshu_channel::drop_slot(&source, "tongshu_bench").await;
-    }
+    let my_table = format!("bench_firms_{}", std::process::id());
     if only.is_empty() || only == "mariadb" {
-        let my_table = format!("bench_firms_{}", std::process::id());
         let t = Instant::now();
         tongshu_sources::testing::exec(
             &my_url,
@@ -254,16 +286,67 @@ async fn main() {
                  CREATE TABLE {my_table} (id BIGINT PRIMARY KEY, name TEXT, capital DECIMAL(14,2), founded DATE, district TEXT) DEFAULT CHARSET = utf8mb4;
                  INSERT INTO {my_table} SELECT seq, CONCAT('临沂市某某商贸有限公司', seq), (seq % 100000) * 1.25,
                      DATE '2000-01-01' + INTERVAL (seq % 9000) DAY, ELT(1 + seq % 5, '兰山区','罗庄区','河东区','沂南县','郯城县')
-                     FROM seq_1_to_{rows}"
+                     FROM seq_1_to_{rows};
+                 ANALYZE TABLE {my_table}"
             ),
         )
         .await;
         println!("   MariaDB table made in {:.1} s", t.elapsed().as_secs_f64());
-        let spec = PipelineSpec::new("benchmy", my_source.clone(), vec![table(&my_table, "cdc_my_firms")]);
-        let (copied, snap_secs) = snapshot(spec, &lake).await;
-        let snap_rate = copied as f64 / snap_secs;
-        println!("   MariaDB snapshot: {copied} rows in {snap_secs:.1} s, {snap_rate:.0} rows/s");
-        println!("   ratio snapshot/file ingest: {:.2}x (target at least 0.5x)", snap_rate / ingest_rate);
+    }
+    let parts: usize = std::env::var("BENCH_PARTS").ok().and_then(|v| v.parse().ok()).unwrap_or(1);
+    println!("   snapshot sessions: up to {parts} per table (BENCH_PARTS)");
+    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let layouts: &[Cores] = if cpus >= 2 { &[Cores::Shared, Cores::Separate] } else { &[Cores::Shared] };
+    for &cores in layouts {
+        let tongshu_cpus = cores.apply(cpus);
+        println!("-- {}", cores.describe(cpus));
+        let tag = if cores == Cores::Shared { "shared" } else { "separate" };
+        let t = Instant::now();
+        let req = tongshu_lake::IngestRequest {
+            create: true,
+            ..tongshu_lake::IngestRequest::new(format!("file_firms_{tag}"), csv.clone(), "bench")
+        };
+        let report = lake.ingest(req).await.unwrap();
+        let ingest_secs = t.elapsed().as_secs_f64();
+        let ingest_rate = report.rows_written as f64 / ingest_secs;
+        println!(
+            "   file ingest ({tongshu_cpus} CPUs): {} rows in {ingest_secs:.1} s, {ingest_rate:.0} rows/s",
+            report.rows_written
+        );
+        if only.is_empty() || only == "postgres" {
+            let mut spec = PipelineSpec::new(
+                format!("bench{tag}"),
+                source.clone(),
+                vec![table("public.firms", &format!("cdc_firms_{tag}"))],
+            );
+            spec.heartbeat = Duration::from_millis(500);
+            spec.snapshot_split.parts = parts;
+            let slot = spec.slot();
+            let (copied, sessions, snap_secs) = snapshot(spec, &lake).await;
+            let snap_rate = copied as f64 / snap_secs;
+            println!(
+                "   PostgreSQL snapshot ({sessions} sessions): {copied} rows in {snap_secs:.1} s, {snap_rate:.0} rows/s"
+            );
+            println!("   ratio snapshot/file ingest: {:.2}x (target at least 0.5x)", snap_rate / ingest_rate);
+            let _ = tongshu_channel::drop_slot(&source, &slot).await;
+        }
+        if only.is_empty() || only == "mariadb" {
+            let mut spec = PipelineSpec::new(
+                format!("benchmy{tag}"),
+                my_source.clone(),
+                vec![table(&my_table, &format!("cdc_my_firms_{tag}"))],
+            );
+            spec.snapshot_split.parts = parts;
+            let (copied, sessions, snap_secs) = snapshot(spec, &lake).await;
+            let snap_rate = copied as f64 / snap_secs;
+            println!(
+                "   MariaDB snapshot ({sessions} sessions): {copied} rows in {snap_secs:.1} s, {snap_rate:.0} rows/s"
+            );
+            println!("   ratio snapshot/file ingest: {:.2}x (target at least 0.5x)", snap_rate / ingest_rate);
+        }
+    }
+    Cores::Shared.apply(cpus);
+    if only.is_empty() || only == "mariadb" {
         tongshu_sources::testing::exec(&my_url, &format!("DROP TABLE {my_table}")).await;
     }
     drop(c);

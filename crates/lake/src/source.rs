@@ -193,6 +193,16 @@ pub trait Rows: Send {
     fn decodes(&self) -> bool {
         true
     }
+    /// Whether the rows come in whole chunks ([`Rows::next_chunk`]), made elsewhere (a
+    /// source database's reading task), rather than row by row.
+    fn chunks(&self) -> bool {
+        false
+    }
+    /// The next chunk of rows, numbered, when [`Rows::chunks`]; `None` at the end or on a
+    /// failure ([`Rows::failure`]).
+    fn next_chunk(&mut self) -> Option<Chunk> {
+        None
+    }
     /// Why the rows ended early, when they did (a source database failing mid-way): asked
     /// after `next_row` returned `None`; the ingest is then refused whatever the bad-row policy.
     fn failure(&mut self) -> Option<String> {
@@ -342,6 +352,36 @@ pub struct Chunk {
 }
 
 impl Chunk {
+    /// Rows in the chunk (unreadable ones included).
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Starts row number `row`: the cells pushed next are its.
+    pub fn start_row(&mut self, row: u64) {
+        self.rows.push(Ok((row, self.ends.len())));
+    }
+
+    /// Appends a cell to the row last started.
+    pub fn push_cell(&mut self, cell: &str) {
+        self.text.push_str(cell);
+        self.ends.push(self.text.len());
+    }
+
+    /// Numbers the rows from `first` on; the number after the last.
+    pub fn renumber(&mut self, first: u64) -> u64 {
+        let mut n = first;
+        for (row, _) in self.rows.iter_mut().flatten() {
+            *row = n;
+            n += 1;
+        }
+        n
+    }
+
     /// Appends row number `row` with these cells.
     pub fn push_row(&mut self, row: u64, cells: &[String]) {
         self.rows.push(Ok((row, self.ends.len())));
@@ -373,7 +413,7 @@ impl Chunk {
     }
 
     /// The cells of row `i` of the chunk (none for a row that could not be read).
-    fn cells(&self, i: usize) -> impl Iterator<Item = &str> {
+    pub fn cells(&self, i: usize) -> impl Iterator<Item = &str> {
         let range = match &self.rows[i] {
             Err(_) => 0..0,
             Ok((_, first)) => {
@@ -508,7 +548,14 @@ fn in_two_stages<T: Send>(
         let mut chunk_name = rows.name().to_owned();
         let mut part = rows.part();
         let mut stopped = false;
-        loop {
+        while rows.chunks() {
+            let Some(next) = rows.next_chunk() else { break };
+            if !next.rows.is_empty() && tx.send((chunk_name.clone(), next)).is_err() {
+                stopped = true;
+                break;
+            }
+        }
+        while !rows.chunks() && !stopped {
             if chunk.rows.len() >= BATCH_ROWS && tx.send((chunk_name.clone(), std::mem::take(&mut chunk))).is_err() {
                 stopped = true; // the stage ended early: its error is the answer
                 break;

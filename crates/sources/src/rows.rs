@@ -7,19 +7,22 @@
 //!   256 KiB of whole records, and the ingest splits each record at its tabs; a record
 //!   without a backslash is taken as it is (its cells are ranges of it), one with escapes
 //!   is unescaped first.
-//! - MySQL/MariaDB has no COPY: rows come as text cells, sent on in groups of 256 rows so
-//!   that the channel is crossed once per group, not once per row.
+//! - MySQL/MariaDB has no COPY: rows come as text cells, which the reading task puts
+//!   straight into the chunks the ingest converts (a batch each), so that the channel is
+//!   crossed once per batch and no cell is copied twice.
 
 use std::sync::{Arc, Mutex};
 
 use futures::TryStreamExt;
 use sqlx::{Connection as _, Row};
 use tokio::sync::mpsc::{Receiver, Sender, channel};
-use tongshu_lake::source::{Chunk, Rows};
+use tongshu_lake::source::{BATCH_ROWS, Chunk, Rows};
 use tongshu_lake::{BadRow, ColumnType};
 
 use crate::{db_err, with_zone};
 
+/// Chunks of MySQL rows the reading tasks keep ready.
+const GROUPS: usize = 4;
 /// Blocks of COPY output a reader task keeps ready: at most this many × [`BLOCK`] bytes.
 const BLOCKS: usize = 16;
 /// The size a block of COPY output is gathered to before it is sent on.
@@ -29,19 +32,10 @@ const NOT_UTF8: &str = "a COPY record that is not UTF-8";
 /// Why COPY output is refused when it stops inside a record.
 const CUT: &str = "the COPY output ends inside a record";
 
-/// Rows of a MySQL result sent on together.
-const GROUP: usize = 256;
-
 pub(crate) type BlockMsg = Result<Vec<u8>, String>;
-pub(crate) type GroupMsg = Result<Group, String>;
-
-/// Rows of a MySQL result in one buffer: every cell's text one after the other (a NULL as
-/// empty text, as the library reads it), and where each cell ends.
-#[derive(Default)]
-pub(crate) struct Group {
-    text: String,
-    ends: Vec<usize>,
-}
+/// Rows of a MySQL result sent on together: a chunk of a batch, in the shape the ingest
+/// converts (its rows numbered by the receiver).
+pub(crate) type GroupMsg = Result<Chunk, String>;
 
 /// The channel COPY output travels on to the ingest.
 pub(crate) fn copy_channel() -> (Sender<BlockMsg>, Receiver<BlockMsg>) {
@@ -82,33 +76,33 @@ async fn send(tx: &Sender<BlockMsg>, block: Vec<u8>) -> bool {
     tx.send(Ok(block)).await.is_ok()
 }
 
-/// The channel groups of MySQL rows travel on to the ingest.
+/// The channel chunks of MySQL rows travel on to the ingest.
 pub(crate) fn group_channel() -> (Sender<GroupMsg>, Receiver<GroupMsg>) {
-    channel::<GroupMsg>(8)
+    channel::<GroupMsg>(GROUPS)
 }
 
 /// Starts a task that runs `sql` on a MySQL connection and sends its rows (`width` text
-/// cells each) on `tx` in groups, so that several sessions may share one channel; the
-/// receiver ends when every session's rows have.
+/// cells each) on `tx` in chunks of a batch, so that several sessions may share one
+/// channel; the receiver ends when every session's rows have.
 pub(crate) fn spawn_rows(mut conn: sqlx::MySqlConnection, sql: String, width: usize, tx: Sender<GroupMsg>) {
     tokio::spawn(async move {
         let result: Result<(), String> = async {
             let mut stream = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).fetch(&mut conn);
-            let mut group = Group::default();
+            let mut group = Chunk::default();
             while let Some(row) = stream.try_next().await.map_err(|e| db_err(e).to_string())? {
+                group.start_row(0);
                 for i in 0..width {
                     // Borrowed from the row: no allocation per cell. Unchecked: a number or a
                     // date comes as its text too (the text protocol); a cell that is not
                     // UTF-8 is still refused.
                     let cell = row.try_get_unchecked::<Option<&str>, _>(i).map_err(|e| e.to_string())?;
-                    group.text.push_str(cell.unwrap_or(""));
-                    group.ends.push(group.text.len());
+                    group.push_cell(cell.unwrap_or(""));
                 }
-                if group.ends.len() >= GROUP * width && tx.send(Ok(std::mem::take(&mut group))).await.is_err() {
+                if group.len() >= BATCH_ROWS && tx.send(Ok(std::mem::take(&mut group))).await.is_err() {
                     return Ok(()); // the ingest stopped reading
                 }
             }
-            if !group.ends.is_empty() {
+            if !group.is_empty() {
                 let _ = tx.send(Ok(group)).await;
             }
             Ok(())
@@ -249,12 +243,11 @@ fn unescape(raw: &[u8], out: &mut Vec<u8>, ends: &mut Vec<usize>) {
 
 enum Transport {
     Copy(Box<TextCopy>),
-    /// `cell`: the index in `group.ends` of the next row's first cell.
+    /// `next`: the index in `group` of the next row.
     Groups {
         rx: Receiver<GroupMsg>,
-        group: Group,
-        cell: usize,
-        width: usize,
+        group: Chunk,
+        next: usize,
     },
 }
 
@@ -288,8 +281,7 @@ impl PulledRows {
     }
 
     pub(crate) fn grouped(of: RowsOf, rx: Receiver<GroupMsg>) -> Self {
-        let width = of.header.len();
-        Self::with(of, Transport::Groups { rx, group: Group::default(), cell: 0, width })
+        Self::with(of, Transport::Groups { rx, group: Chunk::default(), next: 0 })
     }
 
     fn with(of: RowsOf, transport: Transport) -> Self {
@@ -337,16 +329,31 @@ impl PulledRows {
         Some(())
     }
 
-    /// Moves to the next row of a MySQL result: the range of its cells in the current
-    /// group; `None` at the end or on a failure (kept).
-    fn next_grouped(&mut self) -> Option<std::ops::Range<usize>> {
-        let Transport::Groups { rx, group, cell, width } = &mut self.transport else { return None };
-        if *cell >= group.ends.len() {
+    /// Moves to the next row of a MySQL result: its index in the current chunk; `None` at
+    /// the end or on a failure (kept).
+    fn next_grouped(&mut self) -> Option<usize> {
+        let Transport::Groups { group, next, .. } = &self.transport else { return None };
+        if *next >= group.len() {
+            let received = self.receive_group()?;
+            let Transport::Groups { group, next, .. } = &mut self.transport else { return None };
+            *group = received;
+            *next = 0;
+        }
+        let Transport::Groups { next, .. } = &mut self.transport else { return None };
+        let i = *next;
+        *next += 1;
+        self.row += 1;
+        Some(i)
+    }
+
+    /// The next chunk from the reading tasks, skipping empty ones; `None` at the end or on
+    /// a failure (kept).
+    fn receive_group(&mut self) -> Option<Chunk> {
+        let Transport::Groups { rx, .. } = &mut self.transport else { return None };
+        loop {
             match rx.blocking_recv()? {
-                Ok(next) => {
-                    *group = next;
-                    *cell = 0;
-                }
+                Ok(next) if next.is_empty() => continue,
+                Ok(next) => return Some(next),
                 Err(reason) => {
                     rx.close();
                     self.row += 1;
@@ -355,10 +362,6 @@ impl PulledRows {
                 }
             }
         }
-        let first = *cell;
-        *cell += *width;
-        self.row += 1;
-        Some(first..*cell)
     }
 
     /// Notes the incremental column's value and gives naive date-times the source's zone.
@@ -431,13 +434,10 @@ impl Rows for PulledRows {
                 })?;
             }
             Transport::Groups { .. } => {
-                let range = self.next_grouped()?;
+                let i = self.next_grouped()?;
                 let Transport::Groups { group, .. } = &self.transport else { return None };
                 cells.clear();
-                for k in range {
-                    let start = if k == 0 { 0 } else { group.ends[k - 1] };
-                    cells.push(group.text[start..group.ends[k]].to_owned());
-                }
+                cells.extend(group.cells(i).map(str::to_owned));
             }
         }
         self.finish(cells);
@@ -463,14 +463,27 @@ impl Rows for PulledRows {
                 })?;
             }
             Transport::Groups { .. } => {
-                let range = self.next_grouped()?;
+                let i = self.next_grouped()?;
                 let Transport::Groups { group, .. } = &self.transport else { return None };
-                let start = if range.start == 0 { 0 } else { group.ends[range.start - 1] };
-                let end = group.ends[range.end - 1];
-                chunk.push_ranges(self.row, &group.text[start..end], group.ends[range].iter().map(|e| e - start));
+                chunk.start_row(self.row);
+                for cell in group.cells(i) {
+                    chunk.push_cell(cell);
+                }
             }
         }
         Some(Ok(self.row))
+    }
+
+    /// A MySQL result's rows go on in the chunks its reading tasks made, unless a cell of
+    /// each row has to be looked at (the incremental column, a zone to add).
+    fn chunks(&self) -> bool {
+        matches!(self.transport, Transport::Groups { .. }) && self.watch.is_none() && self.times.is_empty()
+    }
+
+    fn next_chunk(&mut self) -> Option<Chunk> {
+        let mut group = self.receive_group()?;
+        self.row = group.renumber(self.row + 1) - 1;
+        Some(group)
     }
 }
 

@@ -348,3 +348,33 @@ async fn a_mariadb_table_is_copied_by_several_sessions_at_one_binlog_position() 
     assert_eq!(drain(p).await.1.len(), 19990);
     exec(&url, &format!("DROP TABLE {t}")).await;
 }
+
+/// A MariaDB result that fails part-way (a row's subquery gives two values): the rows
+/// before it come in whole chunks, then the rows end and the failure names the row after
+/// which it came, so that the ingest refuses the lot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mariadb_result_that_fails_midway_ends_the_chunks_with_its_reason() {
+    let Some(url) = env_url("TONGSHU_TEST_MYSQL_URL") else { return };
+    let t = unique("midway");
+    exec(&url, &format!("CREATE TABLE {t} (id INT PRIMARY KEY); INSERT INTO {t} SELECT seq FROM seq_1_to_30000")).await;
+    let conn = Connection::from_url(&url).unwrap();
+    let q = format!(
+        "SELECT id, (SELECT b.id FROM {t} b WHERE b.id IN (a.id, a.id + 1) AND a.id = 20000) AS x FROM {t} a"
+    );
+    let mut p = pull(&conn, &q, None).await.unwrap();
+    let (rows, failure) = tokio::task::spawn_blocking(move || {
+        assert!(p.rows.chunks(), "a plain pull hands its rows over in chunks");
+        let mut n = 0;
+        while let Some(c) = p.rows.next_chunk() {
+            n += c.len();
+        }
+        (n, p.rows.failure())
+    })
+    .await
+    .unwrap();
+    assert!(rows < 20000, "{rows} rows came before the failure");
+    let failure = failure.expect("the failure is kept");
+    assert!(failure.contains(&format!("failed after row {}", rows + 1)), "{failure}");
+    assert!(failure.contains("more than 1 row"), "{failure}");
+    exec(&url, &format!("DROP TABLE {t}")).await;
+}
