@@ -100,7 +100,7 @@ pub struct Settings {
     /// A real-time pipeline whose replication slot holds more WAL than this (MiB) on its
     /// source warns in its status and the log.
     pub channel_wal_warn_mb: u64,
-    /// Sessions that copy one large PostgreSQL table at once in a pipeline's snapshot.
+    /// Sessions that copy one large table at once in a pipeline's snapshot.
     pub channel_snapshot_sessions: usize,
     /// Probe the information systems' URLs this often (hours; 0: never, the default).
     pub system_probe_every_hours: u64,
