@@ -548,12 +548,10 @@ fn in_two_stages<T: Send>(
         let mut chunk_name = rows.name().to_owned();
         let mut part = rows.part();
         let mut stopped = false;
-        while rows.chunks() {
+        // Rows made into chunks elsewhere go on as they are.
+        while rows.chunks() && !stopped {
             let Some(next) = rows.next_chunk() else { break };
-            if !next.rows.is_empty() && tx.send((chunk_name.clone(), next)).is_err() {
-                stopped = true;
-                break;
-            }
+            stopped = !next.rows.is_empty() && tx.send((chunk_name.clone(), next)).is_err();
         }
         while !rows.chunks() && !stopped {
             if chunk.rows.len() >= BATCH_ROWS && tx.send((chunk_name.clone(), std::mem::take(&mut chunk))).is_err() {
