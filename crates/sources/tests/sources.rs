@@ -358,9 +358,8 @@ async fn a_mariadb_result_that_fails_midway_ends_the_chunks_with_its_reason() {
     let t = unique("midway");
     exec(&url, &format!("CREATE TABLE {t} (id INT PRIMARY KEY); INSERT INTO {t} SELECT seq FROM seq_1_to_30000")).await;
     let conn = Connection::from_url(&url).unwrap();
-    let q = format!(
-        "SELECT id, (SELECT b.id FROM {t} b WHERE b.id IN (a.id, a.id + 1) AND a.id = 20000) AS x FROM {t} a"
-    );
+    let q =
+        format!("SELECT id, (SELECT b.id FROM {t} b WHERE b.id IN (a.id, a.id + 1) AND a.id = 20000) AS x FROM {t} a");
     let mut p = pull(&conn, &q, None).await.unwrap();
     let (rows, failure) = tokio::task::spawn_blocking(move || {
         assert!(p.rows.chunks(), "a plain pull hands its rows over in chunks");
