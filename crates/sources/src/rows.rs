@@ -87,9 +87,11 @@ pub(crate) fn group_channel() -> (Sender<GroupMsg>, Receiver<GroupMsg>) {
 pub(crate) fn spawn_rows(mut conn: sqlx::MySqlConnection, sql: String, width: usize, tx: Sender<GroupMsg>) {
     tokio::spawn(async move {
         let result: Result<(), String> = async {
-            let mut stream = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).fetch(&mut conn);
+            // `fetch_many` rather than `fetch`: one stream adapter less per row.
+            let mut stream = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).fetch_many(&mut conn);
             let mut group = Chunk::default();
-            while let Some(row) = stream.try_next().await.map_err(|e| db_err(e).to_string())? {
+            while let Some(step) = stream.try_next().await.map_err(|e| db_err(e).to_string())? {
+                let sqlx::Either::Right(row) = step else { continue };
                 group.start_row(0);
                 for i in 0..width {
                     // Borrowed from the row: no allocation per cell. Unchecked: a number or a
