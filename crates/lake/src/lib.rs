@@ -7,6 +7,7 @@
 
 mod cache;
 mod changes;
+mod chunk;
 mod csv_rows;
 mod export;
 mod figures;

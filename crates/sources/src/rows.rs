@@ -334,18 +334,16 @@ impl PulledRows {
     /// Moves to the next row of a MySQL result: its index in the current chunk; `None` at
     /// the end or on a failure (kept).
     fn next_grouped(&mut self) -> Option<usize> {
-        let Transport::Groups { group, next, .. } = &self.transport else { return None };
-        if *next >= group.len() {
+        if matches!(&self.transport, Transport::Groups { group, next, .. } if *next >= group.len()) {
             let received = self.receive_group()?;
-            let Transport::Groups { group, next, .. } = &mut self.transport else { return None };
-            *group = received;
-            *next = 0;
+            if let Transport::Groups { group, next, .. } = &mut self.transport {
+                (*group, *next) = (received, 0);
+            }
         }
         let Transport::Groups { next, .. } = &mut self.transport else { return None };
-        let i = *next;
         *next += 1;
         self.row += 1;
-        Some(i)
+        Some(*next - 1)
     }
 
     /// The next chunk from the reading tasks, skipping empty ones; `None` at the end or on
